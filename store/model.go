@@ -31,6 +31,10 @@ type User struct {
 
 	Enterprise Enterprise
 
+	// Groups lists the groups the user is a member of. It is derived from group
+	// membership, read-only, and ignored on write.
+	Groups []GroupRef
+
 	Created      time.Time
 	LastModified time.Time
 	Version      int64 // incremented on every write; the ETag is W/"<Version>"
@@ -105,6 +109,12 @@ type Group struct {
 type Member struct {
 	Value   string // the member User's SCIM id
 	Display string // the member's displayName, or userName when it has none
+}
+
+// GroupRef names a group a user belongs to.
+type GroupRef struct {
+	ID          string
+	DisplayName string
 }
 
 // Token is a named API bearer token. Only a hash of the secret is stored.

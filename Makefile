@@ -1,0 +1,31 @@
+# Townsquare. `make run` starts the server on the embedded SQLite database; `make test`
+# runs every test (add PostgreSQL with TOWNSQUARE_TEST_DATABASE_URL, see README).
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run build test test-short vet fuzz bench clean
+
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/townsquare serve
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/townsquare ./cmd/townsquare
+
+test:
+	@if [ -z "$$TOWNSQUARE_TEST_DATABASE_URL" ]; then \
+	  echo "note: TOWNSQUARE_TEST_DATABASE_URL is not set: running the SQLite tests only (see README)"; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# A short run of every fuzz target (their seed corpora already run in `make test`).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./resources/filtersql -run '^$$' -fuzz FuzzCompileUsers -fuzztime $(FUZZTIME)
+	$(GO) test ./resources/patch -run '^$$' -fuzz FuzzApply -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin townsquare.db townsquare.db-wal townsquare.db-shm conformance-out

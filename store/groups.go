@@ -1,0 +1,310 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// UnknownMembersError reports member ids that name no user; nothing was written.
+type UnknownMembersError struct{ IDs []string }
+
+func (e *UnknownMembersError) Error() string {
+	return fmt.Sprintf("no user with id %s", strings.Join(e.IDs, ", "))
+}
+
+// MemberOpKind says what a MemberOp does to a group's member list.
+type MemberOpKind int
+
+const (
+	AddMembers       MemberOpKind = iota + 1 // add these users (already members are skipped)
+	RemoveMembers                            // remove these users (non-members are skipped)
+	ReplaceMembers                           // the member list becomes exactly these users
+	RemoveAllMembers                         // the member list becomes empty
+)
+
+// MemberOp is one change to a group's member list. A PATCH is a sequence of them,
+// applied in order in one transaction, each costing what its IDs cost, never what the
+// group's size costs (ReplaceMembers and RemoveAllMembers excepted, by their nature).
+type MemberOp struct {
+	Kind MemberOpKind
+	IDs  []string
+}
+
+type groupRow struct {
+	PK          int64   `db:"pk"`
+	ID          string  `db:"id"`
+	ExternalID  *string `db:"external_id"`
+	DisplayName string  `db:"display_name"`
+	CreatedAt   int64   `db:"created_at"`
+	UpdatedAt   int64   `db:"updated_at"`
+	Version     int64   `db:"version"`
+}
+
+const groupColumns = `groups.pk, groups.id, groups.external_id, groups.display_name, groups.created_at, groups.updated_at, groups.version`
+
+func (r groupRow) group() Group {
+	g := Group{ID: r.ID, DisplayName: r.DisplayName, Created: fromMicros(r.CreatedAt),
+		LastModified: fromMicros(r.UpdatedAt), Version: r.Version}
+	if r.ExternalID != nil {
+		g.ExternalID = *r.ExternalID
+	}
+	return g
+}
+
+// CreateGroup stores a new group with its initial members, assigning ID, times and
+// version. Member ids that name no user fail the whole create (UnknownMembersError).
+func (s *Store) CreateGroup(ctx context.Context, g *Group, memberIDs []string) error {
+	g.ID = uuid.NewString()
+	g.Created = now()
+	g.LastModified = g.Created
+	g.Version = 1
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var pk int64
+		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO groups (id, external_id, display_name, display_name_ci, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING pk`),
+			g.ID, null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), micros(g.Created), micros(g.LastModified), g.Version).Scan(&pk)
+		if err != nil {
+			return mapErr(err)
+		}
+		return s.applyMemberOps(ctx, tx, pk, []MemberOp{{Kind: AddMembers, IDs: memberIDs}})
+	})
+	if err != nil {
+		return fmt.Errorf("create group %q: %w", g.DisplayName, err)
+	}
+	return nil
+}
+
+// GetGroup reads a group without its members.
+func (s *Store) GetGroup(ctx context.Context, id string) (Group, error) {
+	var r groupRow
+	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
+		return Group{}, fmt.Errorf("get group %q: %w", id, mapErr(err))
+	}
+	return r.group(), nil
+}
+
+// EachGroupMember calls fn for each member of the group, in a stable order, streaming
+// rows from the database so that a large group is never held in memory as a whole.
+func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(Member) error) error {
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT u.id, COALESCE(u.display_name, u.user_name)
+		FROM groups g JOIN group_members gm ON gm.group_pk = g.pk JOIN users u ON u.pk = gm.user_pk
+		WHERE g.id = ? ORDER BY gm.user_pk`), groupID)
+	if err != nil {
+		return fmt.Errorf("read members of group %q: %w", groupID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.Value, &m.Display); err != nil {
+			return fmt.Errorf("read members of group %q: %w", groupID, err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// UpdateGroup changes a group in one transaction: fn edits its scalar attributes, then
+// ops change its member list. ifVersion > 0 demands the stored version (If-Match).
+func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *Group) error, ops []MemberOp) (Group, error) {
+	var out Group
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := `SELECT ` + groupColumns + ` FROM groups WHERE groups.id = ?`
+		if s.dialect == Postgres {
+			q += ` FOR UPDATE`
+		}
+		var r groupRow
+		if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); err != nil {
+			return mapErr(err)
+		}
+		if ifVersion > 0 && r.Version != ifVersion {
+			return ErrPrecondition
+		}
+		g := r.group()
+		if fn != nil {
+			if err := fn(&g); err != nil {
+				return err
+			}
+		}
+		g.ID, g.Created = r.ID, fromMicros(r.CreatedAt)
+		g.LastModified = now()
+		g.Version = r.Version + 1
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET external_id = ?, display_name = ?, display_name_ci = ?, updated_at = ?, version = ? WHERE pk = ?`),
+			null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), micros(g.LastModified), g.Version, r.PK); err != nil {
+			return mapErr(err)
+		}
+		if err := s.applyMemberOps(ctx, tx, r.PK, ops); err != nil {
+			return err
+		}
+		out = g
+		return nil
+	})
+	if err != nil {
+		return Group{}, fmt.Errorf("update group %q: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteGroup removes a group and its memberships.
+func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var r groupRow
+		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
+			return mapErr(err)
+		}
+		if ifVersion > 0 && r.Version != ifVersion {
+			return ErrPrecondition
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM groups WHERE pk = ?`), r.PK)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete group %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListGroups returns one page of the groups matching q, in creation order, and the
+// total number of matches.
+func (s *Store) ListGroups(ctx context.Context, q Query) ([]Group, int, error) {
+	where := "1=1"
+	if q.Where.SQL != "" {
+		where = q.Where.SQL
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM groups WHERE `+where), q.Where.Args...); err != nil {
+		return nil, 0, fmt.Errorf("count groups: %w", err)
+	}
+	if q.Count <= 0 || total < q.StartIndex {
+		return []Group{}, total, nil
+	}
+	start := max(q.StartIndex, 1)
+	var rows []groupRow
+	args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE `+where+
+		` ORDER BY groups.pk LIMIT ? OFFSET ?`), args...); err != nil {
+		return nil, 0, fmt.Errorf("list groups: %w", err)
+	}
+	out := make([]Group, len(rows))
+	for i, r := range rows {
+		out[i] = r.group()
+	}
+	return out, total, nil
+}
+
+// applyMemberOps applies member changes in order. Ids are resolved to user keys in
+// batches; any id naming no user fails the request with UnknownMembersError.
+func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, ops []MemberOp) error {
+	for _, op := range ops {
+		switch op.Kind {
+		case RemoveAllMembers, ReplaceMembers:
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ?`), groupPK); err != nil {
+				return fmt.Errorf("clear members: %w", err)
+			}
+			if op.Kind == RemoveAllMembers {
+				continue
+			}
+			fallthrough
+		case AddMembers:
+			pks, err := s.userPKs(ctx, tx, op.IDs, true)
+			if err != nil {
+				return err
+			}
+			if err := s.insertMembers(ctx, tx, groupPK, pks); err != nil {
+				return err
+			}
+		case RemoveMembers:
+			pks, err := s.userPKs(ctx, tx, op.IDs, false)
+			if err != nil {
+				return err
+			}
+			for _, chunk := range chunks(pks, 500) {
+				args := append([]any{groupPK}, chunk...)
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ? AND user_pk IN (?`+
+					strings.Repeat(", ?", len(chunk)-1)+`)`), args...); err != nil {
+					return fmt.Errorf("remove members: %w", err)
+				}
+			}
+		default:
+			return fmt.Errorf("unknown member operation %d", op.Kind)
+		}
+	}
+	return nil
+}
+
+// userPKs maps SCIM user ids to internal keys. With strict, an unknown id is an error.
+func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]any, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	uniq := make([]any, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	found := make(map[string]int64, len(uniq))
+	for _, chunk := range chunks(uniq, 500) {
+		var rows []struct {
+			PK int64  `db:"pk"`
+			ID string `db:"id"`
+		}
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT pk, id FROM users WHERE id IN (?`+
+			strings.Repeat(", ?", len(chunk)-1)+`)`), chunk...); err != nil {
+			return nil, fmt.Errorf("resolve members: %w", err)
+		}
+		for _, r := range rows {
+			found[r.ID] = r.PK
+		}
+	}
+	var missing []string
+	pks := make([]any, 0, len(found))
+	for _, id := range uniq {
+		if pk, ok := found[id.(string)]; ok {
+			pks = append(pks, pk)
+		} else {
+			missing = append(missing, id.(string))
+		}
+	}
+	if strict && len(missing) > 0 {
+		return nil, &UnknownMembersError{IDs: missing}
+	}
+	return pks, nil
+}
+
+func (s *Store) insertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, userPKs []any) error {
+	for _, chunk := range chunks(userPKs, 400) {
+		var b strings.Builder
+		args := make([]any, 0, 2*len(chunk))
+		b.WriteString(`INSERT INTO group_members (group_pk, user_pk) VALUES `)
+		for i, pk := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?)")
+			args = append(args, groupPK, pk)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("add members: %w", err)
+		}
+	}
+	return nil
+}
+
+func chunks(xs []any, n int) [][]any {
+	var out [][]any
+	for len(xs) > 0 {
+		k := min(n, len(xs))
+		out = append(out, xs[:k])
+		xs = xs[k:]
+	}
+	return out
+}

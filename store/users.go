@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// userRow is the users table as sqlx scans it.
+type userRow struct {
+	PK                 int64          `db:"pk"`
+	ID                 string         `db:"id"`
+	ExternalID         sql.NullString `db:"external_id"`
+	UserName           string         `db:"user_name"`
+	NameFormatted      sql.NullString `db:"name_formatted"`
+	FamilyName         sql.NullString `db:"family_name"`
+	GivenName          sql.NullString `db:"given_name"`
+	MiddleName         sql.NullString `db:"middle_name"`
+	HonorificPrefix    sql.NullString `db:"honorific_prefix"`
+	HonorificSuffix    sql.NullString `db:"honorific_suffix"`
+	DisplayName        sql.NullString `db:"display_name"`
+	NickName           sql.NullString `db:"nick_name"`
+	ProfileURL         sql.NullString `db:"profile_url"`
+	Title              sql.NullString `db:"title"`
+	UserType           sql.NullString `db:"user_type"`
+	PreferredLanguage  sql.NullString `db:"preferred_language"`
+	Locale             sql.NullString `db:"locale"`
+	Timezone           sql.NullString `db:"timezone"`
+	Active             bool           `db:"active"`
+	PasswordHash       sql.NullString `db:"password_hash"`
+	EmployeeNumber     sql.NullString `db:"employee_number"`
+	CostCenter         sql.NullString `db:"cost_center"`
+	Organization       sql.NullString `db:"organization"`
+	Division           sql.NullString `db:"division"`
+	Department         sql.NullString `db:"department"`
+	ManagerValue       sql.NullString `db:"manager_value"`
+	ManagerRef         sql.NullString `db:"manager_ref"`
+	ManagerDisplayName sql.NullString `db:"manager_display_name"`
+	CreatedAt          int64          `db:"created_at"`
+	UpdatedAt          int64          `db:"updated_at"`
+	Version            int64          `db:"version"`
+}
+
+const userColumns = `users.pk, users.id, users.external_id, users.user_name, users.name_formatted,
+	users.family_name, users.given_name, users.middle_name, users.honorific_prefix,
+	users.honorific_suffix, users.display_name, users.nick_name, users.profile_url, users.title,
+	users.user_type, users.preferred_language, users.locale, users.timezone, users.active,
+	users.password_hash, users.employee_number, users.cost_center, users.organization,
+	users.division, users.department, users.manager_value, users.manager_ref,
+	users.manager_display_name, users.created_at, users.updated_at, users.version`
+
+func (r *userRow) user() User {
+	return User{
+		ID: r.ID, ExternalID: r.ExternalID.String, UserName: r.UserName,
+		Name: Name{
+			Formatted: r.NameFormatted.String, FamilyName: r.FamilyName.String,
+			GivenName: r.GivenName.String, MiddleName: r.MiddleName.String,
+			HonorificPrefix: r.HonorificPrefix.String, HonorificSuffix: r.HonorificSuffix.String,
+		},
+		DisplayName: r.DisplayName.String, NickName: r.NickName.String, ProfileURL: r.ProfileURL.String,
+		Title: r.Title.String, UserType: r.UserType.String, PreferredLanguage: r.PreferredLanguage.String,
+		Locale: r.Locale.String, Timezone: r.Timezone.String, Active: r.Active,
+		PasswordHash: r.PasswordHash.String,
+		Enterprise: Enterprise{
+			EmployeeNumber: r.EmployeeNumber.String, CostCenter: r.CostCenter.String,
+			Organization: r.Organization.String, Division: r.Division.String, Department: r.Department.String,
+			Manager: Manager{Value: r.ManagerValue.String, Ref: r.ManagerRef.String, DisplayName: r.ManagerDisplayName.String},
+		},
+		Created: fromMicros(r.CreatedAt), LastModified: fromMicros(r.UpdatedAt), Version: r.Version,
+	}
+}
+
+// null stores "" as NULL: SCIM does not tell an empty string from an unassigned value.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// userValues lists the writable columns of u in the order of userWriteColumns.
+func userValues(u *User) []any {
+	return []any{
+		null(u.ExternalID), u.UserName, strings.ToLower(u.UserName),
+		null(u.Name.Formatted), null(u.Name.FamilyName), null(u.Name.GivenName), null(u.Name.MiddleName),
+		null(u.Name.HonorificPrefix), null(u.Name.HonorificSuffix),
+		null(u.DisplayName), null(u.NickName), null(u.ProfileURL), null(u.Title), null(u.UserType),
+		null(u.PreferredLanguage), null(u.Locale), null(u.Timezone), u.Active, null(u.PasswordHash),
+		null(u.Enterprise.EmployeeNumber), null(u.Enterprise.CostCenter), null(u.Enterprise.Organization),
+		null(u.Enterprise.Division), null(u.Enterprise.Department),
+		null(u.Enterprise.Manager.Value), null(u.Enterprise.Manager.Ref), null(u.Enterprise.Manager.DisplayName),
+		micros(u.LastModified), u.Version,
+	}
+}
+
+var userWriteColumns = []string{
+	"external_id", "user_name", "user_name_ci",
+	"name_formatted", "family_name", "given_name", "middle_name", "honorific_prefix", "honorific_suffix",
+	"display_name", "nick_name", "profile_url", "title", "user_type",
+	"preferred_language", "locale", "timezone", "active", "password_hash",
+	"employee_number", "cost_center", "organization", "division", "department",
+	"manager_value", "manager_ref", "manager_display_name",
+	"updated_at", "version",
+}
+
+var (
+	insertUserSQL = `INSERT INTO users (id, created_at, ` + strings.Join(userWriteColumns, ", ") +
+		`) VALUES (?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `) RETURNING pk`
+	updateUserSQL = `UPDATE users SET ` + strings.Join(userWriteColumns, " = ?, ") + ` = ? WHERE pk = ?`
+)
+
+// CreateUser stores a new user, assigning its ID, times and version. A userName already
+// taken (in any case) is ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	u.ID = uuid.NewString()
+	u.Created = now()
+	u.LastModified = u.Created
+	u.Version = 1
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var pk int64
+		args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
+		if err := tx.QueryRowxContext(ctx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
+			return mapErr(err)
+		}
+		return writeUserChildren(ctx, tx, pk, u)
+	})
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", u.UserName, err)
+	}
+	u.Groups = nil
+	return nil
+}
+
+// GetUser reads one user with its multi-valued attributes and groups.
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	var r userRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE users.id = ?`), id)
+	if err != nil {
+		return User{}, fmt.Errorf("get user %q: %w", id, mapErr(err))
+	}
+	users, err := s.loadUserChildren(ctx, s.db, []userRow{r})
+	if err != nil {
+		return User{}, fmt.Errorf("get user %q: %w", id, err)
+	}
+	return users[0], nil
+}
+
+// UpdateUser reads the user, lets fn change it, and writes it back, all in one
+// transaction holding the row lock, so concurrent updates never lose each other's
+// changes. ifVersion > 0 demands that the stored version still be that one
+// (ErrPrecondition otherwise): that is how If-Match is honoured.
+func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *User) error) (User, error) {
+	var out User
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		r, err := s.lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		users, err := s.loadUserChildren(ctx, tx, []userRow{r})
+		if err != nil {
+			return err
+		}
+		u := users[0]
+		if ifVersion > 0 && u.Version != ifVersion {
+			return ErrPrecondition
+		}
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.Created = r.ID, fromMicros(r.CreatedAt)
+		u.LastModified = now()
+		u.Version = r.Version + 1
+		args := append(userValues(&u), r.PK)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), args...); err != nil {
+			return mapErr(err)
+		}
+		for _, t := range []string{"user_emails", "user_phone_numbers", "user_addresses"} {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t+` WHERE user_pk = ?`), r.PK); err != nil {
+				return err
+			}
+		}
+		if err := writeUserChildren(ctx, tx, r.PK, &u); err != nil {
+			return err
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("update user %q: %w", id, err)
+	}
+	return out, nil
+}
+
+// lockUser reads a user row for update: FOR UPDATE on PostgreSQL; SQLite transactions
+// already hold the database's single write lock (BEGIN IMMEDIATE).
+func (s *Store) lockUser(ctx context.Context, tx *sqlx.Tx, id string) (userRow, error) {
+	q := `SELECT ` + userColumns + ` FROM users WHERE users.id = ?`
+	if s.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var r userRow
+	if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); err != nil {
+		return r, mapErr(err)
+	}
+	return r, nil
+}
+
+// DeleteUser removes a user and, through foreign keys, its multi-valued attributes and
+// group memberships. ifVersion > 0 works as in UpdateUser.
+func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		r, err := s.lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if ifVersion > 0 && r.Version != ifVersion {
+			return ErrPrecondition
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListUsers returns one page of the users matching q, in a stable order (creation
+// order), and the total number of matches.
+func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
+	where := "1=1"
+	if q.Where.SQL != "" {
+		where = q.Where.SQL
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	if q.Count <= 0 || total < q.StartIndex {
+		return []User{}, total, nil
+	}
+	start := q.StartIndex
+	if start < 1 {
+		start = 1
+	}
+	var rows []userRow
+	args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+
+		` ORDER BY users.pk LIMIT ? OFFSET ?`), args...); err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	users, err := s.loadUserChildren(ctx, s.db, rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	return users, total, nil
+}
+
+func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u *User) error {
+	for i, e := range u.Emails {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_emails (user_pk, ord, value, value_ci, display, type, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			pk, i, null(e.Value), null(strings.ToLower(e.Value)), null(e.Display), null(e.Type), e.Primary); err != nil {
+			return fmt.Errorf("write emails: %w", err)
+		}
+	}
+	for i, p := range u.PhoneNumbers {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_phone_numbers (user_pk, ord, value, display, type, is_primary) VALUES (?, ?, ?, ?, ?, ?)`),
+			pk, i, null(p.Value), null(p.Display), null(p.Type), p.Primary); err != nil {
+			return fmt.Errorf("write phone numbers: %w", err)
+		}
+	}
+	for i, a := range u.Addresses {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_addresses (user_pk, ord, formatted, street_address, locality, region, postal_code, country, type, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			pk, i, null(a.Formatted), null(a.StreetAddress), null(a.Locality), null(a.Region), null(a.PostalCode), null(a.Country), null(a.Type), a.Primary); err != nil {
+			return fmt.Errorf("write addresses: %w", err)
+		}
+	}
+	return nil
+}
+
+type childRow struct {
+	UserPK        int64          `db:"user_pk"`
+	Value         sql.NullString `db:"value"`
+	Display       sql.NullString `db:"display"`
+	Type          sql.NullString `db:"type"`
+	Primary       bool           `db:"is_primary"`
+	Formatted     sql.NullString `db:"formatted"`
+	StreetAddress sql.NullString `db:"street_address"`
+	Locality      sql.NullString `db:"locality"`
+	Region        sql.NullString `db:"region"`
+	PostalCode    sql.NullString `db:"postal_code"`
+	Country       sql.NullString `db:"country"`
+}
+
+// loadUserChildren turns rows into users, reading the multi-valued attributes and
+// groups of all of them with one query per table, whatever the page size.
+func (s *Store) loadUserChildren(ctx context.Context, q sqlx.QueryerContext, rows []userRow) ([]User, error) {
+	users := make([]User, len(rows))
+	byPK := make(map[int64]*User, len(rows))
+	pks := make([]any, len(rows))
+	for i := range rows {
+		users[i] = rows[i].user()
+		byPK[rows[i].PK] = &users[i]
+		pks[i] = rows[i].PK
+	}
+	if len(rows) == 0 {
+		return users, nil
+	}
+	in := "(?" + strings.Repeat(", ?", len(pks)-1) + ")"
+	load := func(query string, each func(u *User, c childRow)) error {
+		var cs []childRow
+		if err := sqlx.SelectContext(ctx, q, &cs, s.db.Rebind(query), pks...); err != nil {
+			return err
+		}
+		for _, c := range cs {
+			each(byPK[c.UserPK], c)
+		}
+		return nil
+	}
+	if err := load(`SELECT user_pk, value, display, type, is_primary FROM user_emails WHERE user_pk IN `+in+` ORDER BY user_pk, ord`,
+		func(u *User, c childRow) {
+			u.Emails = append(u.Emails, MultiValue{Value: c.Value.String, Display: c.Display.String, Type: c.Type.String, Primary: c.Primary})
+		}); err != nil {
+		return nil, fmt.Errorf("read emails: %w", err)
+	}
+	if err := load(`SELECT user_pk, value, display, type, is_primary FROM user_phone_numbers WHERE user_pk IN `+in+` ORDER BY user_pk, ord`,
+		func(u *User, c childRow) {
+			u.PhoneNumbers = append(u.PhoneNumbers, MultiValue{Value: c.Value.String, Display: c.Display.String, Type: c.Type.String, Primary: c.Primary})
+		}); err != nil {
+		return nil, fmt.Errorf("read phone numbers: %w", err)
+	}
+	if err := load(`SELECT user_pk, formatted, street_address, locality, region, postal_code, country, type, is_primary FROM user_addresses WHERE user_pk IN `+in+` ORDER BY user_pk, ord`,
+		func(u *User, c childRow) {
+			u.Addresses = append(u.Addresses, Address{Formatted: c.Formatted.String, StreetAddress: c.StreetAddress.String,
+				Locality: c.Locality.String, Region: c.Region.String, PostalCode: c.PostalCode.String,
+				Country: c.Country.String, Type: c.Type.String, Primary: c.Primary})
+		}); err != nil {
+		return nil, fmt.Errorf("read addresses: %w", err)
+	}
+	if err := load(`SELECT gm.user_pk, g.id AS value, g.display_name AS display FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk IN `+in+` ORDER BY gm.user_pk, g.pk`,
+		func(u *User, c childRow) {
+			u.Groups = append(u.Groups, GroupRef{ID: c.Value.String, DisplayName: c.Display.String})
+		}); err != nil {
+		return nil, fmt.Errorf("read groups: %w", err)
+	}
+	return users, nil
+}
