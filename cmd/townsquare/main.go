@@ -1,0 +1,264 @@
+// Command townsquare is the SCIM 2.0 provisioning endpoint for Townsquare chat.
+//
+//	townsquare serve      run the server (SQLite townsquare.db by default)
+//	townsquare migrate    apply database migrations and exit
+//	townsquare token      create, list and revoke API tokens
+//	townsquare version    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/townsquare/townsquare/server"
+	"github.com/townsquare/townsquare/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: townsquare <command> [flags]
+
+commands:
+  serve                 run the SCIM server
+  migrate               apply database migrations and exit
+  token create NAME     create an API token and print its secret once
+  token list            list API tokens (names and dates, never secrets)
+  token revoke NAME     revoke an API token
+  version               print the version
+
+Run "townsquare <command> -h" for the flags of a command.
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "townsquare:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "token":
+		return cmdToken(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "townsquare", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func versionString() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return v
+}
+
+// envDefault returns the environment variable's value, or def when it is unset: every
+// flag has an environment twin so containers can be configured without arguments.
+func envDefault(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// dbFlag registers --database on fs.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("database", envDefault("TOWNSQUARE_DATABASE", store.DefaultSQLitePath),
+		"database: a SQLite file path, or a postgres:// URL (env TOWNSQUARE_DATABASE)")
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envDefault("TOWNSQUARE_ADDR", "127.0.0.1:8080"), "listen address (env TOWNSQUARE_ADDR)")
+	dsn := dbFlag(fs)
+	baseURL := fs.String("base-url", envDefault("TOWNSQUARE_BASE_URL", ""),
+		"public URL of the SCIM root, e.g. https://chat.example.com/scim/v2 (env TOWNSQUARE_BASE_URL; default http://ADDR/scim/v2)")
+	logFormat := fs.String("log-format", envDefault("TOWNSQUARE_LOG_FORMAT", "text"), "log format: text or json (env TOWNSQUARE_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(stderr, *logFormat)
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := store.Open(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	bootstrap := os.Getenv("TOWNSQUARE_TOKEN")
+	if bootstrap == "" {
+		if err := ensureFirstToken(ctx, st, stdout); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	if *baseURL == "" {
+		*baseURL = "http://" + ln.Addr().String() + server.SCIMPrefix
+	}
+	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
+		"database", st.Dialect().String(), "version", versionString())
+	return server.Serve(ctx, ln, h, log, 20*time.Second)
+}
+
+// ensureFirstToken creates and prints a token named "default" when the database has
+// none, so that the first run needs no extra step. The secret is shown only here.
+func ensureFirstToken(ctx context.Context, st *store.Store, stdout io.Writer) error {
+	secret, err := server.NewTokenSecret()
+	if err != nil {
+		return err
+	}
+	created, err := st.CreateFirstToken(ctx, "default", server.HashToken(secret))
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "No API token existed, so one was created. It is shown only this once:\n\n"+
+			"    name:  default\n    token: %s\n\n"+
+			"Send it as \"Authorization: Bearer <token>\". Manage tokens with \"townsquare token\".\n\n", secret)
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := dbFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Connect(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.MigrateCount(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s) to the %s database\n", n, st.Dialect())
+	return nil
+}
+
+func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const tokenUsage = "usage: townsquare token create NAME | list | revoke NAME [--database DSN]"
+	if len(args) == 0 {
+		return errors.New(tokenUsage)
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := dbFlag(fs)
+	// Accept the name before or after the flags.
+	var name string
+	rest := args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		name, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	needsName := sub == "create" || sub == "revoke"
+	if needsName && strings.TrimSpace(name) == "" {
+		return errors.New(tokenUsage)
+	}
+	if sub != "create" && sub != "list" && sub != "revoke" {
+		return fmt.Errorf("unknown token command %q; %s", sub, tokenUsage)
+	}
+	st, err := store.Open(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "create":
+		secret, err := server.NewTokenSecret()
+		if err != nil {
+			return err
+		}
+		if err := st.CreateToken(ctx, name, server.HashToken(secret)); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a token named %q already exists", name)
+			}
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+		fmt.Fprintf(stderr, "token %q created; its secret (above) is shown only this once\n", name)
+	case "list":
+		toks, err := st.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tCREATED")
+		for _, t := range toks {
+			fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Format(time.RFC3339))
+		}
+		tw.Flush()
+	case "revoke":
+		if err := st.RevokeToken(ctx, name); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no token named %q", name)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "token %q revoked\n", name)
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package resources
+
+import (
+	"fmt"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/townsquare/townsquare/store"
+)
+
+// The canonical attribute map is the one shape every SCIM-facing step works on: elimity
+// hands POST/PUT bodies over in it (canonical names, types checked), the PATCH applier
+// edits it, projection filters it, and responses are rendered from it. These functions
+// are the only place where it meets the typed store model.
+
+// userToAttributes renders u as a canonical attribute map, leaving out unassigned
+// attributes, the password hash (never returned), and id/externalId/meta (the library
+// and the list renderer add those).
+func userToAttributes(u *store.User) map[string]any {
+	m := map[string]any{"userName": u.UserName, "active": u.Active}
+	putStrings(m, map[string]string{
+		"displayName": u.DisplayName, "nickName": u.NickName, "profileUrl": u.ProfileURL,
+		"title": u.Title, "userType": u.UserType, "preferredLanguage": u.PreferredLanguage,
+		"locale": u.Locale, "timezone": u.Timezone,
+	})
+	name := map[string]any{}
+	putStrings(name, map[string]string{
+		"formatted": u.Name.Formatted, "familyName": u.Name.FamilyName, "givenName": u.Name.GivenName,
+		"middleName": u.Name.MiddleName, "honorificPrefix": u.Name.HonorificPrefix,
+		"honorificSuffix": u.Name.HonorificSuffix,
+	})
+	if len(name) > 0 {
+		m["name"] = name
+	}
+	if l := multiValuesToList(u.Emails); l != nil {
+		m["emails"] = l
+	}
+	if l := multiValuesToList(u.PhoneNumbers); l != nil {
+		m["phoneNumbers"] = l
+	}
+	if len(u.Addresses) > 0 {
+		l := make([]any, len(u.Addresses))
+		for i, a := range u.Addresses {
+			e := map[string]any{}
+			putStrings(e, map[string]string{
+				"formatted": a.Formatted, "streetAddress": a.StreetAddress, "locality": a.Locality,
+				"region": a.Region, "postalCode": a.PostalCode, "country": a.Country, "type": a.Type,
+			})
+			if a.Primary {
+				e["primary"] = true
+			}
+			l[i] = e
+		}
+		m["addresses"] = l
+	}
+	if len(u.Groups) > 0 {
+		l := make([]any, len(u.Groups))
+		for i, g := range u.Groups {
+			l[i] = map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"}
+		}
+		m["groups"] = l
+	}
+	ent := map[string]any{}
+	putStrings(ent, map[string]string{
+		"employeeNumber": u.Enterprise.EmployeeNumber, "costCenter": u.Enterprise.CostCenter,
+		"organization": u.Enterprise.Organization, "division": u.Enterprise.Division,
+		"department": u.Enterprise.Department,
+	})
+	mgr := map[string]any{}
+	putStrings(mgr, map[string]string{
+		"value": u.Enterprise.Manager.Value, "$ref": u.Enterprise.Manager.Ref,
+		"displayName": u.Enterprise.Manager.DisplayName,
+	})
+	if len(mgr) > 0 {
+		ent["manager"] = mgr
+	}
+	if len(ent) > 0 {
+		m[EnterpriseUserURN] = ent
+	}
+	return m
+}
+
+func putStrings(m map[string]any, kv map[string]string) {
+	for k, v := range kv {
+		if v != "" {
+			m[k] = v
+		}
+	}
+}
+
+func multiValuesToList(vs []store.MultiValue) []any {
+	if len(vs) == 0 {
+		return nil
+	}
+	l := make([]any, len(vs))
+	for i, v := range vs {
+		e := map[string]any{}
+		putStrings(e, map[string]string{"value": v.Value, "display": v.Display, "type": v.Type})
+		if v.Primary {
+			e["primary"] = true
+		}
+		l[i] = e
+	}
+	return l
+}
+
+// userFromAttributes reads a canonical attribute map into the writable fields of a
+// store.User (id, meta, groups and the password are the caller's business). An absent
+// "active" means true: a user pushed without it is an active user (RFC 7643 leaves the
+// default to the server, and both Okta and Entra treat it so).
+func userFromAttributes(m map[string]any) (store.User, error) {
+	r := attrReader{}
+	u := store.User{
+		UserName:          r.str(m, "userName"),
+		ExternalID:        r.str(m, "externalId"),
+		DisplayName:       r.str(m, "displayName"),
+		NickName:          r.str(m, "nickName"),
+		ProfileURL:        r.str(m, "profileUrl"),
+		Title:             r.str(m, "title"),
+		UserType:          r.str(m, "userType"),
+		PreferredLanguage: r.str(m, "preferredLanguage"),
+		Locale:            r.str(m, "locale"),
+		Timezone:          r.str(m, "timezone"),
+		Active:            true,
+	}
+	if v, ok := m["active"]; ok && v != nil {
+		b, ok := v.(bool)
+		if !ok {
+			r.fail("active", v)
+		}
+		u.Active = b
+	}
+	if name := r.obj(m, "name"); name != nil {
+		u.Name = store.Name{
+			Formatted: r.str(name, "formatted"), FamilyName: r.str(name, "familyName"),
+			GivenName: r.str(name, "givenName"), MiddleName: r.str(name, "middleName"),
+			HonorificPrefix: r.str(name, "honorificPrefix"), HonorificSuffix: r.str(name, "honorificSuffix"),
+		}
+	}
+	u.Emails = r.multiValues(m, "emails")
+	u.PhoneNumbers = r.multiValues(m, "phoneNumbers")
+	for _, e := range r.list(m, "addresses") {
+		u.Addresses = append(u.Addresses, store.Address{
+			Formatted: r.str(e, "formatted"), StreetAddress: r.str(e, "streetAddress"),
+			Locality: r.str(e, "locality"), Region: r.str(e, "region"), PostalCode: r.str(e, "postalCode"),
+			Country: r.str(e, "country"), Type: r.str(e, "type"), Primary: r.boolean(e, "primary"),
+		})
+	}
+	if ent := r.obj(m, EnterpriseUserURN); ent != nil {
+		u.Enterprise = store.Enterprise{
+			EmployeeNumber: r.str(ent, "employeeNumber"), CostCenter: r.str(ent, "costCenter"),
+			Organization: r.str(ent, "organization"), Division: r.str(ent, "division"),
+			Department: r.str(ent, "department"),
+		}
+		switch mgr := ent["manager"].(type) {
+		case string: // Entra sends the manager's id as a bare string
+			u.Enterprise.Manager.Value = mgr
+		case map[string]any:
+			u.Enterprise.Manager = store.Manager{Value: r.str(mgr, "value"), Ref: r.str(mgr, "$ref"), DisplayName: r.str(mgr, "displayName")}
+		}
+	}
+	if err := r.err; err != nil {
+		return store.User{}, err
+	}
+	if strings.TrimSpace(u.UserName) == "" {
+		return store.User{}, badRequest(scimerrors.ScimTypeInvalidValue, "userName is required and must not be empty")
+	}
+	if err := checkPrimaries(map[string][]bool{
+		"emails": primaries(u.Emails), "phoneNumbers": primaries(u.PhoneNumbers), "addresses": addressPrimaries(u.Addresses),
+	}); err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+func primaries(vs []store.MultiValue) []bool {
+	out := make([]bool, len(vs))
+	for i, v := range vs {
+		out[i] = v.Primary
+	}
+	return out
+}
+
+func addressPrimaries(as []store.Address) []bool {
+	out := make([]bool, len(as))
+	for i, a := range as {
+		out[i] = a.Primary
+	}
+	return out
+}
+
+// checkPrimaries enforces RFC 7643 §2.4: at most one element of a multi-valued
+// attribute may be primary.
+func checkPrimaries(lists map[string][]bool) error {
+	for attr, ps := range lists {
+		n := 0
+		for _, p := range ps {
+			if p {
+				n++
+			}
+		}
+		if n > 1 {
+			return badRequest(scimerrors.ScimTypeInvalidValue, fmt.Sprintf("%s: at most one value may be primary", attr))
+		}
+	}
+	return nil
+}
+
+// attrReader reads typed values out of a canonical map, remembering the first type error
+// so the mapping code reads straight through.
+type attrReader struct{ err error }
+
+func (r *attrReader) fail(attr string, v any) {
+	if r.err == nil {
+		r.err = badRequest(scimerrors.ScimTypeInvalidValue, fmt.Sprintf("attribute %q has a value of the wrong type (%T)", attr, v))
+	}
+}
+
+func (r *attrReader) str(m map[string]any, k string) string {
+	switch v := m[k].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		r.fail(k, v)
+		return ""
+	}
+}
+
+func (r *attrReader) boolean(m map[string]any, k string) bool {
+	switch v := m[k].(type) {
+	case nil:
+		return false
+	case bool:
+		return v
+	case string: // "True"/"False" from Entra, where the library let it through
+		switch strings.ToLower(v) {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	r.fail(k, m[k])
+	return false
+}
+
+func (r *attrReader) obj(m map[string]any, k string) map[string]any {
+	switch v := m[k].(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		return v
+	default:
+		r.fail(k, v)
+		return nil
+	}
+}
+
+// list reads a multi-valued complex attribute; a single object is taken as a list of
+// one, since the library passes `"emails": {...}` through as a map.
+func (r *attrReader) list(m map[string]any, k string) []map[string]any {
+	var items []any
+	switch v := m[k].(type) {
+	case nil:
+		return nil
+	case []any:
+		items = v
+	case map[string]any:
+		items = []any{v}
+	default:
+		r.fail(k, v)
+		return nil
+	}
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		e, ok := it.(map[string]any)
+		if !ok {
+			r.fail(k, it)
+			return nil
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (r *attrReader) multiValues(m map[string]any, k string) []store.MultiValue {
+	var out []store.MultiValue
+	for _, e := range r.list(m, k) {
+		out = append(out, store.MultiValue{
+			Value: r.str(e, "value"), Display: r.str(e, "display"), Type: r.str(e, "type"), Primary: r.boolean(e, "primary"),
+		})
+	}
+	return out
+}
