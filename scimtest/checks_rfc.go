@@ -1,0 +1,630 @@
+package scimtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+)
+
+// The "rfc" suite: what RFC 7643 and RFC 7644 require of a service provider that serves
+// Users (with the enterprise extension) and Groups.
+
+func rfcChecks() []Check {
+	var cs []Check
+	add := func(c ...Check) {
+		for i := range c {
+			c[i].Suite = "rfc"
+		}
+		cs = append(cs, c...)
+	}
+	add(discoveryChecks()...)
+	add(authChecks()...)
+	add(userCRUDChecks()...)
+	add(errorChecks()...)
+	add(filterChecks()...)
+	add(pagingChecks()...)
+	add(projectionChecks()...)
+	add(patchChecks()...)
+	add(etagChecks()...)
+	add(groupChecks()...)
+	return cs
+}
+
+// ---- discovery (RFC 7644 §4, RFC 7643 §5–6) ----
+
+func discoveryChecks() []Check {
+	return []Check{
+		{Name: "discovery-service-provider-config", Steps: []Step{
+			getStep("GET /ServiceProviderConfig", "/ServiceProviderConfig",
+				Contains("schemas", URNSPC),
+				// RFC 7643 §5: each of these is REQUIRED.
+				Exists("patch.supported"), Exists("bulk.supported"), Exists("filter.supported"),
+				Exists("filter.maxResults"), Exists("changePassword.supported"), Exists("sort.supported"),
+				Exists("etag.supported"), Exists("authenticationSchemes"),
+				// This server implements PATCH and filtering, so it must say so.
+				Eq("patch.supported", true), Eq("filter.supported", true),
+			),
+		}},
+		{Name: "discovery-schemas", Steps: []Step{
+			getStep("GET /Schemas", "/Schemas",
+				Contains("schemas", URNList),
+				Contains("Resources[*].id", URNUser),
+				Contains("Resources[*].id", URNGroup),
+				Contains("Resources[*].id", URNEnterprise),
+				Exists("Resources[id="+URNUser+"].attributes[name=userName]"),
+			),
+			getStep("GET /Schemas/<User URN>", "/Schemas/"+URNUser,
+				Eq("id", URNUser), Exists("attributes[name=userName]")),
+		}},
+		{Name: "discovery-resource-types", Steps: []Step{
+			getStep("GET /ResourceTypes", "/ResourceTypes",
+				Contains("schemas", URNList),
+				Contains("Resources[*].name", "User"),
+				Contains("Resources[*].name", "Group"),
+				Eq("Resources[name=User].endpoint", "/Users"),
+				Eq("Resources[name=User].schema", URNUser),
+				Contains("Resources[name=User].schemaExtensions[*].schema", URNEnterprise),
+				Eq("Resources[name=Group].endpoint", "/Groups"),
+				Eq("Resources[name=Group].schema", URNGroup),
+			),
+		}},
+	}
+}
+
+// ---- authentication (RFC 7644 §2, RFC 6750 §3) ----
+
+func authChecks() []Check {
+	unauthorized := withDetail(scimError(http.StatusUnauthorized, ""))
+	unauthorized = append(unauthorized, HasHeader("WWW-Authenticate"))
+	return []Check{
+		{Name: "auth-missing-token", Steps: []Step{
+			{Name: "GET /Users without a token", Path: "/Users", Auth: AuthNone, Status: 401, Want: unauthorized},
+			{Name: "GET /Users/{id} without a token", Path: "/Users/${guid1}", Auth: AuthNone, Status: 401, Want: unauthorized},
+			{Name: "POST /Users without a token", Method: http.MethodPost, Path: "/Users", Auth: AuthNone,
+				Body: simpleUser("${p}noauth@example.com", ""), Status: 401, Want: unauthorized},
+			getStep("the user was not created", `/Users?filter=userName eq "${p}noauth@example.com"`, listOf()...),
+		}},
+		{Name: "auth-wrong-token", Steps: []Step{
+			{Name: "GET /Users with a wrong token", Path: "/Users", Auth: AuthWrong, Status: 401, Want: unauthorized},
+			{Name: "POST /Users with a wrong token", Method: http.MethodPost, Path: "/Users", Auth: AuthWrong,
+				Body: simpleUser("${p}badauth@example.com", ""), Status: 401, Want: unauthorized},
+			getStep("the user was not created", `/Users?filter=userName eq "${p}badauth@example.com"`, listOf()...),
+			{Name: "a non-Bearer scheme", Path: "/Users", Header: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"},
+				Auth: AuthNone, Status: 401, Want: unauthorized},
+		}},
+	}
+}
+
+// ---- users CRUD (RFC 7644 §3.3, §3.4.1, §3.5.1, §3.6; RFC 7643 §3.1, §4.1) ----
+
+const fullUserBody = `{
+  "schemas": ["` + URNUser + `", "` + URNEnterprise + `"],
+  "userName": "${p}bjensen@example.com",
+  "externalId": "${guid1}",
+  "name": {"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara", "middleName": "Jane"},
+  "displayName": "Babs Jensen",
+  "nickName": "Babs",
+  "title": "Tour Guide",
+  "userType": "Employee",
+  "preferredLanguage": "en-US",
+  "locale": "en-US",
+  "timezone": "America/Los_Angeles",
+  "active": true,
+  "password": "t1meMa$heen",
+  "emails": [
+    {"value": "${p}bjensen@example.com", "type": "work", "primary": true},
+    {"value": "${p}babs@jensen.org", "type": "home"}
+  ],
+  "phoneNumbers": [
+    {"value": "555-555-5555", "type": "work"},
+    {"value": "555-555-4444", "type": "mobile"}
+  ],
+  "` + URNEnterprise + `": {
+    "employeeNumber": "701984",
+    "costCenter": "4130",
+    "organization": "Universal Studios",
+    "division": "Theme Park",
+    "department": "Tour Operations",
+    "manager": {"value": "${mgr.id}"}
+  }
+}`
+
+// fullUserWant is what a response for fullUserBody must show.
+var fullUserWant = []Assert{
+	Contains("schemas", URNUser), Contains("schemas", URNEnterprise),
+	NonEmpty("id"),
+	Eq("userName", "${p}bjensen@example.com"),
+	Eq("externalId", "${guid1}"),
+	Eq("name.formatted", "Ms. Barbara J Jensen III"),
+	Eq("name.familyName", "Jensen"), Eq("name.givenName", "Barbara"), Eq("name.middleName", "Jane"),
+	Eq("displayName", "Babs Jensen"), Eq("nickName", "Babs"), Eq("title", "Tour Guide"),
+	Eq("userType", "Employee"), Eq("preferredLanguage", "en-US"), Eq("locale", "en-US"),
+	Eq("timezone", "America/Los_Angeles"),
+	Eq("active", true),
+	Absent("password"), // returned: never (RFC 7643 §4.1.1)
+	Len("emails", 2),
+	Eq("emails[type=work].value", "${p}bjensen@example.com"), Eq("emails[type=work].primary", true),
+	Eq("emails[type=home].value", "${p}babs@jensen.org"), OptEq("emails[type=home].primary", false),
+	Len("phoneNumbers", 2),
+	Eq("phoneNumbers[type=work].value", "555-555-5555"), Eq("phoneNumbers[type=mobile].value", "555-555-4444"),
+	Eq(ent+".employeeNumber", "701984"), Eq(ent+".costCenter", "4130"),
+	Eq(ent+".organization", "Universal Studios"), Eq(ent+".division", "Theme Park"),
+	Eq(ent+".department", "Tour Operations"), Eq(ent+".manager.value", "${mgr.id}"),
+	Eq("meta.resourceType", "User"),
+	DateTime("meta.created"), DateTime("meta.lastModified"),
+	NonEmpty("meta.version"), NonEmpty("meta.location"),
+	HasHeader("ETag"),
+}
+
+const replacedUserBody = `{
+  "schemas": ["` + URNUser + `", "` + URNEnterprise + `"],
+  "userName": "${p}bjensen@example.com",
+  "externalId": "${guid1}",
+  "name": {"familyName": "Jensen", "givenName": "Barbara"},
+  "displayName": "Barbara Jensen",
+  "active": true,
+  "emails": [{"value": "${p}bjensen@example.com", "type": "work", "primary": true}],
+  "` + URNEnterprise + `": {"employeeNumber": "701984", "department": "Tour Operations"}
+}`
+
+var replacedUserWant = []Assert{
+	Eq("id", "${u.id}"),
+	Eq("userName", "${p}bjensen@example.com"), Eq("externalId", "${guid1}"),
+	Eq("name.givenName", "Barbara"), Eq("name.familyName", "Jensen"),
+	Absent("name.middleName"), Absent("name.formatted"),
+	Eq("displayName", "Barbara Jensen"),
+	Absent("nickName"), Absent("title"), Absent("userType"), Absent("locale"), Absent("timezone"),
+	Absent("phoneNumbers"),
+	Len("emails", 1), Eq("emails[0].value", "${p}bjensen@example.com"),
+	Eq(ent+".employeeNumber", "701984"), Eq(ent+".department", "Tour Operations"),
+	Absent(ent + ".costCenter"), Absent(ent + ".manager"),
+	Absent("password"),
+	Eq("meta.created", "${u.created}"),
+	Ne("meta.version", "${u.etag}"),
+}
+
+func userCRUDChecks() []Check {
+	return []Check{
+		{Name: "users-crud", Steps: []Step{
+			createUser("mgr", simpleUser("${p}manager@example.com", `"name":{"givenName":"Mona","familyName":"Manager"}`)),
+			{
+				Name: "POST full user", Method: http.MethodPost, Path: "/Users", Body: fullUserBody, Status: http.StatusCreated,
+				Capture: map[string]string{"u.id": "id", "u.loc": "header:Location", "u.etag": "header:ETag", "u.created": "meta.created"},
+				Want: All(fullUserWant, []Assert{
+					Eq("meta.location", "${u.loc}"), // RFC 7644 §3.1: Location is the resource URI
+					Eq("meta.version", "${u.etag}"), // RFC 7644 §3.14: meta.version is the ETag
+				}),
+			},
+			getStep("GET the user", "/Users/${u.id}", All(fullUserWant, []Assert{
+				Eq("id", "${u.id}"), Eq("meta.location", "${u.loc}"), Eq("meta.created", "${u.created}"),
+				HeaderEq("ETag", "${u.etag}"),
+			})...),
+			{Name: "PUT replaces the user", Method: http.MethodPut, Path: "/Users/${u.id}", Body: replacedUserBody,
+				Status: http.StatusOK, Want: All(replacedUserWant, []Assert{HasHeader("ETag")})},
+			getStep("GET shows the replacement", "/Users/${u.id}", replacedUserWant...),
+			getStep("the user is found by filter", `/Users?filter=userName eq "${p}bjensen@example.com"`, listOf("${u.id}")...),
+			{Name: "DELETE the user", Method: http.MethodDelete, Path: "/Users/${u.id}", Status: http.StatusNoContent},
+			{Name: "GET after DELETE", Path: "/Users/${u.id}", Status: http.StatusNotFound,
+				Want: withDetail(scimError(404, ""))},
+			getStep("the filter no longer finds it", `/Users?filter=userName eq "${p}bjensen@example.com"`, listOf()...),
+			{Name: "DELETE again", Method: http.MethodDelete, Path: "/Users/${u.id}", Status: http.StatusNotFound,
+				Want: scimError(404, "")},
+		}},
+		{Name: "users-uniqueness", Vars: [][2]string{{"un", "${p}Dup.User@Example.com"}}, Steps: []Step{
+			createUser("u1", simpleUser("${un}", "")),
+			{Name: "POST the same userName in upper case", Method: http.MethodPost, Path: "/Users",
+				Body: simpleUser("${un|upper}", ""), Status: http.StatusConflict, Want: scimError(409, "uniqueness")},
+			{Name: "POST the same userName in lower case", Method: http.MethodPost, Path: "/Users",
+				Body: simpleUser("${un|lower}", ""), Status: http.StatusConflict, Want: scimError(409, "uniqueness")},
+			getStep("only the first exists", `/Users?filter=userName eq "${un}"`, listOf("${u1.id}")...),
+			createUser("u2", simpleUser("${p}other@example.com", "")),
+			{Name: "PUT another user to the taken userName", Method: http.MethodPut, Path: "/Users/${u2.id}",
+				Body: simpleUser("${un|lower}", ""), Status: http.StatusConflict, Want: scimError(409, "uniqueness")},
+			{Name: "PATCH another user to the taken userName", Method: http.MethodPatch, Path: "/Users/${u2.id}",
+				Body:   patchBody(`{"op":"replace","path":"userName","value":"${un|upper}"}`),
+				Status: http.StatusConflict, Want: scimError(409, "uniqueness")},
+			getStep("the other user is unchanged", "/Users/${u2.id}", Eq("userName", "${p}other@example.com")),
+		}},
+	}
+}
+
+// ---- errors (RFC 7644 §3.12) ----
+
+func errorChecks() []Check {
+	return []Check{
+		{Name: "errors-get-unknown-user", Steps: []Step{
+			{Path: "/Users/${guid1}", Status: 404, Want: withDetail(scimError(404, ""))},
+		}},
+		{Name: "errors-get-unknown-group", Steps: []Step{
+			{Path: "/Groups/${guid1}", Status: 404, Want: withDetail(scimError(404, ""))},
+		}},
+		{Name: "errors-write-unknown-user", Steps: []Step{
+			{Name: "PUT", Method: http.MethodPut, Path: "/Users/${guid1}", Body: simpleUser("${p}ghost@example.com", ""),
+				Status: 404, Want: scimError(404, "")},
+			{Name: "PATCH", Method: http.MethodPatch, Path: "/Users/${guid1}",
+				Body: patchBody(`{"op":"replace","path":"displayName","value":"Ghost"}`), Status: 404, Want: scimError(404, "")},
+			{Name: "DELETE", Method: http.MethodDelete, Path: "/Users/${guid1}", Status: 404, Want: scimError(404, "")},
+			getStep("nothing was created", `/Users?filter=userName eq "${p}ghost@example.com"`, listOf()...),
+		}},
+		{Name: "errors-malformed-json", Steps: []Step{
+			{Method: http.MethodPost, Path: "/Users", Body: `{"schemas":["` + URNUser + `"],"userName":"${p}broken@example.com",`,
+				Status: 400, Want: append(scimError(400, ""), OptEq("scimType", "invalidSyntax"))},
+		}},
+		{Name: "errors-missing-username", Steps: []Step{
+			{Method: http.MethodPost, Path: "/Users", Body: `{"schemas":["` + URNUser + `"],"name":{"givenName":"No","familyName":"Name"}}`,
+				Status: 400, Want: scimError(400, "")},
+		}},
+		{Name: "errors-empty-username", Steps: []Step{
+			{Method: http.MethodPost, Path: "/Users", Body: simpleUser("", `"name":{"givenName":"Empty"}`),
+				Status: 400, Want: scimError(400, "")},
+		}},
+		{Name: "errors-filter-unknown-attribute", Steps: []Step{
+			{Path: `/Users?filter=nosuch eq "x"`, Status: 400, Want: scimError(400, "invalidFilter")},
+		}},
+		{Name: "errors-filter-syntax", Steps: []Step{
+			{Name: "operator without a value", Path: `/Users?filter=userName eq`, Status: 400, Want: scimError(400, "invalidFilter")},
+			{Name: "unbalanced parenthesis", Path: `/Users?filter=(userName eq "x"`, Status: 400, Want: scimError(400, "invalidFilter")},
+		}},
+		{Name: "errors-bad-paging-params", Steps: []Step{
+			{Name: "count=abc", Path: "/Users?count=abc", Status: 400, Want: scimError(400, "")},
+			{Name: "startIndex=abc", Path: "/Users?startIndex=abc", Status: 400, Want: scimError(400, "")},
+		}},
+	}
+}
+
+// ---- filters (RFC 7644 §3.4.2.2) ----
+
+// The filter fixture: three users whose attributes tell the filters apart.
+//
+//	a: Alice Anderson, work+home email, title Engineer, active, employeeNumber 1001
+//	b: Bob Baker, work email, no title, INACTIVE, employeeNumber 1002
+//	c: Carol Andrews, home email only, title Manager, active, employeeNumber 1003
+var filterFixture = []Step{
+	createUser("a", `{"schemas":["`+URNUser+`","`+URNEnterprise+`"],"userName":"${p}alice@example.com","externalId":"${guid1}",
+		"name":{"givenName":"Alice","familyName":"Anderson"},"title":"Engineer","active":true,
+		"emails":[{"value":"${p}alice@work.example.com","type":"work","primary":true},{"value":"${p}alice@home.example.org","type":"home"}],
+		"`+URNEnterprise+`":{"employeeNumber":"1001"}}`),
+	createUser("b", `{"schemas":["`+URNUser+`","`+URNEnterprise+`"],"userName":"${p}bob@example.com","externalId":"${guid2}",
+		"name":{"givenName":"Bob","familyName":"Baker"},"active":false,
+		"emails":[{"value":"${p}bob@work.example.com","type":"work","primary":true}],
+		"`+URNEnterprise+`":{"employeeNumber":"1002"}}`),
+	createUser("c", `{"schemas":["`+URNUser+`","`+URNEnterprise+`"],"userName":"${p}carol@example.com","externalId":"${guid3}",
+		"name":{"givenName":"Carol","familyName":"Andrews"},"title":"Manager","active":true,
+		"emails":[{"value":"${p}carol@home.example.org","type":"home"}],
+		"`+URNEnterprise+`":{"employeeNumber":"1003"}}`),
+}
+
+// filterCases: each filter is scoped with `and userName sw "${p}"` and must return
+// exactly the listed fixture users.
+var filterCases = []struct {
+	name, filter string
+	want         []string // fixture names: a, b, c
+}{
+	{"username-eq-any-case", `userName eq "${p|upper}ALICE@EXAMPLE.COM"`, []string{"a"}},
+	{"id-eq", `id eq "${b.id}"`, []string{"b"}},
+	{"externalid-eq", `externalId eq "${guid2}"`, []string{"b"}},
+	{"valuepath-and", `emails[type eq "work" and value co "alice"]`, []string{"a"}},
+	// Both conditions must hold for the same email: Alice's home address contains "@home." but her work one does not.
+	{"valuepath-same-element", `emails[type eq "work" and value co "@home."]`, nil},
+	{"emails-value-eq", `emails.value eq "${p}carol@home.example.org"`, []string{"c"}},
+	{"emails-value-eq-any-case", `emails.value eq "${p|upper}CAROL@HOME.EXAMPLE.ORG"`, []string{"c"}},
+	{"familyname-sw", `name.familyName sw "And"`, []string{"a", "c"}},
+	{"givenname-ew", `name.givenName ew "ol"`, []string{"c"}},
+	{"title-pr", `title pr`, []string{"a", "c"}},
+	{"not-pr", `not (title pr)`, []string{"b"}},
+	// b has no title: "title eq Engineer" is false for b, so not(...) is true (RFC 7644 §3.4.2.2).
+	{"not-eq-unassigned", `not (title eq "Engineer")`, []string{"b", "c"}},
+	{"ne-unassigned", `title ne "Engineer"`, []string{"b", "c"}},
+	// "and" binds tighter than "or": B or (titled and active) = {a,b,c}; left-to-right would give {a,c}.
+	{"precedence-or-and", `name.givenName eq "Bob" or title pr and active eq true`, []string{"a", "b", "c"}},
+	// (active and Manager) or bob = {b,c}; right-to-left would give {c}.
+	{"precedence-and-or", `active eq true and title eq "Manager" or userName eq "${p}bob@example.com"`, []string{"b", "c"}},
+	{"parentheses", `(name.givenName eq "Bob" or title pr) and active eq true`, []string{"a", "c"}},
+	{"active-eq-false", `active eq false`, []string{"b"}},
+	{"meta-created-gt", `meta.created gt "2000-01-01T00:00:00Z"`, []string{"a", "b", "c"}},
+	{"meta-created-lt", `meta.created lt "2000-01-01T00:00:00Z"`, nil},
+	{"enterprise-employeenumber-eq", URNEnterprise + `:employeeNumber eq "1002"`, []string{"b"}},
+	{"enterprise-employeenumber-ge", URNEnterprise + `:employeeNumber ge "1002"`, []string{"b", "c"}},
+}
+
+func filterChecks() []Check {
+	var cs []Check
+	for _, fc := range filterCases {
+		ids := make([]string, len(fc.want))
+		for i, n := range fc.want {
+			ids[i] = "${" + n + ".id}"
+		}
+		steps := append(slices.Clone(filterFixture),
+			getStep("filter "+fc.filter, `/Users?filter=(`+fc.filter+`) and userName sw "${p}"`, listOf(ids...)...))
+		cs = append(cs, Check{Name: "filter-" + fc.name, Steps: steps})
+	}
+	cs = append(cs, Check{Name: "filter-random-guid-empty", Steps: []Step{
+		getStep("userName eq <random GUID>", `/Users?filter=userName eq "${guid4}"`, emptyList()...),
+		getStep("externalId eq <random GUID>", `/Users?filter=externalId eq "${guid5}"`, emptyList()...),
+	}})
+	return cs
+}
+
+// ---- paging (RFC 7644 §3.4.2.4) ----
+
+func pagingChecks() []Check {
+	return []Check{{Name: "paging", Steps: filterFixture, Func: pagingCheck}}
+}
+
+func pagingCheck(ctx context.Context, s *Session) error {
+	want := []string{s.Vars["a.id"], s.Vars["b.id"], s.Vars["c.id"]}
+	const scope = `filter=userName sw "${p}"`
+	page := func(startIndex, count, n int) (*Response, error) {
+		as := []Assert{
+			Contains("schemas", URNList),
+			Eq("totalResults", 3),
+			Eq("startIndex", startIndex),
+		}
+		if n == 0 {
+			as = append(as, Absent("Resources"), OptEq("itemsPerPage", 0))
+		} else {
+			as = append(as, Len("Resources", n), Eq("itemsPerPage", n))
+		}
+		return s.Do(ctx, getStep(fmt.Sprintf("startIndex=%d count=%d", startIndex, count),
+			fmt.Sprintf("/Users?%s&startIndex=%d&count=%d", scope, startIndex, count), as...))
+	}
+	walk := func() ([]string, error) {
+		var seq []string
+		for i := 1; i <= 3; i++ {
+			r, err := page(i, 1, 1)
+			if err != nil {
+				return nil, err
+			}
+			seq = append(seq, r.GetString("Resources[0].id"))
+		}
+		return seq, nil
+	}
+	first, err := walk()
+	if err != nil {
+		return err
+	}
+	if missing, extra := diffMultiset(want, first); len(missing)+len(extra) > 0 {
+		return fmt.Errorf("count=1 pages 1..3 returned %q; want each of %q exactly once (missing %q, repeated/unexpected %q)",
+			first, want, missing, extra)
+	}
+	second, err := walk()
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(first, second) {
+		return fmt.Errorf("the order is not stable: the first walk gave %q, the second %q", first, second)
+	}
+	if _, err := page(4, 1, 0); err != nil { // past the end
+		return err
+	}
+	r, err := page(1, 2, 2)
+	if err != nil {
+		return err
+	}
+	if got := []string{r.GetString("Resources[0].id"), r.GetString("Resources[1].id")}; !slices.Equal(got, first[:2]) {
+		return fmt.Errorf("startIndex=1 count=2 gave %q; count=1 pages gave %q first (order must not depend on count)", got, first[:2])
+	}
+	r, err = page(3, 2, 1) // a short last page: itemsPerPage is what was returned
+	if err != nil {
+		return err
+	}
+	if got := r.GetString("Resources[0].id"); got != first[2] {
+		return fmt.Errorf("startIndex=3 count=2 gave %q; want %q", got, first[2])
+	}
+	if _, err := page(1, 10, 3); err != nil { // count beyond the total
+		return err
+	}
+	// count=0: only totalResults (RFC 7644 §3.4.2.4).
+	_, err = page(1, 0, 0)
+	return err
+}
+
+// ---- projection (RFC 7644 §3.4.2.5, §3.9) ----
+
+const projectionUser = `{"schemas":["` + URNUser + `","` + URNEnterprise + `"],"userName":"${p}proj@example.com",
+	"name":{"givenName":"Pro","familyName":"Jection"},"title":"Projector","displayName":"Pro Jection",
+	"emails":[{"value":"${p}proj@example.com","type":"work","primary":true}],
+	"` + URNEnterprise + `":{"department":"Optics"}}`
+
+func projectionChecks() []Check {
+	return []Check{
+		{Name: "projection-attributes", Steps: []Step{
+			createUser("u", projectionUser),
+			getStep("attributes=userName", "/Users/${u.id}?attributes=userName",
+				Eq("id", "${u.id}"), Eq("userName", "${p}proj@example.com"),
+				Absent("emails"), Absent("name"), Absent("title"), Absent("displayName"), Absent(ent)),
+		}},
+		{Name: "projection-excluded-attributes", Steps: []Step{
+			createUser("u", projectionUser),
+			getStep("excludedAttributes=emails", "/Users/${u.id}?excludedAttributes=emails",
+				Eq("id", "${u.id}"), Absent("emails"), Eq("userName", "${p}proj@example.com"),
+				Eq("name.givenName", "Pro"), Eq("title", "Projector")),
+			// returned:"always" attributes cannot be excluded (RFC 7644 §3.4.2.5).
+			getStep("excludedAttributes=id,emails keeps id", "/Users/${u.id}?excludedAttributes=id,emails",
+				Eq("id", "${u.id}"), Absent("emails")),
+		}},
+		{Name: "projection-list-and-subattributes", Steps: []Step{
+			createUser("u", projectionUser),
+			getStep("list with attributes=userName,name.familyName",
+				`/Users?filter=userName eq "${p}proj@example.com"&attributes=userName,name.familyName`,
+				Eq("totalResults", 1), Eq("Resources[0].id", "${u.id}"),
+				Eq("Resources[0].userName", "${p}proj@example.com"), Eq("Resources[0].name.familyName", "Jection"),
+				Absent("Resources[0].name.givenName"), Absent("Resources[0].emails"), Absent("Resources[0].title")),
+			getStep("list with excludedAttributes=emails,title",
+				`/Users?filter=userName eq "${p}proj@example.com"&excludedAttributes=emails,title`,
+				Eq("totalResults", 1), Eq("Resources[0].id", "${u.id}"), Eq("Resources[0].userName", "${p}proj@example.com"),
+				Absent("Resources[0].emails"), Absent("Resources[0].title"), Eq("Resources[0].name.givenName", "Pro")),
+			getStep("extension attribute by full name",
+				"/Users/${u.id}?attributes="+URNEnterprise+":department",
+				Eq("id", "${u.id}"), Eq(ent+".department", "Optics"), Absent("userName"), Absent("emails")),
+		}},
+	}
+}
+
+// ---- PATCH (RFC 7644 §3.5.2) ----
+
+const patchUser = `{"schemas":["` + URNUser + `"],"userName":"${p}patch@example.com","displayName":"Patch Me",
+	"name":{"givenName":"Pat","familyName":"Original"},"title":"Tester",
+	"emails":[{"value":"${p}patch@work.example.com","type":"work","primary":true}]}`
+
+const patchUserTwoEmails = `{"schemas":["` + URNUser + `"],"userName":"${p}patch@example.com","displayName":"Patch Me",
+	"name":{"givenName":"Pat","familyName":"Original"},
+	"emails":[{"value":"${p}patch@work.example.com","type":"work","primary":true},{"value":"${p}patch@home.example.org","type":"home"}]}`
+
+func patchChecks() []Check {
+	return []Check{
+		{Name: "patch-replace-subattribute", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep("replace name.givenName", "/Users/${u.id}", `{"op":"replace","path":"name.givenName","value":"Patricia"}`,
+				If200(Eq("name.givenName", "Patricia"), Eq("name.familyName", "Original"))),
+			getStep("GET", "/Users/${u.id}", Eq("name.givenName", "Patricia"), Eq("name.familyName", "Original"),
+				Eq("displayName", "Patch Me"), Eq("emails[type=work].value", "${p}patch@work.example.com")),
+		}},
+		{Name: "patch-replace-simple", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep("replace active and title", "/Users/${u.id}",
+				`{"op":"replace","path":"active","value":false},{"op":"replace","path":"title","value":"Lead"}`),
+			getStep("GET", "/Users/${u.id}", Eq("active", false), Eq("title", "Lead"), Eq("displayName", "Patch Me")),
+		}},
+		{Name: "patch-add-filtered-creates", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep(`add emails[type eq "home"].value`, "/Users/${u.id}",
+				`{"op":"add","path":"emails[type eq \"home\"].value","value":"${p}patch@home.example.org"}`),
+			getStep("GET", "/Users/${u.id}", Len("emails", 2),
+				Eq("emails[type=home].value", "${p}patch@home.example.org"),
+				Eq("emails[type=work].value", "${p}patch@work.example.com"), Eq("emails[type=work].primary", true)),
+		}},
+		{Name: "patch-add-multivalued-appends", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep("add emails [other]", "/Users/${u.id}",
+				`{"op":"add","path":"emails","value":[{"value":"${p}patch@other.example.net","type":"other"}]}`),
+			getStep("GET", "/Users/${u.id}", Len("emails", 2),
+				Eq("emails[type=other].value", "${p}patch@other.example.net"),
+				Eq("emails[type=work].value", "${p}patch@work.example.com")),
+		}},
+		{Name: "patch-remove-filtered", Steps: []Step{
+			createUser("u", patchUserTwoEmails),
+			patchStep(`remove emails[type eq "home"]`, "/Users/${u.id}", `{"op":"remove","path":"emails[type eq \"home\"]"}`),
+			getStep("GET", "/Users/${u.id}", Len("emails", 1), Absent("emails[type=home]"),
+				Eq("emails[type=work].value", "${p}patch@work.example.com")),
+		}},
+		{Name: "patch-remove-attribute", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep("remove title", "/Users/${u.id}", `{"op":"remove","path":"title"}`),
+			getStep("GET", "/Users/${u.id}", Absent("title"), Eq("displayName", "Patch Me")),
+		}},
+		{Name: "patch-pathless-replace", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep("replace {displayName, name.familyName}", "/Users/${u.id}",
+				`{"op":"replace","value":{"displayName":"Patched Name","name.familyName":"Changed"}}`),
+			getStep("GET", "/Users/${u.id}", Eq("displayName", "Patched Name"), Eq("name.familyName", "Changed"),
+				Eq("name.givenName", "Pat"), Eq("title", "Tester")),
+		}},
+		{Name: "patch-ops-apply-in-order", Steps: []Step{
+			createUser("u", patchUser),
+			patchStep("replace title twice", "/Users/${u.id}",
+				`{"op":"replace","path":"title","value":"First"},{"op":"replace","path":"title","value":"Second"}`),
+			getStep("GET", "/Users/${u.id}", Eq("title", "Second")),
+		}},
+		{Name: "patch-remove-without-path", Steps: []Step{
+			createUser("u", patchUser),
+			{Method: http.MethodPatch, Path: "/Users/${u.id}", Body: patchBody(`{"op":"remove"}`),
+				Status: 400, Want: scimError(400, "noTarget")},
+		}},
+		{Name: "patch-unknown-path", Steps: []Step{
+			createUser("u", patchUser),
+			{Method: http.MethodPatch, Path: "/Users/${u.id}", Body: patchBody(`{"op":"replace","path":"nosuchAttribute","value":"x"}`),
+				Status: 400, Want: scimError(400, "invalidPath")},
+		}},
+		{Name: "patch-is-atomic", Steps: []Step{
+			createUser("u", patchUser),
+			{Name: "a valid op, then an invalid one", Method: http.MethodPatch, Path: "/Users/${u.id}",
+				Body: patchBody(`{"op":"replace","path":"displayName","value":"Must Not Stick"},` +
+					`{"op":"replace","path":"name.givenName","value":"Nope"},` +
+					`{"op":"replace","path":"nosuchAttribute","value":"x"}`),
+				Status: 400, Want: scimError(400, "")},
+			getStep("nothing changed", "/Users/${u.id}", Eq("displayName", "Patch Me"), Eq("name.givenName", "Pat")),
+		}},
+	}
+}
+
+// ---- ETags (RFC 7644 §3.14) ----
+
+func etagChecks() []Check {
+	stale := `W/"999999"`
+	return []Check{{Name: "etag-advertised", Steps: []Step{
+		// A server that sends ETags and honours If-Match must say so (RFC 7643 §5,
+		// RFC 7644 §3.14: "support for ETags is indicated by etag.supported").
+		createUser("u", patchUser),
+		{Name: "the server sends an ETag", Path: "/Users/${u.id}", Status: 200, Want: []Assert{HasHeader("ETag")}},
+		getStep("so /ServiceProviderConfig must advertise it", "/ServiceProviderConfig", Eq("etag.supported", true)),
+	}}, {Name: "etag-if-match", Steps: []Step{
+		createUser("u", patchUser),
+		{Name: "GET the ETag", Path: "/Users/${u.id}", Status: 200, Capture: map[string]string{"u.etag": "header:ETag"},
+			Want: []Assert{Eq("meta.version", "${u.etag}")}},
+		{Name: "PUT with a stale If-Match", Method: http.MethodPut, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-Match": stale},
+			Body:   simpleUser("${p}patch@example.com", `"displayName":"Stale Write"`),
+			Status: http.StatusPreconditionFailed, Want: scimError(412, "")},
+		getStep("the stale PUT changed nothing", "/Users/${u.id}", Eq("displayName", "Patch Me"), HeaderEq("ETag", "${u.etag}")),
+		{Name: "PUT with the current If-Match", Method: http.MethodPut, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-Match": "${u.etag}"},
+			Body:   simpleUser("${p}patch@example.com", `"displayName":"Fresh Write"`),
+			Status: http.StatusOK, Want: []Assert{Eq("displayName", "Fresh Write"), HeaderNe("ETag", "${u.etag}")},
+			Capture: map[string]string{"u.etag2": "header:ETag"}},
+		{Name: "PUT with the now outdated ETag", Method: http.MethodPut, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-Match": "${u.etag}"},
+			Body:   simpleUser("${p}patch@example.com", `"displayName":"Lost Update"`),
+			Status: http.StatusPreconditionFailed, Want: scimError(412, "")},
+		{Name: "PATCH with the outdated ETag", Method: http.MethodPatch, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-Match": "${u.etag}"},
+			Body:   patchBody(`{"op":"replace","path":"displayName","value":"Lost Update"}`),
+			Status: http.StatusPreconditionFailed, Want: scimError(412, "")},
+		{Name: "DELETE with the outdated ETag", Method: http.MethodDelete, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-Match": "${u.etag}"},
+			Status: http.StatusPreconditionFailed, Want: scimError(412, "")},
+		getStep("still the fresh write", "/Users/${u.id}", Eq("displayName", "Fresh Write")),
+		{Name: "PATCH with the current ETag", Method: http.MethodPatch, Path: "/Users/${u.id}",
+			Header:   map[string]string{"If-Match": "${u.etag2}"},
+			Body:     patchBody(`{"op":"replace","path":"displayName","value":"Patched"}`),
+			Statuses: []int{200, 204}},
+		{Name: "If-Match: * matches any version", Method: http.MethodPatch, Path: "/Users/${u.id}",
+			Header:   map[string]string{"If-Match": "*"},
+			Body:     patchBody(`{"op":"replace","path":"title","value":"Star"}`),
+			Statuses: []int{200, 204}},
+		getStep("GET", "/Users/${u.id}", Eq("displayName", "Patched"), Eq("title", "Star")),
+	}}}
+}
+
+// ---- groups (RFC 7643 §4.2) ----
+
+func groupChecks() []Check {
+	return []Check{
+		{Name: "groups-crud", Steps: []Step{
+			createUser("u1", simpleUser("${p}member1@example.com", "")),
+			createUser("u2", simpleUser("${p}member2@example.com", "")),
+			createGroup("g", `{"schemas":["`+URNGroup+`"],"displayName":"${p}Group","members":[{"value":"${u1.id}"}]}`,
+				Contains("schemas", URNGroup), Eq("displayName", "${p}Group"), Set("members[*].value", "${u1.id}"),
+				Eq("meta.resourceType", "Group"), DateTime("meta.created"), HasHeader("Location")),
+			getStep("GET the group", "/Groups/${g.id}", Eq("id", "${g.id}"), Eq("displayName", "${p}Group"),
+				Set("members[*].value", "${u1.id}")),
+			getStep("filter by displayName", `/Groups?filter=displayName eq "${p}Group"`, listOf("${g.id}")...),
+			{Name: "PUT replaces the members", Method: http.MethodPut, Path: "/Groups/${g.id}",
+				Body:   `{"schemas":["` + URNGroup + `"],"displayName":"${p}Group Renamed","members":[{"value":"${u2.id}"}]}`,
+				Status: 200, Want: []Assert{Eq("displayName", "${p}Group Renamed"), Set("members[*].value", "${u2.id}")}},
+			getStep("GET after PUT", "/Groups/${g.id}", Eq("displayName", "${p}Group Renamed"), Set("members[*].value", "${u2.id}")),
+			{Name: "DELETE the group", Method: http.MethodDelete, Path: "/Groups/${g.id}", Status: http.StatusNoContent},
+			{Name: "GET after DELETE", Path: "/Groups/${g.id}", Status: http.StatusNotFound, Want: scimError(404, "")},
+			getStep("the members still exist", "/Users/${u2.id}", Eq("id", "${u2.id}")),
+		}},
+		{Name: "groups-filter-members-value", Steps: []Step{
+			createUser("u1", simpleUser("${p}member1@example.com", "")),
+			createUser("u2", simpleUser("${p}member2@example.com", "")),
+			createGroup("g1", `{"schemas":["`+URNGroup+`"],"displayName":"${p}G1","members":[{"value":"${u1.id}"}]}`),
+			createGroup("g2", `{"schemas":["`+URNGroup+`"],"displayName":"${p}G2","members":[{"value":"${u2.id}"}]}`),
+			getStep("members.value eq", `/Groups?filter=members.value eq "${u1.id}" and displayName sw "${p}"`, listOf("${g1.id}")...),
+			getStep("members[value eq]", `/Groups?filter=members[value eq "${u2.id}"] and displayName sw "${p}"`, listOf("${g2.id}")...),
+		}},
+	}
+}
