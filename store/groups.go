@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store/rules"
 )
 
 // UnknownMembersError reports member ids that name no user; nothing was written.
@@ -64,13 +66,21 @@ func (s *Store) CreateGroup(ctx context.Context, g *Group, memberIDs []string) e
 	g.Version = 1
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var pk int64
-		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO groups (id, external_id, display_name, display_name_ci, created_at, updated_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING pk`),
-			g.ID, null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), micros(g.Created), micros(g.LastModified), g.Version).Scan(&pk)
+		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO groups (id, external_id, display_name, display_name_ci, name, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`),
+			g.ID, null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), rules.GroupNameFrom(g.DisplayName),
+			micros(g.Created), micros(g.LastModified), g.Version).Scan(&pk)
 		if err != nil {
 			return mapErr(err)
 		}
-		return s.applyMemberOps(ctx, tx, pk, []MemberOp{{Kind: AddMembers, IDs: memberIDs}})
+		if _, err := s.setGroupTargets(ctx, tx, pk, g.DisplayName, g.ExternalID); err != nil {
+			return err
+		}
+		affected, err := s.applyMemberOps(ctx, tx, pk, []MemberOp{{Kind: AddMembers, IDs: memberIDs}})
+		if err != nil {
+			return err
+		}
+		return s.reconcileUsers(ctx, tx, affected)
 	})
 	if err != nil {
 		return fmt.Errorf("create group %q: %w", g.DisplayName, err)
@@ -116,7 +126,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := `SELECT ` + groupColumns + ` FROM groups WHERE groups.id = ?`
 		if s.dialect == Postgres {
-			q += ` FOR UPDATE`
+			q += ` FOR NO KEY UPDATE`
 		}
 		var r groupRow
 		if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); err != nil {
@@ -134,11 +144,32 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		g.ID, g.Created = r.ID, fromMicros(r.CreatedAt)
 		g.LastModified = now()
 		g.Version = r.Version + 1
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET external_id = ?, display_name = ?, display_name_ci = ?, updated_at = ?, version = ? WHERE pk = ?`),
-			null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), micros(g.LastModified), g.Version, r.PK); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET external_id = ?, display_name = ?, display_name_ci = ?, name = ?, updated_at = ?, version = ? WHERE pk = ?`),
+			null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), rules.GroupNameFrom(g.DisplayName),
+			micros(g.LastModified), g.Version, r.PK); err != nil {
 			return mapErr(err)
 		}
-		if err := s.applyMemberOps(ctx, tx, r.PK, ops); err != nil {
+		affected, err := s.applyMemberOps(ctx, tx, r.PK, ops)
+		if err != nil {
+			return err
+		}
+		// A rename (or new externalId) is matched against the rules again; the same name
+		// again, as Okta sends with every membership change, changes nothing and costs
+		// nothing more.
+		if g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID {
+			changed, err := s.setGroupTargets(ctx, tx, r.PK, g.DisplayName, g.ExternalID)
+			if err != nil {
+				return err
+			}
+			if changed {
+				all, err := groupMemberPKs(ctx, tx, r.PK)
+				if err != nil {
+					return err
+				}
+				affected = append(affected, all...)
+			}
+		}
+		if err := s.reconcileUsers(ctx, tx, affected); err != nil {
 			return err
 		}
 		out = g
@@ -160,8 +191,15 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) err
 		if ifVersion > 0 && r.Version != ifVersion {
 			return ErrPrecondition
 		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM groups WHERE pk = ?`), r.PK)
-		return err
+		members, err := groupMemberPKs(ctx, tx, r.PK)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM groups WHERE pk = ?`), r.PK); err != nil {
+			return err
+		}
+		// A deleted group is all of its members removed from it.
+		return s.reconcileUsers(ctx, tx, members)
 	})
 	if err != nil {
 		return fmt.Errorf("delete group %q: %w", id, err)
@@ -197,14 +235,21 @@ func (s *Store) ListGroups(ctx context.Context, q Query) ([]Group, int, error) {
 	return out, total, nil
 }
 
-// applyMemberOps applies member changes in order. Ids are resolved to user keys in
-// batches; any id naming no user fails the request with UnknownMembersError.
-func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, ops []MemberOp) error {
+// applyMemberOps applies member changes in order and returns the keys of the users whose
+// membership may have changed. Ids are resolved to user keys in batches; any id naming
+// no user fails the request with UnknownMembersError.
+func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, ops []MemberOp) ([]int64, error) {
+	var affected []int64
 	for _, op := range ops {
 		switch op.Kind {
 		case RemoveAllMembers, ReplaceMembers:
+			old, err := groupMemberPKs(ctx, tx, groupPK)
+			if err != nil {
+				return nil, err
+			}
+			affected = append(affected, old...)
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ?`), groupPK); err != nil {
-				return fmt.Errorf("clear members: %w", err)
+				return nil, fmt.Errorf("clear members: %w", err)
 			}
 			if op.Kind == RemoveAllMembers {
 				continue
@@ -213,28 +258,37 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, 
 		case AddMembers:
 			pks, err := s.userPKs(ctx, tx, op.IDs, true)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := s.insertMembers(ctx, tx, groupPK, pks); err != nil {
-				return err
+				return nil, err
 			}
+			affected = appendPKs(affected, pks)
 		case RemoveMembers:
 			pks, err := s.userPKs(ctx, tx, op.IDs, false)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			for _, chunk := range chunks(pks, 500) {
 				args := append([]any{groupPK}, chunk...)
 				if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ? AND user_pk IN (?`+
 					strings.Repeat(", ?", len(chunk)-1)+`)`), args...); err != nil {
-					return fmt.Errorf("remove members: %w", err)
+					return nil, fmt.Errorf("remove members: %w", err)
 				}
 			}
+			affected = appendPKs(affected, pks)
 		default:
-			return fmt.Errorf("unknown member operation %d", op.Kind)
+			return nil, fmt.Errorf("unknown member operation %d", op.Kind)
 		}
 	}
-	return nil
+	return affected, nil
+}
+
+func appendPKs(dst []int64, pks []any) []int64 {
+	for _, pk := range pks {
+		dst = append(dst, pk.(int64))
+	}
+	return dst
 }
 
 // userPKs maps SCIM user ids to internal keys. With strict, an unknown id is an error.
@@ -257,7 +311,7 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 			ID string `db:"id"`
 		}
 		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT pk, id FROM users WHERE id IN (?`+
-			strings.Repeat(", ?", len(chunk)-1)+`)`), chunk...); err != nil {
+			strings.Repeat(", ?", len(chunk)-1)+`) AND scim_deleted_at IS NULL`), chunk...); err != nil {
 			return nil, fmt.Errorf("resolve members: %w", err)
 		}
 		for _, r := range rows {

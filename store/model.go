@@ -35,6 +35,10 @@ type User struct {
 	// membership, read-only, and ignored on write.
 	Groups []GroupRef
 
+	// Account is the chat side of the user. The store derives and maintains it; whatever
+	// a caller puts here is ignored on write.
+	Account Account
+
 	Created      time.Time
 	LastModified time.Time
 	Version      int64 // incremented on every write; the ETag is W/"<Version>"
@@ -110,6 +114,22 @@ type Member struct {
 	Value   string // the member User's SCIM id
 	Display string // the member's displayName, or userName when it has none
 }
+
+// Account is the chat account of a user, as Mattermost would hold it.
+type Account struct {
+	Username string   // chat username, derived from userName (see rules.Username)
+	Email    string   // primary email, lower-cased
+	Status   string   // StatusOnline, or StatusOffline while deactivated
+	DeleteAt int64    // deactivation time (Unix ms, as Mattermost's DeleteAt); 0 = active
+	Teams    []string // names of the teams the account is in
+	Channels []string // "team/channel" of the channels the account is in
+}
+
+// Account statuses.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline"
+)
 
 // GroupRef names a group a user belongs to.
 type GroupRef struct {

@@ -18,6 +18,8 @@ import (
 	"github.com/lib/pq"
 	sqlite "modernc.org/sqlite"
 	sqlitelib "modernc.org/sqlite/lib"
+
+	"github.com/townsquare/townsquare/store/rules"
 )
 
 // Sentinel errors. Callers see these, never a driver error.
@@ -27,11 +29,30 @@ var (
 	ErrPrecondition = errors.New("version mismatch") // If-Match did not match the stored version
 )
 
+// ConflictError is a write that would break a uniqueness rule. It matches ErrConflict
+// under errors.Is; Attribute names the SCIM attribute (userName, externalId).
+type ConflictError struct{ Attribute string }
+
+func (e *ConflictError) Error() string {
+	if e.Attribute == "" {
+		return ErrConflict.Error()
+	}
+	return fmt.Sprintf("%s already exists", e.Attribute)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// errUsernameRace is a unique violation on the chat username: two transactions derived
+// the same free name at once. The transaction is retried and derives another.
+var errUsernameRace = errors.New("chat username taken concurrently")
+
 // Store is the database. It is safe for concurrent use and holds no state of its own
 // beyond the connection pool, so any number of server processes can share one database.
 type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
+	rules   rules.Config
 }
 
 // DefaultSQLitePath is where the embedded database lives when no DSN is given.
@@ -89,7 +110,7 @@ func Connect(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, redact(err, dsn))
 	}
-	return &Store{db: db, dialect: dialect}, nil
+	return &Store{db: db, dialect: dialect, rules: rules.Default()}, nil
 }
 
 // sqliteDSN turns a path into a modernc.org/sqlite DSN with the pragmas every connection
@@ -175,6 +196,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err erro
 }
 
 func isRetryable(err error) bool {
+	if errors.Is(err, errUsernameRace) {
+		return true
+	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		return pqErr.Code == "40001" || pqErr.Code == "40P01"
@@ -198,16 +222,30 @@ func mapErr(err error) error {
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
-		return fmt.Errorf("%w: %s", ErrConflict, pqErr.Constraint)
+		return conflict(pqErr.Constraint)
 	}
 	var sErr *sqlite.Error
 	if errors.As(err, &sErr) {
 		switch sErr.Code() {
 		case sqlitelib.SQLITE_CONSTRAINT_UNIQUE, sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %v", ErrConflict, err)
+			return conflict(err.Error())
 		}
 	}
 	return err
+}
+
+// conflict maps a unique violation, named by its constraint (PostgreSQL) or message
+// (SQLite), to the error callers see.
+func conflict(what string) error {
+	switch {
+	case strings.Contains(what, "user_name_ci"):
+		return &ConflictError{Attribute: "userName"}
+	case strings.Contains(what, "users_username"), strings.Contains(what, "users.username"):
+		return errUsernameRace
+	case strings.Contains(what, "api_tokens"):
+		return &ConflictError{Attribute: "name"}
+	}
+	return &ConflictError{}
 }
 
 // micros converts a time to the stored form; fromMicros converts it back.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -64,20 +63,15 @@ func (s *Store) TokenName(ctx context.Context, secretHash string) (string, error
 // ListTokens lists tokens by name, without secrets.
 func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
 	var rows []struct {
-		Name     string        `db:"name"`
-		Created  int64         `db:"created_at"`
-		LastUsed sql.NullInt64 `db:"last_used_at"`
+		Name    string `db:"name"`
+		Created int64  `db:"created_at"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT name, created_at, last_used_at FROM api_tokens ORDER BY name`); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, `SELECT name, created_at FROM api_tokens ORDER BY name`); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	out := make([]Token, len(rows))
 	for i, r := range rows {
 		out[i] = Token{Name: r.Name, Created: fromMicros(r.Created)}
-		if r.LastUsed.Valid {
-			t := fromMicros(r.LastUsed.Int64)
-			out[i].LastUsed = &t
-		}
 	}
 	return out, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store/rules"
 )
 
 // userRow is the users table as sqlx scans it.
@@ -43,6 +45,10 @@ type userRow struct {
 	CreatedAt          int64          `db:"created_at"`
 	UpdatedAt          int64          `db:"updated_at"`
 	Version            int64          `db:"version"`
+	Username           sql.NullString `db:"username"`
+	Email              sql.NullString `db:"email"`
+	Status             string         `db:"status"`
+	DeleteAt           int64          `db:"delete_at"`
 }
 
 const userColumns = `users.pk, users.id, users.external_id, users.user_name, users.name_formatted,
@@ -51,7 +57,12 @@ const userColumns = `users.pk, users.id, users.external_id, users.user_name, use
 	users.user_type, users.preferred_language, users.locale, users.timezone, users.active,
 	users.password_hash, users.employee_number, users.cost_center, users.organization,
 	users.division, users.department, users.manager_value, users.manager_ref,
-	users.manager_display_name, users.created_at, users.updated_at, users.version`
+	users.manager_display_name, users.created_at, users.updated_at, users.version,
+	users.username, users.email, users.status, users.delete_at`
+
+// live restricts a users query to SCIM resources that exist: a user DELETEd in
+// "deactivate" mode keeps its account row but is no SCIM resource any more.
+const live = ` AND users.scim_deleted_at IS NULL`
 
 func (r *userRow) user() User {
 	return User{
@@ -71,6 +82,7 @@ func (r *userRow) user() User {
 			Manager: Manager{Value: r.ManagerValue.String, Ref: r.ManagerRef.String, DisplayName: r.ManagerDisplayName.String},
 		},
 		Created: fromMicros(r.CreatedAt), LastModified: fromMicros(r.UpdatedAt), Version: r.Version,
+		Account: Account{Username: r.Username.String, Email: r.Email.String, Status: r.Status, DeleteAt: r.DeleteAt},
 	}
 }
 
@@ -94,6 +106,7 @@ func userValues(u *User) []any {
 		null(u.Enterprise.Division), null(u.Enterprise.Department),
 		null(u.Enterprise.Manager.Value), null(u.Enterprise.Manager.Ref), null(u.Enterprise.Manager.DisplayName),
 		micros(u.LastModified), u.Version,
+		null(u.Account.Username), null(u.Account.Email), u.Account.Status, u.Account.DeleteAt,
 	}
 }
 
@@ -105,40 +118,145 @@ var userWriteColumns = []string{
 	"employee_number", "cost_center", "organization", "division", "department",
 	"manager_value", "manager_ref", "manager_display_name",
 	"updated_at", "version",
+	"username", "email", "status", "delete_at",
 }
 
 var (
 	insertUserSQL = `INSERT INTO users (id, created_at, ` + strings.Join(userWriteColumns, ", ") +
 		`) VALUES (?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `) RETURNING pk`
-	updateUserSQL = `UPDATE users SET ` + strings.Join(userWriteColumns, " = ?, ") + ` = ? WHERE pk = ?`
+	updateUserSQL = `UPDATE users SET ` + strings.Join(userWriteColumns, " = ?, ") + ` = ?, scim_deleted_at = NULL WHERE pk = ?`
 )
 
-// CreateUser stores a new user, assigning its ID, times and version. A userName already
-// taken (in any case) is ErrConflict.
+// CreateUser stores a new user and its chat account, assigning its ID, times and
+// version, and joins the account to its teams and channels. A userName already taken (in
+// any case) is a ConflictError. When an account DELETEd earlier (in deactivate mode) has
+// the same externalId, the user is relinked to it instead: Mattermost's ID-attribute rule,
+// under which email and userName may change but the IdP's id binds the account. The
+// relinked user keeps its old id, creation time and memberships, and is reactivated.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
-	u.ID = uuid.NewString()
-	u.Created = now()
-	u.LastModified = u.Created
-	u.Version = 1
+	in := *u
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var pk int64
-		args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
-		if err := tx.QueryRowxContext(ctx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
-			return mapErr(err)
+		*u = in
+		var old *userRow
+		if u.ExternalID != "" {
+			var n int
+			if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM users WHERE external_id = ?`+live), u.ExternalID); err != nil {
+				return err
+			}
+			if n > 0 {
+				return &ConflictError{Attribute: "externalId"}
+			}
+			q := `SELECT ` + userColumns + ` FROM users WHERE users.external_id = ? AND users.scim_deleted_at IS NOT NULL ORDER BY users.pk DESC LIMIT 1`
+			if s.dialect == Postgres {
+				q += ` FOR NO KEY UPDATE`
+			}
+			var r userRow
+			switch err := tx.GetContext(ctx, &r, tx.Rebind(q), u.ExternalID); mapErr(err) {
+			case nil:
+				old = &r
+			case ErrNotFound:
+			default:
+				return err
+			}
 		}
-		return writeUserChildren(ctx, tx, pk, u)
+		if old != nil {
+			u.ID, u.Created, u.Version = old.ID, fromMicros(old.CreatedAt), old.Version+1
+			u.LastModified = now()
+			return s.writeUser(ctx, tx, old, u)
+		}
+		u.ID = uuid.NewString()
+		u.Created = now()
+		u.LastModified = u.Created
+		u.Version = 1
+		return s.writeUser(ctx, tx, nil, u)
 	})
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.UserName, err)
 	}
-	u.Groups = nil
+	return nil
+}
+
+// writeUser inserts u (old == nil) or overwrites the row old, deriving the account
+// fields, and reconciles the account's memberships when it is, or becomes, active.
+func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, u *User) error {
+	var selfPK int64
+	if old != nil {
+		selfPK = old.PK
+	}
+	// The chat username follows userName; a change that leaves the derived name as it
+	// was (a change of case, say) keeps the username it has.
+	if old == nil || !old.Username.Valid || sameUsernameBase(old.UserName, u.UserName) == false {
+		name, err := s.chatUsername(ctx, tx, u.UserName, selfPK)
+		if err != nil {
+			return fmt.Errorf("derive chat username: %w", err)
+		}
+		u.Account.Username = name
+	} else {
+		u.Account.Username = old.Username.String
+	}
+	u.Account.Email = accountEmail(u)
+	wasActive := old != nil && old.Active && old.DeleteAt == 0
+	switch {
+	case u.Active:
+		u.Account.Status, u.Account.DeleteAt = StatusOnline, 0
+	case old != nil && old.DeleteAt != 0:
+		u.Account.Status, u.Account.DeleteAt = StatusOffline, old.DeleteAt
+	default:
+		u.Account.Status, u.Account.DeleteAt = StatusOffline, u.LastModified.UnixMilli()
+	}
+	var pk int64
+	if old == nil {
+		args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
+		if err := tx.QueryRowxContext(ctx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
+			return mapErr(err)
+		}
+	} else {
+		pk = old.PK
+		if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(u), pk)...); err != nil {
+			return mapErr(err)
+		}
+		for _, t := range []string{"user_emails", "user_phone_numbers", "user_addresses"} {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t+` WHERE user_pk = ?`), pk); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeUserChildren(ctx, tx, pk, u); err != nil {
+		return err
+	}
+	// Memberships change only on joining (new or reactivated); a deactivated account
+	// keeps its rows frozen, and an active one already follows its groups.
+	if u.Active && !wasActive {
+		if err := s.reconcileUser(ctx, tx, pk); err != nil {
+			return err
+		}
+	}
+	return s.loadAccountMemberships(ctx, tx, pk, u)
+}
+
+// sameUsernameBase reports whether two userNames derive the same chat username.
+func sameUsernameBase(a, b string) bool {
+	never := func(string) (bool, error) { return false, nil }
+	x, errA := rules.Username(a, never)
+	y, errB := rules.Username(b, never)
+	return errA == nil && errB == nil && x == y
+}
+
+// loadAccountMemberships fills u.Account.Teams and Channels from the database.
+func (s *Store) loadAccountMemberships(ctx context.Context, q sqlx.QueryerContext, pk int64, u *User) error {
+	users, err := s.loadUserChildren(ctx, q, []userRow{{PK: pk}})
+	if err != nil {
+		return err
+	}
+	u.Groups = users[0].Groups
+	u.Account.Teams, u.Account.Channels = users[0].Account.Teams, users[0].Account.Channels
 	return nil
 }
 
 // GetUser reads one user with its multi-valued attributes and groups.
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 	var r userRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE users.id = ?`), id)
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE users.id = ?`+live), id)
 	if err != nil {
 		return User{}, fmt.Errorf("get user %q: %w", id, mapErr(err))
 	}
@@ -174,16 +292,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 		u.ID, u.Created = r.ID, fromMicros(r.CreatedAt)
 		u.LastModified = now()
 		u.Version = r.Version + 1
-		args := append(userValues(&u), r.PK)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), args...); err != nil {
-			return mapErr(err)
-		}
-		for _, t := range []string{"user_emails", "user_phone_numbers", "user_addresses"} {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t+` WHERE user_pk = ?`), r.PK); err != nil {
-				return err
-			}
-		}
-		if err := writeUserChildren(ctx, tx, r.PK, &u); err != nil {
+		if err := s.writeUser(ctx, tx, &r, &u); err != nil {
 			return err
 		}
 		out = u
@@ -198,9 +307,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 // lockUser reads a user row for update: FOR UPDATE on PostgreSQL; SQLite transactions
 // already hold the database's single write lock (BEGIN IMMEDIATE).
 func (s *Store) lockUser(ctx context.Context, tx *sqlx.Tx, id string) (userRow, error) {
-	q := `SELECT ` + userColumns + ` FROM users WHERE users.id = ?`
+	q := `SELECT ` + userColumns + ` FROM users WHERE users.id = ?` + live
 	if s.dialect == Postgres {
-		q += ` FOR UPDATE`
+		q += ` FOR NO KEY UPDATE`
 	}
 	var r userRow
 	if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); err != nil {
@@ -209,8 +318,11 @@ func (s *Store) lockUser(ctx context.Context, tx *sqlx.Tx, id string) (userRow, 
 	return r, nil
 }
 
-// DeleteUser removes a user and, through foreign keys, its multi-valued attributes and
-// group memberships. ifVersion > 0 works as in UpdateUser.
+// DeleteUser ends a SCIM user. With the rules' delete_mode "deactivate" (the default) the
+// account is deactivated and kept with its team and channel memberships (history stays),
+// while the SCIM resource disappears: it leaves its groups, later reads are ErrNotFound,
+// and its userName is free again. With "purge" the account and everything hanging off it
+// are removed. ifVersion > 0 works as in UpdateUser.
 func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := s.lockUser(ctx, tx, id)
@@ -220,7 +332,20 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) erro
 		if ifVersion > 0 && r.Version != ifVersion {
 			return ErrPrecondition
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK)
+		if s.rules.DeleteMode == rules.DeletePurge {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK)
+			return err
+		}
+		t := now()
+		deleteAt := r.DeleteAt
+		if deleteAt == 0 {
+			deleteAt = t.UnixMilli()
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE users SET scim_deleted_at = ?, active = ?, delete_at = ?, status = ?,
+			updated_at = ?, version = version + 1 WHERE pk = ?`), micros(t), false, deleteAt, StatusOffline, micros(t), r.PK); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE user_pk = ?`), r.PK)
 		return err
 	})
 	if err != nil {
@@ -232,9 +357,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) erro
 // ListUsers returns one page of the users matching q, in a stable order (creation
 // order), and the total number of matches.
 func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
-	where := "1=1"
+	where := "users.scim_deleted_at IS NULL"
 	if q.Where.SQL != "" {
-		where = q.Where.SQL
+		where += " AND (" + q.Where.SQL + ")"
 	}
 	var total int
 	if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
@@ -346,6 +471,15 @@ func (s *Store) loadUserChildren(ctx context.Context, q sqlx.QueryerContext, row
 			u.Groups = append(u.Groups, GroupRef{ID: c.Value.String, DisplayName: c.Display.String})
 		}); err != nil {
 		return nil, fmt.Errorf("read groups: %w", err)
+	}
+	if err := load(`SELECT DISTINCT tm.user_pk, t.name AS value FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk IN `+in+` ORDER BY tm.user_pk, t.name`,
+		func(u *User, c childRow) { u.Account.Teams = append(u.Account.Teams, c.Value.String) }); err != nil {
+		return nil, fmt.Errorf("read teams: %w", err)
+	}
+	if err := load(`SELECT DISTINCT cm.user_pk, t.name || '/' || c.name AS value FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk
+		JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk IN `+in+` ORDER BY cm.user_pk, value`,
+		func(u *User, c childRow) { u.Account.Channels = append(u.Account.Channels, c.Value.String) }); err != nil {
+		return nil, fmt.Errorf("read channels: %w", err)
 	}
 	return users, nil
 }

@@ -98,6 +98,5 @@ CREATE INDEX group_members_user ON group_members (user_pk);
 CREATE TABLE api_tokens (
     name         TEXT   PRIMARY KEY,
     secret_hash  TEXT   NOT NULL UNIQUE,  -- hex SHA-256 of the secret
-    created_at   BIGINT NOT NULL,
-    last_used_at BIGINT
+    created_at   BIGINT NOT NULL
 );
