@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -26,6 +27,9 @@ type Service struct {
 	Store   *store.Store
 	Log     *slog.Logger
 	BaseURL string // public URL of /scim/v2, e.g. https://chat.example.com/scim/v2
+
+	spcOnce sync.Once
+	spc     []byte
 }
 
 // ResourceTypes lists the resource types served, User first.
@@ -37,6 +41,7 @@ func (s *Service) ResourceTypes() []scim.ResourceType {
 			Schema:      UserSchema(),
 			SchemaExtensions: []scim.SchemaExtension{
 				{Schema: EnterpriseUserSchema()},
+				{Schema: TownsquareUserSchema()},
 			},
 			Handler: Users{Store: s.Store, Log: s.Log},
 		},
@@ -84,7 +89,7 @@ func (s *Service) ListUsers(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, storeError(r.Context(), s.Log, "User", "", err))
 		return
 	}
-	schemas := []string{UserSchemaURN, EnterpriseUserURN}
+	schemas := []string{UserSchemaURN, EnterpriseUserURN, TownsquareUserURN}
 	out := make([]map[string]any, len(users))
 	for i := range users {
 		out[i] = renderResource(userResource(&users[i], lr.proj), "User", schemas, s.location("Users", users[i].ID))

@@ -73,13 +73,14 @@ func Handler(cfg Config) (http.Handler, error) {
 	// project); single resources and discovery are the library's.
 	scim.HandleFunc("/Users", svc.ListUsers).Methods(http.MethodGet)
 	scim.HandleFunc("/Groups", svc.ListGroups).Methods(http.MethodGet)
+	scim.HandleFunc("/ServiceProviderConfig", svc.ServiceProviderConfig).Methods(http.MethodGet)
 	allow := map[string][]string{
 		"/Users": {http.MethodGet, http.MethodPost}, "/Users/{id}": {http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		"/Groups": {http.MethodGet, http.MethodPost}, "/Groups/{id}": {http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		"/ServiceProviderConfig": {http.MethodGet}, "/Schemas": {http.MethodGet}, "/Schemas/{id}": {http.MethodGet},
 		"/ResourceTypes": {http.MethodGet}, "/ResourceTypes/{id}": {http.MethodGet},
 	}
-	library := http.StripPrefix(SCIMPrefix, lib)
+	library := resources.NormalizeBody(http.StripPrefix(SCIMPrefix, lib))
 	for path, methods := range allow {
 		scim.Handle(path, library).Methods(methods...)
 		scim.Handle(path, methodNotAllowed(methods))
