@@ -34,16 +34,18 @@ func parseAttrList(s string) []attrRef {
 			continue
 		}
 		var ref attrRef
-		for _, urn := range []string{EnterpriseUserURN, UserSchemaURN, GroupSchemaURN} {
+		for _, urn := range []string{EnterpriseUserURN, TownsquareUserURN, UserSchemaURN, GroupSchemaURN} {
+			ext := urn == EnterpriseUserURN || urn == TownsquareUserURN
 			if len(raw) > len(urn) && strings.EqualFold(raw[:len(urn)], urn) && raw[len(urn)] == ':' {
-				if urn == EnterpriseUserURN {
-					ref.container = EnterpriseUserURN
+				if ext {
+					ref.container = urn
 				}
 				raw = raw[len(urn)+1:]
 				break
 			}
-			if strings.EqualFold(raw, urn) && urn == EnterpriseUserURN {
+			if strings.EqualFold(raw, urn) && ext {
 				ref.container, raw = urn, ""
+				break
 			}
 		}
 		ref.attr, ref.sub, _ = strings.Cut(raw, ".")

@@ -4,6 +4,7 @@
 package resources
 
 import (
+	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 )
 
@@ -12,6 +13,7 @@ const (
 	UserSchemaURN     = "urn:ietf:params:scim:schemas:core:2.0:User"
 	GroupSchemaURN    = "urn:ietf:params:scim:schemas:core:2.0:Group"
 	EnterpriseUserURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	TownsquareUserURN = "urn:townsquare:params:scim:schemas:extension:2.0:User"
 	ListResponseURN   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 	ErrorURN          = "urn:ietf:params:scim:api:messages:2.0:Error"
 	PatchOpURN        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -45,3 +47,27 @@ func EnterpriseUserSchema() schema.Schema { return schema.ExtensionEnterpriseUse
 
 // GroupSchema is RFC 7643's core Group schema.
 func GroupSchema() schema.Schema { return schema.CoreGroupSchema() }
+
+// TownsquareUserSchema is the read-only extension that shows what provisioning did with a
+// user: its chat account's username and status, and the teams and channels it is in.
+// Every attribute is readOnly, so POST/PUT drop whatever a client sends for it and PATCH
+// answers 400 mutability.
+func TownsquareUserSchema() schema.Schema {
+	ro := func(name, desc string, multi bool) schema.CoreAttribute {
+		return schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+			Name: name, Description: optional.NewString(desc), MultiValued: multi, CaseExact: true,
+			Mutability: schema.AttributeMutabilityReadOnly(), Returned: schema.AttributeReturnedDefault(),
+		}))
+	}
+	return schema.Schema{
+		ID:          TownsquareUserURN,
+		Name:        optional.NewString("TownsquareUser"),
+		Description: optional.NewString("The chat account provisioning made of this user (read-only)."),
+		Attributes: schema.Attributes{
+			ro("username", "The chat username, derived from userName (lower case, 3-22 characters of [a-z0-9._-]).", false),
+			ro("status", "online, or offline while the account is deactivated.", false),
+			ro("teams", "Names of the teams the account is in.", true),
+			ro("channels", "Channels the account is in, as team/channel.", true),
+		},
+	}
+}

@@ -78,7 +78,25 @@ func userToAttributes(u *store.User) map[string]any {
 	if len(ent) > 0 {
 		m[EnterpriseUserURN] = ent
 	}
+	if a := u.Account; a.Username != "" {
+		ts := map[string]any{"username": a.Username, "status": a.Status}
+		if len(a.Teams) > 0 {
+			ts["teams"] = stringsToList(a.Teams)
+		}
+		if len(a.Channels) > 0 {
+			ts["channels"] = stringsToList(a.Channels)
+		}
+		m[TownsquareUserURN] = ts
+	}
 	return m
+}
+
+func stringsToList(ss []string) []any {
+	l := make([]any, len(ss))
+	for i, s := range ss {
+		l[i] = s
+	}
+	return l
 }
 
 func putStrings(m map[string]any, kv map[string]string) {

@@ -129,12 +129,17 @@ func (h Users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sci
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
 		}
-		if err := patch.Apply(attrs, ops, userPatchSchema, EnterpriseUserSchema()); err != nil {
+		if err := patch.Apply(attrs, ops, userPatchSchema, EnterpriseUserSchema(), TownsquareUserSchema()); err != nil {
 			return err
 		}
 		nu, err := userFromAttributes(attrs)
 		if err != nil {
 			return err
+		}
+		if _, _, ok := lookup(attrs, "active"); !ok {
+			// "remove active" leaves active unassigned; that must not reactivate a
+			// deactivated user (absent active means true on create only).
+			nu.Active = u.Active
 		}
 		nu.PasswordHash = u.PasswordHash
 		if err := setPassword(&nu, attrs); err != nil {

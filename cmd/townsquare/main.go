@@ -24,6 +24,7 @@ import (
 
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -118,10 +119,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	baseURL := fs.String("base-url", envDefault("TOWNSQUARE_BASE_URL", ""),
 		"public URL of the SCIM root, e.g. https://chat.example.com/scim/v2 (env TOWNSQUARE_BASE_URL; default http://ADDR/scim/v2)")
 	logFormat := fs.String("log-format", envDefault("TOWNSQUARE_LOG_FORMAT", "text"), "log format: text or json (env TOWNSQUARE_LOG_FORMAT)")
+	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""),
+		"YAML file mapping IdP groups to teams and channels (env TOWNSQUARE_CONFIG; default: built-in defaults, see README)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := newLogger(stderr, *logFormat)
+	// The mapping rules are checked before anything else: a rule naming something
+	// invalid is an error at start-up, never at request time.
+	cfg, err := rules.Load(*configPath)
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -131,6 +140,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
+	st.SetRules(cfg)
+	remapped, err := st.ApplyRules(ctx)
+	if err != nil {
+		return err
+	}
+	if remapped > 0 {
+		log.Info("mapping rules changed; groups re-mapped and their members re-evaluated", "groups", remapped)
+	}
 
 	bootstrap := os.Getenv("TOWNSQUARE_TOKEN")
 	if bootstrap == "" {
@@ -152,7 +169,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
-		"database", st.Dialect().String(), "version", versionString())
+		"database", st.Dialect().String(), "config", *configPath, "default_team", cfg.DefaultTeam,
+		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "version", versionString())
 	return server.Serve(ctx, ln, h, log, 20*time.Second)
 }
 
