@@ -1,0 +1,133 @@
+package resources
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"testing"
+
+	"github.com/townsquare/townsquare/store"
+)
+
+func TestUserMappingRoundTrip(t *testing.T) {
+	u := store.User{
+		UserName: "a@x", ExternalID: "e", Active: false, DisplayName: "A", Title: "T",
+		Name:         store.Name{GivenName: "G", FamilyName: "F"},
+		Emails:       []store.MultiValue{{Value: "a@x", Type: "work", Primary: true}, {Value: "b@x", Type: "home"}},
+		PhoneNumbers: []store.MultiValue{{Value: "1", Type: "mobile"}},
+		Addresses:    []store.Address{{Locality: "L", Type: "work", Primary: true}},
+		Enterprise:   store.Enterprise{Department: "D", Manager: store.Manager{Value: "m"}},
+	}
+	m := userToAttributes(&u)
+	m["externalId"] = u.ExternalID
+	got, err := userFromAttributes(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, u) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, u)
+	}
+}
+
+func TestUserFromAttributesRejects(t *testing.T) {
+	for name, m := range map[string]map[string]any{
+		"empty userName":  {"userName": " "},
+		"two primaries":   {"userName": "a", "emails": []any{map[string]any{"value": "x", "primary": true}, map[string]any{"value": "y", "primary": true}}},
+		"number as name":  {"userName": 5.0},
+		"bad active":      {"userName": "a", "active": "maybe"},
+		"email not a map": {"userName": "a", "emails": []any{"x"}},
+	} {
+		if _, err := userFromAttributes(m); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	u, err := userFromAttributes(map[string]any{"userName": "a", "emails": map[string]any{"value": "x", "primary": "True"}})
+	if err != nil || len(u.Emails) != 1 || !u.Emails[0].Primary || !u.Active {
+		t.Fatalf("single object as list, string boolean, default active: %+v %v", u, err)
+	}
+}
+
+func TestProjection(t *testing.T) {
+	base := func() map[string]any {
+		return map[string]any{
+			"userName": "a", "active": true,
+			"name":            map[string]any{"givenName": "G", "familyName": "F"},
+			"emails":          []any{map[string]any{"value": "a@x", "type": "work"}},
+			EnterpriseUserURN: map[string]any{"department": "D", "costCenter": "C"},
+		}
+	}
+	cases := []struct {
+		query string
+		want  map[string]any
+	}{
+		{"attributes=userName", map[string]any{"userName": "a"}},
+		{"attributes=USERNAME,name.givenName", map[string]any{"userName": "a", "name": map[string]any{"givenName": "G"}}},
+		{"attributes=emails.value", map[string]any{"emails": []any{map[string]any{"value": "a@x"}}}},
+		{"attributes=" + EnterpriseUserURN + ":department", map[string]any{EnterpriseUserURN: map[string]any{"department": "D"}}},
+		{"excludedAttributes=emails,name.familyName," + EnterpriseUserURN, map[string]any{"userName": "a", "active": true, "name": map[string]any{"givenName": "G"}}},
+		{"excludedAttributes=nosuch", base()},
+	}
+	for _, c := range cases {
+		q, _ := url.ParseQuery(c.query)
+		m := base()
+		parseProjection(q).apply(m)
+		if !reflect.DeepEqual(m, c.want) {
+			t.Errorf("%s:\n got %v\nwant %v", c.query, m, c.want)
+		}
+	}
+	q, _ := url.ParseQuery("excludedAttributes=members")
+	if !parseProjection(q).excludes("members") || parseProjection(url.Values{}).excludes("members") {
+		t.Fatal("excludes(members)")
+	}
+	q, _ = url.ParseQuery("attributes=displayName")
+	if !parseProjection(q).excludes("members") || parseProjection(q).wantsExternalID() {
+		t.Fatal("attributes=displayName must leave out members and externalId")
+	}
+}
+
+func TestNormalizeManager(t *testing.T) {
+	cases := []struct {
+		in, want string
+		patch    bool
+	}{
+		{`{"Operations":[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"271"}]}`,
+			`{"Operations":[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"271"}}]}`, true},
+		{`{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:Manager":"9"}}]}`,
+			`{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:Manager":{"value":"9"}}}]}`, true},
+		{`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"Manager":"7"}}`,
+			`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"Manager":{"value":"7"}},"userName":"a"}`, false},
+	}
+	for _, c := range cases {
+		out, changed := normalizeJSON([]byte(c.in), c.patch)
+		var got, want any
+		_ = json.Unmarshal(out, &got)
+		_ = json.Unmarshal([]byte(c.want), &want)
+		if !changed || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %s", c.in, out)
+		}
+	}
+	for _, in := range []string{`{"Operations":[{"op":"add","path":"title","value":"x"}]}`, `not json`, `{"manager":{"value":"1"}}`} {
+		if out, changed := normalizeJSON([]byte(in), true); changed || string(out) != in {
+			t.Errorf("changed %s into %s", in, out)
+		}
+	}
+}
+
+func TestIfMatchVersion(t *testing.T) {
+	for h, want := range map[string]int64{"": 0, "*": 0, `W/"3"`: 3, `"12"`: 12, `W/"x", W/"5"`: 5} {
+		r := httptest.NewRequest("PUT", "/", nil)
+		if h != "" {
+			r.Header.Set("If-Match", h)
+		}
+		got, err := ifMatchVersion(r)
+		if err != nil || got != want {
+			t.Errorf("If-Match %q: %d %v, want %d", h, got, err, want)
+		}
+	}
+	r := httptest.NewRequest("PUT", "/", nil)
+	r.Header.Set("If-Match", `W/"abc"`)
+	if _, err := ifMatchVersion(r); err == nil {
+		t.Error("a foreign ETag must fail the precondition")
+	}
+}
