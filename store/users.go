@@ -133,19 +133,14 @@ var (
 // the same externalId, the user is relinked to it instead: Mattermost's ID-attribute rule,
 // under which email and userName may change but the IdP's id binds the account. The
 // relinked user keeps its old id, creation time and memberships, and is reactivated.
+// Live users may share an externalId: RFC 7643 gives it no uniqueness, and Microsoft's
+// reference tests create several users with one.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	in := *u
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		*u = in
 		var old *userRow
 		if u.ExternalID != "" {
-			var n int
-			if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM users WHERE external_id = ?`+live), u.ExternalID); err != nil {
-				return err
-			}
-			if n > 0 {
-				return &ConflictError{Attribute: "externalId"}
-			}
 			q := `SELECT ` + userColumns + ` FROM users WHERE users.external_id = ? AND users.scim_deleted_at IS NOT NULL ORDER BY users.pk DESC LIMIT 1`
 			if s.dialect == Postgres {
 				q += ` FOR NO KEY UPDATE`
