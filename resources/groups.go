@@ -161,7 +161,15 @@ func (h Groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sc
 	if err != nil {
 		return scim.Resource{}, storeError(r.Context(), h.Log, "Group", id, err)
 	}
-	return h.resource(r, &g, parseProjection(r.URL.Query()))
+	// A group PATCH answers 204 No Content (RFC 7644 §3.5.2 allows it; Entra asks for it
+	// and Okta accepts it): rendering the members back would cost what the group's size
+	// costs. A client that wants the group back asks with attributes or
+	// excludedAttributes and gets 200 with the projected resource.
+	q := r.URL.Query()
+	if !q.Has("attributes") && !q.Has("excludedAttributes") {
+		return scim.Resource{ID: g.ID}, nil
+	}
+	return h.resource(r, &g, parseProjection(q))
 }
 
 var memberOpKinds = map[patch.MemberOpKind]store.MemberOpKind{

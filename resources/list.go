@@ -80,6 +80,11 @@ func parseListRequest(r *http.Request, d store.Dialect, kind resourceKind) (list
 	if raw := strings.TrimSpace(q.Get("filter")); raw != "" {
 		expr, err := fp.ParseFilter([]byte(raw))
 		if err != nil {
+			if quoted, ok := quoteBareValues(raw); ok {
+				expr, err = fp.ParseFilter([]byte(quoted))
+			}
+		}
+		if err != nil {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")
 		}
 		w, err := compileFilter(expr, d, kind)

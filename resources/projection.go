@@ -33,6 +33,15 @@ func parseAttrList(s string) []attrRef {
 		if raw == "" {
 			continue
 		}
+		// attributes takes attribute names, not filters; Microsoft's reference tests send
+		// emails[type eq "work"], which is read as emails.
+		if open := strings.IndexByte(raw, '['); open >= 0 {
+			if end := strings.IndexByte(raw[open:], ']'); end >= 0 {
+				raw = raw[:open] + raw[open+end+1:]
+			} else {
+				raw = raw[:open]
+			}
+		}
 		var ref attrRef
 		for _, urn := range []string{EnterpriseUserURN, TownsquareUserURN, UserSchemaURN, GroupSchemaURN} {
 			ext := urn == EnterpriseUserURN || urn == TownsquareUserURN

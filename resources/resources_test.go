@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	fp "github.com/scim2/filter-parser/v2"
+
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -130,4 +132,41 @@ func TestIfMatchVersion(t *testing.T) {
 	if _, err := ifMatchVersion(r); err == nil {
 		t.Error("a foreign ETag must fail the precondition")
 	}
+}
+
+func TestQuoteBareValues(t *testing.T) {
+	for in, want := range map[string]string{
+		`userName sw O`:        `userName sw "O"`,
+		`externalId eq jyoung`: `externalId eq "jyoung"`,
+		`meta.Created gt 2015-10-10T14:38:21.8617979-07:00`:                                            `meta.Created gt "2015-10-10T14:38:21.8617979-07:00"`,
+		`name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)`: `name.FamilyName eq "Employee" and (emails.Value co "example.com" or emails.Value co "example.org")`,
+		`emails[type eq work]`: `emails[type eq "work"]`,
+	} {
+		got, ok := quoteBareValues(in)
+		if !ok || got != want {
+			t.Errorf("%s:\n got %s\nwant %s", in, got, want)
+		}
+	}
+	for _, in := range []string{`userName eq "x y"`, `active eq true`, `x eq null`, `n gt 5`, `a pr`} {
+		if got, ok := quoteBareValues(in); ok || got != in {
+			t.Errorf("%s changed to %s", in, got)
+		}
+	}
+}
+
+func FuzzQuoteBareValues(f *testing.F) {
+	for _, s := range []string{`userName sw O`, `a eq "b" and c co d`, `x[y eq z].w eq "v"`, `"unterminated`, `eq eq eq`, `not (a eq b)`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, ok := quoteBareValues(in)
+		if !ok && out != in {
+			t.Fatalf("reported no change but changed %q into %q", in, out)
+		}
+		if _, err := fp.ParseFilter([]byte(in)); err == nil {
+			// quoteBareValues is only called when parsing failed, but it must still not
+			// break a valid filter's bare tokens such as true/false/null/numbers.
+			_ = out
+		}
+	})
 }

@@ -81,6 +81,10 @@ func Handler(cfg Config) (http.Handler, error) {
 		"/ResourceTypes": {http.MethodGet}, "/ResourceTypes/{id}": {http.MethodGet},
 	}
 	library := resources.NormalizeBody(http.StripPrefix(SCIMPrefix, lib))
+	discovery := http.StripPrefix(SCIMPrefix, svc.Discovery(lib))
+	for _, path := range []string{"/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{id}"} {
+		scim.Handle(path, discovery).Methods(http.MethodGet)
+	}
 	for path, methods := range allow {
 		scim.Handle(path, library).Methods(methods...)
 		scim.Handle(path, methodNotAllowed(methods))
@@ -92,7 +96,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		resources.WriteError(w, http.StatusNotFound, "", "not found; SCIM is served under "+SCIMPrefix)
 	}).GetHandler()
-	return r, nil
+	return canonicalPaths(r), nil
 }
 
 func methodNotAllowed(methods []string) http.Handler {
