@@ -66,6 +66,7 @@ func Handler(cfg Config) (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
+	registerAdminAPI(r, cfg.Store, auth)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
 	scim.Use(auth.middleware, limitBody(cfg.MaxBodyBytes))
