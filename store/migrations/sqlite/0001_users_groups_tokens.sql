@@ -3,7 +3,7 @@
 -- computed in Go, of a value SCIM compares without regard to case: the unique and lookup
 -- indexes live on them, and both databases then agree byte for byte.
 CREATE TABLE users (
-    pk                   INTEGER PRIMARY KEY,          -- internal key; list order
+    pk                   INTEGER PRIMARY KEY AUTOINCREMENT, -- internal key; list order; never reused
     id                   TEXT    NOT NULL UNIQUE,      -- SCIM id
     external_id          TEXT,
     user_name            TEXT    NOT NULL,
@@ -76,7 +76,7 @@ CREATE TABLE user_addresses (
 );
 
 CREATE TABLE groups (
-    pk              INTEGER PRIMARY KEY,
+    pk              INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: memberships name groups by it
     id              TEXT    NOT NULL UNIQUE,
     external_id     TEXT,
     display_name    TEXT    NOT NULL,
