@@ -25,8 +25,8 @@ import (
 //     ends only when no source grants it any more.
 //
 // Memberships are stored one row per source ('default', 'group:<pk>', 'team', 'import'),
-// and reconcileUser recomputes one account's rows from its groups, in the caller's
-// transaction and under the account's row lock. Deactivated accounts keep their rows
+// and reconcile recomputes the rows of a set of accounts from their groups, in the
+// caller's transaction and under the accounts' row locks. Deactivated accounts keep their rows
 // untouched (Mattermost keeps memberships of deactivated users) and are reconciled when
 // they are reactivated.
 
@@ -226,114 +226,130 @@ func chunkInts(xs []int64, n int) [][]int64 {
 	return out
 }
 
-type membershipKey struct {
-	pk     int64
-	source string
-}
-
-// reconcileUser makes an active account's team and channel rows match its groups and the
-// rules. The caller holds the account's row lock.
-func (s *Store) reconcileUser(ctx context.Context, tx *sqlx.Tx, userPK int64) error {
-	type pair struct {
-		Target int64 `db:"target"`
-		Group  int64 `db:"group_pk"`
+// reconcile makes the team and channel rows of the given active accounts match their
+// groups and the rules. The caller holds the accounts' row locks. The work is a fixed
+// number of set-based statements per chunk of accounts, whatever their number, so a
+// 1,000-member PATCH costs a few statements, not a few per member.
+func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
+	if len(pks) == 0 {
+		return nil
 	}
-	// Teams granted by groups, directly or through a mapped channel (a channel join
-	// first joins its team).
-	var grants []pair
-	if err := tx.SelectContext(ctx, &grants, tx.Rebind(`
-		SELECT gt.team_pk AS target, gm.group_pk FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk = ?
-		UNION
-		SELECT c.team_pk AS target, gm.group_pk FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
-			JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk = ?`), userPK, userPK); err != nil {
-		return fmt.Errorf("read granted teams: %w", err)
-	}
-	wantTeams := map[membershipKey]bool{}
-	teams := map[int64]bool{}
-	for _, g := range grants {
-		wantTeams[membershipKey{g.Target, groupSource(g.Group)}] = true
-		teams[g.Target] = true
-	}
-	var imported []int64
-	if err := tx.SelectContext(ctx, &imported, tx.Rebind(`SELECT team_pk FROM team_members WHERE user_pk = ? AND source = ?`), userPK, sourceImport); err != nil {
-		return fmt.Errorf("read imported teams: %w", err)
-	}
-	for _, t := range imported {
-		wantTeams[membershipKey{t, sourceImport}] = true
-		teams[t] = true
-	}
-	if len(teams) == 0 {
-		pk, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
-		if err != nil {
-			return err
-		}
-		wantTeams[membershipKey{pk, sourceDefault}] = true
-		teams[pk] = true
-	}
-
-	wantChannels := map[membershipKey]bool{}
-	var chGrants []pair
-	if err := tx.SelectContext(ctx, &chGrants, tx.Rebind(`SELECT gc.channel_pk AS target, gm.group_pk FROM group_members gm
-		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk = ?`), userPK); err != nil {
-		return fmt.Errorf("read granted channels: %w", err)
-	}
-	for _, g := range chGrants {
-		wantChannels[membershipKey{g.Target, groupSource(g.Group)}] = true
-	}
-	joinNames := s.rules.TeamJoinChannels()
-	for team := range teams {
-		for _, name := range joinNames {
-			pk, err := s.ensureChannel(ctx, tx, team, name)
-			if err != nil {
-				return err
-			}
-			wantChannels[membershipKey{pk, sourceTeam}] = true
-		}
-	}
-	// Imported channel rows stay while their team does.
-	var importedCh []pair
-	if err := tx.SelectContext(ctx, &importedCh, tx.Rebind(`SELECT cm.channel_pk AS target, c.team_pk AS group_pk FROM channel_members cm
-		JOIN channels c ON c.pk = cm.channel_pk WHERE cm.user_pk = ? AND cm.source = ?`), userPK, sourceImport); err != nil {
-		return fmt.Errorf("read imported channels: %w", err)
-	}
-	for _, c := range importedCh {
-		if teams[c.Group] {
-			wantChannels[membershipKey{c.Target, sourceImport}] = true
-		}
-	}
-
-	if err := s.syncRows(ctx, tx, "team_members", "team_pk", userPK, wantTeams); err != nil {
+	defaultTeam, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
+	if err != nil {
 		return err
 	}
-	return s.syncRows(ctx, tx, "channel_members", "channel_pk", userPK, wantChannels)
+	joinNames := s.rules.TeamJoinChannels()
+	for _, chunk := range chunkInts(pks, 400) {
+		if err := s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// syncRows makes the membership rows of one user in table equal to want.
-func (s *Store) syncRows(ctx context.Context, tx *sqlx.Tx, table, col string, userPK int64, want map[membershipKey]bool) error {
-	var cur []struct {
-		PK     int64  `db:"pk"`
-		Source string `db:"source"`
+func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string) error {
+	users := "(?" + strings.Repeat(", ?", len(pks)-1) + ")"
+	joins := "(?" + strings.Repeat(", ?", len(joinNames)-1) + ")"
+	ua := make([]any, len(pks))
+	for i, pk := range pks {
+		ua[i] = pk
 	}
-	if err := tx.SelectContext(ctx, &cur, tx.Rebind(`SELECT `+col+` AS pk, source FROM `+table+` WHERE user_pk = ?`), userPK); err != nil {
-		return fmt.Errorf("read %s: %w", table, err)
-	}
-	have := map[membershipKey]bool{}
-	for _, r := range cur {
-		k := membershipKey{r.PK, r.Source}
-		have[k] = true
-		if !want[k] {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+table+` WHERE `+col+` = ? AND user_pk = ? AND source = ?`), r.PK, userPK, r.Source); err != nil {
-				return fmt.Errorf("leave (%s): %w", table, err)
-			}
-		}
+	ja := make([]any, len(joinNames))
+	for i, n := range joinNames {
+		ja[i] = n
 	}
 	ts := micros(now())
-	for k := range want {
-		if have[k] {
-			continue
+	args := func(parts ...[]any) []any {
+		var out []any
+		for _, p := range parts {
+			out = append(out, p...)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO `+table+` (`+col+`, user_pk, source, created_at) VALUES (?, ?, ?, ?)`), k.pk, userPK, k.source, ts); err != nil {
-			return fmt.Errorf("join (%s): %w", table, err)
+		return out
+	}
+	one := func(v ...any) []any { return v }
+	// grantedTeams: (user, team, source) from groups, directly or through a mapped channel
+	// (a channel join first joins its team).
+	const grantedTeams = `
+		SELECT gm.user_pk, gt.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		  FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN %[1]s
+		UNION
+		SELECT gm.user_pk, c.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		  FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN %[1]s`
+	steps := []struct {
+		what string
+		sql  string
+		args []any
+	}{
+		{"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN ` + users + ` AND source LIKE 'group:%'
+			AND NOT EXISTS (SELECT 1 FROM (` + fmt.Sprintf(grantedTeams, users) + `) g
+			  WHERE g.user_pk = team_members.user_pk AND g.team_pk = team_members.team_pk AND g.source = team_members.source)`,
+			args(ua, ua, ua)},
+		{"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+			SELECT g.team_pk, g.user_pk, g.source, CAST(? AS BIGINT) FROM (` + fmt.Sprintf(grantedTeams, users) + `) g
+			WHERE true ON CONFLICT DO NOTHING`,
+			args(one(ts), ua, ua)},
+		{"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN ` + users + ` AND source = ?
+			AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.source <> ?)`,
+			args(ua, one(sourceDefault, sourceDefault))},
+		{"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+			SELECT CAST(? AS BIGINT), u.pk, CAST(? AS TEXT), CAST(? AS BIGINT) FROM users u WHERE u.pk IN ` + users + `
+			AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk) ON CONFLICT DO NOTHING`,
+			args(one(defaultTeam, sourceDefault, ts), ua)},
+		{"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN ` + users + ` AND source LIKE 'group:%'
+			AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+			  WHERE gm.user_pk = channel_members.user_pk AND gc.channel_pk = channel_members.channel_pk
+			  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)`,
+			ua},
+		{"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+			SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT) FROM group_members gm
+			JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN ` + users + ` ON CONFLICT DO NOTHING`,
+			args(one(ts), ua)},
+		{"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN ` + users + `
+			AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
+			  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk)`,
+			ua},
+		{"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN ` + users + ` AND source = ?
+			AND channel_pk IN (SELECT c.pk FROM channels c WHERE c.name NOT IN ` + joins + `)`,
+			args(ua, one(sourceTeam), ja)},
+		{"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+			SELECT DISTINCT c.pk, tm.user_pk, CAST(? AS TEXT), CAST(? AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
+			WHERE tm.user_pk IN ` + users + ` AND c.name IN ` + joins + ` ON CONFLICT DO NOTHING`,
+			args(one(sourceTeam, ts), ua, ja)},
+	}
+	for i, st := range steps {
+		if i == len(steps)-1 {
+			// Teams created before the team-join channels changed lack some of them.
+			if err := s.ensureJoinChannels(ctx, tx, users, ua, joinNames); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), st.args...); err != nil {
+			return fmt.Errorf("reconcile memberships: %s: %w", st.what, err)
+		}
+	}
+	return nil
+}
+
+// ensureJoinChannels creates missing team-join channels in the teams of the given users
+// (teams created before default_channels changed lack them).
+func (s *Store) ensureJoinChannels(ctx context.Context, tx *sqlx.Tx, users string, ua []any, joinNames []string) error {
+	joins := "(?" + strings.Repeat(", ?", len(joinNames)-1) + ")"
+	args := append([]any{}, ua...)
+	for _, n := range joinNames {
+		args = append(args, n)
+	}
+	args = append(args, len(joinNames))
+	var teams []int64
+	if err := tx.SelectContext(ctx, &teams, tx.Rebind(`SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN `+users+`) t
+		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN `+joins+`) < ?`), args...); err != nil {
+		return fmt.Errorf("find teams lacking team-join channels: %w", err)
+	}
+	for _, team := range teams {
+		for _, name := range joinNames {
+			if _, err := s.ensureChannel(ctx, tx, team, name); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -345,12 +361,7 @@ func (s *Store) reconcileUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) er
 	if err != nil {
 		return err
 	}
-	for _, pk := range live {
-		if err := s.reconcileUser(ctx, tx, pk); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.reconcile(ctx, tx, live)
 }
 
 // groupMemberPKs lists the user keys of a group's members.

@@ -222,7 +222,7 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, u *Use
 	// Memberships change only on joining (new or reactivated); a deactivated account
 	// keeps its rows frozen, and an active one already follows its groups.
 	if u.Active && !wasActive {
-		if err := s.reconcileUser(ctx, tx, pk); err != nil {
+		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
 			return err
 		}
 	}
