@@ -13,6 +13,9 @@ import (
 //
 //   - Entra sends the enterprise manager as a bare string ("manager": "271", or a PATCH
 //     value "271" on path ...:manager); it means {"value": "271"}.
+//   - An extension object keyed by its URN in another case (attribute names are
+//     case-insensitive, RFC 7643 §2.1) would be dropped silently by the library, which
+//     looks the key up exactly; the key is respelt as the URN.
 //
 // Everything else passes through untouched, byte for byte.
 func NormalizeBody(next http.Handler) http.Handler {
@@ -71,8 +74,19 @@ func normalizeJSON(body []byte, isPatch bool) ([]byte, bool) {
 				}
 			}
 		}
-	} else if wrapManager(doc) {
-		changed = true
+	} else {
+		for k, v := range doc {
+			if k != EnterpriseUserURN && strings.EqualFold(k, EnterpriseUserURN) {
+				if _, clash := doc[EnterpriseUserURN]; !clash {
+					delete(doc, k)
+					doc[EnterpriseUserURN] = v
+					changed = true
+				}
+			}
+		}
+		if wrapManager(doc) {
+			changed = true
+		}
 	}
 	if !changed {
 		return body, false

@@ -97,6 +97,8 @@ func TestNormalizeManager(t *testing.T) {
 			`{"Operations":[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"271"}}]}`, true},
 		{`{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:Manager":"9"}}]}`,
 			`{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:Manager":{"value":"9"}}}]}`, true},
+		{`{"userName":"a","URN:IETF:params:scim:schemas:extension:enterprise:2.0:user":{"department":"D"}}`,
+			`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"D"},"userName":"a"}`, false},
 		{`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"Manager":"7"}}`,
 			`{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"Manager":{"value":"7"}},"userName":"a"}`, false},
 	}
