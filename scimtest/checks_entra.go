@@ -135,6 +135,54 @@ func entraChecks() []Check {
 			{Name: "DELETE", Method: http.MethodDelete, Path: "/Users/${u.id}", Status: http.StatusNoContent},
 			{Name: "GET after DELETE", Path: "/Users/${u.id}", Status: http.StatusNotFound, Want: scimError(404, "")},
 		}},
+		// The whole Entra lifecycle as Entra sends it WITHOUT aadOptscim062020: lookup,
+		// create, one Replace per changed attribute, group create empty, members added
+		// and removed by value list, soft delete ("False"), restore, then the DELETE Entra
+		// sends 30 days after a hard delete.
+		{Name: "lifecycle-without-flag", Vars: entraVars, Steps: []Step{
+			getStep("match by userName", `/Users?filter=userName eq "${un}"`, emptyList()...),
+			createUser("u", entraUser),
+			createUser("u2", simpleUser("${p}colleague@contoso.com", "")),
+			patchStep("Replace changed attributes", "/Users/${u.id}",
+				`{"op":"Replace","path":"title","value":"Lead"},{"op":"Replace","path":"name.givenName","value":"Ry"}`),
+			getStep("match group by displayName", `/Groups?filter=displayName eq "${p}Lifecycle"&excludedAttributes=members`, emptyList()...),
+			createGroup("g", entraGroup("${p}Lifecycle")),
+			patchStep("Add members", "/Groups/${g.id}",
+				`{"op":"Add","path":"members","value":[{"$ref":null,"value":"${u.id}"},{"$ref":null,"value":"${u2.id}"}]}`),
+			getStep("the user shows its group", "/Users/${u.id}", Set("groups[*].value", "${g.id}")),
+			patchStep("Remove one member by value list", "/Groups/${g.id}",
+				`{"op":"Remove","path":"members","value":[{"$ref":null,"value":"${u2.id}"}]}`),
+			getStep("only that member left", "/Groups/${g.id}", Set("members[*].value", "${u.id}")),
+			patchStep("soft delete", "/Users/${u.id}", `{"op":"Replace","path":"active","value":"False"}`),
+			getStep("still readable, inactive", "/Users/${u.id}", Eq("active", false), Eq("title", "Lead")),
+			patchStep("restore", "/Users/${u.id}", `{"op":"Replace","path":"active","value":"True"}`),
+			getStep("active again", "/Users/${u.id}", Eq("active", true), Eq("name.givenName", "Ry")),
+			{Name: "DELETE after the hard delete", Method: http.MethodDelete, Path: "/Users/${u.id}", Status: http.StatusNoContent},
+			getStep("gone from lookups", `/Users?filter=userName eq "${un}"`, emptyList()...),
+		}},
+		// The same lifecycle WITH aadOptscim062020: lower-case ops, JSON booleans, path-less
+		// replace with dotted and URN keys, and member removal by a filtered path.
+		{Name: "lifecycle-with-flag", Vars: entraVars, Steps: []Step{
+			getStep("match by userName", `/Users?filter=userName eq "${un}"`, emptyList()...),
+			createUser("u", entraUser),
+			createUser("u2", simpleUser("${p}colleague@contoso.com", "")),
+			patchStep("path-less replace with dotted and URN keys", "/Users/${u.id}",
+				`{"op":"replace","value":{"title":"Lead","name.givenName":"Ry","`+URNEnterprise+`:department":"Platform"}}`),
+			getStep("attributes replaced", "/Users/${u.id}", Eq("title", "Lead"), Eq("name.givenName", "Ry"),
+				Eq("name.familyName", "Leenay"), Eq(ent+".department", "Platform")),
+			createGroup("g", entraGroup("${p}Lifecycle")),
+			patchStep("add members", "/Groups/${g.id}",
+				`{"op":"add","path":"members","value":[{"value":"${u.id}"},{"value":"${u2.id}"}]}`),
+			patchStep("remove a member by filter", "/Groups/${g.id}",
+				`{"op":"remove","path":"members[value eq \"${u2.id}\"]"}`),
+			getStep("only that member left", "/Groups/${g.id}", Set("members[*].value", "${u.id}")),
+			patchStep("soft delete", "/Users/${u.id}", `{"op":"replace","path":"active","value":false}`),
+			getStep("still readable, inactive", "/Users/${u.id}", Eq("active", false)),
+			patchStep("restore", "/Users/${u.id}", `{"op":"replace","path":"active","value":true}`),
+			getStep("active again", "/Users/${u.id}", Eq("active", true)),
+			{Name: "DELETE", Method: http.MethodDelete, Path: "/Users/${u.id}", Status: http.StatusNoContent},
+			{Name: "GET after DELETE", Path: "/Users/${u.id}", Status: http.StatusNotFound, Want: scimError(404, "")},
+		}},
 	}
 	for i := range cs {
 		cs[i].Suite = "entra"
