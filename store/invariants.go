@@ -58,6 +58,20 @@ func (s *Store) CheckInvariants(ctx context.Context) ([]string, error) {
 			 WHERE ` + activeLive + ` AND cm.source LIKE 'group:%' AND NOT EXISTS (
 			   SELECT 1 FROM group_members gm WHERE gm.user_pk = u.pk AND 'group:' || CAST(gm.group_pk AS TEXT) = cm.source)`,
 			[]any{true, true}},
+		{"rule 3: a membership claims a grant its group no longer makes",
+			`SELECT u.username || ' in team ' || t.name || ' via ' || tm.source FROM team_members tm
+			 JOIN users u ON u.pk = tm.user_pk JOIN teams t ON t.pk = tm.team_pk
+			 WHERE ` + activeLive + ` AND tm.source LIKE 'group:%' AND NOT EXISTS (
+			   SELECT 1 FROM group_teams gt WHERE 'group:' || CAST(gt.group_pk AS TEXT) = tm.source AND gt.team_pk = tm.team_pk)
+			 AND NOT EXISTS (
+			   SELECT 1 FROM group_channels gc JOIN channels c ON c.pk = gc.channel_pk
+			   WHERE 'group:' || CAST(gc.group_pk AS TEXT) = tm.source AND c.team_pk = tm.team_pk)
+			 UNION ALL
+			 SELECT u.username || ' in channel ' || c.name || ' via ' || cm.source FROM channel_members cm
+			 JOIN users u ON u.pk = cm.user_pk JOIN channels c ON c.pk = cm.channel_pk
+			 WHERE ` + activeLive + ` AND cm.source LIKE 'group:%' AND NOT EXISTS (
+			   SELECT 1 FROM group_channels gc WHERE 'group:' || CAST(gc.group_pk AS TEXT) = cm.source AND gc.channel_pk = cm.channel_pk)`,
+			[]any{true, true}},
 		{"rule 1: an account is in the default team by default while it has another team",
 			`SELECT u.username FROM team_members tm JOIN users u ON u.pk = tm.user_pk
 			 WHERE ` + activeLive + ` AND tm.source = 'default' AND EXISTS (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -368,6 +369,59 @@ func TestConcurrentMembershipChanges(t *testing.T) {
 			}
 			wg.Wait()
 			checkInvariants(t, s)
+		})
+	}
+}
+
+// TestInvariantCheckerCatchesViolations breaks each rule by hand, behind the store's back,
+// and expects CheckInvariants to name it: a checker that never complains proves nothing.
+func TestInvariantCheckerCatchesViolations(t *testing.T) {
+	cfg, err := rules.Parse([]byte(exampleRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		rule    string
+		breakIt string
+	}{
+		{"rule 1: an active account is in no team", `DELETE FROM team_members WHERE user_pk = (SELECT pk FROM users WHERE username = 'ann')`},
+		{"rule 2: a team member is not in a team-join channel", `DELETE FROM channel_members WHERE user_pk = (SELECT pk FROM users WHERE username = 'ann')
+			AND channel_pk IN (SELECT pk FROM channels WHERE name = 'town-square')`},
+		{"rule 2: a channel member is not in the channel's team", `DELETE FROM team_members WHERE user_pk = (SELECT pk FROM users WHERE username = 'ann')
+			AND team_pk = (SELECT pk FROM teams WHERE name = 'engineering')`},
+		{"rule 3: a group member lacks a channel its group maps to", `DELETE FROM channel_members WHERE user_pk = (SELECT pk FROM users WHERE username = 'ann')
+			AND channel_pk IN (SELECT pk FROM channels WHERE name = 'backend')`},
+		{"rule 3: a membership claims a grant its group no longer makes", `DELETE FROM group_channels
+			WHERE channel_pk IN (SELECT pk FROM channels WHERE name = 'eng-news')`},
+		{"rule 3: a membership claims a group the account is not in", `DELETE FROM group_members`},
+	}
+	for _, c := range cases {
+		t.Run(c.rule, func(t *testing.T) {
+			for _, b := range storetest.Backends(t) {
+				t.Run(b.Name, func(t *testing.T) {
+					s := storetest.Open(t, b)
+					s.SetRules(cfg)
+					u := mustUser(t, s, "ann@example.com", "")
+					mustGroup(t, s, "Engineering", "", u.ID)
+					if v, _ := s.CheckInvariants(context.Background()); len(v) != 0 {
+						t.Fatalf("violations before breaking anything: %v", v)
+					}
+					if _, err := s.DB().Exec(c.breakIt); err != nil {
+						t.Fatal(err)
+					}
+					v, err := s.CheckInvariants(context.Background())
+					if err != nil {
+						t.Fatal(err)
+					}
+					found := false
+					for _, line := range v {
+						found = found || strings.HasPrefix(line, c.rule)
+					}
+					if !found {
+						t.Fatalf("%q not reported; got %v", c.rule, v)
+					}
+				})
+			}
 		})
 	}
 }
