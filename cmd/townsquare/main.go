@@ -35,6 +35,7 @@ const usage = `usage: townsquare <command> [flags]
 commands:
   serve                 run the SCIM server
   migrate               apply database migrations and exit
+  check                 check the provisioning rules over the whole database
   token create NAME     create an API token and print its secret once
   token list            list API tokens (names and dates, never secrets)
   token revoke NAME     revoke an API token
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "token":
 		return cmdToken(ctx, args[1:], stdout, stderr)
 	case "conformance":
@@ -210,6 +213,41 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "applied %d migration(s) to the %s database\n", n, st.Dialect())
+	return nil
+}
+
+// cmdCheck runs the store's invariant checker: every active account in a team, every
+// team member in its team-join channels, every membership granted by something. It
+// prints each violation and fails if there is any.
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := dbFlag(fs)
+	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""), "the mapping file the servers use (env TOWNSQUARE_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := rules.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	st.SetRules(cfg)
+	violations, err := st.CheckInvariants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range violations {
+		fmt.Fprintln(stdout, v)
+	}
+	if len(violations) > 0 {
+		return fmt.Errorf("%d violation(s) of the provisioning rules", len(violations))
+	}
+	fmt.Fprintln(stdout, "all provisioning rules hold")
 	return nil
 }
 

@@ -126,3 +126,11 @@ func TestServeFirstRunPrintsTokenAndShutsDown(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+func TestCheck(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	out, _, err := runCmd(t, "check", "--database", db)
+	if err != nil || !strings.Contains(out, "all provisioning rules hold") {
+		t.Fatalf("check on an empty database: %q %v", out, err)
+	}
+}
