@@ -247,13 +247,17 @@ func TestDeleteDeactivatesAndRelinksByExternalID(t *testing.T) {
 		if err := s.DeleteUser(ctx, other.ID, 0); err != nil {
 			t.Fatal(err)
 		}
-		// Same externalId, new userName and email: the old account comes back, active.
+		// Same externalId, new userName and no email: the old account comes back, active,
+		// with exactly the attributes of the new request (no email left from before).
 		back := store.User{UserName: "frank.new@example.com", ExternalID: "00uF", Active: true}
 		if err := s.CreateUser(ctx, &back); err != nil {
 			t.Fatal(err)
 		}
 		if back.ID != u.ID || back.Account.Status != store.StatusOnline {
 			t.Fatalf("relink: id %s (want %s), %+v", back.ID, u.ID, back.Account)
+		}
+		if got, _ := s.GetUser(ctx, back.ID); len(got.Emails) != 0 {
+			t.Fatalf("relinked user kept the old emails: %+v", got.Emails)
 		}
 		if back.Account.Username != "frank-new" && back.Account.Username != "frank.new" {
 			t.Fatalf("username should follow the new userName: %q", back.Account.Username)

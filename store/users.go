@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -157,13 +158,17 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 		if old != nil {
 			u.ID, u.Created, u.Version = old.ID, fromMicros(old.CreatedAt), old.Version+1
 			u.LastModified = now()
-			return s.writeUser(ctx, tx, old, u)
+			prev, err := s.loadUserChildren(ctx, tx, []userRow{*old})
+			if err != nil {
+				return err
+			}
+			return s.writeUser(ctx, tx, old, &prev[0], u)
 		}
 		u.ID = uuid.NewString()
 		u.Created = now()
 		u.LastModified = u.Created
 		u.Version = 1
-		return s.writeUser(ctx, tx, nil, u)
+		return s.writeUser(ctx, tx, nil, nil, u)
 	})
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.UserName, err)
@@ -171,16 +176,17 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	return nil
 }
 
-// writeUser inserts u (old == nil) or overwrites the row old, deriving the account
-// fields, and reconciles the account's memberships when it is, or becomes, active.
-func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, u *User) error {
+// writeUser inserts u (old == nil) or overwrites the row old (whose user, as read, is
+// prev), deriving the account fields, and reconciles the account's memberships when it
+// is, or becomes, active. It writes only what changed: a PATCH of active touches one row.
+func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *User, u *User) error {
 	var selfPK int64
 	if old != nil {
 		selfPK = old.PK
 	}
 	// The chat username follows userName; a change that leaves the derived name as it
 	// was (a change of case, say) keeps the username it has.
-	if old == nil || !old.Username.Valid || sameUsernameBase(old.UserName, u.UserName) == false {
+	if old == nil || !old.Username.Valid || !sameUsernameBase(old.UserName, u.UserName) {
 		name, err := s.chatUsername(ctx, tx, u.UserName, selfPK)
 		if err != nil {
 			return fmt.Errorf("derive chat username: %w", err)
@@ -205,28 +211,76 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, u *Use
 		if err := tx.QueryRowxContext(ctx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
 			return mapErr(err)
 		}
+		if err := writeUserChildren(ctx, tx, pk, u, nil); err != nil {
+			return err
+		}
 	} else {
 		pk = old.PK
 		if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(u), pk)...); err != nil {
 			return mapErr(err)
 		}
-		for _, t := range []string{"user_emails", "user_phone_numbers", "user_addresses"} {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t+` WHERE user_pk = ?`), pk); err != nil {
-				return err
-			}
-		}
-	}
-	if err := writeUserChildren(ctx, tx, pk, u); err != nil {
-		return err
-	}
-	// Memberships change only on joining (new or reactivated); a deactivated account
-	// keeps its rows frozen, and an active one already follows its groups.
-	if u.Active && !wasActive {
-		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
+		if err := writeUserChildren(ctx, tx, pk, u, prev); err != nil {
 			return err
 		}
 	}
-	return s.loadAccountMemberships(ctx, tx, pk, u)
+	switch {
+	case old == nil:
+		// A new account has no group and no import yet: it joins the default team and
+		// its team-join channels, and nothing else can apply.
+		return s.joinDefaultTeam(ctx, tx, pk, u)
+	case u.Active && !wasActive:
+		// Joining again (reactivation, relink): memberships follow the groups of now.
+		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
+			return err
+		}
+		return s.loadAccountMemberships(ctx, tx, pk, u)
+	default:
+		// A deactivated account keeps its rows frozen; an active one already follows its
+		// groups. Nothing changed, so what was read stands.
+		u.Groups, u.Account.Teams, u.Account.Channels = prev.Groups, prev.Account.Teams, prev.Account.Channels
+		return nil
+	}
+}
+
+// joinDefaultTeam puts a new account in the default team and its team-join channels.
+func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *User) error {
+	team := s.rules.DefaultTeam
+	teamPK, err := s.ensureTeam(ctx, tx, team)
+	if err != nil {
+		return err
+	}
+	ts := micros(now())
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO team_members (team_pk, user_pk, source, created_at) VALUES (?, ?, ?, ?)`),
+		teamPK, pk, sourceDefault, ts); err != nil {
+		return fmt.Errorf("join default team: %w", err)
+	}
+	names := s.rules.TeamJoinChannels()
+	args := []any{pk, sourceTeam, ts, teamPK}
+	for _, n := range names {
+		args = append(args, n)
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT c.pk, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM channels c
+		WHERE c.team_pk = ? AND c.name IN (?`+strings.Repeat(", ?", len(names)-1)+`)`), args...)
+	if err != nil {
+		return fmt.Errorf("join team-join channels: %w", err)
+	}
+	if n, _ := res.RowsAffected(); int(n) != len(names) {
+		// The team predates the current team-join channels: take the general path,
+		// which creates them.
+		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
+			return err
+		}
+		return s.loadAccountMemberships(ctx, tx, pk, u)
+	}
+	u.Groups = nil
+	u.Account.Teams = []string{team}
+	u.Account.Channels = make([]string, len(names))
+	for i, n := range names {
+		u.Account.Channels[i] = team + "/" + n
+	}
+	slices.Sort(u.Account.Channels)
+	return nil
 }
 
 // sameUsernameBase reports whether two userNames derive the same chat username.
@@ -277,7 +331,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 		if err != nil {
 			return err
 		}
-		u := users[0]
+		prev := users[0]
+		u := prev
+		u.Emails = slices.Clone(prev.Emails)
+		u.PhoneNumbers = slices.Clone(prev.PhoneNumbers)
+		u.Addresses = slices.Clone(prev.Addresses)
 		if ifVersion > 0 && u.Version != ifVersion {
 			return ErrPrecondition
 		}
@@ -287,7 +345,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 		u.ID, u.Created = r.ID, fromMicros(r.CreatedAt)
 		u.LastModified = now()
 		u.Version = r.Version + 1
-		if err := s.writeUser(ctx, tx, &r, &u); err != nil {
+		if err := s.writeUser(ctx, tx, &r, &prev, &u); err != nil {
 			return err
 		}
 		out = u
@@ -380,23 +438,59 @@ func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	return users, total, nil
 }
 
-func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u *User) error {
-	for i, e := range u.Emails {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_emails (user_pk, ord, value, value_ci, display, type, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			pk, i, null(e.Value), null(strings.ToLower(e.Value)), null(e.Display), null(e.Type), e.Primary); err != nil {
-			return fmt.Errorf("write emails: %w", err)
-		}
+// writeUserChildren writes the multi-valued attributes of the user with key pk: one
+// multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
+// that changed.
+func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User) error {
+	type table struct {
+		name, cols string
+		n          int
+		changed    bool
+		row        func(i int) []any
 	}
-	for i, p := range u.PhoneNumbers {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_phone_numbers (user_pk, ord, value, display, type, is_primary) VALUES (?, ?, ?, ?, ?, ?)`),
-			pk, i, null(p.Value), null(p.Display), null(p.Type), p.Primary); err != nil {
-			return fmt.Errorf("write phone numbers: %w", err)
-		}
+	tables := []table{
+		{"user_emails", "value, value_ci, display, type, is_primary", len(u.Emails),
+			prev == nil || !slices.Equal(prev.Emails, u.Emails), func(i int) []any {
+				e := u.Emails[i]
+				return []any{null(e.Value), null(strings.ToLower(e.Value)), null(e.Display), null(e.Type), e.Primary}
+			}},
+		{"user_phone_numbers", "value, display, type, is_primary", len(u.PhoneNumbers),
+			prev == nil || !slices.Equal(prev.PhoneNumbers, u.PhoneNumbers), func(i int) []any {
+				p := u.PhoneNumbers[i]
+				return []any{null(p.Value), null(p.Display), null(p.Type), p.Primary}
+			}},
+		{"user_addresses", "formatted, street_address, locality, region, postal_code, country, type, is_primary", len(u.Addresses),
+			prev == nil || !slices.Equal(prev.Addresses, u.Addresses), func(i int) []any {
+				a := u.Addresses[i]
+				return []any{null(a.Formatted), null(a.StreetAddress), null(a.Locality), null(a.Region),
+					null(a.PostalCode), null(a.Country), null(a.Type), a.Primary}
+			}},
 	}
-	for i, a := range u.Addresses {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO user_addresses (user_pk, ord, formatted, street_address, locality, region, postal_code, country, type, is_primary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			pk, i, null(a.Formatted), null(a.StreetAddress), null(a.Locality), null(a.Region), null(a.PostalCode), null(a.Country), null(a.Type), a.Primary); err != nil {
-			return fmt.Errorf("write addresses: %w", err)
+	for _, t := range tables {
+		if !t.changed {
+			continue
+		}
+		if prev != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t.name+` WHERE user_pk = ?`), pk); err != nil {
+				return fmt.Errorf("rewrite %s: %w", t.name, err)
+			}
+		}
+		if t.n == 0 {
+			continue
+		}
+		var b strings.Builder
+		var args []any
+		b.WriteString(`INSERT INTO ` + t.name + ` (user_pk, ord, ` + t.cols + `) VALUES `)
+		for i := 0; i < t.n; i++ {
+			row := t.row(i)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?" + strings.Repeat(", ?", len(row)) + ")")
+			args = append(append(args, pk, i), row...)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("write %s: %w", t.name, err)
 		}
 	}
 	return nil
