@@ -8,7 +8,6 @@ import (
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
-	"github.com/elimity-com/scim/schema"
 
 	"github.com/townsquare/townsquare/resources/patch"
 	"github.com/townsquare/townsquare/store"
@@ -22,16 +21,6 @@ type Groups struct {
 }
 
 var _ scim.ResourceHandler = Groups{}
-
-var groupPatchSchema = func() schema.Schema {
-	s := GroupSchema()
-	for _, a := range schema.CommonAttributes() {
-		if a.Name() == "externalId" {
-			s.Attributes = append(s.Attributes, a)
-		}
-	}
-	return s
-}()
 
 // groupFromAttributes reads displayName, externalId and member ids from a canonical map.
 func groupFromAttributes(m map[string]any) (store.Group, []string, error) {
@@ -148,7 +137,7 @@ func (h Groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sc
 		if g.ExternalID != "" {
 			attrs["externalId"] = g.ExternalID
 		}
-		if err := patch.Apply(attrs, rest, groupPatchSchema); err != nil {
+		if err := patch.Apply(attrs, rest, groupSchema); err != nil {
 			return err
 		}
 		ng, _, err := groupFromAttributes(attrs)

@@ -19,6 +19,16 @@ const (
 	PatchOpURN        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 )
 
+// The schemas, built once: the library's constructors compile a regexp per attribute.
+// PATCH resolves paths against these (the patch package adds the common attributes id,
+// externalId and meta itself).
+var (
+	userSchema           = UserSchema()
+	enterpriseUserSchema = EnterpriseUserSchema()
+	townsquareUserSchema = TownsquareUserSchema()
+	groupSchema          = GroupSchema()
+)
+
 // storedUserAttributes are the core User attributes the store keeps and returns. The
 // schema we advertise lists only these, so /Schemas tells an IdP the truth: an attribute
 // such as ims or x509Certificates would be accepted and silently lost.

@@ -38,17 +38,17 @@ func (s *Service) ResourceTypes() []scim.ResourceType {
 		{
 			ID: optional.NewString("User"), Name: "User", Endpoint: "/Users",
 			Description: optional.NewString("User Account"),
-			Schema:      UserSchema(),
+			Schema:      userSchema,
 			SchemaExtensions: []scim.SchemaExtension{
-				{Schema: EnterpriseUserSchema()},
-				{Schema: TownsquareUserSchema()},
+				{Schema: enterpriseUserSchema},
+				{Schema: townsquareUserSchema},
 			},
 			Handler: Users{Store: s.Store, Log: s.Log},
 		},
 		{
 			ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups",
 			Description: optional.NewString("Group"),
-			Schema:      GroupSchema(),
+			Schema:      groupSchema,
 			Handler:     Groups{Store: s.Store, Log: s.Log},
 		},
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
-	"github.com/elimity-com/scim/schema"
 
 	"github.com/townsquare/townsquare/resources/patch"
 	"github.com/townsquare/townsquare/store"
@@ -23,18 +22,6 @@ type Users struct {
 }
 
 var _ scim.ResourceHandler = Users{}
-
-// userPatchSchema is the User schema plus the common attribute externalId, which
-// PATCH may target (Entra replaces it by path).
-var userPatchSchema = func() schema.Schema {
-	s := UserSchema()
-	for _, a := range schema.CommonAttributes() {
-		if a.Name() == "externalId" {
-			s.Attributes = append(s.Attributes, a)
-		}
-	}
-	return s
-}()
 
 // Create handles POST /Users.
 func (h Users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -129,7 +116,7 @@ func (h Users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sci
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
 		}
-		if err := patch.Apply(attrs, ops, userPatchSchema, EnterpriseUserSchema(), TownsquareUserSchema()); err != nil {
+		if err := patch.Apply(attrs, ops, userSchema, enterpriseUserSchema, townsquareUserSchema); err != nil {
 			return err
 		}
 		nu, err := userFromAttributes(attrs)
