@@ -27,6 +27,8 @@ fuzz:
 	$(FUZZ) -fuzz FuzzApply ./resources/patch
 	$(FUZZ) -fuzz FuzzSplitGroupOps ./resources/patch
 	$(FUZZ) -fuzz FuzzNames ./store/rules
+	$(FUZZ) -fuzz FuzzParseSimpleEq ./resources
+	$(FUZZ) -fuzz FuzzQuoteBareValues ./resources
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -78,12 +78,7 @@ func parseListRequest(r *http.Request, d store.Dialect, kind resourceKind) (list
 	lr.query.StartIndex = max(lr.query.StartIndex, 1)
 	lr.query.Count = min(max(lr.query.Count, 0), MaxPageSize)
 	if raw := strings.TrimSpace(q.Get("filter")); raw != "" {
-		expr, err := fp.ParseFilter([]byte(raw))
-		if err != nil {
-			if quoted, ok := quoteBareValues(raw); ok {
-				expr, err = fp.ParseFilter([]byte(quoted))
-			}
-		}
+		expr, err := parseFilter(raw)
 		if err != nil {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")
 		}

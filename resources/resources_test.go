@@ -172,3 +172,54 @@ func FuzzQuoteBareValues(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSimpleEqMatchesTheParser(t *testing.T) {
+	for _, f := range []string{`userName eq "alice@example.com"`, `UserName EQ "x"`, `externalId eq "0a1b-2c"`,
+		`displayName eq "Engineering Team"`, `emails.value eq "a@b"`, `name.givenName eq ""`} {
+		fast, ok := parseSimpleEq(f)
+		if !ok {
+			t.Errorf("%s: not recognised", f)
+			continue
+		}
+		slow, err := fp.ParseFilter([]byte(f))
+		if err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s:\n fast %#v\n slow %#v (%v)", f, fast, slow, err)
+		}
+	}
+	for _, f := range []string{`userName eq "a\"b"`, `userName eq "a" and x eq "y"`, `userName sw "a"`, `userName eq x`,
+		`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"`, `emails[type eq "work"]`, `a.b.c eq "x"`, `1a eq "x"`, ` id  eq  "z" `} {
+		if _, ok := parseSimpleEq(f); ok {
+			t.Errorf("%s: taken by the fast path", f)
+		}
+	}
+}
+
+// FuzzParseSimpleEq: whatever the fast path accepts, the parser must parse to the same tree.
+func FuzzParseSimpleEq(f *testing.F) {
+	for _, s := range []string{`userName eq "a"`, `a.b eq "c"`, `x eq ""`, `x  eq "y z"`, `é eq "x"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		fast, ok := parseSimpleEq(in)
+		if !ok {
+			return
+		}
+		slow, err := fp.ParseFilter([]byte(in))
+		if err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: fast %#v, parser %#v (%v)", in, fast, slow, err)
+		}
+	})
+}
+
+func BenchmarkParseFilterEq(b *testing.B) {
+	for _, c := range []struct{ name, f string }{{"fast path", `userName eq "alice@example.com"`}, {"parser", `userName eq "alice@example.com" and active eq true`}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := parseFilter(c.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
