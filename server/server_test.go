@@ -24,7 +24,7 @@ func testServer(t *testing.T, s *store.Store) (*httptest.Server, *bytes.Buffer) 
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
-	h, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: srv.URL + "/scim/v2", BootstrapToken: token, MaxBodyBytes: 64 << 10})
+	h, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: srv.URL + "/scim/v2", BootstrapToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestProtocolErrors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		srv, _ := testServer(t, s)
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":`), 400, "invalidSyntax")
-		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+strings.Repeat("x", 70<<10)+`"}`), 413, "")
+		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+strings.Repeat("x", 1<<20)+`"}`), 413, "")
 		wantError(t, do(t, srv, "PUT", "/scim/v2/Users", `{}`), 405, "")
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users/abc", `{}`), 405, "")
 		wantError(t, do(t, srv, "GET", "/scim/v2/Nope", ""), 404, "")

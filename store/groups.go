@@ -240,7 +240,7 @@ func (s *Store) ListGroups(ctx context.Context, q Query) ([]Group, int, error) {
 // no user fails the request with UnknownMembersError.
 func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, ops []MemberOp) ([]int64, error) {
 	var affected []int64
-	for _, op := range ops {
+	for _, op := range coalesce(ops) {
 		switch op.Kind {
 		case RemoveAllMembers, ReplaceMembers:
 			old, err := groupMemberPKs(ctx, tx, groupPK)
@@ -282,6 +282,21 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, 
 		}
 	}
 	return affected, nil
+}
+
+// coalesce merges runs of adds and runs of removes into one operation each, which
+// changes nothing (within a run order does not matter) but turns Okta's 500
+// `remove members[value eq …]` operations into one statement instead of 500.
+func coalesce(ops []MemberOp) []MemberOp {
+	var out []MemberOp
+	for _, op := range ops {
+		if n := len(out); n > 0 && op.Kind == out[n-1].Kind && (op.Kind == AddMembers || op.Kind == RemoveMembers) {
+			out[n-1].IDs = append(out[n-1].IDs, op.IDs...)
+			continue
+		}
+		out = append(out, MemberOp{Kind: op.Kind, IDs: append([]string(nil), op.IDs...)})
+	}
+	return out
 }
 
 func appendPKs(dst []int64, pks []any) []int64 {
