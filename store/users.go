@@ -414,22 +414,22 @@ func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	if q.Where.SQL != "" {
 		where += " AND (" + q.Where.SQL + ")"
 	}
-	var total int
-	if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
-		return nil, 0, fmt.Errorf("count users: %w", err)
-	}
-	if q.Count <= 0 || total < q.StartIndex {
-		return []User{}, total, nil
-	}
-	start := q.StartIndex
-	if start < 1 {
-		start = 1
-	}
+	start := max(q.StartIndex, 1)
 	var rows []userRow
-	args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+
-		` ORDER BY users.pk LIMIT ? OFFSET ?`), args...); err != nil {
-		return nil, 0, fmt.Errorf("list users: %w", err)
+	if q.Count > 0 {
+		args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+
+			` ORDER BY users.pk LIMIT ? OFFSET ?`), args...); err != nil {
+			return nil, 0, fmt.Errorf("list users: %w", err)
+		}
+	}
+	// A first page that is not full is the whole result: no COUNT needed. That is the
+	// case of every IdP lookup (userName eq, externalId eq).
+	total := len(rows)
+	if start > 1 || q.Count <= 0 || len(rows) == q.Count {
+		if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
+			return nil, 0, fmt.Errorf("count users: %w", err)
+		}
 	}
 	users, err := s.loadUserChildren(ctx, s.db, rows)
 	if err != nil {
