@@ -69,13 +69,9 @@ func (h Groups) Get(r *http.Request, id string) (scim.Resource, error) {
 
 // GetAll answers list requests that reach the library (see Users.GetAll).
 func (h Groups) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	var where store.Where
-	if params.FilterValidator != nil {
-		w, err := compileFilter(params.FilterValidator.GetFilter(), h.Store.Dialect(), groupsKind)
-		if err != nil {
-			return scim.Page{}, err
-		}
-		where = w
+	where, err := libraryListWhere(params, h.Store.Dialect(), groupsKind)
+	if err != nil {
+		return scim.Page{}, err
 	}
 	groups, total, err := h.Store.ListGroups(r.Context(), store.Query{Where: where, StartIndex: params.StartIndex, Count: params.Count})
 	if err != nil {

@@ -49,6 +49,14 @@ func compileFilter(expr fp.Expression, d store.Dialect, kind resourceKind) (stor
 	return w, nil
 }
 
+// libraryListWhere compiles the filter of a list request that reached the library.
+func libraryListWhere(params scim.ListRequestParams, d store.Dialect, kind resourceKind) (store.Where, error) {
+	if params.FilterValidator == nil {
+		return store.Where{}, nil
+	}
+	return compileFilter(params.FilterValidator.GetFilter(), d, kind)
+}
+
 func meta(created, modified time.Time, version int64) scim.Meta {
 	return scim.Meta{Created: &created, LastModified: &modified, Version: etag(version)}
 }

@@ -51,13 +51,9 @@ func (h Users) Get(r *http.Request, id string) (scim.Resource, error) {
 // List instead, which renders the list envelope itself; this stays correct for any
 // other path the library may send here.
 func (h Users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	var where store.Where
-	if params.FilterValidator != nil {
-		w, err := compileFilter(params.FilterValidator.GetFilter(), h.Store.Dialect(), usersKind)
-		if err != nil {
-			return scim.Page{}, err
-		}
-		where = w
+	where, err := libraryListWhere(params, h.Store.Dialect(), usersKind)
+	if err != nil {
+		return scim.Page{}, err
 	}
 	users, total, err := h.Store.ListUsers(r.Context(), store.Query{Where: where, StartIndex: params.StartIndex, Count: params.Count})
 	if err != nil {
