@@ -61,11 +61,7 @@ func show(v any, ok bool) string {
 // Eq wants the value at path to equal want (after JSON normalisation).
 func Eq(path string, want any) Assert {
 	return Assert{desc: fmt.Sprintf("%s == %v", path, want), fn: func(r *Response, v vars) error {
-		w, err := v.expandValue(normalize(want))
-		if err != nil {
-			return err
-		}
-		got, ok, err := get(r, path)
+		w, got, ok, err := expandAndGet(r, v, path, want)
 		if err != nil {
 			return err
 		}
@@ -98,11 +94,7 @@ func EqFold(path string, want string) Assert {
 // Ne wants the value at path to be present and different from want.
 func Ne(path string, want any) Assert {
 	return Assert{desc: fmt.Sprintf("%s != %v", path, want), fn: func(r *Response, v vars) error {
-		w, err := v.expandValue(normalize(want))
-		if err != nil {
-			return err
-		}
-		got, ok, err := get(r, path)
+		w, got, ok, err := expandAndGet(r, v, path, want)
 		if err != nil {
 			return err
 		}
@@ -175,11 +167,7 @@ func Absent(path string) Assert {
 // Contains wants an array at path with an element equal to want.
 func Contains(path string, want any) Assert {
 	return Assert{desc: fmt.Sprintf("%s contains %v", path, want), fn: func(r *Response, v vars) error {
-		w, err := v.expandValue(normalize(want))
-		if err != nil {
-			return err
-		}
-		got, ok, err := get(r, path)
+		w, got, ok, err := expandAndGet(r, v, path, want)
 		if err != nil {
 			return err
 		}
@@ -329,4 +317,14 @@ func All(groups ...[]Assert) []Assert {
 		out = append(out, g...)
 	}
 	return out
+}
+
+// expandAndGet expands the wanted value's variables and reads the value at path: the
+// common first step of the comparing assertions.
+func expandAndGet(r *Response, v vars, path string, want any) (w, got any, ok bool, err error) {
+	if w, err = v.expandValue(normalize(want)); err != nil {
+		return nil, nil, false, err
+	}
+	got, ok, err = get(r, path)
+	return w, got, ok, err
 }
