@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
@@ -39,10 +40,11 @@ const BootstrapTokenName = "env:TOWNSQUARE_TOKEN"
 type authenticator struct {
 	store         *store.Store
 	bootstrapHash []byte // SHA-256 of TOWNSQUARE_TOKEN, nil when unset
+	cache         *tokenCache
 }
 
 func newAuthenticator(s *store.Store, bootstrap string) *authenticator {
-	a := &authenticator{store: s}
+	a := &authenticator{store: s, cache: newTokenCache(time.Now)}
 	if bootstrap != "" {
 		sum := sha256.Sum256([]byte(bootstrap))
 		a.bootstrapHash = sum[:]
@@ -67,11 +69,19 @@ func (a *authenticator) tokenName(r *http.Request) (string, error) {
 	if a.bootstrapHash != nil && subtle.ConstantTimeCompare(sum[:], a.bootstrapHash) == 1 {
 		return BootstrapTokenName, nil
 	}
-	name, err := a.store.TokenName(r.Context(), hex.EncodeToString(sum[:]))
+	hash := hex.EncodeToString(sum[:])
+	if name, ok := a.cache.get(hash); ok {
+		return name, nil
+	}
+	name, err := a.store.TokenName(r.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", errUnauthorized
 	}
-	return name, err
+	if err != nil {
+		return "", err
+	}
+	a.cache.put(hash, name)
+	return name, nil
 }
 
 // middleware rejects requests without a valid token: 401, a SCIM error body, and

@@ -316,7 +316,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return err
 		}
-		fmt.Fprintf(stdout, "token %q revoked\n", name)
+		fmt.Fprintf(stdout, "token %q revoked; running servers refuse it within 5 seconds\n", name)
 	}
 	return nil
 }
