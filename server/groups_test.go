@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +21,8 @@ import (
 	"github.com/townsquare/townsquare/store/storetest"
 )
 
-// The server answers GET /Groups/{id} itself (streaming members). These tests send the same requests to
+// The server answers GET and PATCH /Groups/{id} itself (streaming members; reading the
+// IdPs' PATCH paths without the library's parser). These tests send the same requests to
 // the server and to the library handler it used to route them to, on the same store, and
 // want the same answers: status, headers and body bytes.
 
@@ -161,4 +164,148 @@ func TestGroupGetErrorBeforeFirstByte(t *testing.T) {
 			t.Fatalf("%d %v %s", rec.Code, rec.Header(), rec.Body.String())
 		}
 	})
+}
+
+// groupPatchCase is a PATCH sent to both handlers. In path, body and the If-Match value,
+// {g} is the group's id, {u0}..{u5} user ids, {nobody} an id that names no user,
+// {current} and {stale} the group's version as an ETag before the request.
+type groupPatchCase struct {
+	name, query, body, ifMatch string
+	group                      string // "" for {g}
+}
+
+func oktaPatch(ops ...string) string {
+	return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + strings.Join(ops, ",") + `]}`
+}
+
+var groupPatchCases = []groupPatchCase{
+	{name: "okta remove and add", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`, `{"op":"remove","path":"members[value eq \"{u5}\"]"}`,
+		`{"op":"add","path":"members","value":[{"value":"{u5}","display":"x"}]}`)},
+	{name: "okta rename", body: oktaPatch(`{"op":"replace","value":{"id":"{g}","displayName":"Renamed & <new>"}}`)},
+	{name: "okta same name", body: oktaPatch(`{"op":"replace","value":{"id":"{g}","displayName":"Eng & <Ops> \"quoted\""}}`)},
+	{name: "okta full push", body: oktaPatch(`{"op":"replace","path":"members","value":[{"value":"{u1}"},{"value":"{u5}"}]}`)},
+	{name: "okta push empty", body: oktaPatch(`{"op":"replace","path":"members","value":[]}`)},
+	{name: "entra add", body: oktaPatch(`{"op":"Add","path":"members","value":[{"$ref":null,"value":"{u5}"}]}`)},
+	{name: "entra add one object", body: oktaPatch(`{"op":"Add","path":"members","value":{"value":"{u5}"}}`)},
+	{name: "entra remove list", body: oktaPatch(`{"op":"Remove","path":"members","value":[{"$ref":null,"value":"{u0}"},{"value":"{u1}"}]}`)},
+	{name: "entra replace attributes", body: oktaPatch(`{"op":"Replace","value":{"displayName":"Entra","externalId":"e-2"}}`)},
+	{name: "remove all", body: oktaPatch(`{"op":"remove","path":"members"}`)},
+	{name: "path-less members and name", body: oktaPatch(`{"op":"add","value":{"Members":[{"value":"{u5}"}],"displayName":"Both"}}`)},
+	{name: "projection excluding members", query: "excludedAttributes=members", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":"{u5}"}]}`)},
+	{name: "projection with members", query: "attributes=members.value,displayName", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`)},
+	{name: "projection full", query: "excludedAttributes=", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`)},
+	{name: "projection without attributes", query: "attributes=id", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`)},
+	{name: "if-match current", ifMatch: "{current}", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`)},
+	{name: "if-match stale", ifMatch: "{stale}", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`)},
+	{name: "if-match foreign", ifMatch: `"abc"`, body: oktaPatch(`{"op":"remove","path":"members"}`)},
+	{name: "unknown member", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":"{nobody}"},{"value":"{u5}"}]}`)},
+	{name: "removing a non-member", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{nobody}\"]"}`)},
+	{name: "nested group", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":"{u5}","type":"Group"}]}`)},
+	{name: "member without value", body: oktaPatch(`{"op":"add","path":"members","value":[{"display":"x"}]}`)},
+	{name: "empty filter value", body: oktaPatch(`{"op":"remove","path":"members[value eq \"\"]"}`)},
+	{name: "empty displayName", body: oktaPatch(`{"op":"replace","value":{"displayName":""}}`)},
+	{name: "unknown group", group: "no-such-group", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\"]"}`)},
+	{name: "unknown group, library shape", group: "no-such-group", body: oktaPatch(`{"op":"replace","path":"displayName","value":"x"}`)},
+	{name: "id that does not unescape", group: "%25zz", body: oktaPatch(`{"op":"remove","path":"members"}`)},
+	{name: "search path", group: ".search", body: oktaPatch(`{"op":"remove","path":"members"}`)},
+	{name: "mixed case and trailing data", body: `{"SCHEMAS":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"operations":[{"OP":"ADD","PATH":"Members","VALUE":[{"VALUE":"{u5}"}]}]} trailing`},
+	// Shapes the server leaves to the library.
+	{name: "remove without path", body: oktaPatch(`{"op":"remove"}`)},
+	{name: "displayName path", body: oktaPatch(`{"op":"replace","path":"displayName","value":"By path"}`)},
+	{name: "member sub-attribute", body: oktaPatch(`{"op":"replace","path":"members[value eq \"{u0}\"].display","value":"x"}`)},
+	{name: "or filter", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{u0}\" or value eq \"{u1}\"]"}`)},
+	{name: "unknown op", body: oktaPatch(`{"op":"move","path":"members","value":[]}`)},
+	{name: "unknown attribute", body: oktaPatch(`{"op":"replace","value":{"title":"x"}}`)},
+	{name: "null value", body: oktaPatch(`{"op":"add","path":"members","value":null}`)},
+	{name: "bad member value", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":5}]}`)},
+	{name: "no operations", body: oktaPatch()},
+	{name: "wrong schema", body: `{"schemas":["urn:x"],"Operations":[{"op":"remove","path":"members"}]}`},
+	{name: "not json", body: `{"schemas":`},
+	{name: "escaped filter value", body: oktaPatch(`{"op":"remove","path":"members[value eq \"a\\\"b\"]"}`)},
+}
+
+// groupState is what a PATCH leaves behind.
+type groupState struct {
+	group   store.Group
+	members []string
+}
+
+func TestGroupPatchMatchesLibrary(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ours, lib := groupHandlers(t, s)
+		users, full, _ := groupFixture(t, s)
+		ctx := context.Background()
+		reset := func() store.Group {
+			g, err := s.UpdateGroup(ctx, full.ID, 0, func(g *store.Group) error {
+				g.DisplayName, g.ExternalID = full.DisplayName, full.ExternalID
+				return nil
+			}, []store.MemberOp{{Kind: store.ReplaceMembers, IDs: users[:5]}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		state := func() groupState {
+			g, err := s.GetGroup(ctx, full.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st groupState
+			st.group = g
+			if err := s.EachGroupMember(ctx, full.ID, func(m store.Member) error { st.members = append(st.members, m.Value); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(st.members)
+			return st
+		}
+		lastModified := regexp.MustCompile(`"lastModified":"[^"]*"`)
+		run := func(h http.Handler, c groupPatchCase) (answer, groupState) {
+			g := reset()
+			next, cur, stale := fmt.Sprintf(`W/"%d"`, g.Version+1), fmt.Sprintf(`W/"%d"`, g.Version), fmt.Sprintf(`W/"%d"`, g.Version-1)
+			r := strings.NewReplacer("{g}", full.ID, "{nobody}", "00000000-0000-0000-0000-000000000000", "{current}", cur, "{stale}", stale,
+				"{u0}", users[0], "{u1}", users[1], "{u5}", users[5])
+			target := "/scim/v2/Groups/" + r.Replace(cmp(c.group, "{g}"))
+			if c.query != "" {
+				target += "?" + c.query
+			}
+			var header []string
+			if c.ifMatch != "" {
+				header = []string{"If-Match", r.Replace(c.ifMatch)}
+			}
+			a := serve(h, "PATCH", target, r.Replace(c.body), header...)
+			// The two runs start from different versions: name the new one the same way.
+			if a.header.Get("Etag") == next {
+				a.header.Set("Etag", "NEXT")
+			}
+			a.body = strings.ReplaceAll(a.body, strings.ReplaceAll(next, `"`, `\"`), "NEXT")
+			a.body = lastModified.ReplaceAllString(a.body, `"lastModified":"T"`)
+			st := state()
+			if st.group.Version == g.Version+1 {
+				st.group.Version = -1
+			} else if st.group.Version == g.Version {
+				st.group.Version = 0
+			}
+			st.group.LastModified = st.group.Created
+			return a, st
+		}
+		for _, c := range groupPatchCases {
+			oa, os := run(ours, c)
+			la, ls := run(lib, c)
+			sameAnswer(t, c.name, oa, la)
+			if !reflect.DeepEqual(os, ls) {
+				t.Errorf("%s: state differs\n ours    %+v\n library %+v", c.name, os, ls)
+			}
+		}
+		// A fast-path shape without a valid token is still refused.
+		if a := serve(ours, "PATCH", "/scim/v2/Groups/"+full.ID, oktaPatch(`{"op":"remove","path":"members"}`), "Authorization", "Bearer wrong"); a.status != http.StatusUnauthorized {
+			t.Fatalf("PATCH without a valid token: %d %s", a.status, a.body)
+		}
+	})
+}
+
+func cmp(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -84,9 +84,13 @@ func Handler(cfg Config) (http.Handler, error) {
 	}
 	plainLibrary := http.StripPrefix(SCIMPrefix, lib)
 	library := resources.NormalizeBody(plainLibrary)
-	// A group's GET is ours too, for what a large group costs: it streams the members,
-	// and answers exactly as the library would.
+	// A group's GET and PATCH are ours too, for what a large group costs: GET streams the
+	// members, PATCH reads the paths Okta and Entra send without the library's parser.
+	// Both answer exactly as the library would, and PATCH hands the library (behind the
+	// same body normalisation) every request it does not recognise.
 	scim.Handle("/Groups/{id}", groupRoute(library, svc.GetGroup)).Methods(http.MethodGet)
+	scim.Handle("/Groups/{id}", resources.NormalizeBody(groupRoute(plainLibrary,
+		func(w http.ResponseWriter, r *http.Request, id string) { svc.PatchGroup(w, r, id, plainLibrary) }))).Methods(http.MethodPatch)
 	discovery := http.StripPrefix(SCIMPrefix, svc.Discovery(lib))
 	for _, path := range []string{"/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{id}"} {
 		scim.Handle(path, discovery).Methods(http.MethodGet)
