@@ -309,3 +309,46 @@ func cmp(s, def string) string {
 	}
 	return s
 }
+
+// chunkRecorder records the sizes of the writes a handler makes.
+type chunkRecorder struct {
+	*httptest.ResponseRecorder
+	writes []int
+}
+
+func (c *chunkRecorder) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, len(p))
+	return c.ResponseRecorder.Write(p)
+}
+
+// TestGroupGetStreams: a full GET leaves in writes of about the buffer's size, not as
+// one body built in memory, so what the server holds does not grow with the group.
+func TestGroupGetStreams(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		long := strings.Repeat("display name long enough to make a big body ", 6)
+		var ids []string
+		for i := range 400 {
+			u := store.User{UserName: fmt.Sprintf("streamed%d@example.com", i), DisplayName: long, Active: true}
+			if err := s.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
+		g := store.Group{DisplayName: "Streamed"}
+		if err := s.CreateGroup(ctx, &g, ids); err != nil {
+			t.Fatal(err)
+		}
+		ours, _ := groupHandlers(t, s)
+		req := httptest.NewRequest("GET", "http://scim.test/scim/v2/Groups/"+g.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := &chunkRecorder{ResponseRecorder: httptest.NewRecorder()}
+		ours.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Body.Len() < 100<<10 {
+			t.Fatalf("%d, %d bytes", rec.Code, rec.Body.Len())
+		}
+		if len(rec.writes) < 3 || slices.Max(rec.writes) > 33<<10 {
+			t.Fatalf("a %d-byte body left in writes of %v bytes", rec.Body.Len(), rec.writes)
+		}
+	})
+}
