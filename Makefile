@@ -29,6 +29,9 @@ fuzz:
 	$(FUZZ) -fuzz FuzzNames ./store/rules
 	$(FUZZ) -fuzz FuzzParseSimpleEq ./resources
 	$(FUZZ) -fuzz FuzzQuoteBareValues ./resources
+	$(FUZZ) -fuzz FuzzParseMemberPath ./resources
+	$(FUZZ) -fuzz FuzzGroupPatchOps ./resources
+	$(FUZZ) -fuzz FuzzAppendJSONString ./resources
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

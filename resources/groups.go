@@ -3,6 +3,7 @@ package resources
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/elimity-com/scim"
@@ -110,16 +111,30 @@ func (h Groups) Replace(r *http.Request, id string, attrs scim.ResourceAttribute
 	return h.resource(r, &g, parseProjection(r.URL.Query()))
 }
 
-// Patch handles PATCH /Groups/{id}: member operations become deltas for the store, the
-// rest is applied to the group's own attributes.
+// Patch handles PATCH /Groups/{id} for the library: see update. The server answers the
+// shapes Okta and Entra send itself (Service.PatchGroup) with the same update.
 func (h Groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	memberOps, rest, err := patch.SplitGroupOps(ops)
+	g, err := h.update(r, id, ops)
 	if err != nil {
 		return scim.Resource{}, err
 	}
+	q := r.URL.Query()
+	if !wantsGroupBack(q) {
+		return scim.Resource{ID: g.ID}, nil
+	}
+	return h.resource(r, &g, parseProjection(q))
+}
+
+// update applies a PATCH: member operations become deltas for the store, the rest is
+// applied to the group's own attributes. Errors are SCIM errors.
+func (h Groups) update(r *http.Request, id string, ops []scim.PatchOperation) (store.Group, error) {
+	memberOps, rest, err := patch.SplitGroupOps(ops)
+	if err != nil {
+		return store.Group{}, err
+	}
 	ifVersion, err := ifMatchVersion(r)
 	if err != nil {
-		return scim.Resource{}, err
+		return store.Group{}, err
 	}
 	storeOps := make([]store.MemberOp, 0, len(memberOps))
 	for _, op := range memberOps {
@@ -144,17 +159,18 @@ func (h Groups) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sc
 		return nil
 	}, storeOps)
 	if err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "Group", id, err)
+		return store.Group{}, storeError(r.Context(), h.Log, "Group", id, err)
 	}
-	// A group PATCH answers 204 No Content (RFC 7644 §3.5.2 allows it; Entra asks for it
-	// and Okta accepts it): rendering the members back would cost what the group's size
-	// costs. A client that wants the group back asks with attributes or
-	// excludedAttributes and gets 200 with the projected resource.
-	q := r.URL.Query()
-	if !q.Has("attributes") && !q.Has("excludedAttributes") {
-		return scim.Resource{ID: g.ID}, nil
-	}
-	return h.resource(r, &g, parseProjection(q))
+	return g, nil
+}
+
+// wantsGroupBack reports whether a group PATCH answers with the group. It answers 204
+// No Content otherwise (RFC 7644 §3.5.2 allows it; Entra asks for it and Okta accepts
+// it): rendering the members back would cost what the group's size costs. A client that
+// wants the group back asks with attributes or excludedAttributes and gets 200 with the
+// projected resource.
+func wantsGroupBack(q url.Values) bool {
+	return q.Has("attributes") || q.Has("excludedAttributes")
 }
 
 var memberOpKinds = map[patch.MemberOpKind]store.MemberOpKind{

@@ -71,7 +71,8 @@ func Handler(cfg Config) (http.Handler, error) {
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
 	scim.Use(auth.middleware, limitBody(cfg.MaxBodyBytes))
 	// Lists are ours (the library's envelope reports itemsPerPage wrongly and cannot
-	// project); single resources and discovery are the library's.
+	// project); single resources and discovery are the library's, but for the group
+	// routes below.
 	scim.HandleFunc("/Users", svc.ListUsers).Methods(http.MethodGet)
 	scim.HandleFunc("/Groups", svc.ListGroups).Methods(http.MethodGet)
 	scim.HandleFunc("/ServiceProviderConfig", svc.ServiceProviderConfig).Methods(http.MethodGet)
@@ -81,7 +82,15 @@ func Handler(cfg Config) (http.Handler, error) {
 		"/ServiceProviderConfig": {http.MethodGet}, "/Schemas": {http.MethodGet}, "/Schemas/{id}": {http.MethodGet},
 		"/ResourceTypes": {http.MethodGet}, "/ResourceTypes/{id}": {http.MethodGet},
 	}
-	library := resources.NormalizeBody(http.StripPrefix(SCIMPrefix, lib))
+	plainLibrary := http.StripPrefix(SCIMPrefix, lib)
+	library := resources.NormalizeBody(plainLibrary)
+	// A group's GET and PATCH are ours too, for what a large group costs: GET streams the
+	// members, PATCH reads the paths Okta and Entra send without the library's parser.
+	// Both answer exactly as the library would, and PATCH hands the library (behind the
+	// same body normalisation) every request it does not recognise.
+	scim.Handle("/Groups/{id}", groupRoute(library, svc.GetGroup)).Methods(http.MethodGet)
+	scim.Handle("/Groups/{id}", resources.NormalizeBody(groupRoute(plainLibrary,
+		func(w http.ResponseWriter, r *http.Request, id string) { svc.PatchGroup(w, r, id, plainLibrary) }))).Methods(http.MethodPatch)
 	discovery := http.StripPrefix(SCIMPrefix, svc.Discovery(lib))
 	for _, path := range []string{"/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{id}"} {
 		scim.Handle(path, discovery).Methods(http.MethodGet)

@@ -228,6 +228,14 @@ func BenchmarkSCIM(b *testing.B) {
 					call(b, f.h, http.MethodPatch, "/scim/v2/Groups/"+f.big, body, http.StatusNoContent)
 				}
 			})
+			// Okta repeats the group's name, with its id, in every membership PATCH.
+			b.Run(fmt.Sprintf("PATCH_Groups_okta_rename_size=%d", n), func(b *testing.B) {
+				body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"id":"` + f.big + `","displayName":"big"}}]}`
+				b.ReportAllocs()
+				for b.Loop() {
+					call(b, f.h, http.MethodPatch, "/scim/v2/Groups/"+f.big, body, http.StatusNoContent)
+				}
+			})
 			b.Run(fmt.Sprintf("GET_Groups_full_size=%d", n), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
