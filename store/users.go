@@ -409,6 +409,12 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) erro
 
 // ListUsers returns one page of the users matching q, in a stable order (creation
 // order), and the total number of matches.
+//
+// The page is a deferred join: the inner query picks the page's keys, which for an
+// unfiltered list is an index-only walk of users_live_pk (migration 0003), and only
+// those rows are then read whole, so an OFFSET deep into the table skips index entries
+// rather than rows. The COUNT, when the page does not tell the total (pageTotal), is
+// index-only the same way.
 func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	where := "users.scim_deleted_at IS NULL"
 	if q.Where.SQL != "" {
@@ -418,15 +424,13 @@ func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	var rows []userRow
 	if q.Count > 0 {
 		args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+
-			` ORDER BY users.pk LIMIT ? OFFSET ?`), args...); err != nil {
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
+			` ORDER BY users.pk LIMIT ? OFFSET ?) ORDER BY users.pk`), args...); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 	}
-	// A first page that is not full is the whole result: no COUNT needed. That is the
-	// case of every IdP lookup (userName eq, externalId eq).
-	total := len(rows)
-	if start > 1 || q.Count <= 0 || len(rows) == q.Count {
+	total, known := pageTotal(start, q.Count, len(rows))
+	if !known {
 		if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
 			return nil, 0, fmt.Errorf("count users: %w", err)
 		}
