@@ -19,6 +19,13 @@ import (
 // replaces: emails, phone numbers and addresses in the order they were written (ord),
 // groups by key, teams and channels by name, each name once. The keys are the field
 // names of the Go types, so the object decodes straight into userChildren.
+//
+// On PostgreSQL every list starts from the user's rows (an index on user_pk) and looks
+// names up by primary key in scalar subqueries rather than joins: the subqueries run
+// once per user, and a join there was planned as a hash join over a whole table per
+// user (all 1,000 groups for each of 100 users: 14 ms of a 17 ms page at 100k users), a
+// choice that follows the statistics. SQLite's planner already drives each of these
+// joins from the user's index (see EXPLAIN QUERY PLAN), so its text keeps the joins.
 const userChildrenPostgres = `json_build_object(
 	'Emails', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
 		FROM user_emails x WHERE x.user_pk = users.pk),
@@ -27,12 +34,14 @@ const userChildrenPostgres = `json_build_object(
 	'Addresses', (SELECT json_agg(json_build_object('Formatted', x.formatted, 'StreetAddress', x.street_address, 'Locality', x.locality,
 			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
 		FROM user_addresses x WHERE x.user_pk = users.pk),
-	'Groups', (SELECT json_agg(json_build_object('ID', g.id, 'DisplayName', g.display_name) ORDER BY g.pk)
-		FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk),
-	'Teams', (SELECT json_agg(DISTINCT t.name ORDER BY t.name)
-		FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk = users.pk),
-	'Channels', (SELECT json_agg(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
-		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk = users.pk)
+	'Groups', (SELECT json_agg((SELECT json_build_object('ID', g.id, 'DisplayName', g.display_name) FROM groups g WHERE g.pk = gm.group_pk)
+			ORDER BY gm.group_pk)
+		FROM group_members gm WHERE gm.user_pk = users.pk),
+	'Teams', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT (SELECT t.name FROM teams t WHERE t.pk = tm.team_pk) AS name
+		FROM team_members tm WHERE tm.user_pk = users.pk) x),
+	'Channels', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
+			(SELECT t.name || '/' || c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk = cm.channel_pk) AS name
+		FROM channel_members cm WHERE cm.user_pk = users.pk) x)
 )`
 
 // SQLite loses the JSON subtype of a value that leaves a subquery, so each list is
