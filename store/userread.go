@@ -67,7 +67,7 @@ const userChildrenSQLite = `json_object(
 )`
 
 // selectUsersPostgres and selectUsersSQLite read users rows with their children; callers
-// append FROM-less conditions (WHERE …). Built once: the text is a few kilobytes.
+// append the WHERE clause. Built once, as the text is a few kilobytes.
 var (
 	selectUsersPostgres = `SELECT ` + userColumns + `, ` + userChildrenPostgres + ` AS children FROM users`
 	selectUsersSQLite   = `SELECT ` + userColumns + `, ` + userChildrenSQLite + ` AS children FROM users`
