@@ -48,9 +48,11 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 var errUsernameRace = errors.New("chat username taken concurrently")
 
 // Store is the database. It is safe for concurrent use and holds no state of its own
-// beyond the connection pool, so any number of server processes can share one database.
+// beyond the connection pool and its prepared statements, so any number of server
+// processes can share one database.
 type Store struct {
 	db      *sqlx.DB
+	stmts   stmtCache // prepared read statements (SQLite)
 	dialect Dialect
 	rules   rules.Config
 }
@@ -165,7 +167,10 @@ func redact(err error, dsn string) error {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.closeAll()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers; /readyz uses it.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -305,7 +305,7 @@ func (s *Store) loadAccountMemberships(ctx context.Context, q sqlx.QueryerContex
 // GetUser reads one user with its multi-valued attributes and groups, in one statement.
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 	var r userWithChildren
-	if err := s.db.GetContext(ctx, &r, s.db.Rebind(s.selectUsers()+` WHERE users.id = ?`+live), id); err != nil {
+	if err := s.readGet(ctx, nil, &r, s.selectUsers()+` WHERE users.id = ?`+live, id); err != nil {
 		return User{}, fmt.Errorf("get user %q: %w", id, mapErr(err))
 	}
 	u, err := r.full()
@@ -389,7 +389,7 @@ func (s *Store) readUserForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (
 		return r, users[0], nil
 	}
 	var r userWithChildren
-	if err := tx.GetContext(ctx, &r, tx.Rebind(s.selectUsers()+` WHERE users.id = ?`+live), id); err != nil {
+	if err := s.readGet(ctx, tx, &r, s.selectUsers()+` WHERE users.id = ?`+live, id); err != nil {
 		return r.userRow, User{}, mapErr(err)
 	}
 	u, err := r.full()
@@ -449,14 +449,14 @@ func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	var rows []userWithChildren
 	if q.Count > 0 {
 		args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(s.selectUsers()+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
-			` ORDER BY users.pk LIMIT ? OFFSET ?) ORDER BY users.pk`), args...); err != nil {
+		if err := s.readSelect(ctx, nil, &rows, s.selectUsers()+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
+			` ORDER BY users.pk LIMIT ? OFFSET ?) ORDER BY users.pk`, args...); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 	}
 	total, known := pageTotal(start, q.Count, len(rows))
 	if !known {
-		if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
+		if err := s.readGet(ctx, nil, &total, `SELECT COUNT(*) FROM users WHERE `+where, q.Where.Args...); err != nil {
 			return nil, 0, fmt.Errorf("count users: %w", err)
 		}
 	}
@@ -548,7 +548,14 @@ func (s *Store) loadUserChildren(ctx context.Context, q sqlx.QueryerContext, row
 		PK       int64  `db:"pk"`
 		Children []byte `db:"children"`
 	}
-	if err := sqlx.SelectContext(ctx, q, &cs, s.db.Rebind(`SELECT users.pk, `+s.userChildrenColumn()+` AS children FROM users WHERE `+cond), arg); err != nil {
+	query := `SELECT users.pk, ` + s.userChildrenColumn() + ` AS children FROM users WHERE ` + cond
+	var err error
+	if tx, ok := q.(*sqlx.Tx); ok {
+		err = s.readSelect(ctx, tx, &cs, query, arg)
+	} else {
+		err = sqlx.SelectContext(ctx, q, &cs, s.db.Rebind(query), arg)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read user children: %w", err)
 	}
 	for _, c := range cs {
