@@ -208,25 +208,28 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) err
 }
 
 // ListGroups returns one page of the groups matching q, in creation order, and the
-// total number of matches.
+// total number of matches. As in ListUsers, the page's keys are picked first, from the
+// primary key index alone, and only those rows are read (a deferred join), and the
+// COUNT runs only when the page does not tell the total (pageTotal).
 func (s *Store) ListGroups(ctx context.Context, q Query) ([]Group, int, error) {
 	where := "1=1"
 	if q.Where.SQL != "" {
 		where = q.Where.SQL
 	}
-	var total int
-	if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM groups WHERE `+where), q.Where.Args...); err != nil {
-		return nil, 0, fmt.Errorf("count groups: %w", err)
-	}
-	if q.Count <= 0 || total < q.StartIndex {
-		return []Group{}, total, nil
-	}
 	start := max(q.StartIndex, 1)
 	var rows []groupRow
-	args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE `+where+
-		` ORDER BY groups.pk LIMIT ? OFFSET ?`), args...); err != nil {
-		return nil, 0, fmt.Errorf("list groups: %w", err)
+	if q.Count > 0 {
+		args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.pk IN (SELECT groups.pk FROM groups WHERE `+where+
+			` ORDER BY groups.pk LIMIT ? OFFSET ?) ORDER BY groups.pk`), args...); err != nil {
+			return nil, 0, fmt.Errorf("list groups: %w", err)
+		}
+	}
+	total, known := pageTotal(start, q.Count, len(rows))
+	if !known {
+		if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM groups WHERE `+where), q.Where.Args...); err != nil {
+			return nil, 0, fmt.Errorf("count groups: %w", err)
+		}
 	}
 	out := make([]Group, len(rows))
 	for i, r := range rows {

@@ -48,12 +48,13 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 var errUsernameRace = errors.New("chat username taken concurrently")
 
 // Store is the database. It is safe for concurrent use and holds no state of its own
-// beyond the connection pool and its prepared statements, so any number of server processes can share one database.
+// beyond the connection pool and its prepared statements, so any number of server
+// processes can share one database.
 type Store struct {
 	db      *sqlx.DB
+	stmts   stmtCache // prepared read statements (SQLite)
 	dialect Dialect
 	rules   rules.Config
-	stmts   stmtCache // prepared statements, per text; see prepared.go
 }
 
 // DefaultSQLitePath is where the embedded database lives when no DSN is given.
@@ -167,7 +168,7 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the connection pool.
 func (s *Store) Close() error {
-	s.closePrepared()
+	s.stmts.closeAll()
 	return s.db.Close()
 }
 

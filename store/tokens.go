@@ -53,7 +53,7 @@ func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string) (
 // depend on how much of a wrong secret was right.
 func (s *Store) TokenName(ctx context.Context, secretHash string) (string, error) {
 	var name string
-	err := s.pget(ctx, nil, &name, s.db.Rebind(`SELECT name FROM api_tokens WHERE secret_hash = ?`), secretHash)
+	err := s.readGet(ctx, nil, &name, `SELECT name FROM api_tokens WHERE secret_hash = ?`, secretHash)
 	if err != nil {
 		return "", mapErr(err)
 	}

@@ -302,18 +302,17 @@ func (s *Store) loadAccountMemberships(ctx context.Context, q sqlx.QueryerContex
 	return nil
 }
 
-// GetUser reads one user with its multi-valued attributes and groups.
+// GetUser reads one user with its multi-valued attributes and groups, in one statement.
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
-	var r userRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE users.id = ?`+live), id)
-	if err != nil {
+	var r userWithChildren
+	if err := s.readGet(ctx, nil, &r, s.selectUsers()+` WHERE users.id = ?`+live, id); err != nil {
 		return User{}, fmt.Errorf("get user %q: %w", id, mapErr(err))
 	}
-	users, err := s.loadUserChildren(ctx, s.db, []userRow{r})
+	u, err := r.full()
 	if err != nil {
 		return User{}, fmt.Errorf("get user %q: %w", id, err)
 	}
-	return users[0], nil
+	return u, nil
 }
 
 // UpdateUser reads the user, lets fn change it, and writes it back, all in one
@@ -323,15 +322,10 @@ func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
 func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *User) error) (User, error) {
 	var out User
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		r, err := s.lockUser(ctx, tx, id)
+		r, prev, err := s.readUserForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		users, err := s.loadUserChildren(ctx, tx, []userRow{r})
-		if err != nil {
-			return err
-		}
-		prev := users[0]
 		u := prev
 		u.Emails = slices.Clone(prev.Emails)
 		u.PhoneNumbers = slices.Clone(prev.PhoneNumbers)
@@ -369,6 +363,37 @@ func (s *Store) lockUser(ctx context.Context, tx *sqlx.Tx, id string) (userRow, 
 		return r, mapErr(err)
 	}
 	return r, nil
+}
+
+// readUserForUpdate reads a live user and its children under the user's row lock.
+//
+// On SQLite that is one statement: the transaction holds the database's write lock
+// (BEGIN IMMEDIATE), so nothing changes between the row and its children.
+//
+// On PostgreSQL the children are a second statement, read after the lock is held. One
+// statement reads with the snapshot it started with: had it waited for the lock, it would
+// return the row as the other writer left it (the lock re-reads the row) but the children
+// from before that writer committed, and a PATCH would then write stale emails back over
+// the committed ones. A reconcile that only locks the row (a group change) would likewise
+// be invisible in the memberships returned.
+func (s *Store) readUserForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (userRow, User, error) {
+	if s.dialect == Postgres {
+		r, err := s.lockUser(ctx, tx, id)
+		if err != nil {
+			return r, User{}, err
+		}
+		users, err := s.loadUserChildren(ctx, tx, []userRow{r})
+		if err != nil {
+			return r, User{}, err
+		}
+		return r, users[0], nil
+	}
+	var r userWithChildren
+	if err := s.readGet(ctx, tx, &r, s.selectUsers()+` WHERE users.id = ?`+live, id); err != nil {
+		return r.userRow, User{}, mapErr(err)
+	}
+	u, err := r.full()
+	return r.userRow, u, err
 }
 
 // DeleteUser ends a SCIM user. With the rules' delete_mode "deactivate" (the default) the
@@ -409,31 +434,39 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) erro
 
 // ListUsers returns one page of the users matching q, in a stable order (creation
 // order), and the total number of matches.
+//
+// The page is one statement, children included. It is a deferred join: the inner query
+// picks the page's keys, which for an unfiltered list is an index-only walk of
+// users_live_pk (migration 0003), and only those rows are then read whole, so an OFFSET
+// deep into the table skips index entries rather than rows. The COUNT, when the page
+// does not tell the total (pageTotal), is index-only the same way.
 func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	where := "users.scim_deleted_at IS NULL"
 	if q.Where.SQL != "" {
 		where += " AND (" + q.Where.SQL + ")"
 	}
 	start := max(q.StartIndex, 1)
-	var rows []userRow
+	var rows []userWithChildren
 	if q.Count > 0 {
 		args := append(append([]any{}, q.Where.Args...), q.Count, start-1)
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+userColumns+` FROM users WHERE `+where+
-			` ORDER BY users.pk LIMIT ? OFFSET ?`), args...); err != nil {
+		if err := s.readSelect(ctx, nil, &rows, s.selectUsers()+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
+			` ORDER BY users.pk LIMIT ? OFFSET ?) ORDER BY users.pk`, args...); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 	}
-	// A first page that is not full is the whole result: no COUNT needed. That is the
-	// case of every IdP lookup (userName eq, externalId eq).
-	total := len(rows)
-	if start > 1 || q.Count <= 0 || len(rows) == q.Count {
-		if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), q.Where.Args...); err != nil {
+	total, known := pageTotal(start, q.Count, len(rows))
+	if !known {
+		if err := s.readGet(ctx, nil, &total, `SELECT COUNT(*) FROM users WHERE `+where, q.Where.Args...); err != nil {
 			return nil, 0, fmt.Errorf("count users: %w", err)
 		}
 	}
-	users, err := s.loadUserChildren(ctx, s.db, rows)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list users: %w", err)
+	users := make([]User, len(rows))
+	for i := range rows {
+		u, err := rows[i].full()
+		if err != nil {
+			return nil, 0, fmt.Errorf("list users: %w", err)
+		}
+		users[i] = u
 	}
 	return users, total, nil
 }
@@ -496,26 +529,12 @@ func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User
 	return nil
 }
 
-type childRow struct {
-	UserPK        int64          `db:"user_pk"`
-	Value         sql.NullString `db:"value"`
-	Display       sql.NullString `db:"display"`
-	Type          sql.NullString `db:"type"`
-	Primary       bool           `db:"is_primary"`
-	Formatted     sql.NullString `db:"formatted"`
-	StreetAddress sql.NullString `db:"street_address"`
-	Locality      sql.NullString `db:"locality"`
-	Region        sql.NullString `db:"region"`
-	PostalCode    sql.NullString `db:"postal_code"`
-	Country       sql.NullString `db:"country"`
-}
-
 // loadUserChildren turns rows into users, reading the multi-valued attributes and
-// groups of all of them with one query per table, whatever the page size.
+// memberships of all of them in one statement, whatever their number.
 func (s *Store) loadUserChildren(ctx context.Context, q sqlx.QueryerContext, rows []userRow) ([]User, error) {
 	users := make([]User, len(rows))
 	byPK := make(map[int64]*User, len(rows))
-	pks := make([]any, len(rows))
+	pks := make([]int64, len(rows))
 	for i := range rows {
 		users[i] = rows[i].user()
 		byPK[rows[i].PK] = &users[i]
@@ -524,51 +543,25 @@ func (s *Store) loadUserChildren(ctx context.Context, q sqlx.QueryerContext, row
 	if len(rows) == 0 {
 		return users, nil
 	}
-	in := "(?" + strings.Repeat(", ?", len(pks)-1) + ")"
-	load := func(query string, each func(u *User, c childRow)) error {
-		var cs []childRow
-		if err := sqlx.SelectContext(ctx, q, &cs, s.db.Rebind(query), pks...); err != nil {
-			return err
+	cond, arg := s.usersPKIn(pks)
+	var cs []struct {
+		PK       int64  `db:"pk"`
+		Children []byte `db:"children"`
+	}
+	query := `SELECT users.pk, ` + s.userChildrenColumn() + ` AS children FROM users WHERE ` + cond
+	var err error
+	if tx, ok := q.(*sqlx.Tx); ok {
+		err = s.readSelect(ctx, tx, &cs, query, arg)
+	} else {
+		err = sqlx.SelectContext(ctx, q, &cs, s.db.Rebind(query), arg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user children: %w", err)
+	}
+	for _, c := range cs {
+		if err := decodeUserChildren(c.Children, byPK[c.PK]); err != nil {
+			return nil, err
 		}
-		for _, c := range cs {
-			each(byPK[c.UserPK], c)
-		}
-		return nil
-	}
-	if err := load(`SELECT user_pk, value, display, type, is_primary FROM user_emails WHERE user_pk IN `+in+` ORDER BY user_pk, ord`,
-		func(u *User, c childRow) {
-			u.Emails = append(u.Emails, MultiValue{Value: c.Value.String, Display: c.Display.String, Type: c.Type.String, Primary: c.Primary})
-		}); err != nil {
-		return nil, fmt.Errorf("read emails: %w", err)
-	}
-	if err := load(`SELECT user_pk, value, display, type, is_primary FROM user_phone_numbers WHERE user_pk IN `+in+` ORDER BY user_pk, ord`,
-		func(u *User, c childRow) {
-			u.PhoneNumbers = append(u.PhoneNumbers, MultiValue{Value: c.Value.String, Display: c.Display.String, Type: c.Type.String, Primary: c.Primary})
-		}); err != nil {
-		return nil, fmt.Errorf("read phone numbers: %w", err)
-	}
-	if err := load(`SELECT user_pk, formatted, street_address, locality, region, postal_code, country, type, is_primary FROM user_addresses WHERE user_pk IN `+in+` ORDER BY user_pk, ord`,
-		func(u *User, c childRow) {
-			u.Addresses = append(u.Addresses, Address{Formatted: c.Formatted.String, StreetAddress: c.StreetAddress.String,
-				Locality: c.Locality.String, Region: c.Region.String, PostalCode: c.PostalCode.String,
-				Country: c.Country.String, Type: c.Type.String, Primary: c.Primary})
-		}); err != nil {
-		return nil, fmt.Errorf("read addresses: %w", err)
-	}
-	if err := load(`SELECT gm.user_pk, g.id AS value, g.display_name AS display FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk IN `+in+` ORDER BY gm.user_pk, g.pk`,
-		func(u *User, c childRow) {
-			u.Groups = append(u.Groups, GroupRef{ID: c.Value.String, DisplayName: c.Display.String})
-		}); err != nil {
-		return nil, fmt.Errorf("read groups: %w", err)
-	}
-	if err := load(`SELECT DISTINCT tm.user_pk, t.name AS value FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk IN `+in+` ORDER BY tm.user_pk, t.name`,
-		func(u *User, c childRow) { u.Account.Teams = append(u.Account.Teams, c.Value.String) }); err != nil {
-		return nil, fmt.Errorf("read teams: %w", err)
-	}
-	if err := load(`SELECT DISTINCT cm.user_pk, t.name || '/' || c.name AS value FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk
-		JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk IN `+in+` ORDER BY cm.user_pk, value`,
-		func(u *User, c childRow) { u.Account.Channels = append(u.Account.Channels, c.Value.String) }); err != nil {
-		return nil, fmt.Errorf("read channels: %w", err)
 	}
 	return users, nil
 }
