@@ -52,7 +52,7 @@ var errUsernameRace = errors.New("chat username taken concurrently")
 // processes can share one database.
 type Store struct {
 	db      *sqlx.DB
-	stmts   stmtCache // prepared read statements (SQLite)
+	stmts   stmtCache // prepared read statements, by SQL text (stmtcache.go)
 	dialect Dialect
 	rules   rules.Config
 }
