@@ -1,0 +1,171 @@
+package store_test
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/storetest"
+)
+
+// planFixture fills a fresh store with planFixtureUsers accounts in 10 teams through 50
+// groups (two groups each), with SQL rather than the store's API so that it takes a
+// second, and with no ANALYZE: the state of a newly provisioned tenant, or of any server
+// with autovacuum off, until statistics are first gathered.
+const planFixtureUsers = 20000
+
+func planFixture(t *testing.T, s *store.Store) {
+	t.Helper()
+	db := s.DB()
+	n := `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) `
+	for _, q := range []string{
+		`INSERT INTO teams (name, display_name, created_at) VALUES ('everyone', 'everyone', 0)`,
+		`INSERT INTO teams (name, display_name, created_at) SELECT 'team' || CAST(i AS TEXT), 'team', 0 FROM (` + n + `SELECT i FROM n WHERE i <= 10) x`,
+		`INSERT INTO channels (team_pk, name, display_name, type, created_at)
+		 SELECT t.pk, c.name, c.name, 'O', 0 FROM teams t, (SELECT 'town-square' AS name UNION ALL SELECT 'off-topic') c`,
+		`INSERT INTO groups (id, display_name, display_name_ci, name, created_at, updated_at, version)
+		 SELECT 'g' || CAST(i AS TEXT), 'g', 'g', 'g' || CAST(i AS TEXT), 0, 0, 1 FROM (` + n + `SELECT i FROM n WHERE i <= 50) x`,
+		`INSERT INTO group_teams (group_pk, team_pk) SELECT g.pk, t.pk FROM groups g JOIN teams t
+		 ON t.name = 'team' || CAST(1 + g.pk % 10 AS TEXT)`,
+		`INSERT INTO users (id, user_name, user_name_ci, created_at, updated_at, version, username, active)
+		 SELECT 'u' || CAST(i AS TEXT), 'u' || CAST(i AS TEXT), 'u' || CAST(i AS TEXT), 0, 0, 1, 'u' || CAST(i AS TEXT), true FROM (` + n + `SELECT i FROM n) x`,
+		`INSERT INTO group_members (group_pk, user_pk) SELECT g.pk, u.pk FROM users u JOIN groups g ON g.pk = 1 + u.pk % 50 OR g.pk = 1 + (u.pk + 7) % 50`,
+		`INSERT INTO team_members (team_pk, user_pk, source, created_at) SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), 0
+		 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk`,
+		`INSERT INTO channel_members (channel_pk, user_pk, source, created_at) SELECT DISTINCT c.pk, tm.user_pk, 'team', 0
+		 FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("fixture: %v\n%s", err, q)
+		}
+	}
+}
+
+// samplePKs returns 400 account keys spread over the table: a reconcile chunk.
+func samplePKs(t *testing.T, s *store.Store) []int64 {
+	t.Helper()
+	var pks []int64
+	if err := s.DB().Select(&pks, `SELECT pk FROM users WHERE pk % 50 = 3 ORDER BY pk LIMIT 400`); err != nil {
+		t.Fatal(err)
+	}
+	return pks
+}
+
+var bigTables = map[string]bool{"users": true, "team_members": true, "channel_members": true, "group_members": true}
+
+// perAccount reports whether the condition an index is searched with names the account:
+// "user_pk" for the membership tables, "pk" for users. Any other access to a big table
+// (a sequential scan, or an index searched by group, team or channel) reads rows in
+// proportion to the tenant, not to the accounts at hand.
+func perAccount(table, cond string) bool {
+	if table == "users" {
+		return regexp.MustCompile(`\b(pk|rowid)\b`).MatchString(cond)
+	}
+	return strings.Contains(cond, "user_pk")
+}
+
+// wideReads returns the accesses of stmt to bigTables that are not per account, from the
+// plan the database chooses now (EXPLAIN (FORMAT JSON) on PostgreSQL, EXPLAIN QUERY PLAN
+// on SQLite), and the plan for the failure message.
+func wideReads(t *testing.T, q sqlx.Queryer, d store.Dialect, st store.PlannedStatement) (bad []string, plan string) {
+	t.Helper()
+	if d == store.Postgres {
+		var js []byte
+		if err := q.QueryRowx(`EXPLAIN (FORMAT JSON) `+st.SQL, st.Args...).Scan(&js); err != nil {
+			t.Fatalf("%s: explain: %v", st.What, err)
+		}
+		var root []struct{ Plan map[string]any }
+		if err := json.Unmarshal(js, &root); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(n map[string]any, depth int)
+		var lines []string
+		walk = func(n map[string]any, depth int) {
+			typ, _ := n["Node Type"].(string)
+			rel, _ := n["Relation Name"].(string)
+			cond := ""
+			for _, k := range []string{"Index Cond", "Recheck Cond", "Filter"} {
+				if c, ok := n[k].(string); ok {
+					cond += k + ": " + c + " "
+				}
+			}
+			lines = append(lines, strings.Repeat("  ", depth)+typ+" "+rel+" "+cond)
+			if bigTables[rel] && typ != "ModifyTable" {
+				ic, _ := n["Index Cond"].(string)
+				rc, _ := n["Recheck Cond"].(string)
+				if !perAccount(rel, ic+" "+rc) {
+					bad = append(bad, typ+" on "+rel)
+				}
+			}
+			kids, _ := n["Plans"].([]any)
+			for _, k := range kids {
+				walk(k.(map[string]any), depth+1)
+			}
+		}
+		walk(root[0].Plan, 0)
+		return bad, strings.Join(lines, "\n")
+	}
+	rows, err := q.Queryx(`EXPLAIN QUERY PLAN `+st.SQL, st.Args...)
+	if err != nil {
+		t.Fatalf("%s: explain: %v", st.What, err)
+	}
+	defer rows.Close()
+	re := regexp.MustCompile(`\b(SCAN|SEARCH) (\w+)(.*)`)
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+		if m := re.FindStringSubmatch(detail); m != nil && bigTables[m[2]] {
+			if m[1] == "SCAN" || !perAccount(m[2], m[3]) {
+				bad = append(bad, detail)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return bad, strings.Join(lines, "\n")
+}
+
+// TestReconcilePlansWithoutStatistics checks that the statements of a reconcile read the
+// big tables per account, on a database that was never analyzed: none may read a whole
+// membership or users table, whose size is the tenant's, not the chunk's.
+//
+// On PostgreSQL this holds for one account (a reactivation, a one-member change) but not
+// for a chunk of hundreds: without statistics the planner takes each key to match 1/200
+// of a table (DEFAULT_NUM_DISTINCT), so a 400-key array "matches" all of it and a
+// sequential scan is its honest choice, whatever the statement's shape. Such chunks rely
+// on statistics; member adds take the delta path, whose plans are checked below for any
+// number of accounts.
+func TestReconcilePlansWithoutStatistics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 20,000 accounts")
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		planFixture(t, s)
+		var team int64
+		if err := s.DB().Get(&team, `SELECT pk FROM teams WHERE name = 'everyone'`); err != nil {
+			t.Fatal(err)
+		}
+		pks := samplePKs(t, s)
+		check := func(name string, pks []int64) {
+			for _, st := range s.ReconcileStatementsForTest(pks, team) {
+				if bad, plan := wideReads(t, s.DB(), s.Dialect(), st); len(bad) > 0 {
+					t.Errorf("%s: %s reads all of %v:\n%s", name, st.What, bad, plan)
+				}
+			}
+		}
+		check("1 account", pks[:1])
+		if s.Dialect() == store.SQLite {
+			check("400 accounts", pks)
+		}
+	})
+}
