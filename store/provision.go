@@ -180,6 +180,11 @@ func sameSet(cur []int64, want map[int64]bool) bool {
 // lockUsers takes the row locks of the given accounts in key order (so that two
 // transactions locking overlapping sets cannot deadlock) and returns those that are
 // active and live, the ones whose memberships follow their groups.
+//
+// Inactive accounts are locked too. A reactivation (UpdateUser) reconciles under the
+// account's lock; were a concurrent member change to skip the lock of an account it saw
+// inactive, the reactivation would reconcile from a member list without that change, and
+// the change, seeing an inactive account, would not reconcile at all.
 func (s *Store) lockUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) ([]int64, error) {
 	if len(pks) == 0 {
 		return nil, nil
@@ -204,9 +209,10 @@ func (s *Store) lockUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) ([]int6
 }
 
 func lockUsersSQL(d Dialect) string {
-	q := `SELECT pk, true AS follows FROM users WHERE pk IN :users AND active AND scim_deleted_at IS NULL ORDER BY pk`
+	q := `SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`
 	if d == Postgres {
-		// Rows are locked in the order of the sort below the lock, that is by key.
+		// Rows are locked in the order of the sort below the lock, that is by key, and
+		// "follows" is computed on the row as it is once the lock is held.
 		q += ` FOR NO KEY UPDATE`
 	}
 	return q
