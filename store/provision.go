@@ -450,6 +450,22 @@ func (s *Store) ApplyRules(ctx context.Context) (int, error) {
 				affected = append(affected, pks...)
 			}
 		}
+		// Rule 2 is about teams: every team gets the team-join channels of the new rules,
+		// including teams that have no member to reconcile now.
+		joins := s.rules.TeamJoinChannels()
+		q, args := bind(`SELECT t.pk FROM teams t WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.pk AND c.name IN :joins) < ?`,
+			map[string]listParam{"joins": s.textList(joins)}, len(joins))
+		var lacking []int64
+		if err := tx.SelectContext(ctx, &lacking, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("find teams lacking team-join channels: %w", err)
+		}
+		for _, team := range lacking {
+			for _, name := range joins {
+				if _, err := s.ensureChannel(ctx, tx, team, name); err != nil {
+					return err
+				}
+			}
+		}
 		// Team-join channels or the default team may have changed too: every active
 		// account is reconciled when the rules change.
 		var all []int64
