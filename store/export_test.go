@@ -25,3 +25,9 @@ func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []Pla
 	out = append(out, PlannedStatement{"lock accounts", s.db.Rebind(q), args})
 	return out
 }
+
+// SetJoinCacheForTest makes the default-team cache hold the given keys for the rules in
+// force, as if they had been read earlier: how a test stands for a cache gone stale.
+func (s *Store) SetJoinCacheForTest(teamPK int64, channels []int64) {
+	s.join.Store(&joinTarget{team: s.rules.DefaultTeam, joins: s.rules.TeamJoinChannels(), teamPK: teamPK, channels: channels})
+}

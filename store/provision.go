@@ -48,7 +48,10 @@ func groupSource(groupPK int64) string { return groupSourcePrefix + strconv.Form
 
 // SetRules installs the mapping configuration. Call it before serving; the default is
 // rules.Default().
-func (s *Store) SetRules(c rules.Config) { s.rules = c }
+func (s *Store) SetRules(c rules.Config) {
+	s.rules = c
+	s.join.Store(nil) // keyed by the rules anyway; this only frees it
+}
 
 // Rules returns the mapping configuration in force.
 func (s *Store) Rules() rules.Config { return s.rules }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -48,11 +49,15 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 var errUsernameRace = errors.New("chat username taken concurrently")
 
 // Store is the database. It is safe for concurrent use and holds no state of its own
-// beyond the connection pool, so any number of server processes can share one database.
+// beyond the connection pool and a cache that checks itself against the database on every
+// use, so any number of server processes can share one database.
 type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
 	rules   rules.Config
+	// join caches the keys of the default team and its team-join channels, which every
+	// new account joins (see defaultJoin).
+	join atomic.Pointer[joinTarget]
 }
 
 // DefaultSQLitePath is where the embedded database lives when no DSN is given.
@@ -213,7 +218,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err erro
 }
 
 func isRetryable(err error) bool {
-	if errors.Is(err, errUsernameRace) {
+	if errors.Is(err, errUsernameRace) || errors.Is(err, errJoinTargetChanged) {
 		return true
 	}
 	var pqErr *pq.Error

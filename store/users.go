@@ -244,40 +244,29 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 
 // joinDefaultTeam puts a new account in the default team and its team-join channels.
 func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *User) error {
-	team := s.rules.DefaultTeam
-	teamPK, err := s.ensureTeam(ctx, tx, team)
+	t, err := s.defaultJoin(ctx, tx)
 	if err != nil {
 		return err
 	}
-	ts := micros(now())
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO team_members (team_pk, user_pk, source, created_at) VALUES (?, ?, ?, ?)`),
-		teamPK, pk, sourceDefault, ts); err != nil {
-		return fmt.Errorf("join default team: %w", err)
-	}
-	names := s.rules.TeamJoinChannels()
-	args := []any{pk, sourceTeam, ts, teamPK}
-	for _, n := range names {
-		args = append(args, n)
-	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
-		SELECT c.pk, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM channels c
-		WHERE c.team_pk = ? AND c.name IN (?`+strings.Repeat(", ?", len(names)-1)+`)`), args...)
+	ok, err := s.insertDefaultMemberships(ctx, tx, pk, t, micros(now()))
 	if err != nil {
-		return fmt.Errorf("join team-join channels: %w", err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); int(n) != len(names) {
-		// The team predates the current team-join channels: take the general path,
-		// which creates them.
+	if !ok {
+		// The cached keys no longer name the default team and its channels (changed by
+		// another process, or the cache filled by a transaction that rolled back): the
+		// general path finds them, or creates them, by name.
+		s.join.Store(nil)
 		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
 			return err
 		}
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
 	u.Groups = nil
-	u.Account.Teams = []string{team}
-	u.Account.Channels = make([]string, len(names))
-	for i, n := range names {
-		u.Account.Channels[i] = team + "/" + n
+	u.Account.Teams = []string{t.team}
+	u.Account.Channels = make([]string, len(t.joins))
+	for i, n := range t.joins {
+		u.Account.Channels[i] = t.team + "/" + n
 	}
 	slices.Sort(u.Account.Channels)
 	return nil

@@ -125,3 +125,100 @@ func TestMemberChangeWaitsForReactivation(t *testing.T) {
 			"engineering/town-square", "everyone/eng-news", "everyone/off-topic", "everyone/town-square"})
 	})
 }
+
+// teamPK returns the key of the named team.
+func teamPK(t *testing.T, s *store.Store, name string) int64 {
+	t.Helper()
+	var pk int64
+	if err := s.DB().Get(&pk, s.DB().Rebind(`SELECT pk FROM teams WHERE name = ?`), name); err != nil {
+		t.Fatalf("team %s: %v", name, err)
+	}
+	return pk
+}
+
+// TestDefaultTeamCacheFollowsTheDatabase changes the default team and its channels behind
+// a store that has cached their keys: through another store on the same database (another
+// server), by changing the rules, and by making the cache name other rows. Every new
+// account must still land in the team the rules name, with its team-join channels.
+func TestDefaultTeamCacheFollowsTheDatabase(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, other := twoStores(t, b, exampleRules)
+			t.Cleanup(func() { checkInvariants(t, s) })
+			n := 0
+			newUser := func() store.User {
+				t.Helper()
+				n++
+				return mustUser(t, s, fmt.Sprintf("cached%d@example.com", n), "")
+			}
+			// moveOut puts every account of the default team in Engineering, so that the
+			// default team can go away without leaving an account teamless.
+			eng := mustGroup(t, s, "Engineering", "")
+			moveOut := func() {
+				t.Helper()
+				var ids []string
+				if err := s.DB().Select(&ids, `SELECT id FROM users`); err != nil {
+					t.Fatal(err)
+				}
+				patchMembers(t, s, eng.ID, store.AddMembers, ids...)
+			}
+
+			first := newUser() // fills the cache
+			wantAccount(t, s, first.ID, []string{"everyone"}, everyoneDefault)
+			before := teamPK(t, s, "everyone")
+
+			// Another server renames the team: new accounts join a new team named "everyone".
+			if _, err := other.DB().Exec(`UPDATE teams SET name = 'everyone-old' WHERE name = 'everyone'`); err != nil {
+				t.Fatal(err)
+			}
+			u := newUser()
+			wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
+			if teamPK(t, s, "everyone") == before {
+				t.Fatal("the renamed team was reused")
+			}
+
+			// Another server deletes the team (its members elsewhere first).
+			moveOut()
+			if _, err := other.DB().Exec(`DELETE FROM teams WHERE name = 'everyone'`); err != nil {
+				t.Fatal(err)
+			}
+			u = newUser()
+			wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
+
+			// Another server deletes a team-join channel of the default team.
+			moveOut()
+			if _, err := other.DB().Exec(other.DB().Rebind(`DELETE FROM channels WHERE name = 'off-topic' AND team_pk = ?`), teamPK(t, s, "everyone")); err != nil {
+				t.Fatal(err)
+			}
+			u = newUser()
+			wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
+
+			// A cache naming other rows (left by a rolled-back transaction, say): the
+			// Engineering team and its channels.
+			var engChans []int64
+			if err := s.DB().Select(&engChans, s.DB().Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name IN ('town-square', 'off-topic') ORDER BY name DESC`),
+				teamPK(t, s, "engineering")); err != nil {
+				t.Fatal(err)
+			}
+			s.SetJoinCacheForTest(teamPK(t, s, "engineering"), engChans)
+			u = newUser()
+			wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
+			s.SetJoinCacheForTest(teamPK(t, s, "everyone"), engChans)
+			u = newUser()
+			wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
+
+			// New rules: another default team and team-join channels.
+			staff, err := rules.Parse([]byte("default_team: staff\ndefault_channels: [announcements]\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.SetRules(staff)
+			if _, err := s.ApplyRules(ctx); err != nil {
+				t.Fatal(err)
+			}
+			u = newUser()
+			wantAccount(t, s, u.ID, []string{"staff"}, []string{"staff/announcements", "staff/town-square"})
+		})
+	}
+}
