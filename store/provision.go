@@ -384,11 +384,14 @@ func groupMemberPKs(ctx context.Context, tx *sqlx.Tx, groupPK int64) ([]int64, e
 // chatUsername derives the account username for userName, skipping names other
 // accounts (but not selfPK) or groups already use.
 func (s *Store) chatUsername(ctx context.Context, tx *sqlx.Tx, userName string, selfPK int64) (string, error) {
-	return rules.Username(userName, func(c string) (bool, error) {
-		var n int
-		err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT (SELECT COUNT(*) FROM users WHERE username = ? AND pk <> ?) + (SELECT COUNT(*) FROM groups WHERE name = ?)`), c, selfPK, c)
-		return n > 0, err
-	})
+	return rules.Username(userName, func(c string) (bool, error) { return s.usernameTaken(ctx, tx, c, selfPK) })
+}
+
+// usernameTaken reports whether an account other than selfPK, or a group, uses name.
+func (s *Store) usernameTaken(ctx context.Context, tx *sqlx.Tx, name string, selfPK int64) (bool, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT (SELECT COUNT(*) FROM users WHERE username = ? AND pk <> ?) + (SELECT COUNT(*) FROM groups WHERE name = ?)`), name, selfPK, name)
+	return n > 0, err
 }
 
 // accountEmail is the chat email of a user: its primary email, else its first, lower-cased

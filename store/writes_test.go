@@ -222,3 +222,46 @@ func TestDefaultTeamCacheFollowsTheDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestNewUsernamesSkipTakenNames creates accounts whose userNames derive the same chat
+// username, one after another and concurrently through two stores: the first candidate
+// comes from the create's probe, the next ones from the loop, and a race on the same name
+// is retried, never shown to the client.
+func TestNewUsernamesSkipTakenNames(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s1, s2 := twoStores(t, b, "")
+			t.Cleanup(func() { checkInvariants(t, s1) })
+			mustGroup(t, s1, "Zed", "") // a group's name is no username
+			var got []string
+			for i := range 3 {
+				got = append(got, mustUser(t, s1, fmt.Sprintf("zed@%d.example", i), "").Account.Username)
+			}
+			if fmt.Sprint(got) != "[zed2 zed3 zed4]" {
+				t.Fatalf("usernames %v, want [zed2 zed3 zed4]", got)
+			}
+			var wg sync.WaitGroup
+			names := make([]string, 8)
+			for i := range names {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					u := store.User{UserName: fmt.Sprintf("ann@%d.example", i), Active: true}
+					if err := []*store.Store{s1, s2}[i%2].CreateUser(context.Background(), &u); err != nil {
+						t.Error(err)
+						return
+					}
+					names[i] = u.Account.Username
+				}()
+			}
+			wg.Wait()
+			seen := map[string]bool{}
+			for _, n := range names {
+				if seen[n] {
+					t.Fatalf("username %q given twice: %v", n, names)
+				}
+				seen[n] = true
+			}
+		})
+	}
+}
