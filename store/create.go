@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -100,4 +103,115 @@ func (s *Store) usernameTakenAfter(ctx context.Context, tx *sqlx.Tx, baseTaken b
 		}
 		return s.usernameTaken(ctx, tx, c, 0)
 	}
+}
+
+// userInsertCasts gives the type of the users columns that are not text. In INSERT ...
+// SELECT (unlike VALUES) PostgreSQL does not take a parameter's type from the column it
+// fills, so those parameters are cast.
+var userInsertCasts = map[string]string{
+	"created_at": "BIGINT", "updated_at": "BIGINT", "version": "BIGINT", "delete_at": "BIGINT", "active": "BOOLEAN",
+}
+
+// createUserOneStatement is CreateUser on PostgreSQL in one statement, outside any
+// transaction (a single statement is atomic): the probe, the users row, its
+// multi-valued attributes, and the default team and team-join channels from the cache.
+// The writes are conditional on the probe, in the same snapshot, so that a statement
+// that finds an account to relink, a taken username, or cached keys that no longer name
+// the default team and its channels writes nothing and reports false: the caller then
+// takes the general path, which handles all three. With no cache yet it reports false
+// at once.
+//
+// A create is otherwise 7 statements in a transaction (docs/performance.md, item 3).
+func (s *Store) createUserOneStatement(ctx context.Context, u *User) (bool, error) {
+	t := s.cachedJoin()
+	if t == nil {
+		return false, nil
+	}
+	u.ID = uuid.NewString()
+	u.Created = now()
+	u.LastModified = u.Created
+	u.Version = 1
+	base := baseUsername(u.UserName)
+	u.Account.Username = base
+	u.Account.Email = accountEmail(u)
+	if u.Active {
+		u.Account.Status, u.Account.DeleteAt = StatusOnline, 0
+	} else {
+		u.Account.Status, u.Account.DeleteAt = StatusOffline, u.LastModified.UnixMilli()
+	}
+	ts := micros(u.Created)
+	lists := map[string]listParam{"channels": s.int64List(t.channels), "joins": s.textList(t.joins)}
+
+	var b strings.Builder
+	var args []any
+	add := func(text string, a ...any) {
+		b.WriteString(text)
+		args = append(args, a...)
+	}
+	addList := func(text string, scalars ...any) {
+		q, a := bind(text, lists, scalars...)
+		add(q, a...)
+	}
+	add(`WITH chk AS (SELECT
+	  EXISTS (SELECT 1 FROM users WHERE external_id = ? AND scim_deleted_at IS NOT NULL) AS relink,
+	  (EXISTS (SELECT 1 FROM users WHERE username = ?) OR EXISTS (SELECT 1 FROM groups WHERE name = ?)) AS taken,
+	  (EXISTS (SELECT 1 FROM teams WHERE pk = ? AND name = ?) AND `, null(u.ExternalID), base, base, t.teamPK, t.team)
+	addList(`(SELECT COUNT(*) FROM channels c WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins)`, t.teamPK)
+	add(` = ?) AS joinable),
+	u AS (INSERT INTO users (id, created_at, `+strings.Join(userWriteColumns, ", ")+`) SELECT ?, CAST(? AS BIGINT)`,
+		len(t.channels), u.ID, ts)
+	for i, v := range userValues(u) {
+		if typ, ok := userInsertCasts[userWriteColumns[i]]; ok {
+			add(`, CAST(? AS `+typ+`)`, v)
+		} else {
+			add(`, ?`, v)
+		}
+	}
+	add(` FROM chk WHERE NOT chk.relink AND NOT chk.taken AND chk.joinable RETURNING pk)`)
+	for k, c := range userChildTables(u, nil) {
+		if c.n == 0 {
+			continue
+		}
+		add(fmt.Sprintf(`,
+	c%d AS (INSERT INTO %s (user_pk, ord, %s) SELECT u.pk, v.* FROM u, (VALUES `, k, c.name, c.cols))
+		for i := 0; i < c.n; i++ {
+			row := c.row(i)
+			if i > 0 {
+				add(`, `)
+			}
+			// ord first, is_primary last, text between.
+			add(`(CAST(? AS INTEGER)`+strings.Repeat(`, ?`, len(row)-1)+`, CAST(? AS BOOLEAN))`, append([]any{i}, row...)...)
+		}
+		add(`) AS v)`)
+	}
+	add(`,
+	tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at) SELECT CAST(? AS BIGINT), u.pk, 'default', CAST(? AS BIGINT) FROM u),
+	cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+	  SELECT c.pk, u.pk, 'team', CAST(? AS BIGINT) FROM u CROSS JOIN `, t.teamPK, ts, ts)
+	rows, a := s.int64Rows("pk", t.channels)
+	add(rows+` c)
+	SELECT chk.relink, chk.taken, chk.joinable, (SELECT pk FROM u) FROM chk`, a)
+
+	var relink, taken, joinable bool
+	var pk sql.NullInt64
+	if err := s.db.QueryRowxContext(ctx, s.db.Rebind(b.String()), args...).Scan(&relink, &taken, &joinable, &pk); err != nil {
+		if err = mapErr(err); errors.Is(err, errUsernameRace) || errors.Is(err, ErrConflict) {
+			return false, err
+		}
+		return false, s.joinErr("create the account", err)
+	}
+	if !joinable {
+		s.join.Store(nil)
+	}
+	if !pk.Valid {
+		return false, nil
+	}
+	u.Groups = nil
+	u.Account.Teams = []string{t.team}
+	u.Account.Channels = make([]string, len(t.joins))
+	for i, n := range t.joins {
+		u.Account.Channels[i] = t.team + "/" + n
+	}
+	slices.Sort(u.Account.Channels)
+	return true, nil
 }

@@ -182,10 +182,16 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // PostgreSQL a serialization failure or deadlock is retried a few times: both are the
 // database asking us to try again, never a result to show a client.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	return s.retry(ctx, func() error { return s.tryTx(ctx, fn) })
+}
+
+// retry runs fn, again after a short pause when it fails with an error isRetryable
+// accepts, up to a few times.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
 	const attempts = 5
 	var err error
 	for i := 0; i < attempts; i++ {
-		err = s.tryTx(ctx, fn)
+		err = fn()
 		if err == nil || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}

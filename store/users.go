@@ -137,6 +137,21 @@ var (
 // reference tests create several users with one.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	in := *u
+	if s.dialect == Postgres {
+		var done bool
+		err := s.retry(ctx, func() error {
+			*u = in
+			var err error
+			done, err = s.createUserOneStatement(ctx, u)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("create user %q: %w", in.UserName, err)
+		}
+		if done {
+			return nil
+		}
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		*u = in
 		p, err := s.probeNewUser(ctx, tx, u)
@@ -397,17 +412,19 @@ func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	return users, total, nil
 }
 
-// writeUserChildren writes the multi-valued attributes of the user with key pk: one
-// multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
-// that changed.
-func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User) error {
-	type table struct {
-		name, cols string
-		n          int
-		changed    bool
-		row        func(i int) []any
-	}
-	tables := []table{
+// childTable is one multi-valued attribute of a user as its table stores it: the
+// columns after user_pk and ord (the last is is_primary), and the values of row i.
+type childTable struct {
+	name, cols string
+	n          int
+	changed    bool // differs from the previous user (always, for a new one)
+	row        func(i int) []any
+}
+
+// userChildTables lists the multi-valued attributes of u; prev is the user as it was, or
+// nil for a new one.
+func userChildTables(u, prev *User) []childTable {
+	return []childTable{
 		{"user_emails", "value, value_ci, display, type, is_primary", len(u.Emails),
 			prev == nil || !slices.Equal(prev.Emails, u.Emails), func(i int) []any {
 				e := u.Emails[i]
@@ -425,7 +442,13 @@ func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User
 					null(a.PostalCode), null(a.Country), null(a.Type), a.Primary}
 			}},
 	}
-	for _, t := range tables {
+}
+
+// writeUserChildren writes the multi-valued attributes of the user with key pk: one
+// multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
+// that changed.
+func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User) error {
+	for _, t := range userChildTables(u, prev) {
 		if !t.changed {
 			continue
 		}

@@ -265,3 +265,30 @@ func TestNewUsernamesSkipTakenNames(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateRoundTripOnEveryPath reads back what CreateUser returned, for the first
+// account (no default-team cache yet: the general path) and for later ones (on
+// PostgreSQL, the one-statement path), with every attribute, none, and inactive.
+func TestCreateRoundTripOnEveryPath(t *testing.T) {
+	withRules(t, exampleRules, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		inactive := fullUser("inactive")
+		inactive.Active = false
+		bare := store.User{UserName: "bare", Active: true}
+		for _, u := range []store.User{fullUser("first"), fullUser("second"), inactive, bare} {
+			if err := s.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetUser(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", u) {
+				t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, u)
+			}
+			if u.Active != (u.Account.Status == store.StatusOnline) || u.Active != (u.Account.DeleteAt == 0) {
+				t.Fatalf("account of an active=%v user: %+v", u.Active, u.Account)
+			}
+		}
+	})
+}
