@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -186,18 +187,26 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 // retry runs fn, again after a short pause when it fails with an error isRetryable
-// accepts, up to a few times.
+// accepts, up to a few times. A lost race for a chat username is retried longer: each
+// loss means another request took the name, so n requests deriving the same name
+// concurrently all succeed within n attempts.
 func (s *Store) retry(ctx context.Context, fn func() error) error {
-	const attempts = 5
-	var err error
-	for i := 0; i < attempts; i++ {
-		err = fn()
+	for i := 1; ; i++ {
+		err := fn()
 		if err == nil || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(i+1) * 5 * time.Millisecond)
+		limit := 5
+		if errors.Is(err, errUsernameRace) {
+			limit = 25
+		}
+		if i >= limit {
+			return err
+		}
+		// Jittered, so that requests that collided do not collide again in step.
+		pause := time.Duration(min(i, 5)) * 5 * time.Millisecond
+		time.Sleep(pause/2 + rand.N(pause))
 	}
-	return err
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
