@@ -76,11 +76,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *Group, memberIDs []string) e
 		if _, err := s.setGroupTargets(ctx, tx, pk, g.DisplayName, g.ExternalID); err != nil {
 			return err
 		}
-		affected, err := s.applyMemberOps(ctx, tx, pk, []MemberOp{{Kind: AddMembers, IDs: memberIDs}})
-		if err != nil {
-			return err
-		}
-		return s.reconcileUsers(ctx, tx, affected)
+		// Every member is new to the group: its memberships are a delta.
+		return s.addMembers(ctx, tx, pk, memberIDs)
 	})
 	if err != nil {
 		return fmt.Errorf("create group %q: %w", g.DisplayName, err)
@@ -149,6 +146,16 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 			micros(g.LastModified), g.Version, r.PK); err != nil {
 			return mapErr(err)
 		}
+		renamed := g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID
+		if ids, ok := onlyAdds(ops); ok && !renamed {
+			// Adds only (every IdP's usual PATCH) with the group's mapping unchanged: the
+			// memberships they bring are a delta; no account needs a full reconcile.
+			if err := s.addMembers(ctx, tx, r.PK, ids); err != nil {
+				return err
+			}
+			out = g
+			return nil
+		}
 		affected, err := s.applyMemberOps(ctx, tx, r.PK, ops)
 		if err != nil {
 			return err
@@ -156,7 +163,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		// A rename (or new externalId) is matched against the rules again; the same name
 		// again, as Okta sends with every membership change, changes nothing and costs
 		// nothing more.
-		if g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID {
+		if renamed {
 			changed, err := s.setGroupTargets(ctx, tx, r.PK, g.DisplayName, g.ExternalID)
 			if err != nil {
 				return err
@@ -307,17 +314,21 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 		return nil, nil
 	}
 	var rows []struct {
-		PK int64  `db:"pk"`
-		ID string `db:"id"`
+		PK   int64  `db:"pk"`
+		ID   string `db:"id"`
+		Live bool   `db:"live"`
 	}
-	q, args := bind(`SELECT pk, id FROM users WHERE id IN :ids AND scim_deleted_at IS NULL`,
+	// Liveness is read rather than filtered on, as in lockAndInsertMembersPostgres.
+	q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live FROM users WHERE id IN :ids`,
 		map[string]listParam{"ids": s.textList(ids)})
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("resolve members: %w", err)
 	}
 	found := make(map[string]int64, len(rows))
 	for _, r := range rows {
-		found[r.ID] = r.PK
+		if r.Live {
+			found[r.ID] = r.PK
+		}
 	}
 	var missing []string
 	pks := make([]int64, 0, len(found))

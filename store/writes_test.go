@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,4 +292,163 @@ func TestCreateRoundTripOnEveryPath(t *testing.T) {
 			}
 		}
 	})
+}
+
+const deltaRules = `
+default_team: everyone
+groups:
+  - match: {displayName: "Engineering"}
+    teams: [engineering]
+    channels: [engineering/backend, everyone/eng-news]
+  - match: {displayName: "All Hands"}
+    teams: [everyone]
+  - match: {displayName: "Deals"}
+    channels: [sales/deals]
+  - match: {externalId: "00gLEADS"}
+    channels: [everyone/leads]
+  - match: {displayName: "Nothing"}
+  - match: {displayNamePrefix: "team-"}
+    teams: ["{suffix}"]
+`
+
+// memberships returns every team and channel membership row (team or channel, account,
+// source), sorted, and separately those of accounts that are not active.
+func memberships(t *testing.T, s *store.Store) (all, inactive string) {
+	t.Helper()
+	var rows []struct {
+		Line   string `db:"line"`
+		Active bool   `db:"active"`
+	}
+	if err := s.DB().Select(&rows, `SELECT 'team ' || t.name || ' ' || u.username || ' ' || tm.source AS line, u.active AS active
+		FROM team_members tm JOIN teams t ON t.pk = tm.team_pk JOIN users u ON u.pk = tm.user_pk
+		UNION ALL
+		SELECT 'channel ' || t.name || '/' || c.name || ' ' || u.username || ' ' || cm.source, u.active
+		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk JOIN users u ON u.pk = cm.user_pk
+		ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	var a, in strings.Builder
+	for _, r := range rows {
+		a.WriteString(r.Line + "\n")
+		if !r.Active {
+			in.WriteString(r.Line + "\n")
+		}
+	}
+	return a.String(), in.String()
+}
+
+// TestDeltaAddMatchesReconcile runs random sequences of member changes, creations of
+// groups with members, and (de)activations, and after every step reconciles every account
+// in full: the memberships must not change, that is, a delta add left exactly what the
+// full reconcile computes. Adds must not touch the frozen rows of deactivated accounts.
+func TestDeltaAddMatchesReconcile(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			for seed := range int64(6) {
+				t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+					ctx := context.Background()
+					s, _ := twoStores(t, b, deltaRules)
+					rng := rand.New(rand.NewSource(seed))
+					var users, groups []string
+					for i := range 10 {
+						users = append(users, mustUser(t, s, fmt.Sprintf("d%d", i), "").ID)
+					}
+					names := []string{"Engineering", "All Hands", "Deals", "Leads", "Nothing", "team-ops", "Random Name"}
+					ext := map[string]string{"Leads": "00gleads"}
+					some := func() []string {
+						var ids []string
+						for range 1 + rng.Intn(4) {
+							ids = append(ids, users[rng.Intn(len(users))])
+						}
+						return ids
+					}
+					for step := range 40 {
+						_, frozen := memberships(t, s)
+						var what string
+						var err error
+						switch k := rng.Intn(10); {
+						case k < 5 && len(groups) > 0:
+							what = "add"
+							_, err = s.UpdateGroup(ctx, groups[rng.Intn(len(groups))], 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: some()}})
+						case k < 7:
+							what = "create group"
+							name := names[rng.Intn(len(names))]
+							g := store.Group{DisplayName: name, ExternalID: ext[name]}
+							if err = s.CreateGroup(ctx, &g, some()); err == nil {
+								groups = append(groups, g.ID)
+							}
+						case k < 8 && len(groups) > 0:
+							what = "remove"
+							_, err = s.UpdateGroup(ctx, groups[rng.Intn(len(groups))], 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: some()}})
+						default:
+							what = "(de)activate"
+							active := rng.Intn(3) > 0
+							_, err = s.UpdateUser(ctx, users[rng.Intn(len(users))], 0, func(u *store.User) error { u.Active = active; return nil })
+						}
+						if err != nil {
+							t.Fatalf("step %d (%s): %v", step, what, err)
+						}
+						after, frozenAfter := memberships(t, s)
+						if what == "add" || what == "create group" {
+							if frozenAfter != frozen {
+								t.Fatalf("step %d (%s) changed deactivated accounts:\nbefore\n%s\nafter\n%s", step, what, frozen, frozenAfter)
+							}
+						}
+						if err := s.ReconcileAllForTest(ctx); err != nil {
+							t.Fatal(err)
+						}
+						if want, _ := memberships(t, s); want != after {
+							t.Fatalf("step %d (%s) left memberships a full reconcile changes:\n got\n%s\nwant\n%s", step, what, after, want)
+						}
+						checkInvariants(t, s)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestDeltaAddCases adds an account that is in the default team only to each kind of
+// group, and checks the result against the full reconcile as TestDeltaAddMatchesReconcile
+// does, plus the expected teams and channels.
+func TestDeltaAddCases(t *testing.T) {
+	everyone := []string{"everyone/off-topic", "everyone/town-square"}
+	cases := []struct {
+		group, ext      string
+		teams, channels []string
+	}{
+		{"All Hands", "", []string{"everyone"}, everyone}, // the default team itself, now from a group
+		{"Engineering", "", []string{"engineering", "everyone"}, append([]string{"engineering/backend", "engineering/off-topic",
+			"engineering/town-square", "everyone/eng-news"}, everyone...)},
+		{"Deals", "", []string{"sales"}, []string{"sales/deals", "sales/off-topic", "sales/town-square"}}, // a channel only: its team too
+		{"Leads", "00gLEADS", []string{"everyone"}, append([]string{"everyone/leads"}, everyone...)},
+		{"Nothing", "", []string{"everyone"}, everyone},
+		{"team-ops", "", []string{"ops"}, []string{"ops/off-topic", "ops/town-square"}},
+	}
+	for _, c := range cases {
+		t.Run(c.group, func(t *testing.T) {
+			withRules(t, deltaRules, func(t *testing.T, s *store.Store) {
+				ctx := context.Background()
+				u := mustUser(t, s, "dee", "")
+				asleep := mustUser(t, s, "asleep", "")
+				if _, err := s.UpdateUser(ctx, asleep.ID, 0, func(x *store.User) error { x.Active = false; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				g := mustGroup(t, s, c.group, c.ext)
+				patchMembers(t, s, g.ID, store.AddMembers, u.ID, asleep.ID, u.ID)
+				wantAccount(t, s, u.ID, c.teams, c.channels)
+				wantAccount(t, s, asleep.ID, []string{"everyone"}, everyone) // frozen
+				got, _ := memberships(t, s)
+				if err := s.ReconcileAllForTest(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if want, _ := memberships(t, s); want != got {
+					t.Fatalf("a full reconcile changes the result:\n got\n%s\nwant\n%s", got, want)
+				}
+				if m := memberIDs(t, s, g.ID); len(m) != 2 {
+					t.Fatalf("members %v, want both accounts", m)
+				}
+			})
+		})
+	}
 }
