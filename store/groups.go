@@ -191,8 +191,14 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 // DeleteGroup removes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The group's row is locked before its members are read: member changes hold it
+		// until they commit, so the list read is the one the delete removes.
+		q := `SELECT ` + groupColumns + ` FROM groups WHERE groups.id = ?`
+		if s.dialect == Postgres {
+			q += ` FOR UPDATE`
+		}
 		var r groupRow
-		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
+		if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); err != nil {
 			return mapErr(err)
 		}
 		if ifVersion > 0 && r.Version != ifVersion {

@@ -452,3 +452,60 @@ func TestDeltaAddCases(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupDeleteWaitsForMemberAdd holds a member add open (the group's row locked, the
+// member and its team row written, not committed) while the group is deleted. The delete
+// must read the member list once the add is done, and so take the team away again; read
+// before, it missed the new member, who kept a team from a group that no longer exists.
+func TestGroupDeleteWaitsForMemberAdd(t *testing.T) {
+	withRules(t, exampleRules, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		u := mustUser(t, s, "late", "")
+		eng := mustGroup(t, s, "Engineering", "")
+		tx, err := s.DB().BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		lock := `SELECT pk FROM groups WHERE id = ?`
+		if s.Dialect() == store.Postgres {
+			lock += ` FOR NO KEY UPDATE`
+		}
+		var gpk, upk int64
+		if err := tx.Get(&gpk, tx.Rebind(lock), eng.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Get(&upk, tx.Rebind(`SELECT pk FROM users WHERE id = ?`), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?)`,
+			`INSERT INTO team_members (team_pk, user_pk, source, created_at)
+			 SELECT t.pk, ?, 'group:' || CAST(? AS TEXT), 0 FROM teams t WHERE t.name = 'engineering'`,
+			`INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+			 SELECT c.pk, ?, 'team', 0 FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE t.name = 'engineering'
+			 AND c.name IN ('town-square', 'off-topic')`,
+		} {
+			args := []any{gpk, upk}
+			if !strings.HasPrefix(q, "INSERT INTO group_members") {
+				args = []any{upk, gpk}
+				if strings.Contains(q, "channel_members") {
+					args = args[:1]
+				}
+			}
+			if _, err := tx.Exec(tx.Rebind(q), args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.DeleteGroup(ctx, eng.ID, 0) }()
+		time.Sleep(300 * time.Millisecond)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
+	})
+}
