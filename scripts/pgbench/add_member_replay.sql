@@ -35,11 +35,12 @@ WITH gt AS (SELECT gt.team_pk FROM group_teams gt WHERE gt.group_pk = CAST(:gpk 
         SELECT t.ctid FROM team_members t WHERE t.user_pk = u.pk AND t.source = 'default' OFFSET 0) x))
     AND EXISTS (SELECT 1 FROM gt)
     RETURNING team_pk, user_pk),
-  dc AS (DELETE FROM channel_members USING d, channels c
-    WHERE channel_members.user_pk = d.user_pk AND channel_members.user_pk = ANY(CAST(ARRAY[:upk] AS BIGINT[]))
-    AND c.pk = channel_members.channel_pk AND c.team_pk = d.team_pk
-    AND d.team_pk NOT IN (SELECT team_pk FROM gt)
-    AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))
+  dc AS (DELETE FROM channel_members WHERE ctid = ANY(ARRAY(
+      SELECT x.ctid FROM d CROSS JOIN LATERAL (
+        SELECT cm.ctid FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk
+        WHERE cm.user_pk = d.user_pk AND c.team_pk = d.team_pk OFFSET 0) x
+      WHERE d.team_pk NOT IN (SELECT team_pk FROM gt)
+      AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))))
   SELECT COUNT(*) FROM gt WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk
     AND c.name = ANY(CAST('{town-square,off-topic}' AS TEXT[]))) < 2;
 END;
