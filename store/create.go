@@ -194,7 +194,11 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *User) (bool, erro
 
 	var relink, taken, joinable bool
 	var pk sql.NullInt64
-	if err := s.db.QueryRowxContext(ctx, s.db.Rebind(b.String()), args...).Scan(&relink, &taken, &joinable, &pk); err != nil {
+	row, err := s.queryRow(ctx, s.db.Rebind(b.String()), args...)
+	if err != nil {
+		return false, err
+	}
+	if err := row.Scan(&relink, &taken, &joinable, &pk); err != nil {
 		if err = mapErr(err); errors.Is(err, errUsernameRace) || errors.Is(err, ErrConflict) {
 			return false, err
 		}

@@ -74,7 +74,7 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 	var rows []member
 	if s.dialect == Postgres {
 		q, args := bind(lockAndInsertMembersPostgres, lists, groupPK)
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("add members: %w", err)
 		}
 	} else {
@@ -219,7 +219,7 @@ func (s *Store) grantGroup(ctx context.Context, tx *sqlx.Tx, groupPK int64, pks 
 		if s.dialect == Postgres {
 			q, args := bind(grantGroupPostgres, lists, groupPK, groupPK, lists["users"].arg, src, ts, src, ts, groupPK, ts, len(joins))
 			var n int
-			if err := tx.GetContext(ctx, &n, tx.Rebind(q), args...); err != nil {
+			if err := s.txGet(ctx, tx, &n, tx.Rebind(q), args...); err != nil {
 				return false, fmt.Errorf("grant group memberships: %w", err)
 			}
 			return n > 0, nil

@@ -59,6 +59,8 @@ type Store struct {
 	// join caches the keys of the default team and its team-join channels, which every
 	// new account joins (see defaultJoin).
 	join atomic.Pointer[joinTarget]
+	// prep holds the statements prepared for the hot write paths (see prepared).
+	prep preparedStmts
 }
 
 // DefaultSQLitePath is where the embedded database lives when no DSN is given.
@@ -171,7 +173,10 @@ func redact(err error, dsn string) error {
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closePrepared()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers; /readyz uses it.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
