@@ -37,7 +37,11 @@ func baseUsername(userName string) string {
 func (s *Store) probeNewUser(ctx context.Context, tx *sqlx.Tx, u *User) (newUserProbe, error) {
 	var p newUserProbe
 	base := baseUsername(u.UserName)
-	if err := tx.QueryRowxContext(ctx, tx.Rebind(probeNewUserSQL), null(u.ExternalID), base, base).Scan(&p.relinkPK, &p.baseTaken); err != nil {
+	row, err := s.txQueryRow(ctx, tx, tx.Rebind(probeNewUserSQL), null(u.ExternalID), base, base)
+	if err == nil {
+		err = row.Scan(&p.relinkPK, &p.baseTaken)
+	}
+	if err != nil {
 		return p, fmt.Errorf("look for an account to relink and a free username: %w", err)
 	}
 	return p, nil
@@ -83,7 +87,11 @@ func (s *Store) insertUser(ctx context.Context, tx *sqlx.Tx, u *User, baseTaken 
 	}
 	var pk int64
 	args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
-	if err := tx.QueryRowxContext(ctx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
+	row, err := s.txQueryRow(ctx, tx, tx.Rebind(insertUserSQL), args...)
+	if err == nil {
+		err = row.Scan(&pk)
+	}
+	if err != nil {
 		return mapErr(err)
 	}
 	if err := writeUserChildren(ctx, tx, pk, u, nil); err != nil {

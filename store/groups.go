@@ -364,7 +364,7 @@ func (s *Store) insertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, u
 	rows, arg := s.int64Rows("user_pk", userPKs)
 	// WHERE true: without it SQLite would read ON CONFLICT as a join constraint.
 	var added []int64
-	if err := tx.SelectContext(ctx, &added, tx.Rebind(`INSERT INTO group_members (group_pk, user_pk)
+	if err := s.txSelect(ctx, tx, &added, tx.Rebind(`INSERT INTO group_members (group_pk, user_pk)
 		SELECT CAST(? AS BIGINT), x.user_pk FROM `+rows+` x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`), groupPK, arg); err != nil {
 		return nil, fmt.Errorf("add members: %w", err)
 	}

@@ -70,7 +70,7 @@ func (s *Store) defaultJoin(ctx context.Context, tx *sqlx.Tx) (*joinTarget, erro
 // cached keys still name those rows. It reports false, having written what it could, when
 // they do not; the caller then reconciles the account by name.
 func (s *Store) insertDefaultMemberships(ctx context.Context, tx *sqlx.Tx, pk int64, t *joinTarget, ts int64) (bool, error) {
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO team_members (team_pk, user_pk, source, created_at)
+	res, err := s.txExec(ctx, tx, tx.Rebind(`INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT t.pk, CAST(? AS BIGINT), 'default', CAST(? AS BIGINT) FROM teams t WHERE t.pk = ? AND t.name = ?`),
 		pk, ts, t.teamPK, t.team)
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Store) insertDefaultMemberships(ctx context.Context, tx *sqlx.Tx, pk in
 		WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins`,
 		map[string]listParam{"channels": s.int64List(t.channels), "joins": s.textList(t.joins)},
 		pk, ts, t.teamPK)
-	if res, err = tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+	if res, err = s.txExec(ctx, tx, tx.Rebind(q), args...); err != nil {
 		return false, s.joinErr("join team-join channels", err)
 	}
 	n, err := res.RowsAffected()

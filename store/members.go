@@ -80,7 +80,7 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 	} else {
 		// SQLite: the transaction already holds the database's write lock.
 		q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users WHERE id IN :ids`, lists)
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("resolve members: %w", err)
 		}
 		var pks []int64
@@ -233,14 +233,14 @@ func (s *Store) grantGroup(ctx context.Context, tx *sqlx.Tx, groupPK int64, pks 
 		}
 		for i, st := range grantGroupSQLite {
 			q, args := bind(st.sql, lists, scalars[i]...)
-			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			if _, err := s.txExec(ctx, tx, tx.Rebind(q), args...); err != nil {
 				return false, fmt.Errorf("grant group memberships: %s: %w", st.what, err)
 			}
 		}
 		q, args := bind(`SELECT COUNT(*) FROM `+groupTeamsSQL+` gt
 			WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < ?`, lists, groupPK, groupPK, len(joins))
 		var n int
-		if err := tx.GetContext(ctx, &n, tx.Rebind(q), args...); err != nil {
+		if err := s.txGet(ctx, tx, &n, tx.Rebind(q), args...); err != nil {
 			return false, fmt.Errorf("find teams lacking team-join channels: %w", err)
 		}
 		return n > 0, nil

@@ -2,17 +2,18 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
 )
 
-// Prepared statements for the hot write paths on PostgreSQL. lib/pq sends every other
-// statement as an unnamed one, which PostgreSQL parses and plans on each execution; a
-// create's one statement spends more time there than in its inserts. A statement
-// prepared once per text (and by database/sql once per connection, when first used on it)
-// is parsed once, and its plan is cached by PostgreSQL.
+// Prepared statements for the hot write paths. lib/pq sends every other statement as an
+// unnamed one, which PostgreSQL parses and plans on each execution (a create's one
+// statement spent more time there than in its inserts), and modernc.org/sqlite prepares
+// every statement afresh. A statement prepared once per text (and by database/sql once
+// per connection, when first used on it) is parsed once, and PostgreSQL caches its plan.
 //
 // The texts are few (a create's depends only on how many emails, phone numbers and
 // addresses it writes), but they come from requests, so the cache is bounded; past the
@@ -102,4 +103,28 @@ func (s *Store) txGet(ctx context.Context, tx *sqlx.Tx, dest any, q string, args
 		return tx.GetContext(ctx, dest, q, args...)
 	}
 	return st.GetContext(ctx, dest, args...)
+}
+
+// txExec is tx.ExecContext through a prepared statement when the cache allows.
+func (s *Store) txExec(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return tx.ExecContext(ctx, q, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// txQueryRow is tx.QueryRowxContext through a prepared statement when the cache allows.
+func (s *Store) txQueryRow(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (*sqlx.Row, error) {
+	st, err := s.txStmt(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return tx.QueryRowxContext(ctx, q, args...), nil
+	}
+	return st.QueryRowxContext(ctx, args...), nil
 }
