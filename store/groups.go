@@ -76,11 +76,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *Group, memberIDs []string) e
 		if _, err := s.setGroupTargets(ctx, tx, pk, g.DisplayName, g.ExternalID); err != nil {
 			return err
 		}
-		affected, err := s.applyMemberOps(ctx, tx, pk, []MemberOp{{Kind: AddMembers, IDs: memberIDs}})
-		if err != nil {
-			return err
-		}
-		return s.reconcileUsers(ctx, tx, affected)
+		// Every member is new to the group: its memberships are a delta.
+		return s.addMembers(ctx, tx, pk, memberIDs)
 	})
 	if err != nil {
 		return fmt.Errorf("create group %q: %w", g.DisplayName, err)
@@ -149,6 +146,16 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 			micros(g.LastModified), g.Version, r.PK); err != nil {
 			return mapErr(err)
 		}
+		renamed := g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID
+		if ids, ok := onlyAdds(ops); ok && !renamed {
+			// Adds only (every IdP's usual PATCH) with the group's mapping unchanged: the
+			// memberships they bring are a delta; no account needs a full reconcile.
+			if err := s.addMembers(ctx, tx, r.PK, ids); err != nil {
+				return err
+			}
+			out = g
+			return nil
+		}
 		affected, err := s.applyMemberOps(ctx, tx, r.PK, ops)
 		if err != nil {
 			return err
@@ -156,7 +163,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		// A rename (or new externalId) is matched against the rules again; the same name
 		// again, as Okta sends with every membership change, changes nothing and costs
 		// nothing more.
-		if g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID {
+		if renamed {
 			changed, err := s.setGroupTargets(ctx, tx, r.PK, g.DisplayName, g.ExternalID)
 			if err != nil {
 				return err
@@ -184,8 +191,14 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 // DeleteGroup removes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The group's row is locked before its members are read: member changes hold it
+		// until they commit, so the list read is the one the delete removes.
+		q := `SELECT ` + groupColumns + ` FROM groups WHERE groups.id = ?`
+		if s.dialect == Postgres {
+			q += ` FOR UPDATE`
+		}
 		var r groupRow
-		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
+		if err := tx.GetContext(ctx, &r, tx.Rebind(q), id); err != nil {
 			return mapErr(err)
 		}
 		if ifVersion > 0 && r.Version != ifVersion {
@@ -263,23 +276,24 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, 
 			if err != nil {
 				return nil, err
 			}
-			if err := s.insertMembers(ctx, tx, groupPK, pks); err != nil {
+			if _, err := s.insertMembers(ctx, tx, groupPK, pks); err != nil {
 				return nil, err
 			}
-			affected = appendPKs(affected, pks)
+			affected = append(affected, pks...)
 		case RemoveMembers:
 			pks, err := s.userPKs(ctx, tx, op.IDs, false)
 			if err != nil {
 				return nil, err
 			}
-			for _, chunk := range chunks(pks, 500) {
-				args := append([]any{groupPK}, chunk...)
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ? AND user_pk IN (?`+
-					strings.Repeat(", ?", len(chunk)-1)+`)`), args...); err != nil {
-					return nil, fmt.Errorf("remove members: %w", err)
-				}
+			if len(pks) == 0 {
+				continue
 			}
-			affected = appendPKs(affected, pks)
+			q, args := bind(`DELETE FROM group_members WHERE group_pk = ? AND user_pk IN :users`,
+				map[string]listParam{"users": s.int64List(pks)}, groupPK)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return nil, fmt.Errorf("remove members: %w", err)
+			}
+			affected = append(affected, pks...)
 		default:
 			return nil, fmt.Errorf("unknown member operation %d", op.Kind)
 		}
@@ -302,47 +316,41 @@ func coalesce(ops []MemberOp) []MemberOp {
 	return out
 }
 
-func appendPKs(dst []int64, pks []any) []int64 {
-	for _, pk := range pks {
-		dst = append(dst, pk.(int64))
-	}
-	return dst
-}
-
-// userPKs maps SCIM user ids to internal keys. With strict, an unknown id is an error.
-func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]any, error) {
+// userPKs maps SCIM user ids to internal keys, in the order of ids, without duplicates.
+// With strict, an unknown id is an error.
+func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	uniq := make([]any, 0, len(ids))
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			uniq = append(uniq, id)
-		}
+	var rows []struct {
+		PK   int64  `db:"pk"`
+		ID   string `db:"id"`
+		Live bool   `db:"live"`
 	}
-	found := make(map[string]int64, len(uniq))
-	for _, chunk := range chunks(uniq, 500) {
-		var rows []struct {
-			PK int64  `db:"pk"`
-			ID string `db:"id"`
-		}
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT pk, id FROM users WHERE id IN (?`+
-			strings.Repeat(", ?", len(chunk)-1)+`) AND scim_deleted_at IS NULL`), chunk...); err != nil {
-			return nil, fmt.Errorf("resolve members: %w", err)
-		}
-		for _, r := range rows {
+	// Liveness is read rather than filtered on, as in lockAndInsertMembersPostgres.
+	q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live FROM users WHERE id IN :ids`,
+		map[string]listParam{"ids": s.textList(ids)})
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("resolve members: %w", err)
+	}
+	found := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		if r.Live {
 			found[r.ID] = r.PK
 		}
 	}
 	var missing []string
-	pks := make([]any, 0, len(found))
-	for _, id := range uniq {
-		if pk, ok := found[id.(string)]; ok {
+	pks := make([]int64, 0, len(found))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if pk, ok := found[id]; ok {
 			pks = append(pks, pk)
 		} else {
-			missing = append(missing, id.(string))
+			missing = append(missing, id)
 		}
 	}
 	if strict && len(missing) > 0 {
@@ -351,32 +359,17 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 	return pks, nil
 }
 
-func (s *Store) insertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, userPKs []any) error {
-	for _, chunk := range chunks(userPKs, 400) {
-		var b strings.Builder
-		args := make([]any, 0, 2*len(chunk))
-		b.WriteString(`INSERT INTO group_members (group_pk, user_pk) VALUES `)
-		for i, pk := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?)")
-			args = append(args, groupPK, pk)
-		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
-			return fmt.Errorf("add members: %w", err)
-		}
+// insertMembers adds the users to the group and returns those that were not members yet.
+func (s *Store) insertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, userPKs []int64) ([]int64, error) {
+	if len(userPKs) == 0 {
+		return nil, nil
 	}
-	return nil
-}
-
-func chunks(xs []any, n int) [][]any {
-	var out [][]any
-	for len(xs) > 0 {
-		k := min(n, len(xs))
-		out = append(out, xs[:k])
-		xs = xs[k:]
+	rows, arg := s.int64Rows("user_pk", userPKs)
+	// WHERE true: without it SQLite would read ON CONFLICT as a join constraint.
+	var added []int64
+	if err := s.txSelect(ctx, tx, &added, tx.Rebind(`INSERT INTO group_members (group_pk, user_pk)
+		SELECT CAST(? AS BIGINT), x.user_pk FROM `+rows+` x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`), groupPK, arg); err != nil {
+		return nil, fmt.Errorf("add members: %w", err)
 	}
-	return out
+	return added, nil
 }

@@ -48,7 +48,10 @@ func groupSource(groupPK int64) string { return groupSourcePrefix + strconv.Form
 
 // SetRules installs the mapping configuration. Call it before serving; the default is
 // rules.Default().
-func (s *Store) SetRules(c rules.Config) { s.rules = c }
+func (s *Store) SetRules(c rules.Config) {
+	s.rules = c
+	s.join.Store(nil) // keyed by the rules anyway; this only frees it
+}
 
 // Rules returns the mapping configuration in force.
 func (s *Store) Rules() rules.Config { return s.rules }
@@ -180,30 +183,42 @@ func sameSet(cur []int64, want map[int64]bool) bool {
 // lockUsers takes the row locks of the given accounts in key order (so that two
 // transactions locking overlapping sets cannot deadlock) and returns those that are
 // active and live, the ones whose memberships follow their groups.
+//
+// Inactive accounts are locked too. A reactivation (UpdateUser) reconciles under the
+// account's lock; were a concurrent member change to skip the lock of an account it saw
+// inactive, the reactivation would reconcile from a member list without that change, and
+// the change, seeing an inactive account, would not reconcile at all.
 func (s *Store) lockUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) ([]int64, error) {
 	if len(pks) == 0 {
 		return nil, nil
 	}
 	sorted := append([]int64(nil), pks...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	var out []int64
-	for _, chunk := range chunkInts(dedupeSorted(sorted), 500) {
-		q := `SELECT pk FROM users WHERE pk IN (?` + strings.Repeat(", ?", len(chunk)-1) + `) AND active = ? AND scim_deleted_at IS NULL ORDER BY pk`
-		if s.dialect == Postgres {
-			q += ` FOR NO KEY UPDATE`
+	q, args := bind(lockUsersSQL(s.dialect), map[string]listParam{"users": s.int64List(dedupeSorted(sorted))})
+	var rows []struct {
+		PK      int64 `db:"pk"`
+		Follows bool  `db:"follows"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	out := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		if r.Follows {
+			out = append(out, r.PK)
 		}
-		args := make([]any, 0, len(chunk)+1)
-		for _, pk := range chunk {
-			args = append(args, pk)
-		}
-		args = append(args, true)
-		var got []int64
-		if err := tx.SelectContext(ctx, &got, tx.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("lock accounts: %w", err)
-		}
-		out = append(out, got...)
 	}
 	return out, nil
+}
+
+func lockUsersSQL(d Dialect) string {
+	q := `SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`
+	if d == Postgres {
+		// Rows are locked in the order of the sort below the lock, that is by key, and
+		// "follows" is computed on the row as it is once the lock is held.
+		q += ` FOR NO KEY UPDATE`
+	}
+	return q
 }
 
 func dedupeSorted(xs []int64) []int64 {
@@ -247,102 +262,95 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 	return nil
 }
 
-func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string) error {
-	users := "(?" + strings.Repeat(", ?", len(pks)-1) + ")"
-	joins := "(?" + strings.Repeat(", ?", len(joinNames)-1) + ")"
-	ua := make([]any, len(pks))
-	for i, pk := range pks {
-		ua[i] = pk
-	}
-	ja := make([]any, len(joinNames))
-	for i, n := range joinNames {
-		ja[i] = n
-	}
-	ts := micros(now())
-	args := func(parts ...[]any) []any {
-		var out []any
-		for _, p := range parts {
-			out = append(out, p...)
-		}
-		return out
-	}
-	one := func(v ...any) []any { return v }
-	// grantedTeams: (user, team, source) from groups, directly or through a mapped channel
-	// (a channel join first joins its team).
-	const grantedTeams = `
-		SELECT gm.user_pk, gt.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
-		  FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN %[1]s
+// reconcileStep is one set-based statement of reconcileChunk. Every statement names the
+// chunk's accounts (":users") on the table it changes AND inside each correlated
+// subquery: with the filter repeated, the only plan the planner can find is per-account
+// index access (team_members_user, channel_members_user, group_members_user), whatever the
+// statistics say. Without it, a fresh or never-analyzed database got whole-table hash
+// anti-joins whose cost grew with the tenant (docs/performance.md, item 6).
+type reconcileStep struct {
+	what    string
+	sql     string
+	scalars func(ts int64, defaultTeam int64) []any
+}
+
+var reconcileSteps = []reconcileStep{
+	{"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN :users AND source LIKE 'group:%'
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
+		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND gt.team_pk = team_members.team_pk
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  JOIN channels c ON c.pk = gc.channel_pk
+		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND c.team_pk = team_members.team_pk
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)`,
+		func(int64, int64) []any { return nil }},
+	// A group grants its teams, and the team of each channel it maps to (a channel join
+	// first joins its team).
+	{"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT)
+		  FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN :users
 		UNION
-		SELECT gm.user_pk, c.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		SELECT c.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT)
 		  FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
-		  JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN %[1]s`
-	steps := []struct {
-		what string
-		sql  string
-		args []any
-	}{
-		{"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN ` + users + ` AND source LIKE 'group:%'
-			AND NOT EXISTS (SELECT 1 FROM (` + fmt.Sprintf(grantedTeams, users) + `) g
-			  WHERE g.user_pk = team_members.user_pk AND g.team_pk = team_members.team_pk AND g.source = team_members.source)`,
-			args(ua, ua, ua)},
-		{"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
-			SELECT g.team_pk, g.user_pk, g.source, CAST(? AS BIGINT) FROM (` + fmt.Sprintf(grantedTeams, users) + `) g
-			WHERE true ON CONFLICT DO NOTHING`,
-			args(one(ts), ua, ua)},
-		{"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN ` + users + ` AND source = ?
-			AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.source <> ?)`,
-			args(ua, one(sourceDefault, sourceDefault))},
-		{"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
-			SELECT CAST(? AS BIGINT), u.pk, CAST(? AS TEXT), CAST(? AS BIGINT) FROM users u WHERE u.pk IN ` + users + `
-			AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk) ON CONFLICT DO NOTHING`,
-			args(one(defaultTeam, sourceDefault, ts), ua)},
-		{"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN ` + users + ` AND source LIKE 'group:%'
-			AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
-			  WHERE gm.user_pk = channel_members.user_pk AND gc.channel_pk = channel_members.channel_pk
-			  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)`,
-			ua},
-		{"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
-			SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT) FROM group_members gm
-			JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN ` + users + ` ON CONFLICT DO NOTHING`,
-			args(one(ts), ua)},
-		{"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN ` + users + `
-			AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
-			  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk)`,
-			ua},
-		{"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN ` + users + ` AND source = ?
-			AND channel_pk IN (SELECT c.pk FROM channels c WHERE c.name NOT IN ` + joins + `)`,
-			args(ua, one(sourceTeam), ja)},
-		{"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
-			SELECT DISTINCT c.pk, tm.user_pk, CAST(? AS TEXT), CAST(? AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
-			WHERE tm.user_pk IN ` + users + ` AND c.name IN ` + joins + ` ON CONFLICT DO NOTHING`,
-			args(one(sourceTeam, ts), ua, ja)},
-	}
-	for i, st := range steps {
-		if i == len(steps)-1 {
+		  JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN :users
+		ON CONFLICT DO NOTHING`,
+		func(ts, _ int64) []any { return []any{ts, ts} }},
+	{"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
+		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.user_pk IN :users AND o.source <> 'default')`,
+		func(int64, int64) []any { return nil }},
+	{"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT CAST(? AS BIGINT), u.pk, 'default', CAST(? AS BIGINT) FROM users u WHERE u.pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING`,
+		func(ts, defaultTeam int64) []any { return []any{defaultTeam, ts} }},
+	{"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  WHERE gm.user_pk = channel_members.user_pk AND gm.user_pk IN :users AND gc.channel_pk = channel_members.channel_pk
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)`,
+		func(int64, int64) []any { return nil }},
+	{"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT) FROM group_members gm
+		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN :users ON CONFLICT DO NOTHING`,
+		func(ts, _ int64) []any { return []any{ts} }},
+	{"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
+		  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk AND tm.user_pk IN :users)`,
+		func(int64, int64) []any { return nil }},
+	{"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN :users AND source = 'team'
+		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins)`,
+		func(int64, int64) []any { return nil }},
+	{"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT DISTINCT c.pk, tm.user_pk, 'team', CAST(? AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
+		WHERE tm.user_pk IN :users AND c.name IN :joins ON CONFLICT DO NOTHING`,
+		func(ts, _ int64) []any { return []any{ts} }},
+}
+
+func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string) error {
+	lists := map[string]listParam{"users": s.int64List(pks), "joins": s.textList(joinNames)}
+	ts := micros(now())
+	for i, st := range reconcileSteps {
+		if i == len(reconcileSteps)-1 {
 			// Teams created before the team-join channels changed lack some of them.
-			if err := s.ensureJoinChannels(ctx, tx, users, ua, joinNames); err != nil {
+			if err := s.ensureJoinChannels(ctx, tx, lists, len(joinNames), joinNames); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), st.args...); err != nil {
+		q, args := bind(st.sql, lists, st.scalars(ts, defaultTeam)...)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return fmt.Errorf("reconcile memberships: %s: %w", st.what, err)
 		}
 	}
 	return nil
 }
 
-// ensureJoinChannels creates missing team-join channels in the teams of the given users
-// (teams created before default_channels changed lack them).
-func (s *Store) ensureJoinChannels(ctx context.Context, tx *sqlx.Tx, users string, ua []any, joinNames []string) error {
-	joins := "(?" + strings.Repeat(", ?", len(joinNames)-1) + ")"
-	args := append([]any{}, ua...)
-	for _, n := range joinNames {
-		args = append(args, n)
-	}
-	args = append(args, len(joinNames))
+const ensureJoinChannelsSQL = `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
+	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < ?`
+
+// ensureJoinChannels creates missing team-join channels in the teams of the accounts in
+// lists["users"] (teams created before default_channels changed lack them).
+func (s *Store) ensureJoinChannels(ctx context.Context, tx *sqlx.Tx, lists map[string]listParam, n int, joinNames []string) error {
+	q, args := bind(ensureJoinChannelsSQL, lists, n)
 	var teams []int64
-	if err := tx.SelectContext(ctx, &teams, tx.Rebind(`SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN `+users+`) t
-		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN `+joins+`) < ?`), args...); err != nil {
+	if err := tx.SelectContext(ctx, &teams, tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("find teams lacking team-join channels: %w", err)
 	}
 	for _, team := range teams {
@@ -376,11 +384,14 @@ func groupMemberPKs(ctx context.Context, tx *sqlx.Tx, groupPK int64) ([]int64, e
 // chatUsername derives the account username for userName, skipping names other
 // accounts (but not selfPK) or groups already use.
 func (s *Store) chatUsername(ctx context.Context, tx *sqlx.Tx, userName string, selfPK int64) (string, error) {
-	return rules.Username(userName, func(c string) (bool, error) {
-		var n int
-		err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT (SELECT COUNT(*) FROM users WHERE username = ? AND pk <> ?) + (SELECT COUNT(*) FROM groups WHERE name = ?)`), c, selfPK, c)
-		return n > 0, err
-	})
+	return rules.Username(userName, func(c string) (bool, error) { return s.usernameTaken(ctx, tx, c, selfPK) })
+}
+
+// usernameTaken reports whether an account other than selfPK, or a group, uses name.
+func (s *Store) usernameTaken(ctx context.Context, tx *sqlx.Tx, name string, selfPK int64) (bool, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT (SELECT COUNT(*) FROM users WHERE username = ? AND pk <> ?) + (SELECT COUNT(*) FROM groups WHERE name = ?)`), name, selfPK, name)
+	return n > 0, err
 }
 
 // accountEmail is the chat email of a user: its primary email, else its first, lower-cased
@@ -443,6 +454,22 @@ func (s *Store) ApplyRules(ctx context.Context) (int, error) {
 					return err
 				}
 				affected = append(affected, pks...)
+			}
+		}
+		// Rule 2 is about teams: every team gets the team-join channels of the new rules,
+		// including teams that have no member to reconcile now.
+		joins := s.rules.TeamJoinChannels()
+		q, args := bind(`SELECT t.pk FROM teams t WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.pk AND c.name IN :joins) < ?`,
+			map[string]listParam{"joins": s.textList(joins)}, len(joins))
+		var lacking []int64
+		if err := tx.SelectContext(ctx, &lacking, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("find teams lacking team-join channels: %w", err)
+		}
+		for _, team := range lacking {
+			for _, name := range joins {
+				if _, err := s.ensureChannel(ctx, tx, team, name); err != nil {
+					return err
+				}
 			}
 		}
 		// Team-join channels or the default team may have changed too: every active

@@ -429,3 +429,21 @@ func TestInvariantCheckerCatchesViolations(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyRulesGivesEveryTeamItsJoinChannels changes default_channels on a database with a
+// team nobody is in any more: rule 2 holds for teams, members or not.
+func TestApplyRulesGivesEveryTeamItsJoinChannels(t *testing.T) {
+	withRules(t, exampleRules, func(t *testing.T, s *store.Store) {
+		u := mustUser(t, s, "ivy", "")
+		mustGroup(t, s, "team-sales", "", u.ID) // "everyone" is left without members
+		cfg, err := rules.Parse([]byte(exampleRules + "default_channels: [announcements]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SetRules(cfg)
+		if _, err := s.ApplyRules(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wantAccount(t, s, u.ID, []string{"sales"}, []string{"sales/announcements", "sales/town-square"})
+	})
+}

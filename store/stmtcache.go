@@ -8,7 +8,8 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// stmtCache keeps the read path's statements prepared, by SQL text.
+// stmtCache keeps the hot paths' statements prepared, by SQL text: the reads of users
+// here, the create and member-add writes through prepared.go.
 //
 // Unprepared, every query is compiled afresh: on SQLite (modernc.org/sqlite) compiling
 // the one large read of a user with its children was three quarters of the CPU of a
@@ -30,7 +31,7 @@ type stmtCache struct {
 	n atomic.Int32
 }
 
-const maxCachedStmts = 64
+const maxCachedStmts = 128
 
 // stmt returns the prepared statement for query, preparing it on first use, or nil when
 // the query should run unprepared (a full cache, a failed prepare: the unprepared run

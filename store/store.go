@@ -8,10 +8,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -48,13 +50,17 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 var errUsernameRace = errors.New("chat username taken concurrently")
 
 // Store is the database. It is safe for concurrent use and holds no state of its own
-// beyond the connection pool and its prepared statements, so any number of server
+// beyond the connection pool, its prepared statements, and a cache of the default team's
+// keys that checks itself against the database on every use, so any number of server
 // processes can share one database.
 type Store struct {
 	db      *sqlx.DB
-	stmts   stmtCache // prepared read statements, by SQL text (stmtcache.go)
+	stmts   stmtCache // prepared statements of the hot paths, by SQL text (stmtcache.go)
 	dialect Dialect
 	rules   rules.Config
+	// join caches the keys of the default team and its team-join channels, which every
+	// new account joins (see defaultJoin).
+	join atomic.Pointer[joinTarget]
 }
 
 // DefaultSQLitePath is where the embedded database lives when no DSN is given.
@@ -182,16 +188,30 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // PostgreSQL a serialization failure or deadlock is retried a few times: both are the
 // database asking us to try again, never a result to show a client.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	const attempts = 5
-	var err error
-	for i := 0; i < attempts; i++ {
-		err = s.tryTx(ctx, fn)
+	return s.retry(ctx, func() error { return s.tryTx(ctx, fn) })
+}
+
+// retry runs fn, again after a short pause when it fails with an error isRetryable
+// accepts, up to a few times. A lost race for a chat username is retried longer: each
+// loss means another request took the name, so n requests deriving the same name
+// concurrently all succeed within n attempts.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	for i := 1; ; i++ {
+		err := fn()
 		if err == nil || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(i+1) * 5 * time.Millisecond)
+		limit := 5
+		if errors.Is(err, errUsernameRace) {
+			limit = 25
+		}
+		if i >= limit {
+			return err
+		}
+		// Jittered, so that requests that collided do not collide again in step.
+		pause := time.Duration(min(i, 5)) * 5 * time.Millisecond
+		time.Sleep(pause/2 + rand.N(pause))
 	}
-	return err
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
@@ -218,7 +238,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err erro
 }
 
 func isRetryable(err error) bool {
-	if errors.Is(err, errUsernameRace) {
+	if errors.Is(err, errUsernameRace) || errors.Is(err, errJoinTargetChanged) {
 		return true
 	}
 	var pqErr *pq.Error

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/townsquare/townsquare/store/rules"
@@ -138,37 +137,44 @@ var (
 // reference tests create several users with one.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	in := *u
+	if s.dialect == Postgres {
+		var done bool
+		err := s.retry(ctx, func() error {
+			*u = in
+			var err error
+			done, err = s.createUserOneStatement(ctx, u)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("create user %q: %w", in.UserName, err)
+		}
+		if done {
+			return nil
+		}
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		*u = in
-		var old *userRow
-		if u.ExternalID != "" {
-			q := `SELECT ` + userColumns + ` FROM users WHERE users.external_id = ? AND users.scim_deleted_at IS NOT NULL ORDER BY users.pk DESC LIMIT 1`
-			if s.dialect == Postgres {
-				q += ` FOR NO KEY UPDATE`
-			}
-			var r userRow
-			switch err := tx.GetContext(ctx, &r, tx.Rebind(q), u.ExternalID); mapErr(err) {
-			case nil:
-				old = &r
-			case ErrNotFound:
-			default:
-				return err
-			}
+		p, err := s.probeNewUser(ctx, tx, u)
+		if err != nil {
+			return err
 		}
-		if old != nil {
-			u.ID, u.Created, u.Version = old.ID, fromMicros(old.CreatedAt), old.Version+1
-			u.LastModified = now()
-			prev, err := s.loadUserChildren(ctx, tx, []userRow{*old})
-			if err != nil {
+		if p.relinkPK.Valid {
+			old, err := s.lockRelinkCandidate(ctx, tx, u.ExternalID)
+			switch {
+			case err != nil:
 				return err
+			case old != nil:
+				u.ID, u.Created, u.Version = old.ID, fromMicros(old.CreatedAt), old.Version+1
+				u.LastModified = now()
+				prev, err := s.loadUserChildren(ctx, tx, []userRow{*old})
+				if err != nil {
+					return err
+				}
+				return s.writeUser(ctx, tx, old, &prev[0], u)
 			}
-			return s.writeUser(ctx, tx, old, &prev[0], u)
+			// Relinked by another request meanwhile: a new account after all.
 		}
-		u.ID = uuid.NewString()
-		u.Created = now()
-		u.LastModified = u.Created
-		u.Version = 1
-		return s.writeUser(ctx, tx, nil, nil, u)
+		return s.insertUser(ctx, tx, u, p.baseTaken)
 	})
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.UserName, err)
@@ -176,18 +182,14 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	return nil
 }
 
-// writeUser inserts u (old == nil) or overwrites the row old (whose user, as read, is
-// prev), deriving the account fields, and reconciles the account's memberships when it
-// is, or becomes, active. It writes only what changed: a PATCH of active touches one row.
+// writeUser overwrites the row old (whose user, as read, is prev) with u, deriving the
+// account fields, and reconciles the account's memberships when it becomes active. It
+// writes only what changed: a PATCH of active touches one row.
 func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *User, u *User) error {
-	var selfPK int64
-	if old != nil {
-		selfPK = old.PK
-	}
 	// The chat username follows userName; a change that leaves the derived name as it
 	// was (a change of case, say) keeps the username it has.
-	if old == nil || !old.Username.Valid || !sameUsernameBase(old.UserName, u.UserName) {
-		name, err := s.chatUsername(ctx, tx, u.UserName, selfPK)
+	if !old.Username.Valid || !sameUsernameBase(old.UserName, u.UserName) {
+		name, err := s.chatUsername(ctx, tx, u.UserName, old.PK)
 		if err != nil {
 			return fmt.Errorf("derive chat username: %w", err)
 		}
@@ -196,88 +198,60 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 		u.Account.Username = old.Username.String
 	}
 	u.Account.Email = accountEmail(u)
-	wasActive := old != nil && old.Active && old.DeleteAt == 0
+	wasActive := old.Active && old.DeleteAt == 0
 	switch {
 	case u.Active:
 		u.Account.Status, u.Account.DeleteAt = StatusOnline, 0
-	case old != nil && old.DeleteAt != 0:
+	case old.DeleteAt != 0:
 		u.Account.Status, u.Account.DeleteAt = StatusOffline, old.DeleteAt
 	default:
 		u.Account.Status, u.Account.DeleteAt = StatusOffline, u.LastModified.UnixMilli()
 	}
-	var pk int64
-	if old == nil {
-		args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
-		if err := tx.QueryRowxContext(ctx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
-			return mapErr(err)
-		}
-		if err := writeUserChildren(ctx, tx, pk, u, nil); err != nil {
-			return err
-		}
-	} else {
-		pk = old.PK
-		if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(u), pk)...); err != nil {
-			return mapErr(err)
-		}
-		if err := writeUserChildren(ctx, tx, pk, u, prev); err != nil {
-			return err
-		}
+	pk := old.PK
+	if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(u), pk)...); err != nil {
+		return mapErr(err)
 	}
-	switch {
-	case old == nil:
-		// A new account has no group and no import yet: it joins the default team and
-		// its team-join channels, and nothing else can apply.
-		return s.joinDefaultTeam(ctx, tx, pk, u)
-	case u.Active && !wasActive:
+	if err := writeUserChildren(ctx, tx, pk, u, prev); err != nil {
+		return err
+	}
+	if u.Active && !wasActive {
 		// Joining again (reactivation, relink): memberships follow the groups of now.
 		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
 			return err
 		}
 		return s.loadAccountMemberships(ctx, tx, pk, u)
-	default:
-		// A deactivated account keeps its rows frozen; an active one already follows its
-		// groups. Nothing changed, so what was read stands.
-		u.Groups, u.Account.Teams, u.Account.Channels = prev.Groups, prev.Account.Teams, prev.Account.Channels
-		return nil
 	}
+	// A deactivated account keeps its rows frozen; an active one already follows its
+	// groups. Nothing changed, so what was read stands.
+	u.Groups, u.Account.Teams, u.Account.Channels = prev.Groups, prev.Account.Teams, prev.Account.Channels
+	return nil
 }
 
 // joinDefaultTeam puts a new account in the default team and its team-join channels.
 func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *User) error {
-	team := s.rules.DefaultTeam
-	teamPK, err := s.ensureTeam(ctx, tx, team)
+	t, err := s.defaultJoin(ctx, tx)
 	if err != nil {
 		return err
 	}
-	ts := micros(now())
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO team_members (team_pk, user_pk, source, created_at) VALUES (?, ?, ?, ?)`),
-		teamPK, pk, sourceDefault, ts); err != nil {
-		return fmt.Errorf("join default team: %w", err)
-	}
-	names := s.rules.TeamJoinChannels()
-	args := []any{pk, sourceTeam, ts, teamPK}
-	for _, n := range names {
-		args = append(args, n)
-	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
-		SELECT c.pk, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM channels c
-		WHERE c.team_pk = ? AND c.name IN (?`+strings.Repeat(", ?", len(names)-1)+`)`), args...)
+	ok, err := s.insertDefaultMemberships(ctx, tx, pk, t, micros(now()))
 	if err != nil {
-		return fmt.Errorf("join team-join channels: %w", err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); int(n) != len(names) {
-		// The team predates the current team-join channels: take the general path,
-		// which creates them.
+	if !ok {
+		// The cached keys no longer name the default team and its channels (changed by
+		// another process, or the cache filled by a transaction that rolled back): the
+		// general path finds them, or creates them, by name.
+		s.join.Store(nil)
 		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
 			return err
 		}
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
 	u.Groups = nil
-	u.Account.Teams = []string{team}
-	u.Account.Channels = make([]string, len(names))
-	for i, n := range names {
-		u.Account.Channels[i] = team + "/" + n
+	u.Account.Teams = []string{t.team}
+	u.Account.Channels = make([]string, len(t.joins))
+	for i, n := range t.joins {
+		u.Account.Channels[i] = t.team + "/" + n
 	}
 	slices.Sort(u.Account.Channels)
 	return nil
@@ -471,17 +445,19 @@ func (s *Store) ListUsers(ctx context.Context, q Query) ([]User, int, error) {
 	return users, total, nil
 }
 
-// writeUserChildren writes the multi-valued attributes of the user with key pk: one
-// multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
-// that changed.
-func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User) error {
-	type table struct {
-		name, cols string
-		n          int
-		changed    bool
-		row        func(i int) []any
-	}
-	tables := []table{
+// childTable is one multi-valued attribute of a user as its table stores it: the
+// columns after user_pk and ord (the last is is_primary), and the values of row i.
+type childTable struct {
+	name, cols string
+	n          int
+	changed    bool // differs from the previous user (always, for a new one)
+	row        func(i int) []any
+}
+
+// userChildTables lists the multi-valued attributes of u; prev is the user as it was, or
+// nil for a new one.
+func userChildTables(u, prev *User) []childTable {
+	return []childTable{
 		{"user_emails", "value, value_ci, display, type, is_primary", len(u.Emails),
 			prev == nil || !slices.Equal(prev.Emails, u.Emails), func(i int) []any {
 				e := u.Emails[i]
@@ -499,7 +475,13 @@ func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User
 					null(a.PostalCode), null(a.Country), null(a.Type), a.Primary}
 			}},
 	}
-	for _, t := range tables {
+}
+
+// writeUserChildren writes the multi-valued attributes of the user with key pk: one
+// multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
+// that changed.
+func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *User) error {
+	for _, t := range userChildTables(u, prev) {
 		if !t.changed {
 			continue
 		}

@@ -1,34 +1,35 @@
--- Not a reference: every statement store.CreateUser sends (commit 6bc480d) for the body
--- scimload sends, in order, with the same parameters. pgbench sends each in one round
--- trip with a cached plan; lib/pq, without binary_parameters, in two (Parse/Describe,
--- then Bind/Execute) and plans each anew. Comparing its tps with create_user.sql and with
--- scimload's phase a splits the gap into "statements beyond the rows" and "everything
--- above SQL". Variables: team (the default team).
+-- Not a reference: the statement store.CreateUser sends on PostgreSQL (commit perf-writes)
+-- for the body scimload sends, with the same parameters: one statement, outside any
+-- transaction, that checks for an account to relink, a taken username and the cached
+-- default-team keys, and writes the users row, its email, the default team and its two
+-- channels only if all three are as expected (store/create.go, createUserOneStatement).
+-- Before that commit a create was 9 statements in a transaction (BEGIN, relink lookup,
+-- username check, users, email, team lookup, team, channels, COMMIT); lib/pq, without
+-- binary_parameters, also sent each in two round trips. Comparing this script's tps with
+-- create_user.sql and with scimload's phase a splits the gap into "SQL beyond the rows"
+-- and "everything above SQL". Variables: team, ch1, ch2 (the default team and its channels).
 \set r random(1, 9000000000000000000)
-BEGIN;
-SELECT users.pk, users.id, users.external_id, users.user_name, users.name_formatted, users.family_name, users.given_name,
-  users.middle_name, users.honorific_prefix, users.honorific_suffix, users.display_name, users.nick_name, users.profile_url,
-  users.title, users.user_type, users.preferred_language, users.locale, users.timezone, users.active, users.password_hash,
-  users.employee_number, users.cost_center, users.organization, users.division, users.department, users.manager_value,
-  users.manager_ref, users.manager_display_name, users.created_at, users.updated_at, users.version, users.username,
-  users.email, users.status, users.delete_at
-FROM users WHERE users.external_id = 'ext-' || CAST(:r AS TEXT) AND users.scim_deleted_at IS NOT NULL ORDER BY users.pk DESC LIMIT 1 FOR NO KEY UPDATE;
-SELECT (SELECT COUNT(*) FROM users WHERE username = 'r' || CAST(:r AS TEXT) AND pk <> 0) + (SELECT COUNT(*) FROM groups WHERE name = 'r' || CAST(:r AS TEXT));
-INSERT INTO users (id, created_at, external_id, user_name, user_name_ci, name_formatted, family_name, given_name, middle_name,
+WITH chk AS (SELECT
+  EXISTS (SELECT 1 FROM users WHERE external_id = 'ext-' || CAST(:r AS TEXT) AND scim_deleted_at IS NOT NULL) AS relink,
+  (EXISTS (SELECT 1 FROM users WHERE username = 'r' || CAST(:r AS TEXT)) OR EXISTS (SELECT 1 FROM groups WHERE name = 'r' || CAST(:r AS TEXT))) AS taken,
+  (EXISTS (SELECT 1 FROM teams WHERE pk = :team AND name = 'everyone') AND (SELECT COUNT(*) FROM channels c
+     WHERE c.pk = ANY(CAST('{' || :ch1 || ',' || :ch2 || '}' AS BIGINT[])) AND c.team_pk = :team
+     AND c.name = ANY(CAST('{town-square,off-topic}' AS TEXT[]))) = 2) AS joinable),
+u AS (INSERT INTO users (id, created_at, external_id, user_name, user_name_ci, name_formatted, family_name, given_name, middle_name,
   honorific_prefix, honorific_suffix, display_name, nick_name, profile_url, title, user_type, preferred_language, locale, timezone,
   active, password_hash, employee_number, cost_center, organization, division, department, manager_value, manager_ref,
   manager_display_name, updated_at, version, username, email, status, delete_at)
-VALUES ('id' || CAST(:r AS TEXT), (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 'ext-' || CAST(:r AS TEXT),
+  SELECT 'id' || CAST(:r AS TEXT), CAST((extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS BIGINT), 'ext-' || CAST(:r AS TEXT),
   'r' || CAST(:r AS TEXT) || '@example.com', 'r' || CAST(:r AS TEXT) || '@example.com', NULL, 'Family', 'Given', NULL,
   NULL, NULL, 'Given Family', NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 1,
-  'r' || CAST(:r AS TEXT), 'r' || CAST(:r AS TEXT) || '@example.com', 'online', 0)
-RETURNING pk \gset
-INSERT INTO user_emails (user_pk, ord, value, value_ci, display, type, is_primary)
-VALUES (:pk, 0, 'r' || CAST(:r AS TEXT) || '@example.com', 'r' || CAST(:r AS TEXT) || '@example.com', NULL, 'work', true);
-SELECT pk FROM teams WHERE name = 'everyone';
-INSERT INTO team_members (team_pk, user_pk, source, created_at) VALUES (:team, :pk, 'default', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
-INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
-  SELECT c.pk, CAST(:pk AS BIGINT), CAST('team' AS TEXT), CAST((extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS BIGINT) FROM channels c
-  WHERE c.team_pk = :team AND c.name IN ('town-square', 'off-topic');
-END;
+  CAST(true AS BOOLEAN), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  CAST((extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS BIGINT), CAST(1 AS BIGINT),
+  'r' || CAST(:r AS TEXT), 'r' || CAST(:r AS TEXT) || '@example.com', 'online', CAST(0 AS BIGINT)
+  FROM chk WHERE NOT chk.relink AND NOT chk.taken AND chk.joinable RETURNING pk, created_at),
+c0 AS (INSERT INTO user_emails (user_pk, ord, value, value_ci, display, type, is_primary)
+  SELECT u.pk, v.* FROM u, (VALUES (CAST(0 AS INTEGER), 'r' || CAST(:r AS TEXT) || '@example.com', 'r' || CAST(:r AS TEXT) || '@example.com',
+  NULL, 'work', CAST(true AS BOOLEAN))) AS v),
+tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at) SELECT CAST(:team AS BIGINT), u.pk, 'default', u.created_at FROM u),
+cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+  SELECT c.pk, u.pk, 'team', u.created_at FROM u CROSS JOIN (SELECT unnest(CAST('{' || :ch1 || ',' || :ch2 || '}' AS BIGINT[])) AS pk) c)
+SELECT chk.relink, chk.taken, chk.joinable, (SELECT pk FROM u) FROM chk;

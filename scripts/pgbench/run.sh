@@ -97,7 +97,7 @@ printf '  %-20s %-58s %10.1f tps\n' create_user "users+email+team+2 channel rows
 cte=$(bench create_user_cte create_user_cte.sql -T "$seconds")
 printf '  %-20s %-58s %10.1f tps\n' create_user_cte "the same rows in 1 statement (the limit)" "$cte"
 replay=$(bench create_user_replay create_user_replay.sql -T "$seconds")
-printf '  %-20s %-58s %10.1f tps\n' create_user_replay "the store's 7 statements today, 1 round trip each" "$replay"
+printf '  %-20s %-58s %10.1f tps\n' create_user_replay "the store's 1 statement today (was 9 in a tx)" "$replay"
 
 if [ "$preload" -gt 0 ]; then
 	lreplay=$(bench lookup_replay lookup_replay.sql -T "$seconds")
@@ -117,7 +117,7 @@ fi
 add=$(bench add_member add_member.sql -t "$per")
 printf '  %-20s %-58s %10.1f tps\n' add_member "group version+member row, team and channels moved, 1 tx" "$add"
 addreplay=$(bench add_member_replay add_member_replay.sql -t "$per")
-printf '  %-20s %-58s %10.1f tps\n' add_member_replay "the store's 17 statements today, 1 round trip each" "$addreplay"
+printf '  %-20s %-58s %10.1f tps\n' add_member_replay "the store's 6 statements today (was 18)" "$addreplay"
 echo "REF_CREATE_TPS=$create"
 echo "REF_CREATE_CTE_TPS=$cte"
 echo "REF_CREATE_REPLAY_TPS=$replay"
