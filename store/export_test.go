@@ -72,3 +72,11 @@ func (s *Store) GrantGroupStatementsForTest(groupPK int64, pks []int64, ids []st
 	}
 	return out
 }
+
+// SetMemberChunkForTest makes EachGroupMember read n members per statement on PostgreSQL
+// until the returned function restores the default.
+func SetMemberChunkForTest(n int) (restore func()) {
+	old := memberChunk
+	memberChunk = n
+	return func() { memberChunk = old }
+}

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/google/uuid"
@@ -97,6 +100,11 @@ func (s *Store) GetGroup(ctx context.Context, id string) (Group, error) {
 // EachGroupMember calls fn for each member of the group, in a stable order, streaming
 // rows from the database so that a large group is never held in memory as a whole.
 func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(Member) error) error {
+	if s.dialect == Postgres {
+		return s.eachGroupMemberInChunks(ctx, groupID, fn)
+	}
+	// SQLite walks the group_members primary key in order and joins each row as it goes,
+	// so the first member leaves as soon as it is read.
 	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT u.id, COALESCE(u.display_name, u.user_name)
 		FROM groups g JOIN group_members gm ON gm.group_pk = g.pk JOIN users u ON u.pk = gm.user_pk
 		WHERE g.id = ? ORDER BY gm.user_pk`), groupID)
@@ -114,6 +122,55 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(Mem
 		}
 	}
 	return rows.Err()
+}
+
+// memberChunk is how many members one statement of eachGroupMemberInChunks reads (a
+// variable so that tests can make chunks small).
+var memberChunk = 1000
+
+// eachGroupMemberInChunks reads a group's members on PostgreSQL in key order, memberChunk
+// at a time. One statement for all members was planned as a hash join and a sort of the
+// whole group: a 50,000-member GET sent its first byte only after 38% of its time. Each
+// chunk is an index range of the primary key (group_pk, user_pk), so the first member
+// leaves after one chunk and every chunk costs the same. The chunks share one REPEATABLE
+// READ snapshot, so the members listed are those of one moment, as with one statement.
+func (s *Store) eachGroupMemberInChunks(ctx context.Context, groupID string, fn func(Member) error) error {
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("read members of group %q: %w", groupID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only; nothing to keep
+	var groupPK int64
+	switch err := mapErr(tx.GetContext(ctx, &groupPK, `SELECT pk FROM groups WHERE id = $1`, groupID)); {
+	case errors.Is(err, ErrNotFound):
+		return nil // no such group: no members, as the single statement answers
+	case err != nil:
+		return fmt.Errorf("read members of group %q: %w", groupID, err)
+	}
+	const chunkSQL = `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
+		FROM group_members gm JOIN users u ON u.pk = gm.user_pk
+		WHERE gm.group_pk = $1 AND gm.user_pk > $2 ORDER BY gm.user_pk LIMIT $3`
+	type memberRow struct {
+		PK      int64  `db:"user_pk"`
+		ID      string `db:"id"`
+		Display string `db:"display"`
+	}
+	chunk := make([]memberRow, 0, memberChunk)
+	for after := int64(math.MinInt64); ; {
+		chunk = chunk[:0]
+		if err := tx.SelectContext(ctx, &chunk, chunkSQL, groupPK, after, memberChunk); err != nil {
+			return fmt.Errorf("read members of group %q: %w", groupID, err)
+		}
+		for _, r := range chunk {
+			if err := fn(Member{Value: r.ID, Display: r.Display}); err != nil {
+				return err
+			}
+		}
+		if len(chunk) < memberChunk {
+			return nil
+		}
+		after = chunk[len(chunk)-1].PK
+	}
 }
 
 // UpdateGroup changes a group in one transaction: fn edits its scalar attributes, then
