@@ -16,7 +16,7 @@ import (
 // prepared returns the cached statement for q (already rebound), or nil when it is to run
 // unprepared (the cache is full, or preparing failed: the unprepared run reports why).
 func (s *Store) prepared(ctx context.Context, q string) (*sqlx.Stmt, error) {
-	return s.stmt(ctx, q), nil
+	return s.stmt(q), nil
 }
 
 // queryRow runs q (already rebound) on the pool, prepared when the cache allows.

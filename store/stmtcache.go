@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -24,51 +24,81 @@ import (
 // never values, so one text serves every value.
 //
 // The texts are the store's own, so there are few of them; the cache still stops growing
-// at maxCachedStmts, after which new texts simply run unprepared. The zero value is ready
-// to use.
+// at maxCachedStmts, after which new texts simply run unprepared.
+//
+// Preparing a statement for the pool takes a connection of the pool. A caller inside a
+// transaction already holds one, and if every other connection is held by transactions
+// waiting for this one's locks (or, on SQLite, for the write lock), waiting for a
+// connection would never end: scimload's one-member adds on SQLite stalled for the 10 s
+// busy timeout that way. So a statement is prepared in the background on first use, and
+// that use, and any other until it is ready, runs unprepared; nobody waits for a
+// preparation. The zero value is ready to use.
 type stmtCache struct {
-	m sync.Map // SQL text → *sqlx.Stmt
-	n atomic.Int32
+	mu     sync.Mutex
+	m      map[string]*sqlx.Stmt // nil while being prepared
+	closed bool
 }
 
 const maxCachedStmts = 128
 
-// stmt returns the prepared statement for query, preparing it on first use, or nil when
-// the query should run unprepared (a full cache, a failed prepare: the unprepared run
-// then reports the error).
-func (s *Store) stmt(ctx context.Context, query string) *sqlx.Stmt {
-	if st, ok := s.stmts.m.Load(query); ok {
-		return st.(*sqlx.Stmt)
+// prepareTimeout bounds one background preparation.
+const prepareTimeout = 30 * time.Second
+
+// stmt returns the prepared statement for query, or nil when it is to run unprepared:
+// not ready yet (its preparation is then started, once), the cache is full, or the store
+// is closing.
+func (s *Store) stmt(query string) *sqlx.Stmt {
+	c := &s.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[query]
+	if ok || c.closed || len(c.m) >= maxCachedStmts {
+		return st
 	}
-	if s.stmts.n.Load() >= maxCachedStmts {
-		return nil
+	if c.m == nil {
+		c.m = make(map[string]*sqlx.Stmt)
 	}
-	st, err := s.db.PreparexContext(ctx, query)
-	if err != nil {
-		return nil
-	}
-	if prev, loaded := s.stmts.m.LoadOrStore(query, st); loaded {
-		st.Close() // another caller prepared it first
-		return prev.(*sqlx.Stmt)
-	}
-	s.stmts.n.Add(1)
-	return st
+	c.m[query] = nil // preparing
+	go s.prepareInBackground(query)
+	return nil
 }
 
-// closeAll closes the cached statements; the Store is closing.
+func (s *Store) prepareInBackground(query string) {
+	ctx, cancel := context.WithTimeout(context.Background(), prepareTimeout)
+	defer cancel()
+	st, err := s.db.PreparexContext(ctx, query)
+	c := &s.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err != nil:
+		delete(c.m, query) // the unprepared runs report any real error; a later use retries
+	case c.closed:
+		st.Close()
+	default:
+		c.m[query] = st
+	}
+}
+
+// closeAll closes the cached statements; the Store is closing. Preparations still running
+// close their statement when they finish.
 func (c *stmtCache) closeAll() {
-	c.m.Range(func(k, v any) bool {
-		v.(*sqlx.Stmt).Close()
-		c.m.Delete(k)
-		return true
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for q, st := range c.m {
+		if st != nil {
+			st.Close()
+		}
+		delete(c.m, q)
+	}
 }
 
 // readSelect runs a read query into dest (a slice), in tx when tx is not nil, prepared
 // where stmt says so. The query uses '?' placeholders.
 func (s *Store) readSelect(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
 	query = s.db.Rebind(query)
-	if st := s.stmt(ctx, query); st != nil {
+	if st := s.stmt(query); st != nil {
 		if tx != nil {
 			st = tx.StmtxContext(ctx, st) // closed with the transaction
 		}
@@ -83,7 +113,7 @@ func (s *Store) readSelect(ctx context.Context, tx *sqlx.Tx, dest any, query str
 // readGet is readSelect for one row (sql.ErrNoRows when there is none).
 func (s *Store) readGet(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
 	query = s.db.Rebind(query)
-	if st := s.stmt(ctx, query); st != nil {
+	if st := s.stmt(query); st != nil {
 		if tx != nil {
 			st = tx.StmtxContext(ctx, st)
 		}

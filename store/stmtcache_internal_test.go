@@ -5,7 +5,22 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 )
+
+// waitPrepared waits until query's background preparation has finished.
+func waitPrepared(t *testing.T, s *Store, query string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.stmt(query) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q was never prepared", query)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // TestStmtCacheIsBounded runs more distinct read statements than the cache keeps: the
 // first maxCachedStmts are prepared and reused, the rest still run, unprepared.
@@ -27,10 +42,50 @@ func TestStmtCacheIsBounded(t *testing.T) {
 			}
 		}
 	}
-	if n := s.stmts.n.Load(); n != maxCachedStmts {
+	waitPrepared(t, s, "SELECT ? + 0")
+	waitPrepared(t, s, fmt.Sprintf("SELECT ? + %d", maxCachedStmts-1))
+	s.stmts.mu.Lock()
+	n := len(s.stmts.m)
+	s.stmts.mu.Unlock()
+	if n != maxCachedStmts {
 		t.Fatalf("%d statements cached, want %d", n, maxCachedStmts)
 	}
-	if s.stmt(ctx, "SELECT ? + 0") == nil || s.stmt(ctx, fmt.Sprintf("SELECT ? + %d", maxCachedStmts)) != nil {
-		t.Fatal("the first statements should be the cached ones")
+	if s.stmt(fmt.Sprintf("SELECT ? + %d", maxCachedStmts)) != nil {
+		t.Fatal("a statement past the bound was cached")
+	}
+}
+
+// A use inside a transaction never waits for a pool connection to prepare on: with a
+// one-connection pool held by the transaction, the read still completes (it deadlocked
+// when the preparation was synchronous), and the statement is prepared once the
+// connection is free.
+func TestStmtCacheNeverWaitsForAConnection(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.SetMaxOpenConns(1)
+	const q = "SELECT ? + 1"
+	done := make(chan error, 1)
+	go func() {
+		done <- s.inTx(ctx, func(tx *sqlx.Tx) error {
+			var got int
+			return s.readGet(ctx, tx, &got, q, 1)
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read in a transaction waited for a second connection")
+	}
+	waitPrepared(t, s, s.db.Rebind(q))
+	s.Close()
+	if s.stmt("SELECT 2") != nil {
+		t.Fatal("a closed store prepared a statement")
 	}
 }
