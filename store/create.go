@@ -37,11 +37,7 @@ func baseUsername(userName string) string {
 func (s *Store) probeNewUser(ctx context.Context, tx *sqlx.Tx, u *User) (newUserProbe, error) {
 	var p newUserProbe
 	base := baseUsername(u.UserName)
-	row, err := s.txQueryRow(ctx, tx, tx.Rebind(probeNewUserSQL), null(u.ExternalID), base, base)
-	if err == nil {
-		err = row.Scan(&p.relinkPK, &p.baseTaken)
-	}
-	if err != nil {
+	if err := s.txQueryRow(ctx, tx, tx.Rebind(probeNewUserSQL), null(u.ExternalID), base, base).Scan(&p.relinkPK, &p.baseTaken); err != nil {
 		return p, fmt.Errorf("look for an account to relink and a free username: %w", err)
 	}
 	return p, nil
@@ -87,11 +83,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sqlx.Tx, u *User, baseTaken 
 	}
 	var pk int64
 	args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
-	row, err := s.txQueryRow(ctx, tx, tx.Rebind(insertUserSQL), args...)
-	if err == nil {
-		err = row.Scan(&pk)
-	}
-	if err != nil {
+	if err := s.txQueryRow(ctx, tx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
 		return mapErr(err)
 	}
 	if err := writeUserChildren(ctx, tx, pk, u, nil); err != nil {
@@ -202,11 +194,7 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *User) (bool, erro
 
 	var relink, taken, joinable bool
 	var pk sql.NullInt64
-	row, err := s.queryRow(ctx, s.db.Rebind(b.String()), args...)
-	if err != nil {
-		return false, err
-	}
-	if err := row.Scan(&relink, &taken, &joinable, &pk); err != nil {
+	if err := s.queryRow(ctx, s.db.Rebind(b.String()), args...).Scan(&relink, &taken, &joinable, &pk); err != nil {
 		if err = mapErr(err); errors.Is(err, errUsernameRace) || errors.Is(err, ErrConflict) {
 			return false, err
 		}

@@ -509,3 +509,29 @@ func TestGroupDeleteWaitsForMemberAdd(t *testing.T) {
 		wantAccount(t, s, u.ID, []string{"everyone"}, everyoneDefault)
 	})
 }
+
+// TestWritesNeverWaitForAPreparation runs the prepared write paths on a pool of one
+// connection, from a fresh store (nothing prepared yet). Preparing a statement for the
+// pool needs a connection; a transaction that waited for one while holding the only one
+// (or, with a bigger pool, while every other one waits for its locks) would wait forever.
+func TestWritesNeverWaitForAPreparation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		s.DB().SetMaxOpenConns(1)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for i := range 3 {
+			u := store.User{UserName: fmt.Sprintf("solo%d", i), Active: true, Emails: []store.MultiValue{{Value: "solo@example.com"}}}
+			if err := s.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			g := store.Group{DisplayName: fmt.Sprintf("solo%d", i)}
+			if err := s.CreateGroup(ctx, &g, []string{u.ID}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.UpdateGroup(ctx, g.ID, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: []string{u.ID}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkInvariants(t, s)
+	})
+}
