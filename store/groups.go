@@ -147,9 +147,13 @@ func (s *Store) eachGroupMemberInChunks(ctx context.Context, groupID string, fn 
 	case err != nil:
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
 	}
+	// The LATERAL subquery with OFFSET 0 cannot be flattened into a join, so each member's
+	// row is one primary-key probe whatever the statistics say: joined plainly, a table
+	// grown since its last ANALYZE was hashed whole for every chunk.
 	const chunkSQL = `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
-		FROM group_members gm JOIN users u ON u.pk = gm.user_pk
-		WHERE gm.group_pk = $1 AND gm.user_pk > $2 ORDER BY gm.user_pk LIMIT $3`
+		FROM (SELECT user_pk FROM group_members WHERE group_pk = $1 AND user_pk > $2 ORDER BY user_pk LIMIT $3) gm
+		CROSS JOIN LATERAL (SELECT id, display_name, user_name FROM users WHERE users.pk = gm.user_pk OFFSET 0) u
+		ORDER BY gm.user_pk`
 	type memberRow struct {
 		PK      int64  `db:"user_pk"`
 		ID      string `db:"id"`
