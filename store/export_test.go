@@ -21,10 +21,18 @@ func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []Pla
 	joinNames := s.rules.TeamJoinChannels()
 	lists := map[string]listParam{"users": s.int64List(pks), "joins": s.textList(joinNames)}
 	var out []PlannedStatement
-	q, args := bind(ensureJoinChannelsSQL, lists, len(joinNames))
+	text := ensureJoinChannelsSQL
+	if s.dialect == Postgres {
+		text = ensureJoinChannelsPostgres
+	}
+	q, args := bind(text, lists, len(joinNames))
 	out = append(out, PlannedStatement{"find teams lacking team-join channels", s.db.Rebind(q), args})
 	for _, st := range reconcileSteps {
-		q, args := bind(st.sql, lists, st.scalars(micros(now()), defaultTeam)...)
+		text := st.sql
+		if s.dialect == Postgres {
+			text = st.pg
+		}
+		q, args := bind(text, lists, st.scalars(micros(now()), defaultTeam)...)
 		out = append(out, PlannedStatement{st.what, s.db.Rebind(q), args})
 	}
 	q, args = bind(lockUsersSQL(s.dialect), lists)

@@ -52,8 +52,9 @@ func (s *Store) textList(xs []string) listParam {
 }
 
 // bind expands a statement written with list markers: each " IN :name" becomes the
-// condition of lists[name] and takes its argument, and each "?" takes the next of
-// scalars, both in order of appearance, so a statement reads as plain SQL and its
+// condition of lists[name] and takes its argument, each "ROWS(:name)" (PostgreSQL only)
+// becomes a row source "(SELECT unnest(…) AS pk)" over it, and each "?" takes the next
+// of scalars, all in order of appearance, so a statement reads as plain SQL and its
 // arguments cannot drift out of order. A marker naming no list, or a count of scalars
 // that does not match, is a bug the database reports as a parameter count error.
 func bind(text string, lists map[string]listParam, scalars ...any) (string, []any) {
@@ -68,6 +69,23 @@ func bind(text string, lists map[string]listParam, scalars ...any) (string, []an
 			}
 			b.WriteByte('?')
 			i++
+		case strings.HasPrefix(text[i:], "ROWS(:"):
+			j := i + len("ROWS(:")
+			k := strings.IndexByte(text[j:], ')')
+			if k < 0 {
+				b.WriteString(text[i:])
+				i = len(text)
+				continue
+			}
+			l, ok := lists[text[j:j+k]]
+			if !ok {
+				b.WriteString(text[i : j+k+1])
+				i = j + k + 1
+				continue
+			}
+			b.WriteString(`(SELECT unnest(CAST(? AS BIGINT[])) AS pk)`)
+			args = append(args, l.arg)
+			i = j + k + 1
 		case strings.HasPrefix(text[i:], " IN :"):
 			j := i + len(" IN :")
 			k := j

@@ -183,9 +183,7 @@ func TestReconcilePlansWithoutStatistics(t *testing.T) {
 			}
 		}
 		check("1 account", pks[:1])
-		if s.Dialect() == store.SQLite {
-			check("400 accounts", pks)
-		}
+		check("400 accounts", pks)
 	})
 }
 

@@ -262,20 +262,39 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 	return nil
 }
 
-// reconcileStep is one set-based statement of reconcileChunk. Every statement names the
-// chunk's accounts (":users") on the table it changes AND inside each correlated
-// subquery: with the filter repeated, the only plan the planner can find is per-account
-// index access (team_members_user, channel_members_user, group_members_user), whatever the
-// statistics say. Without it, a fresh or never-analyzed database got whole-table hash
-// anti-joins whose cost grew with the tenant (docs/performance.md, item 6).
+// reconcileStep is one set-based statement of reconcileChunk, in two forms.
+//
+// sql, for SQLite, names the chunk's accounts (":users") on the table it changes and
+// again inside each correlated subquery, so that the per-account indexes
+// (team_members_user, channel_members_user, group_members_user) serve every read; SQLite
+// plans them so with or without statistics (TestReconcilePlansWithoutStatistics).
+//
+// pg, for PostgreSQL, cannot rely on that. Without statistics PostgreSQL takes each key
+// of "user_pk = ANY(400 keys)" to match 1/200 of a table, so the chunk "matches" all of
+// it, and with stale ones it may read a channel's or a group's every member and filter on
+// the account afterwards: a cost that grows with the tenant (docs/performance.md, item
+// 6). So each account's rows are read in a LATERAL subquery over ROWS(:users), one
+// account at a time, that OFFSET 0 (or a UNION) keeps the planner from flattening into a
+// join it could plan otherwise, and rows are deleted by address (ctid = ANY(ARRAY(…)), a
+// TID scan). The caller holds the accounts' locks, so the addresses hold.
+//
+// Both forms take the same scalars, in the same order.
 type reconcileStep struct {
 	what    string
-	sql     string
+	sql, pg string
 	scalars func(ts int64, defaultTeam int64) []any
 }
 
+// deleteEach is the PostgreSQL form of "delete the rows of table t (alias x) that
+// cond selects for account u.pk".
+func deleteEach(table, cond string) string {
+	return `DELETE FROM ` + table + ` WHERE ctid = ANY(ARRAY(SELECT d.ctid FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT x.ctid FROM ` + table + ` x WHERE x.user_pk = u.pk AND ` + cond + ` OFFSET 0) d))`
+}
+
 var reconcileSteps = []reconcileStep{
-	{"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN :users AND source LIKE 'group:%'
+	{what: "leave teams no group grants any more",
+		sql: `DELETE FROM team_members WHERE user_pk IN :users AND source LIKE 'group:%'
 		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
 		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND gt.team_pk = team_members.team_pk
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)
@@ -283,45 +302,92 @@ var reconcileSteps = []reconcileStep{
 		  JOIN channels c ON c.pk = gc.channel_pk
 		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND c.team_pk = team_members.team_pk
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)`,
-		func(int64, int64) []any { return nil }},
+		pg: deleteEach("team_members", `x.source LIKE 'group:%'
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND gt.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    JOIN channels c ON c.pk = gc.channel_pk
+		    WHERE gm.user_pk = u.pk AND c.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`),
+		scalars: func(int64, int64) []any { return nil }},
 	// A group grants its teams, and the team of each channel it maps to (a channel join
 	// first joins its team).
-	{"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
-		SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT)
-		  FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN :users
-		UNION
-		SELECT c.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT)
-		  FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
-		  JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN :users
+	{what: "join teams groups grant",
+		sql: `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT g.team_pk, g.user_pk, g.source, CAST(? AS BIGINT) FROM (
+		  SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		    FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN :users
+		  UNION
+		  SELECT c.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT)
+		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN :users) g
+		WHERE true ON CONFLICT DO NOTHING`,
+		pg: `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT g.team_pk, u.pk, g.source, CAST(? AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT gt.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		    FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk = u.pk
+		  UNION
+		  SELECT c.team_pk, 'group:' || CAST(gm.group_pk AS TEXT)
+		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk = u.pk) g
 		ON CONFLICT DO NOTHING`,
-		func(ts, _ int64) []any { return []any{ts, ts} }},
-	{"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
+		scalars: func(ts, _ int64) []any { return []any{ts} }},
+	{what: "leave the default team when another team grants membership",
+		sql: `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
 		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.user_pk IN :users AND o.source <> 'default')`,
-		func(int64, int64) []any { return nil }},
-	{"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		pg: deleteEach("team_members", `x.source = 'default'
+		  AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = u.pk AND o.source <> 'default')`),
+		scalars: func(int64, int64) []any { return nil }},
+	{what: "join the default team when no team remains",
+		sql: `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT CAST(? AS BIGINT), u.pk, 'default', CAST(? AS BIGINT) FROM users u WHERE u.pk IN :users
 		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING`,
-		func(ts, defaultTeam int64) []any { return []any{defaultTeam, ts} }},
-	{"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
+		pg: `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT CAST(? AS BIGINT), u.pk, 'default', CAST(? AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk) OFFSET 0) none
+		ON CONFLICT DO NOTHING`,
+		scalars: func(ts, defaultTeam int64) []any { return []any{defaultTeam, ts} }},
+	{what: "leave channels no group grants any more",
+		sql: `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
 		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		  WHERE gm.user_pk = channel_members.user_pk AND gm.user_pk IN :users AND gc.channel_pk = channel_members.channel_pk
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)`,
-		func(int64, int64) []any { return nil }},
-	{"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		pg: deleteEach("channel_members", `x.source LIKE 'group:%'
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND gc.channel_pk = x.channel_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`),
+		scalars: func(int64, int64) []any { return nil }},
+	{what: "join channels groups grant",
+		sql: `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(? AS BIGINT) FROM group_members gm
 		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN :users ON CONFLICT DO NOTHING`,
-		func(ts, _ int64) []any { return []any{ts} }},
-	{"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN :users
+		pg: `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT g.channel_pk, u.pk, g.source, CAST(? AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT gc.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM group_members gm
+		  JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) g
+		ON CONFLICT DO NOTHING`,
+		scalars: func(ts, _ int64) []any { return []any{ts} }},
+	{what: "leave every channel of a team left",
+		sql: `DELETE FROM channel_members WHERE user_pk IN :users
 		AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
 		  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk AND tm.user_pk IN :users)`,
-		func(int64, int64) []any { return nil }},
-	{"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN :users AND source = 'team'
+		pg: deleteEach("channel_members", `NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
+		    WHERE c.pk = x.channel_pk AND tm.user_pk = u.pk)`),
+		scalars: func(int64, int64) []any { return nil }},
+	{what: "leave channels that are no longer team-join channels",
+		sql: `DELETE FROM channel_members WHERE user_pk IN :users AND source = 'team'
 		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins)`,
-		func(int64, int64) []any { return nil }},
-	{"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		pg: deleteEach("channel_members", `x.source = 'team'
+		  AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = x.channel_pk AND c.name IN :joins)`),
+		scalars: func(int64, int64) []any { return nil }},
+	{what: "join the team-join channels of every team",
+		sql: `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT DISTINCT c.pk, tm.user_pk, 'team', CAST(? AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
 		WHERE tm.user_pk IN :users AND c.name IN :joins ON CONFLICT DO NOTHING`,
-		func(ts, _ int64) []any { return []any{ts} }},
+		pg: `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT DISTINCT j.pk, u.pk, 'team', CAST(? AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT c.pk FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
+		  WHERE tm.user_pk = u.pk AND c.name IN :joins OFFSET 0) j
+		ON CONFLICT DO NOTHING`,
+		scalars: func(ts, _ int64) []any { return []any{ts} }},
 }
 
 func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string) error {
@@ -334,7 +400,11 @@ func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, de
 				return err
 			}
 		}
-		q, args := bind(st.sql, lists, st.scalars(ts, defaultTeam)...)
+		text := st.sql
+		if s.dialect == Postgres {
+			text = st.pg
+		}
+		q, args := bind(text, lists, st.scalars(ts, defaultTeam)...)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return fmt.Errorf("reconcile memberships: %s: %w", st.what, err)
 		}
@@ -342,13 +412,24 @@ func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, de
 	return nil
 }
 
-const ensureJoinChannelsSQL = `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
+// ensureJoinChannelsSQL finds the teams of the accounts that lack a team-join channel;
+// its PostgreSQL form reads each account's teams on its own, as reconcileStep explains.
+const (
+	ensureJoinChannelsSQL = `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
 	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < ?`
+	ensureJoinChannelsPostgres = `SELECT t.team_pk FROM (SELECT DISTINCT m.team_pk FROM ROWS(:users) u CROSS JOIN LATERAL (
+	  SELECT tm.team_pk FROM team_members tm WHERE tm.user_pk = u.pk OFFSET 0) m) t
+	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < ?`
+)
 
 // ensureJoinChannels creates missing team-join channels in the teams of the accounts in
 // lists["users"] (teams created before default_channels changed lack them).
 func (s *Store) ensureJoinChannels(ctx context.Context, tx *sqlx.Tx, lists map[string]listParam, n int, joinNames []string) error {
-	q, args := bind(ensureJoinChannelsSQL, lists, n)
+	text := ensureJoinChannelsSQL
+	if s.dialect == Postgres {
+		text = ensureJoinChannelsPostgres
+	}
+	q, args := bind(text, lists, n)
 	var teams []int64
 	if err := tx.SelectContext(ctx, &teams, tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("find teams lacking team-join channels: %w", err)

@@ -244,3 +244,31 @@ func BenchmarkListUsers(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRemoveMembers removes one member and 500 members (then, untimed, adds them
+// back) from a group of TOWNSQUARE_BENCH_USERS members: the full reconcile, which removes
+// still take (Okta sends 500 filtered removes in one PATCH).
+func BenchmarkRemoveMembers(b *testing.B) {
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			f := newBigGroupFixture(b, be)
+			ctx := context.Background()
+			for _, n := range []int{1, 500} {
+				b.Run(fmt.Sprintf("n=%d/group_size=%d", n, len(f.users)), func(b *testing.B) {
+					b.ReportAllocs()
+					for i := 0; i < b.N; i++ {
+						ids := f.users[(i*n)%(len(f.users)-n):][:n]
+						if _, err := f.s.UpdateGroup(ctx, f.big, 0, nil, removeOps(ids...)); err != nil {
+							b.Fatal(err)
+						}
+						b.StopTimer()
+						if _, err := f.s.UpdateGroup(ctx, f.big, 0, nil, addOps(ids...)); err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+					}
+				})
+			}
+		})
+	}
+}

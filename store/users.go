@@ -135,6 +135,10 @@ var (
 // relinked user keeps its old id, creation time and memberships, and is reactivated.
 // Live users may share an externalId: RFC 7643 gives it no uniqueness, and Microsoft's
 // reference tests create several users with one.
+//
+// On PostgreSQL the usual create (nothing to relink, the username free, the default
+// team's keys cached) is one statement; anything else takes the general path, a
+// transaction, which SQLite always takes.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	in := *u
 	if s.dialect == Postgres {
