@@ -89,3 +89,38 @@ func TestStmtCacheNeverWaitsForAConnection(t *testing.T) {
 		t.Fatal("a closed store prepared a statement")
 	}
 }
+
+// A statement older than maxStmtAge is prepared afresh in the background (so PostgreSQL
+// plans it again with the tables' current size); the old one keeps working meanwhile
+// and for callers that fetched it just before the swap.
+func TestStmtCacheRenewsOldStatements(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer func(old time.Duration) { maxStmtAge = old }(maxStmtAge)
+	maxStmtAge = time.Hour
+	const q = "SELECT ? + 1"
+	waitPrepared(t, s, q)
+	first := s.stmt(q)
+	if s.stmt(q) != first {
+		t.Fatal("a young statement was replaced")
+	}
+	maxStmtAge = 0
+	deadline := time.Now().Add(10 * time.Second)
+	for s.stmt(q) == first {
+		if time.Now().After(deadline) {
+			t.Fatal("an old statement was never prepared afresh")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var got int
+	if err := first.GetContext(ctx, &got, 1); err != nil || got != 2 {
+		t.Fatalf("the replaced statement stopped working before its grace ended: %d %v", got, err)
+	}
+	if err := s.readGet(ctx, nil, &got, q, 2); err != nil || got != 3 {
+		t.Fatalf("read through the renewed statement: %d %v", got, err)
+	}
+}
