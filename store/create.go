@@ -75,12 +75,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sqlx.Tx, u *User, baseTaken 
 		return fmt.Errorf("derive chat username: %w", err)
 	}
 	u.Account.Username = name
-	u.Account.Email = accountEmail(u)
-	if u.Active {
-		u.Account.Status, u.Account.DeleteAt = StatusOnline, 0
-	} else {
-		u.Account.Status, u.Account.DeleteAt = StatusOffline, u.LastModified.UnixMilli()
-	}
+	setNewAccountState(u)
 	var pk int64
 	args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
 	if err := s.txQueryRow(ctx, tx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
@@ -133,12 +128,7 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *User) (bool, erro
 	u.Version = 1
 	base := baseUsername(u.UserName)
 	u.Account.Username = base
-	u.Account.Email = accountEmail(u)
-	if u.Active {
-		u.Account.Status, u.Account.DeleteAt = StatusOnline, 0
-	} else {
-		u.Account.Status, u.Account.DeleteAt = StatusOffline, u.LastModified.UnixMilli()
-	}
+	setNewAccountState(u)
 	ts := micros(u.Created)
 	lists := map[string]listParam{"channels": s.int64List(t.channels), "joins": s.textList(t.joins)}
 
@@ -206,6 +196,24 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *User) (bool, erro
 	if !pk.Valid {
 		return false, nil
 	}
+	t.setMemberships(u)
+	return true, nil
+}
+
+// setNewAccountState fills the account fields a new account derives from its SCIM user:
+// its email, and its status (online, or offline since now when created inactive).
+func setNewAccountState(u *User) {
+	u.Account.Email = accountEmail(u)
+	if u.Active {
+		u.Account.Status, u.Account.DeleteAt = StatusOnline, 0
+	} else {
+		u.Account.Status, u.Account.DeleteAt = StatusOffline, u.LastModified.UnixMilli()
+	}
+}
+
+// setMemberships records on u what a new account holds after joining t: no group, the
+// default team, and its team-join channels, sorted as reads list them.
+func (t *joinTarget) setMemberships(u *User) {
 	u.Groups = nil
 	u.Account.Teams = []string{t.team}
 	u.Account.Channels = make([]string, len(t.joins))
@@ -213,5 +221,4 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *User) (bool, erro
 		u.Account.Channels[i] = t.team + "/" + n
 	}
 	slices.Sort(u.Account.Channels)
-	return true, nil
 }

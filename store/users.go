@@ -251,13 +251,7 @@ func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *U
 		}
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
-	u.Groups = nil
-	u.Account.Teams = []string{t.team}
-	u.Account.Channels = make([]string, len(t.joins))
-	for i, n := range t.joins {
-		u.Account.Channels[i] = t.team + "/" + n
-	}
-	slices.Sort(u.Account.Channels)
+	t.setMemberships(u)
 	return nil
 }
 
