@@ -136,17 +136,14 @@ func (c *stmtCache) closeAll() {
 }
 
 // readSelect runs a read query into dest (a slice), in tx when tx is not nil, prepared
-// where stmt says so. The query uses '?' placeholders.
+// when ready (prepared.go). The query uses '?' placeholders.
 func (s *Store) readSelect(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
 	query = s.db.Rebind(query)
-	if st := s.stmt(query); st != nil {
-		if tx != nil {
-			st = tx.StmtxContext(ctx, st) // closed with the transaction
-		}
-		return st.SelectContext(ctx, dest, args...)
-	}
 	if tx != nil {
-		return tx.SelectContext(ctx, dest, query, args...)
+		return s.txSelect(ctx, tx, dest, query, args...)
+	}
+	if st := s.prepared(query); st != nil {
+		return st.SelectContext(ctx, dest, args...)
 	}
 	return s.db.SelectContext(ctx, dest, query, args...)
 }
@@ -154,14 +151,11 @@ func (s *Store) readSelect(ctx context.Context, tx *sqlx.Tx, dest any, query str
 // readGet is readSelect for one row (sql.ErrNoRows when there is none).
 func (s *Store) readGet(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
 	query = s.db.Rebind(query)
-	if st := s.stmt(query); st != nil {
-		if tx != nil {
-			st = tx.StmtxContext(ctx, st)
-		}
-		return st.GetContext(ctx, dest, args...)
-	}
 	if tx != nil {
-		return tx.GetContext(ctx, dest, query, args...)
+		return s.txGet(ctx, tx, dest, query, args...)
+	}
+	if st := s.prepared(query); st != nil {
+		return st.GetContext(ctx, dest, args...)
 	}
 	return s.db.GetContext(ctx, dest, query, args...)
 }
