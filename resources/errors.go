@@ -40,11 +40,14 @@ var errInternal = scimerrors.ScimError{Status: http.StatusInternalServerError,
 func storeError(ctx context.Context, log *slog.Logger, kind, id string, err error) error {
 	var scimErr scimerrors.ScimError
 	var unknown *store.UnknownMembersError
+	var badFilter *store.FilterError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &scimErr):
 		return scimErr
+	case errors.As(err, &badFilter):
+		return badRequest(scimerrors.ScimTypeInvalidFilter, badFilter.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(kind, id)
 	case errors.Is(err, store.ErrConflict):

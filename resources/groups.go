@@ -17,7 +17,7 @@ import (
 // Groups is the SCIM resource handler for /Groups. Members are read and written as
 // deltas; no request loads a group's whole member list unless it asks to see it.
 type Groups struct {
-	Store *store.Store
+	Store store.Store
 	Log   *slog.Logger
 }
 
@@ -70,11 +70,11 @@ func (h Groups) Get(r *http.Request, id string) (scim.Resource, error) {
 
 // GetAll answers list requests that reach the library (see Users.GetAll).
 func (h Groups) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	where, err := libraryListWhere(params, h.Store.Dialect(), groupsKind)
-	if err != nil {
-		return scim.Page{}, err
+	var f store.Filter
+	if params.FilterValidator != nil {
+		f = params.FilterValidator.GetFilter()
 	}
-	groups, total, err := h.Store.ListGroups(r.Context(), store.Query{Where: where, StartIndex: params.StartIndex, Count: params.Count})
+	groups, total, err := h.Store.ListGroups(r.Context(), store.Query{Filter: f, StartIndex: params.StartIndex, Count: params.Count})
 	if err != nil {
 		return scim.Page{}, storeError(r.Context(), h.Log, "Group", "", err)
 	}

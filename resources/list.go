@@ -10,9 +10,7 @@ import (
 
 	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
-	fp "github.com/scim2/filter-parser/v2"
 
-	"github.com/townsquare/townsquare/resources/filtersql"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -20,42 +18,6 @@ import (
 // /ServiceProviderConfig). A request without count gets this many; a larger count is
 // capped to it, as RFC 7644 §3.4.2.4 allows.
 const MaxPageSize = 1000
-
-type resourceKind int
-
-const (
-	usersKind resourceKind = iota
-	groupsKind
-)
-
-// compileFilter turns a parsed filter into SQL for kind, as a SCIM 400 invalidFilter
-// when it names something we cannot filter on.
-func compileFilter(expr fp.Expression, d store.Dialect, kind resourceKind) (store.Where, error) {
-	var (
-		w   store.Where
-		err error
-	)
-	if kind == usersKind {
-		w, err = filtersql.CompileUsers(expr, d)
-	} else {
-		w, err = filtersql.CompileGroups(expr, d)
-	}
-	if err != nil {
-		if errors.Is(err, filtersql.ErrInvalidFilter) {
-			return store.Where{}, badRequest(scimerrors.ScimTypeInvalidFilter, err.Error())
-		}
-		return store.Where{}, err
-	}
-	return w, nil
-}
-
-// libraryListWhere compiles the filter of a list request that reached the library.
-func libraryListWhere(params scim.ListRequestParams, d store.Dialect, kind resourceKind) (store.Where, error) {
-	if params.FilterValidator == nil {
-		return store.Where{}, nil
-	}
-	return compileFilter(params.FilterValidator.GetFilter(), d, kind)
-}
 
 func meta(created, modified time.Time, version int64) scim.Meta {
 	return scim.Meta{Created: &created, LastModified: &modified, Version: etag(version)}
@@ -69,7 +31,7 @@ type listRequest struct {
 
 // parseListRequest reads filter, startIndex, count, attributes and excludedAttributes
 // (RFC 7644 §3.4.2). Unknown parameters are ignored, as IdPs send some.
-func parseListRequest(r *http.Request, d store.Dialect, kind resourceKind) (listRequest, error) {
+func parseListRequest(r *http.Request) (listRequest, error) {
 	q := r.URL.Query()
 	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize}, proj: parseProjection(q)}
 	for name, dst := range map[string]*int{"startIndex": &lr.query.StartIndex, "count": &lr.query.Count} {
@@ -90,11 +52,7 @@ func parseListRequest(r *http.Request, d store.Dialect, kind resourceKind) (list
 		if err != nil {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")
 		}
-		w, err := compileFilter(expr, d, kind)
-		if err != nil {
-			return lr, err
-		}
-		lr.query.Where = w
+		lr.query.Filter = expr
 	}
 	return lr, nil
 }

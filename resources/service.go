@@ -24,7 +24,7 @@ func init() {
 // Service is the SCIM side of Townsquare: the library's server for single resources
 // and discovery, and our own list endpoints.
 type Service struct {
-	Store   *store.Store
+	Store   store.Store
 	Log     *slog.Logger
 	BaseURL string // public URL of /scim/v2, e.g. https://chat.example.com/scim/v2
 
@@ -79,7 +79,7 @@ func (s *Service) SCIMServer() (http.Handler, error) {
 
 // ListUsers serves GET /Users.
 func (s *Service) ListUsers(w http.ResponseWriter, r *http.Request) {
-	lr, err := parseListRequest(r, s.Store.Dialect(), usersKind)
+	lr, err := parseListRequest(r)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -99,7 +99,7 @@ func (s *Service) ListUsers(w http.ResponseWriter, r *http.Request) {
 
 // ListGroups serves GET /Groups.
 func (s *Service) ListGroups(w http.ResponseWriter, r *http.Request) {
-	lr, err := parseListRequest(r, s.Store.Dialect(), groupsKind)
+	lr, err := parseListRequest(r)
 	if err != nil {
 		writeErr(w, err)
 		return

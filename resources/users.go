@@ -17,7 +17,7 @@ import (
 
 // Users is the SCIM resource handler for /Users.
 type Users struct {
-	Store *store.Store
+	Store store.Store
 	Log   *slog.Logger
 }
 
@@ -51,11 +51,11 @@ func (h Users) Get(r *http.Request, id string) (scim.Resource, error) {
 // List instead, which renders the list envelope itself; this stays correct for any
 // other path the library may send here.
 func (h Users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	where, err := libraryListWhere(params, h.Store.Dialect(), usersKind)
-	if err != nil {
-		return scim.Page{}, err
+	var f store.Filter
+	if params.FilterValidator != nil {
+		f = params.FilterValidator.GetFilter()
 	}
-	users, total, err := h.Store.ListUsers(r.Context(), store.Query{Where: where, StartIndex: params.StartIndex, Count: params.Count})
+	users, total, err := h.Store.ListUsers(r.Context(), store.Query{Filter: f, StartIndex: params.StartIndex, Count: params.Count})
 	if err != nil {
 		return scim.Page{}, storeError(r.Context(), h.Log, "User", "", err)
 	}

@@ -24,11 +24,11 @@ const (
 	MaxAdminPageSize     = store.MaxMemberPage
 )
 
-type adminAPI struct{ store *store.Store }
+type adminAPI struct{ store store.Store }
 
 // registerAdminAPI mounts the admin read API on r under AdminPrefix. Only GET is
 // served; every answer, errors included, is application/json.
-func registerAdminAPI(r *mux.Router, s *store.Store, auth *authenticator) {
+func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator) {
 	a := &adminAPI{store: s}
 	api := r.PathPrefix(AdminPrefix).Subrouter()
 	api.Use(auth.middleware)

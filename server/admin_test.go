@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 const adminRules = `
@@ -52,7 +52,7 @@ func TestAdminAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		s.SetRules(cfg)
 		srv, _ := testServer(t, s)
 		user := func(name string) string {

@@ -38,12 +38,12 @@ const BootstrapTokenName = "env:TOWNSQUARE_TOKEN"
 
 // authenticator checks bearer tokens against the store and an optional bootstrap token.
 type authenticator struct {
-	store         *store.Store
+	store         store.Store
 	bootstrapHash []byte // SHA-256 of TOWNSQUARE_TOKEN, nil when unset
 	cache         *tokenCache
 }
 
-func newAuthenticator(s *store.Store, bootstrap string) *authenticator {
+func newAuthenticator(s store.Store, bootstrap string) *authenticator {
 	a := &authenticator{store: s, cache: newTokenCache(time.Now)}
 	if bootstrap != "" {
 		sum := sha256.Sum256([]byte(bootstrap))

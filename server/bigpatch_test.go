@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 // TestOktaThousandChangePatch sends one PATCH with Okta's largest batch: 500
 // `remove members[value eq …]` ops and one `add members` of 500, mixed with the rename op
 // Okta repeats, and checks the exact member set afterwards.
 func TestOktaThousandChangePatch(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		var ids []string
 		for i := 0; i < 1000; i++ {
@@ -59,7 +60,7 @@ func TestOktaThousandChangePatch(t *testing.T) {
 	})
 }
 
-func memberSet(t *testing.T, s *store.Store, gid string) map[string]bool {
+func memberSet(t *testing.T, s store.Store, gid string) map[string]bool {
 	t.Helper()
 	m := map[string]bool{}
 	if err := s.EachGroupMember(t.Context(), gid, func(x store.Member) error { m[x.Value] = true; return nil }); err != nil {

@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/townsquare/townsquare/scimtest"
-	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 // TestConformanceKit runs every scimtest check (rfc, okta, entra) against the real
 // handler on each backend: the kit that anyone can aim at a URL, aimed at ourselves.
 func TestConformanceKit(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		results := scimtest.Run(context.Background(), scimtest.Config{BaseURL: srv.URL + "/scim/v2", Token: token, Client: srv.Client()})
 		var out bytes.Buffer

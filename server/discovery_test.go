@@ -3,12 +3,12 @@ package server_test
 import (
 	"testing"
 
-	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 func TestDiscoveryDocuments(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		r := do(t, srv, "GET", "/scim/v2/Schemas", "")
 		res, _ := r.body["Resources"].([]any)
@@ -44,7 +44,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 }
 
 func TestEndpointNamesInAnyCaseAndTrailingSlash(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		for _, p := range []string{"/scim/v2/users", "/scim/v2/Users/", "/scim/v2/GROUPS", "/scim/v2/serviceproviderconfig"} {
 			if r := do(t, srv, "GET", p, ""); r.status != 200 {

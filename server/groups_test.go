@@ -18,7 +18,8 @@ import (
 	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 // The server answers GET and PATCH /Groups/{id} itself (streaming members; reading the
@@ -29,7 +30,7 @@ import (
 const groupsBaseURL = "http://scim.test/scim/v2"
 
 // groupHandlers returns the full server handler and the library path it replaced.
-func groupHandlers(t *testing.T, s *store.Store) (ours, library http.Handler) {
+func groupHandlers(t *testing.T, s store.Store) (ours, library http.Handler) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ours, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: groupsBaseURL, BootstrapToken: token})
@@ -80,7 +81,7 @@ func sameAnswer(t *testing.T, what string, ours, lib answer) {
 
 // groupFixture makes users whose display names need escaping in JSON, one without a
 // display name, and two groups: one with members and an externalId, one with neither.
-func groupFixture(t *testing.T, s *store.Store) (users []string, full, empty store.Group) {
+func groupFixture(t *testing.T, s store.Store) (users []string, full, empty store.Group) {
 	t.Helper()
 	ctx := context.Background()
 	for i, display := range []string{"Zoë <admin> & co", `quote " back\slash`, "line\u2028sep\ttab", "", "Ordinary Person", "日本語"} {
@@ -114,7 +115,7 @@ var groupProjections = []string{
 }
 
 func TestGroupGetMatchesLibrary(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ours, lib := groupHandlers(t, s)
 		_, full, empty := groupFixture(t, s)
 		for _, g := range []store.Group{full, empty} {
@@ -153,7 +154,7 @@ func TestGroupGetMatchesLibrary(t *testing.T) {
 // TestGroupGetErrorBeforeFirstByte: when reading the members fails before anything was
 // sent, the answer is the library's error, not a 200.
 func TestGroupGetErrorBeforeFirstByte(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		_, full, _ := groupFixture(t, s)
 		svc := &resources.Service{Store: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: groupsBaseURL}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -231,7 +232,7 @@ type groupState struct {
 }
 
 func TestGroupPatchMatchesLibrary(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ours, lib := groupHandlers(t, s)
 		users, full, _ := groupFixture(t, s)
 		ctx := context.Background()
@@ -324,7 +325,7 @@ func (c *chunkRecorder) Write(p []byte) (int, error) {
 // TestGroupGetStreams: a full GET leaves in writes of about the buffer's size, not as
 // one body built in memory, so what the server holds does not grow with the group.
 func TestGroupGetStreams(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		long := strings.Repeat("display name long enough to make a big body ", 6)
 		var ids []string

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 const scExtURN = "urn:townsquare:params:scim:schemas:extension:2.0:User"
@@ -62,10 +62,10 @@ func scRules(t *testing.T, yaml string) rules.Config {
 
 // scScenario runs fn on each backend against the real handler over a store holding the
 // given rules, and checks every invariant afterwards.
-func scScenario(t *testing.T, yaml string, fn func(t *testing.T, srv *httptest.Server, s *store.Store)) {
+func scScenario(t *testing.T, yaml string, fn func(t *testing.T, srv *httptest.Server, s *sqlstore.Store)) {
 	t.Helper()
 	cfg := scRules(t, yaml)
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		s.SetRules(cfg)
 		srv, logs := testServer(t, s)
 		scLogErrors(t, logs)
@@ -90,7 +90,7 @@ func scLogErrors(t *testing.T, logs *bytes.Buffer) {
 }
 
 // scCheck fails the test on any violation of the provisioning rules in the database.
-func scCheck(t *testing.T, s *store.Store) {
+func scCheck(t *testing.T, s *sqlstore.Store) {
 	t.Helper()
 	v, err := s.CheckInvariants(context.Background())
 	if err != nil {
@@ -257,7 +257,7 @@ func scSorted(xs ...string) []string { return slices.Sorted(slices.Values(xs)) }
 func scFilter(f string) string { return "filter=" + url.QueryEscape(f) }
 
 func TestScenarioOktaFlow(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		// Existence check before create: 200 with an empty ListResponse.
 		r := scDo(t, srv, "GET", "/Users?"+scFilter(`userName eq "alice@example.com"`)+"&startIndex=1&count=100", "", 200)
 		if r.body["totalResults"] != 0.0 {
@@ -357,7 +357,7 @@ func TestScenarioOktaFlow(t *testing.T) {
 }
 
 func TestScenarioEntraFlow(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		// Test Connection: a random value on the matching attribute is an empty list.
 		r := scDo(t, srv, "GET", "/Users?"+scFilter(`userName eq "6f2b7c9e-0d51-4bb8-9d0e-3c6f1b0a7e11"`), "", 200)
 		if r.body["totalResults"] != 0.0 {
@@ -447,7 +447,7 @@ groups:
   - match: {displayNamePrefix: "team-"}
     teams: ["{suffix}"]
 `
-	scScenario(t, yaml, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, yaml, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		staff := []string{"staff/off-topic", "staff/town-square"}
 		u := scCreateUser(t, srv, "ivy@example.com", "00uivy")
 		scWant(t, srv, u, []string{"staff"}, staff) // a new user with no mapped team
@@ -480,7 +480,7 @@ groups:
   - match: {displayName: "Engineering"}
     teams: [engineering]
 `
-	scScenario(t, yaml, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, yaml, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "jay@example.com", "00ujay")
 		scWant(t, srv, u, []string{"staff"}, []string{"staff/announcements", "staff/town-square"})
 		eng := scCreateGroup(t, srv, "Engineering", "", u)
@@ -496,7 +496,7 @@ groups:
 
 // scMembershipRows snapshots every membership row, creation time included, so that a
 // request that deletes and re-inserts a row is told apart from one that leaves it alone.
-func scMembershipRows(t *testing.T, s *store.Store) string {
+func scMembershipRows(t *testing.T, s *sqlstore.Store) string {
 	t.Helper()
 	var rows []string
 	err := s.DB().Select(&rows, `SELECT 't ' || CAST(team_pk AS TEXT) || ' ' || CAST(user_pk AS TEXT) || ' ' || source || ' ' || CAST(created_at AS TEXT) FROM team_members
@@ -518,7 +518,7 @@ groups:
     teams: [engineering]
     channels: [engineering/backend, engineering/platform]
 `
-	scScenario(t, yaml, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, yaml, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "kim@example.com", "00ukim")
 		v := scCreateUser(t, srv, "lee@example.com", "00ulee")
 		backend := scCreateGroup(t, srv, "Backend", "", u, v)
@@ -538,7 +538,7 @@ groups:
 }
 
 func TestScenarioRule3LeavingTeamLeavesItsChannels(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "max@example.com", "00umax")
 		eng := scCreateGroup(t, srv, "Engineering", "", u)
 		leads := scCreateGroup(t, srv, "Leads", "00g1abcd", u)
@@ -552,7 +552,7 @@ func TestScenarioRule3LeavingTeamLeavesItsChannels(t *testing.T) {
 }
 
 func TestScenarioRule3GroupDeletedRemovesMembers(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "ned@example.com", "00uned")
 		v := scCreateUser(t, srv, "ola@example.com", "00uola")
 		eng := scCreateGroup(t, srv, "Engineering", "", u, v)
@@ -570,7 +570,7 @@ func TestScenarioRule3GroupDeletedRemovesMembers(t *testing.T) {
 }
 
 func TestScenarioRule3RenameRematchesAndSameNameCostsNothing(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "pia@example.com", "00upia")
 		v := scCreateUser(t, srv, "quinn@example.com", "00uquinn")
 		gid := scCreateGroup(t, srv, "Marketing", "", u)
@@ -605,14 +605,14 @@ func TestScenarioRule3RenameRematchesAndSameNameCostsNothing(t *testing.T) {
 
 func TestScenarioUnmappedGroups(t *testing.T) {
 	t.Run("team", func(t *testing.T) {
-		scScenario(t, "", func(t *testing.T, srv *httptest.Server, s *store.Store) {
+		scScenario(t, "", func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 			u := scCreateUser(t, srv, "rae@example.com", "00urae")
 			scCreateGroup(t, srv, "Random Group", "", u)
 			scWant(t, srv, u, []string{"random-group"}, []string{"random-group/off-topic", "random-group/town-square"})
 		})
 	})
 	t.Run("ignore", func(t *testing.T) {
-		scScenario(t, "unmapped_groups: ignore\n", func(t *testing.T, srv *httptest.Server, s *store.Store) {
+		scScenario(t, "unmapped_groups: ignore\n", func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 			u := scCreateUser(t, srv, "rae@example.com", "00urae")
 			gid := scCreateGroup(t, srv, "Random Group", "", u)
 			if a := scWant(t, srv, u, scEveryoneTeams, scEveryoneChannels); !slices.Equal(a.Groups, []string{gid}) {
@@ -625,7 +625,7 @@ func TestScenarioUnmappedGroups(t *testing.T) {
 // Rule 4: deactivation by PUT (Okta's AIW integrations), additions while inactive wait
 // for reactivation.
 func TestScenarioRule4DeactivateByPut(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "sam@example.com", "00usam")
 		eng := scCreateGroup(t, srv, "Engineering", "", u)
 		body := scOktaUser("sam@example.com", "00usam", "Sam", false)
@@ -660,7 +660,7 @@ func TestScenarioRule4DeactivateByPut(t *testing.T) {
 // Rule 5, purge mode: DELETE removes the account and its memberships; the same
 // externalId later makes a new account.
 func TestScenarioRule5Purge(t *testing.T) {
-	scScenario(t, "delete_mode: purge\n"+scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, "delete_mode: purge\n"+scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "gina@example.com", "00ugina")
 		gid := scCreateGroup(t, srv, "Engineering", "", u)
 		scDo(t, srv, "DELETE", "/Users/"+u, "", 204)
@@ -683,7 +683,7 @@ func TestScenarioRule5Purge(t *testing.T) {
 // Rule 6: userName, email and name changes keep the account; the chat username follows
 // the userName unless that collides.
 func TestScenarioRule6RenameKeepsAccount(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		a := scCreateUser(t, srv, "alice@one.example", "00ua")
 		b := scCreateUser(t, srv, "tom@example.com", "00ub")
 		scCreateGroup(t, srv, "Engineering", "", b)
@@ -720,7 +720,7 @@ func TestScenarioRule6RenameKeepsAccount(t *testing.T) {
 }
 
 func TestScenarioGroupPatchValidation(t *testing.T) {
-	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *store.Store) {
+	scScenario(t, scExampleRules, func(t *testing.T, srv *httptest.Server, s *sqlstore.Store) {
 		u := scCreateUser(t, srv, "uma@example.com", "00uuma")
 		v := scCreateUser(t, srv, "vic@example.com", "00uvic")
 		gid := scCreateGroup(t, srv, "Engineering", "", u)
@@ -829,13 +829,13 @@ func scWantFromGroups(names []string) (teams, channels []string) {
 // membership, rename and (de)activation requests.
 func TestScenarioConcurrentTwoServers(t *testing.T) {
 	cfg := scRules(t, scExampleRules)
-	for _, b := range storetest.Backends(t) {
+	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			dsn := b.DSN(t)
 			var srvs [2]*httptest.Server
-			var s0 *store.Store
+			var s0 *sqlstore.Store
 			for i := range srvs {
-				s, err := store.Open(context.Background(), dsn)
+				s, err := sqlstore.Open(context.Background(), dsn)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -26,7 +26,7 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Config is what a server needs.
 type Config struct {
-	Store          *store.Store
+	Store          store.Store
 	Log            *slog.Logger
 	BaseURL        string // public URL of SCIMPrefix; meta.location and Location use it
 	BootstrapToken string // TOWNSQUARE_TOKEN: accepted beside stored tokens, if set

@@ -17,7 +17,7 @@ import (
 
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 // Benchmarks of whole SCIM requests through the real handler (routing, auth, elimity,
@@ -79,9 +79,9 @@ func call(b *testing.B, h http.Handler, method, path, body string, want int) *ht
 	return rec
 }
 
-func newBenchFixture(b *testing.B, be storetest.Backend) *benchFixture {
+func newBenchFixture(b *testing.B, be sqltest.Backend) *benchFixture {
 	b.Helper()
-	s := storetest.Open(b, be)
+	s := sqltest.Open(b, be)
 	h, err := server.Handler(server.Config{Store: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseURL: "http://bench/scim/v2", BootstrapToken: benchToken})
 	if err != nil {
@@ -142,7 +142,7 @@ func jsonField(b *testing.B, body, name string) string {
 }
 
 func BenchmarkSCIM(b *testing.B) {
-	for _, be := range storetest.Backends(b) {
+	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f := newBenchFixture(b, be)
 			n := len(f.users)

@@ -12,13 +12,14 @@ import (
 
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 const token = "test-token"
 
 // testServer starts the full handler on s with the bootstrap token, logging into buf.
-func testServer(t *testing.T, s *store.Store) (*httptest.Server, *bytes.Buffer) {
+func testServer(t *testing.T, s store.Store) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
 	var logBuf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
@@ -104,7 +105,7 @@ const aliceJSON = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"us
  "emails":[{"value":"alice@example.com","type":"work","primary":true}],"active":true}`
 
 func TestAuth(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		for _, h := range []string{"", "Bearer wrong", "Basic dGVzdA==", "Bearer "} {
 			r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", h)
@@ -138,7 +139,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestUserLifecycleOverHTTP(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, logs := testServer(t, s)
 		r := do(t, srv, "POST", "/scim/v2/Users", aliceJSON)
 		if r.status != 201 {
@@ -212,7 +213,7 @@ func TestUserLifecycleOverHTTP(t *testing.T) {
 }
 
 func TestListEnvelope(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		r := do(t, srv, "GET", "/scim/v2/Users", "")
 		if r.status != 200 || r.raw == "" || !strings.Contains(r.raw, `"Resources":[]`) {
@@ -242,7 +243,7 @@ func TestListEnvelope(t *testing.T) {
 }
 
 func TestProtocolErrors(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":`), 400, "invalidSyntax")
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+strings.Repeat("x", 1<<20)+`"}`), 413, "")

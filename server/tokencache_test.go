@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/storetest"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
 // fakeClock is a settable clock for the token cache.
@@ -27,7 +27,7 @@ func (c *fakeClock) advance(d time.Duration) {
 // A revoked token keeps working for at most tokenTTL on a server that has seen it, and no
 // longer; a token the server has never seen is checked against the database at once.
 func TestTokenCacheRevocationDelay(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		clock := &fakeClock{t: time.Unix(1_000_000, 0)}
 		a := newAuthenticator(s, "")
 		a.cache = newTokenCache(clock.now)

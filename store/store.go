@@ -1,38 +1,158 @@
-// Package store keeps Townsquare's data in SQLite or PostgreSQL through sqlx, and owns the
-// rules that must hold across rows: every multi-row change happens in one transaction
-// here, so no caller can leave half of it written.
+// Package store is Townsquare's domain: the types a SCIM request is turned into (users,
+// groups, memberships, chat accounts, tokens), the errors every backend reports, and the
+// Store interface that the HTTP side, the CLI and the tests are handed. It holds no SQL;
+// store/sqlstore implements Store on SQLite and PostgreSQL, and store/storetest is the
+// conformance suite every implementation passes.
+//
+// The provisioning rules of the README ("Groups, teams and channels") are part of the
+// contract: after every call that returns, and under any number of concurrent callers in
+// any number of processes sharing one backend, every active account is in a team, every
+// team member is in its team-join channels, and every membership is granted by a source
+// (CheckInvariants lists any violation).
 package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
-	sqlite "modernc.org/sqlite"
-	sqlitelib "modernc.org/sqlite/lib"
+	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/townsquare/townsquare/store/rules"
 )
 
-// Sentinel errors. Callers see these, never a driver error.
+// Store is everything Townsquare keeps. Implementations are safe for concurrent use, and
+// any number of them may share one database: nothing that matters lives in a process.
+type Store interface {
+	Users
+	Groups
+	Chat
+	Tokens
+
+	// SetRules installs the mapping configuration (default: rules.Default()). Call it
+	// before the store is used; it is not safe to call concurrently with other calls.
+	SetRules(rules.Config)
+	// ApplyRules re-maps every group and re-evaluates every account when the rules
+	// differ from those last applied to this database, and returns how many groups'
+	// mappings changed. Servers call it at start-up.
+	ApplyRules(ctx context.Context) (int, error)
+	// CheckInvariants checks the provisioning rules over the whole store and returns one
+	// line per violation (none when all hold). It only reads.
+	CheckInvariants(ctx context.Context) ([]string, error)
+
+	// Ping checks that the backend answers (/readyz).
+	Ping(ctx context.Context) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Users are the SCIM users and their chat accounts.
+type Users interface {
+	// CreateUser stores a new user and its chat account, assigning its ID, times and
+	// version, and joins the account to its teams and channels. A userName taken in any
+	// case is a ConflictError. When an account DELETEd earlier (delete_mode deactivate)
+	// has the same externalId, the user is relinked to it: it keeps its old id, creation
+	// time and memberships, and is reactivated. Live users may share an externalId.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser reads one live user with its multi-valued attributes, groups and account;
+	// ErrNotFound when there is none.
+	GetUser(ctx context.Context, id string) (User, error)
+	// UpdateUser reads the user, lets fn change it, and writes it back atomically, so
+	// concurrent updates never lose each other's changes. ifVersion > 0 demands that the
+	// stored version still be that one (ErrPrecondition otherwise): If-Match. fn's error
+	// is returned as it is, and nothing is written.
+	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *User) error) (User, error)
+	// DeleteUser ends a SCIM user: with delete_mode "deactivate" the account is kept,
+	// deactivated, with its memberships, while the resource disappears (it leaves its
+	// groups, reads are ErrNotFound, its userName is free); with "purge" everything goes.
+	DeleteUser(ctx context.Context, id string, ifVersion int64) error
+	// ListUsers returns one page of the live users q selects, in creation order, and the
+	// total number of matches. An invalid filter is an error matching ErrInvalidFilter.
+	ListUsers(ctx context.Context, q Query) ([]User, int, error)
+}
+
+// Groups are the SCIM groups. Their members are read and changed as deltas, so that no
+// call costs what a large group's size costs unless it asks for every member.
+type Groups interface {
+	// CreateGroup stores a new group with its initial members, assigning ID, times and
+	// version, and maps it to teams and channels. Member ids naming no live user fail the
+	// whole create (UnknownMembersError).
+	CreateGroup(ctx context.Context, g *Group, memberIDs []string) error
+	// GetGroup reads a group without its members; ErrNotFound when there is none.
+	GetGroup(ctx context.Context, id string) (Group, error)
+	// EachGroupMember calls fn for each member of the group in a stable order, as of one
+	// moment, streaming them so that a large group is never held in memory. A group that
+	// does not exist has no members. fn's error stops the walk and is returned.
+	EachGroupMember(ctx context.Context, groupID string, fn func(Member) error) error
+	// UpdateGroup changes a group atomically: fn (which may be nil) edits its scalar
+	// attributes, then ops change its member list, in order. ifVersion > 0 demands the
+	// stored version (If-Match). A rename is matched against the rules again.
+	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *Group) error, ops []MemberOp) (Group, error)
+	// DeleteGroup removes a group; every member leaves it.
+	DeleteGroup(ctx context.Context, id string, ifVersion int64) error
+	// ListGroups returns one page of the groups q selects, in creation order, and the
+	// total number of matches. An invalid filter is an error matching ErrInvalidFilter.
+	ListGroups(ctx context.Context, q Query) ([]Group, int, error)
+}
+
+// Chat is the read side of provisioning: teams, channels and accounts as the chat sees
+// them, and why each membership exists.
+type Chat interface {
+	// ListTeams returns every team, by name.
+	ListTeams(ctx context.Context) ([]TeamSummary, error)
+	// TeamChannels returns a team's channels, by name; ErrNotFound for no such team.
+	TeamChannels(ctx context.Context, team string) ([]ChannelSummary, error)
+	// TeamMembers returns one page of a team's members, by username, with their
+	// sources; ErrNotFound for no such team. limit is capped to MaxMemberPage; 0 asks
+	// only for the total.
+	TeamMembers(ctx context.Context, team string, limit, offset int) (MemberPage, error)
+	// ChannelMembers is TeamMembers for a channel of a team.
+	ChannelMembers(ctx context.Context, team, channel string, limit, offset int) (MemberPage, error)
+	// AccountDetails returns the account of a SCIM user id, including one whose SCIM
+	// resource was deleted, with its memberships and groups; ErrNotFound when none.
+	AccountDetails(ctx context.Context, id string) (AccountDetails, error)
+}
+
+// Tokens are the API bearer tokens. Only a hash of each secret is stored.
+type Tokens interface {
+	// CreateToken records a named token by the hash of its secret; a name in use is
+	// a ConflictError.
+	CreateToken(ctx context.Context, name, secretHash string) error
+	// CreateFirstToken records a token only if none exists yet, atomically, so that two
+	// servers starting on an empty database do not both mint one. It reports whether it did.
+	CreateFirstToken(ctx context.Context, name, secretHash string) (bool, error)
+	// TokenName returns the name of the token whose secret hashes to secretHash, or
+	// ErrNotFound.
+	TokenName(ctx context.Context, secretHash string) (string, error)
+	// ListTokens lists tokens by name, without secrets.
+	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken deletes a token by name; ErrNotFound if there is none.
+	RevokeToken(ctx context.Context, name string) error
+}
+
+// Query is what a list request asks: a filter and a page. StartIndex is 1-based as in
+// SCIM; Count 0 asks only for the total.
+type Query struct {
+	Filter     Filter // nil selects every resource
+	StartIndex int
+	Count      int
+}
+
+// Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2). The HTTP side parses it; the
+// store decides what its attribute names mean.
+type Filter = filter.Expression
+
+// Errors. Callers see these (wrapped with context), never a driver's error.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrConflict     = errors.New("already exists")   // a unique constraint would be broken
-	ErrPrecondition = errors.New("version mismatch") // If-Match did not match the stored version
+	ErrNotFound      = errors.New("not found")
+	ErrConflict      = errors.New("already exists")   // a unique constraint would be broken
+	ErrPrecondition  = errors.New("version mismatch") // If-Match did not match the stored version
+	ErrInvalidFilter = errors.New("invalid filter")   // a filter names what cannot be filtered on
 )
 
 // ConflictError is a write that would break a uniqueness rule. It matches ErrConflict
-// under errors.Is; Attribute names the SCIM attribute (userName, externalId).
+// under errors.Is; Attribute names the SCIM attribute (userName, name).
 type ConflictError struct{ Attribute string }
 
 func (e *ConflictError) Error() string {
@@ -45,255 +165,18 @@ func (e *ConflictError) Error() string {
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// errUsernameRace is a unique violation on the chat username: two transactions derived
-// the same free name at once. The transaction is retried and derives another.
-var errUsernameRace = errors.New("chat username taken concurrently")
+// FilterError says why a filter cannot be run. It matches ErrInvalidFilter under
+// errors.Is; Reason is meant for the client.
+type FilterError struct{ Reason string }
 
-// Store is the database. It is safe for concurrent use and holds no state of its own
-// beyond the connection pool, its prepared statements, and a cache of the default team's
-// keys that checks itself against the database on every use, so any number of server
-// processes can share one database.
-type Store struct {
-	db      *sqlx.DB
-	stmts   stmtCache // prepared statements of the hot paths, by SQL text (stmtcache.go)
-	dialect Dialect
-	rules   rules.Config
-	// join caches the keys of the default team and its team-join channels, which every
-	// new account joins (see defaultJoin).
-	join atomic.Pointer[joinTarget]
+func (e *FilterError) Error() string { return ErrInvalidFilter.Error() + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvalidFilter) true.
+func (e *FilterError) Is(target error) bool { return target == ErrInvalidFilter }
+
+// UnknownMembersError reports member ids that name no live user; nothing was written.
+type UnknownMembersError struct{ IDs []string }
+
+func (e *UnknownMembersError) Error() string {
+	return fmt.Sprintf("no user with id %s", strings.Join(e.IDs, ", "))
 }
-
-// DefaultSQLitePath is where the embedded database lives when no DSN is given.
-const DefaultSQLitePath = "townsquare.db"
-
-// Open connects to dsn and applies pending migrations. A dsn starting with postgres://
-// or postgresql:// selects PostgreSQL; anything else is a SQLite file path (or a file: URI).
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s, err := Connect(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// Connect connects to dsn without migrating.
-func Connect(ctx context.Context, dsn string) (*Store, error) {
-	if dsn == "" {
-		dsn = DefaultSQLitePath
-	}
-	var (
-		db      *sqlx.DB
-		dialect Dialect
-		err     error
-	)
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		dialect = Postgres
-		db, err = sqlx.Open("postgres", withBinaryParameters(dsn))
-		if err == nil {
-			db.SetMaxOpenConns(32)
-			db.SetMaxIdleConns(32)
-			db.SetConnMaxIdleTime(5 * time.Minute)
-		}
-	} else {
-		dialect = SQLite
-		db, err = sqlx.Open("sqlite", sqliteDSN(dsn))
-		if err == nil {
-			// WAL lets readers run beside the one writer; every transaction begins
-			// IMMEDIATE (see sqliteDSN) so writers queue on the busy timeout instead of
-			// failing on a read-to-write upgrade.
-			db.SetMaxOpenConns(8)
-			db.SetMaxIdleConns(8)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", dialect, redact(err, dsn))
-	}
-	return &Store{db: db, dialect: dialect, rules: rules.Default()}, nil
-}
-
-// withBinaryParameters asks lib/pq to send parameters in binary with the statement in
-// one round trip, instead of Parse/Describe then Bind/Execute: measured +19% on creates
-// and lookups (docs/performance.md). A DSN that already sets it is left alone.
-func withBinaryParameters(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn
-	}
-	q := u.Query()
-	if q.Has("binary_parameters") {
-		return dsn
-	}
-	q.Set("binary_parameters", "yes")
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// sqliteDSN turns a path into a modernc.org/sqlite DSN with the pragmas every connection
-// needs: WAL, a busy timeout, foreign keys, case-sensitive LIKE (the filter compiler
-// lower-cases both sides itself where SCIM says caseExact=false) and IMMEDIATE
-// transactions.
-func sqliteDSN(path string) string {
-	base, rawQuery, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
-	q, _ := url.ParseQuery(rawQuery)
-	if !strings.HasPrefix(base, ":memory:") {
-		if dir := filepath.Dir(base); dir != "." {
-			_ = os.MkdirAll(dir, 0o755)
-		}
-	}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
-		"case_sensitive_like(1)", "synchronous(NORMAL)"} {
-		q.Add("_pragma", p)
-	}
-	if q.Get("_txlock") == "" {
-		q.Set("_txlock", "immediate")
-	}
-	return "file:" + base + "?" + q.Encode()
-}
-
-// redact keeps a DSN (which may hold a password) out of an error message.
-func redact(err error, dsn string) error {
-	msg := err.Error()
-	if dsn != "" && strings.Contains(msg, dsn) {
-		return errors.New(strings.ReplaceAll(msg, dsn, "<dsn>"))
-	}
-	return err
-}
-
-// Dialect reports which database this is.
-func (s *Store) Dialect() Dialect { return s.dialect }
-
-// Close releases the connection pool.
-func (s *Store) Close() error {
-	s.stmts.closeAll()
-	return s.db.Close()
-}
-
-// Ping checks that the database answers; /readyz uses it.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
-
-// DB exposes the pool to tests and tools in this module that inspect rows directly.
-func (s *Store) DB() *sqlx.DB { return s.db }
-
-// inTx runs fn in one transaction and commits it, or rolls it back if fn fails. On
-// PostgreSQL a serialization failure or deadlock is retried a few times: both are the
-// database asking us to try again, never a result to show a client.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	return s.retry(ctx, func() error { return s.tryTx(ctx, fn) })
-}
-
-// retry runs fn, again after a short pause when it fails with an error isRetryable
-// accepts, up to a few times. A lost race for a chat username is retried longer: each
-// loss means another request took the name, so n requests deriving the same name
-// concurrently all succeed within n attempts.
-func (s *Store) retry(ctx context.Context, fn func() error) error {
-	for i := 1; ; i++ {
-		err := fn()
-		if err == nil || !isRetryable(err) || ctx.Err() != nil {
-			return err
-		}
-		limit := 5
-		if errors.Is(err, errUsernameRace) {
-			limit = 25
-		}
-		if i >= limit {
-			return err
-		}
-		// Jittered, so that requests that collided do not collide again in step.
-		pause := time.Duration(min(i, 5)) * 5 * time.Millisecond
-		time.Sleep(pause/2 + rand.N(pause))
-	}
-}
-
-func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err = fn(tx); err != nil {
-		return err
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", mapErr(err))
-	}
-	return nil
-}
-
-func isRetryable(err error) bool {
-	if errors.Is(err, errUsernameRace) || errors.Is(err, errJoinTargetChanged) {
-		return true
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		return pqErr.Code == "40001" || pqErr.Code == "40P01"
-	}
-	var sErr *sqlite.Error
-	if errors.As(err, &sErr) {
-		code := sErr.Code() & 0xff
-		return code == sqlitelib.SQLITE_BUSY || code == sqlitelib.SQLITE_LOCKED
-	}
-	return false
-}
-
-// mapErr turns driver errors that mean something to a caller into sentinels, keeping the
-// original for logs.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
-		return conflict(pqErr.Constraint)
-	}
-	var sErr *sqlite.Error
-	if errors.As(err, &sErr) {
-		switch sErr.Code() {
-		case sqlitelib.SQLITE_CONSTRAINT_UNIQUE, sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return conflict(err.Error())
-		}
-	}
-	return err
-}
-
-// conflict maps a unique violation, named by its constraint (PostgreSQL) or message
-// (SQLite), to the error callers see.
-func conflict(what string) error {
-	switch {
-	case strings.Contains(what, "user_name_ci"):
-		return &ConflictError{Attribute: "userName"}
-	case strings.Contains(what, "users_username"), strings.Contains(what, "users.username"):
-		return errUsernameRace
-	case strings.Contains(what, "api_tokens"):
-		return &ConflictError{Attribute: "name"}
-	}
-	return &ConflictError{}
-}
-
-// micros converts a time to the stored form; fromMicros converts it back.
-func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// now is the store's clock, truncated to what it stores.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

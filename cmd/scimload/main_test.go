@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/townsquare/townsquare/server"
-	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/sqlstore"
 )
 
 // TestRunAgainstTownsquare runs every phase at small sizes against the real handler on
@@ -22,7 +22,7 @@ func TestRunAgainstTownsquare(t *testing.T) {
 		t.Skip("creates 1,020 users")
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "load.db"))
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "load.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
+	"github.com/townsquare/townsquare/store/sqlstore"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -103,7 +104,7 @@ func envDefault(name, def string) string {
 
 // dbFlag registers --database on fs.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("database", envDefault("TOWNSQUARE_DATABASE", store.DefaultSQLitePath),
+	return fs.String("database", envDefault("TOWNSQUARE_DATABASE", sqlstore.DefaultSQLitePath),
 		"database: a SQLite file path, or a postgres:// URL (env TOWNSQUARE_DATABASE)")
 }
 
@@ -138,7 +139,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := store.Open(ctx, *dsn)
+	st, err := sqlstore.Open(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -172,14 +173,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
-		"database", st.Dialect().String(), "config", *configPath, "default_team", cfg.DefaultTeam,
+		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
 		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "version", versionString())
 	return server.Serve(ctx, ln, h, log, 20*time.Second)
 }
 
 // ensureFirstToken creates and prints a token named "default" when the database has
 // none, so that the first run needs no extra step. The secret is shown only here.
-func ensureFirstToken(ctx context.Context, st *store.Store, stdout io.Writer) error {
+func ensureFirstToken(ctx context.Context, st store.Store, stdout io.Writer) error {
 	secret, err := server.NewTokenSecret()
 	if err != nil {
 		return err
@@ -203,7 +204,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, err := store.Connect(ctx, *dsn)
+	st, err := sqlstore.Connect(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "applied %d migration(s) to the %s database\n", n, st.Dialect())
+	fmt.Fprintf(stdout, "applied %d migration(s) to the %s database\n", n, st.Backend())
 	return nil
 }
 
@@ -231,7 +232,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, *dsn)
+	st, err := sqlstore.Open(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -279,7 +280,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if sub != "create" && sub != "list" && sub != "revoke" {
 		return fmt.Errorf("unknown token command %q; %s", sub, tokenUsage)
 	}
-	st, err := store.Open(ctx, *dsn)
+	st, err := sqlstore.Open(ctx, *dsn)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/sqlstore"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, error) {
@@ -58,7 +58,12 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "m.db")
 	// Every embedded migration, however many there are by now.
-	migs, err := store.Migrations(store.SQLite)
+	st, err := sqlstore.Connect(context.Background(), filepath.Join(t.TempDir(), "count.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	migs, err := st.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// dialect is everything that differs between the SQL databases a Store runs on. Connect
+// picks one from the DSN (dialectFor) and the Store keeps it: no other code asks which
+// database it talks to. Each dialect is one file (dialect_sqlite.go,
+// dialect_postgres.go) and its migrations; a third database is a third file.
+//
+// Statements written the same way for every database live with the code that runs them;
+// those a database spells its own way are fields here. Statements take named parameters
+// (bind), so every dialect's spelling takes the same arguments.
+type dialect struct {
+	name string // "sqlite", "postgres": logs, and the suffix of its own migration files
+
+	// matches reports whether a DSN names a database of this dialect; the last dialect
+	// of dialects takes every DSN the others do not.
+	matches func(dsn string) bool
+	// open opens a pool on dsn with the settings every connection needs.
+	open func(dsn string) (*sqlx.DB, error)
+
+	// retryable reports an error that asks for the transaction to be run again (a
+	// serialization failure, a deadlock, a busy database), never a result for a client.
+	retryable func(error) bool
+	// uniqueViolation reports a unique constraint violation, with text that names the
+	// constraint (conflict maps it to what the client sees).
+	uniqueViolation func(error) (constraint string, ok bool)
+	// foreignKeyViolation reports a foreign key violation.
+	foreignKeyViolation func(error) bool
+
+	// lockForUpdate and lockForDelete end a SELECT of rows the transaction will update
+	// (but not their keys) or delete, locking them until it ends; "" where a transaction
+	// holds the whole database from its BEGIN.
+	lockForUpdate, lockForDelete string
+	// lock takes a lock named by key for the rest of the transaction, so that
+	// migrations, rule changes and first tokens run one at a time across processes.
+	lock func(ctx context.Context, tx *sqlx.Tx, key lockKey) error
+
+	// binaryCollation ends an expression so that it compares and sorts byte by byte,
+	// whatever collation the database was created with.
+	binaryCollation string
+
+	// int64List and textList bind a list of values as one parameter (see listParam).
+	int64List func([]int64) listParam
+	textList  func([]string) listParam
+
+	// writableCTEs says that WITH may hold INSERT and DELETE … RETURNING, so that a
+	// create (createUserOneStatement) and a member add's lock and insert
+	// (lockAndInsertMembers) are one statement each.
+	writableCTEs bool
+
+	// userChildren is the "children" column of the users row in scope (correlated on
+	// users.pk): one JSON object whose keys are the fields of userChildren (userread.go).
+	// Emails, phone numbers and addresses come in the order they were written (ord),
+	// groups by key, teams and channels by name, each name once.
+	userChildren string
+	// memberChunk reads one key-ordered chunk of a group's members (EachGroupMember).
+	memberChunk string
+	// reconcile are the steps of reconcileChunk, in order (provision.go).
+	reconcile [numReconcileSteps]statement
+	// ensureJoinChannels finds the teams of :users that lack a team-join channel.
+	ensureJoinChannels string
+	// grantGroup is a member add's delta (members.go); its last statement counts the
+	// teams the group grants that lack a team-join channel.
+	grantGroup []statement
+
+	// Derived by init from the fields above.
+	selectUsers string // users rows with their children; callers append the WHERE clause
+}
+
+// statement is one SQL statement of a sequence, named for error messages.
+type statement struct{ what, sql string }
+
+// lockKey names a lock of dialect.lock.
+type lockKey int64
+
+const (
+	lockMigrate    lockKey = 7473
+	lockRules      lockKey = 7474
+	lockFirstToken lockKey = 7475
+)
+
+// dialects are the databases a DSN may name, tried in order.
+var dialects = []*dialect{postgresDialect, sqliteDialect}
+
+func init() {
+	for _, d := range dialects {
+		d.selectUsers = `SELECT ` + userColumns + `, ` + d.userChildren + ` AS children FROM users`
+		for i, st := range d.reconcile {
+			if st.sql == "" {
+				panic(fmt.Sprintf("sqlstore: dialect %s lacks reconcile step %d", d.name, i))
+			}
+		}
+	}
+}
+
+// dialectFor returns the dialect of a DSN.
+func dialectFor(dsn string) *dialect {
+	for _, d := range dialects {
+		if d.matches(dsn) {
+			return d
+		}
+	}
+	return dialects[len(dialects)-1]
+}

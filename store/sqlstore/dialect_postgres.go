@@ -1,0 +1,200 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// postgresDialect is PostgreSQL (lib/pq), for DSNs starting with postgres:// or
+// postgresql://: the database several replicas share.
+//
+// Its planner follows table statistics, which are missing on a new tenant and stale on a
+// grown one (or on any server with autovacuum off). So the statements that read
+// memberships for a set of accounts read them account by account, each in a LATERAL
+// subquery over ROWS(:users) that OFFSET 0 (or a UNION) keeps from being flattened into a
+// join the planner could plan otherwise, and delete rows by address (ctid = ANY(ARRAY(…)),
+// a TID scan; the accounts are locked, so the addresses hold). Each read is then an index
+// probe per account, whatever the statistics say (TestReconcilePlansWithoutStatistics,
+// TestDeltaPlans).
+var postgresDialect = &dialect{
+	name: "postgres",
+	matches: func(dsn string) bool {
+		return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	},
+	open: func(dsn string) (*sqlx.DB, error) {
+		db, err := sqlx.Open("postgres", withBinaryParameters(dsn))
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db, nil
+	},
+	retryable: func(err error) bool {
+		var e *pq.Error
+		return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01") // serialization failure, deadlock
+	},
+	uniqueViolation: func(err error) (string, bool) {
+		var e *pq.Error
+		if errors.As(err, &e) && e.Code == "23505" {
+			return e.Constraint, true
+		}
+		return "", false
+	},
+	foreignKeyViolation: func(err error) bool {
+		var e *pq.Error
+		return errors.As(err, &e) && e.Code == "23503"
+	},
+	// NO KEY: the foreign keys of membership rows take KEY SHARE locks on the rows they
+	// name, which FOR UPDATE would conflict with (and deadlock against).
+	lockForUpdate: ` FOR NO KEY UPDATE`,
+	lockForDelete: ` FOR UPDATE`,
+	// One lock per schema: replicas sharing a schema wait for each other, while databases
+	// in other schemas (the tests' own) do not.
+	lock: func(ctx context.Context, tx *sqlx.Tx, key lockKey) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, int64(key))
+		return err
+	},
+	binaryCollation: ` COLLATE "C"`,
+	// An array compared with = ANY, which the planner turns into index probes whatever
+	// the statistics say.
+	int64List: func(xs []int64) listParam {
+		return listParam{in: ` = ANY(CAST(? AS BIGINT[]))`, rows: `(SELECT unnest(CAST(? AS BIGINT[])) AS pk)`, arg: pq.Array(xs)}
+	},
+	textList: func(xs []string) listParam {
+		return listParam{in: ` = ANY(CAST(? AS TEXT[]))`, rows: `(SELECT unnest(CAST(? AS TEXT[])) AS pk)`, arg: pq.Array(xs)}
+	},
+	writableCTEs: true,
+
+	// Every list starts from the user's rows (an index on user_pk) and looks names up by
+	// primary key in scalar subqueries rather than joins: the subqueries run once per
+	// user, where a join was planned as a hash join over a whole table per user, a choice
+	// that follows the statistics.
+	userChildren: `json_build_object(
+	'Emails', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
+		FROM user_emails x WHERE x.user_pk = users.pk),
+	'PhoneNumbers', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
+		FROM user_phone_numbers x WHERE x.user_pk = users.pk),
+	'Addresses', (SELECT json_agg(json_build_object('Formatted', x.formatted, 'StreetAddress', x.street_address, 'Locality', x.locality,
+			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
+		FROM user_addresses x WHERE x.user_pk = users.pk),
+	'Groups', (SELECT json_agg((SELECT json_build_object('ID', g.id, 'DisplayName', g.display_name) FROM groups g WHERE g.pk = gm.group_pk)
+			ORDER BY gm.group_pk)
+		FROM group_members gm WHERE gm.user_pk = users.pk),
+	'Teams', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT (SELECT t.name FROM teams t WHERE t.pk = tm.team_pk) AS name
+		FROM team_members tm WHERE tm.user_pk = users.pk) x),
+	'Channels', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
+			(SELECT t.name || '/' || c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk = cm.channel_pk) AS name
+		FROM channel_members cm WHERE cm.user_pk = users.pk) x)
+)`,
+
+	// A chunk is an index range of group_members' primary key (group_pk, user_pk), each
+	// member's row one primary-key probe (the LATERAL subquery cannot be flattened into a
+	// join that would hash the whole users table).
+	memberChunk: `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
+		FROM (SELECT user_pk FROM group_members WHERE group_pk = :group AND user_pk > :after ORDER BY user_pk LIMIT :limit) gm
+		CROSS JOIN LATERAL (SELECT id, display_name, user_name FROM users WHERE users.pk = gm.user_pk OFFSET 0) u
+		ORDER BY gm.user_pk`,
+
+	reconcile: [numReconcileSteps]statement{
+		stepLeaveTeams: {"leave teams no group grants any more", deleteEach("team_members", `x.source LIKE 'group:%'
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND gt.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    JOIN channels c ON c.pk = gc.channel_pk
+		    WHERE gm.user_pk = u.pk AND c.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`)},
+		stepJoinGroupTeams: {"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT g.team_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT gt.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		    FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk = u.pk
+		  UNION
+		  SELECT c.team_pk, 'group:' || CAST(gm.group_pk AS TEXT)
+		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk = u.pk) g
+		ON CONFLICT DO NOTHING`},
+		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", deleteEach("team_members", `x.source = 'default'
+		  AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = u.pk AND o.source <> 'default')`)},
+		stepJoinDefaultTeam: {"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk) OFFSET 0) none
+		ON CONFLICT DO NOTHING`},
+		stepLeaveChannels: {"leave channels no group grants any more", deleteEach("channel_members", `x.source LIKE 'group:%'
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND gc.channel_pk = x.channel_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`)},
+		stepJoinGroupChannels: {"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT g.channel_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT gc.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM group_members gm
+		  JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) g
+		ON CONFLICT DO NOTHING`},
+		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", deleteEach("channel_members", `NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
+		    WHERE c.pk = x.channel_pk AND tm.user_pk = u.pk)`)},
+		stepLeaveOldTeamJoinChannels: {"leave channels that are no longer team-join channels", deleteEach("channel_members", `x.source = 'team'
+		  AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = x.channel_pk AND c.name IN :joins)`)},
+		stepJoinTeamJoinChannels: {"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT DISTINCT j.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT c.pk FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
+		  WHERE tm.user_pk = u.pk AND c.name IN :joins OFFSET 0) j
+		ON CONFLICT DO NOTHING`},
+	},
+
+	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT m.team_pk FROM ROWS(:users) u CROSS JOIN LATERAL (
+	  SELECT tm.team_pk FROM team_members tm WHERE tm.user_pk = u.pk OFFSET 0) m) t
+	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < :joins_count`,
+
+	// One statement. Its data-modifying CTEs all see the snapshot the statement started
+	// with, not each other's rows, which is why the end of a default membership is told
+	// by the 'default' rows the statement deletes (RETURNING) and by the teams the group
+	// grants (gt), rather than by reading team_members again.
+	grantGroup: []statement{{"grant group memberships", `WITH gt AS ` + groupTeamsSQL + `,
+	u AS ROWS(:users),
+	tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at)
+	  SELECT gt.team_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM u CROSS JOIN gt ON CONFLICT DO NOTHING),
+	cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+	  SELECT gc.channel_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM u CROSS JOIN group_channels gc WHERE gc.group_pk = CAST(:group AS BIGINT)
+	  UNION ALL
+	  SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM u CROSS JOIN gt JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins
+	  ON CONFLICT DO NOTHING),
+	d AS (DELETE FROM team_members WHERE ctid = ANY(ARRAY(
+	    SELECT x.ctid FROM u CROSS JOIN LATERAL (
+	      SELECT t.ctid FROM team_members t WHERE t.user_pk = u.pk AND t.source = 'default' OFFSET 0) x))
+	  AND EXISTS (SELECT 1 FROM gt)
+	  RETURNING team_pk, user_pk),
+	dc AS (DELETE FROM channel_members WHERE ctid = ANY(ARRAY(
+	    SELECT x.ctid FROM d CROSS JOIN LATERAL (
+	      SELECT cm.ctid FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk
+	      WHERE cm.user_pk = d.user_pk AND c.team_pk = d.team_pk OFFSET 0) x
+	    WHERE d.team_pk NOT IN (SELECT team_pk FROM gt)
+	    AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))))
+	SELECT COUNT(*) FROM gt WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`}},
+}
+
+// deleteEach deletes the rows of table (alias x) that cond selects for account u.pk,
+// for each account of :users.
+func deleteEach(table, cond string) string {
+	return `DELETE FROM ` + table + ` WHERE ctid = ANY(ARRAY(SELECT d.ctid FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT x.ctid FROM ` + table + ` x WHERE x.user_pk = u.pk AND ` + cond + ` OFFSET 0) d))`
+}
+
+// withBinaryParameters asks lib/pq to send parameters in binary with the statement in
+// one round trip, instead of Parse/Describe then Bind/Execute. A DSN that already sets
+// it is left alone.
+func withBinaryParameters(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Has("binary_parameters") {
+		return dsn
+	}
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
+	return u.String()
+}

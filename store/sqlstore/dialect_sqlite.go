@@ -1,0 +1,200 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"context"
+
+	"github.com/jmoiron/sqlx"
+	sqlite "modernc.org/sqlite"
+	sqlitelib "modernc.org/sqlite/lib"
+)
+
+// sqliteDialect is SQLite (modernc.org/sqlite, no cgo), the embedded default: any DSN
+// that is not another dialect's is a file path or a file: URI.
+//
+// Every transaction begins IMMEDIATE, taking the database's one write lock at BEGIN, so
+// writers queue on the busy timeout instead of failing on a read-to-write upgrade, and a
+// transaction's reads cannot be overtaken by another writer: row locks are not needed.
+// SQLite's planner drives each membership read from the per-account indexes
+// (team_members_user, channel_members_user, group_members_user) with or without
+// statistics when the chunk's accounts (:users) are named on the table a statement
+// changes and again inside each correlated subquery (TestReconcilePlansWithoutStatistics).
+var sqliteDialect = &dialect{
+	name:    "sqlite",
+	matches: func(string) bool { return true },
+	open: func(dsn string) (*sqlx.DB, error) {
+		db, err := sqlx.Open("sqlite", sqliteDSN(dsn))
+		if err != nil {
+			return nil, err
+		}
+		// WAL lets readers run beside the one writer.
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+		return db, nil
+	},
+	retryable: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		code := e.Code() & 0xff
+		return code == sqlitelib.SQLITE_BUSY || code == sqlitelib.SQLITE_LOCKED
+	},
+	uniqueViolation: func(err error) (string, bool) {
+		var e *sqlite.Error
+		if errors.As(err, &e) {
+			switch e.Code() {
+			case sqlitelib.SQLITE_CONSTRAINT_UNIQUE, sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY:
+				return e.Error(), true // the message names the table and columns
+			}
+		}
+		return "", false
+	},
+	foreignKeyViolation: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY
+	},
+	lock:            func(context.Context, *sqlx.Tx, lockKey) error { return nil }, // BEGIN IMMEDIATE holds the database
+	binaryCollation: "",                                                            // BINARY is the default collation
+	// A JSON array read back with json_each.
+	int64List: func(xs []int64) listParam {
+		if xs == nil {
+			xs = []int64{}
+		}
+		b, _ := json.Marshal(xs) // a slice of integers always marshals
+		return jsonList(string(b))
+	},
+	textList: func(xs []string) listParam {
+		if xs == nil {
+			xs = []string{}
+		}
+		b, _ := json.Marshal(xs) // a slice of strings always marshals
+		return jsonList(string(b))
+	},
+
+	// SQLite loses the JSON subtype of a value that leaves a subquery, so each list is
+	// wrapped in json() to be embedded as an array rather than as a string; booleans are
+	// stored as 0/1 and are spelt as JSON booleans the same way.
+	userChildren: `json_object(
+	'Emails', json((SELECT json_group_array(json_object('Value', x.value, 'Display', x.display, 'Type', x.type,
+			'Primary', json(iif(x.is_primary, 'true', 'false'))) ORDER BY x.ord)
+		FROM user_emails x WHERE x.user_pk = users.pk)),
+	'PhoneNumbers', json((SELECT json_group_array(json_object('Value', x.value, 'Display', x.display, 'Type', x.type,
+			'Primary', json(iif(x.is_primary, 'true', 'false'))) ORDER BY x.ord)
+		FROM user_phone_numbers x WHERE x.user_pk = users.pk)),
+	'Addresses', json((SELECT json_group_array(json_object('Formatted', x.formatted, 'StreetAddress', x.street_address, 'Locality', x.locality,
+			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type,
+			'Primary', json(iif(x.is_primary, 'true', 'false'))) ORDER BY x.ord)
+		FROM user_addresses x WHERE x.user_pk = users.pk)),
+	'Groups', json((SELECT json_group_array(json_object('ID', g.id, 'DisplayName', g.display_name) ORDER BY g.pk)
+		FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk)),
+	'Teams', json((SELECT json_group_array(DISTINCT t.name ORDER BY t.name)
+		FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk = users.pk)),
+	'Channels', json((SELECT json_group_array(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
+		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk = users.pk))
+)`,
+
+	memberChunk: `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
+		FROM group_members gm JOIN users u ON u.pk = gm.user_pk
+		WHERE gm.group_pk = :group AND gm.user_pk > :after ORDER BY gm.user_pk LIMIT :limit`,
+
+	reconcile: [numReconcileSteps]statement{
+		stepLeaveTeams: {"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN :users AND source LIKE 'group:%'
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
+		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND gt.team_pk = team_members.team_pk
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  JOIN channels c ON c.pk = gc.channel_pk
+		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND c.team_pk = team_members.team_pk
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)`},
+		stepJoinGroupTeams: {"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT g.team_pk, g.user_pk, g.source, CAST(:ts AS BIGINT) FROM (
+		  SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		    FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN :users
+		  UNION
+		  SELECT c.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT)
+		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN :users) g
+		WHERE true ON CONFLICT DO NOTHING`},
+		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
+		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.user_pk IN :users AND o.source <> 'default')`},
+		stepJoinDefaultTeam: {"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM users u WHERE u.pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING`},
+		stepLeaveChannels: {"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  WHERE gm.user_pk = channel_members.user_pk AND gm.user_pk IN :users AND gc.channel_pk = channel_members.channel_pk
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)`},
+		stepJoinGroupChannels: {"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM group_members gm
+		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN :users ON CONFLICT DO NOTHING`},
+		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
+		  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk AND tm.user_pk IN :users)`},
+		stepLeaveOldTeamJoinChannels: {"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN :users AND source = 'team'
+		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins)`},
+		stepJoinTeamJoinChannels: {"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT DISTINCT c.pk, tm.user_pk, 'team', CAST(:ts AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
+		WHERE tm.user_pk IN :users AND c.name IN :joins ON CONFLICT DO NOTHING`},
+	},
+
+	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
+	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < :joins_count`,
+
+	// The delta as separate statements, in an order that lets each see the rows of the
+	// ones before: the grants first, then the end of default memberships, which can then
+	// tell from team_members whether the account keeps the default team through the group.
+	grantGroup: []statement{
+		{"join the group's teams", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
+		SELECT gt.team_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM ROWS(:users) u, ` + groupTeamsSQL + ` gt
+		WHERE true ON CONFLICT DO NOTHING`},
+		{"join the group's channels and the team-join channels of its teams", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
+		SELECT gc.channel_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM ROWS(:users) u, group_channels gc WHERE gc.group_pk = :group
+		UNION ALL
+		SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM ROWS(:users) u, ` + groupTeamsSQL + ` gt
+		  JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins
+		ON CONFLICT DO NOTHING`},
+		{"leave the channels of a default team left", `DELETE FROM channel_members WHERE user_pk IN :users
+		AND channel_pk IN (SELECT c.pk FROM team_members d JOIN channels c ON c.team_pk = d.team_pk
+		  WHERE d.user_pk = channel_members.user_pk AND d.source = 'default'
+		  AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.source <> 'default')
+		  AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))`},
+		{"leave the default team", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
+		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.source <> 'default')`},
+		{"find teams lacking team-join channels", `SELECT COUNT(*) FROM ` + groupTeamsSQL + ` gt
+		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`},
+	},
+}
+
+// jsonList is a list bound as one JSON array parameter.
+func jsonList(arg string) listParam {
+	return listParam{in: ` IN (SELECT value FROM json_each(?))`, rows: `(SELECT value AS pk FROM json_each(?))`, arg: arg}
+}
+
+// sqliteDSN turns a path into a modernc.org/sqlite DSN with the pragmas every connection
+// needs: WAL, a busy timeout, foreign keys, case-sensitive LIKE (the filter compiler
+// lower-cases both sides itself where SCIM says caseExact=false) and IMMEDIATE
+// transactions.
+func sqliteDSN(path string) string {
+	base, rawQuery, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+	q, _ := url.ParseQuery(rawQuery)
+	if !strings.HasPrefix(base, ":memory:") {
+		if dir := filepath.Dir(base); dir != "." {
+			_ = os.MkdirAll(dir, 0o755)
+		}
+	}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
+		"case_sensitive_like(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	if q.Get("_txlock") == "" {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + base + "?" + q.Encode()
+}

@@ -1,0 +1,407 @@
+package sqlstore
+
+import (
+	"errors"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/townsquare/townsquare/store"
+)
+
+func parse(t testing.TB, s string) filter.Expression {
+	t.Helper()
+	e, err := filter.ParseFilter([]byte(s))
+	if err != nil {
+		t.Fatalf("parse %q: %v", s, err)
+	}
+	return e
+}
+
+const (
+	entURN  = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	coreURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+	emails1 = "EXISTS (SELECT 1 FROM user_emails e1 WHERE e1.user_pk = users.pk"
+)
+
+// TestCompileShape pins the SQL and arguments of every operator and path shape. sqlite
+// and pg are the expected SQL per dialect; pg "" means the same as sqlite.
+func TestCompileShape(t *testing.T) {
+	for _, tc := range []struct {
+		groups     bool
+		filter     string
+		sqlite, pg string
+		args       []any
+	}{
+		// userName: the lower-cased shadow column, no NULL guard (NOT NULL).
+		{filter: `userName eq "Alice@Example.COM"`, sqlite: `users.user_name_ci = ?`, args: []any{"alice@example.com"}},
+		{filter: `UserName EQ "ÉLODIE"`, sqlite: `users.user_name_ci = ?`, args: []any{"élodie"}},
+		{filter: `userName ne "Bob"`, sqlite: `users.user_name_ci <> ?`, args: []any{"bob"}},
+		{filter: `userName gt "B"`, sqlite: `users.user_name_ci > ?`, pg: `users.user_name_ci COLLATE "C" > ?`, args: []any{"b"}},
+		{filter: `userName ge "B"`, sqlite: `users.user_name_ci >= ?`, pg: `users.user_name_ci COLLATE "C" >= ?`, args: []any{"b"}},
+		{filter: `userName lt "B"`, sqlite: `users.user_name_ci < ?`, pg: `users.user_name_ci COLLATE "C" < ?`, args: []any{"b"}},
+		{filter: `userName le "B"`, sqlite: `users.user_name_ci <= ?`, pg: `users.user_name_ci COLLATE "C" <= ?`, args: []any{"b"}},
+		{filter: `userName co "A%b_C\\d"`, sqlite: `users.user_name_ci LIKE ? ESCAPE '\'`, args: []any{`%a\%b\_c\\d%`}},
+		{filter: `userName sw "A"`, sqlite: `users.user_name_ci LIKE ? ESCAPE '\'`, args: []any{`a%`}},
+		{filter: `userName ew "A"`, sqlite: `users.user_name_ci LIKE ? ESCAPE '\'`, args: []any{`%a`}},
+		{filter: `userName pr`, sqlite: `(users.user_name_ci IS NOT NULL AND users.user_name_ci <> '')`},
+		// caseExact, nullable.
+		{filter: `externalId eq "X"`, sqlite: `(users.external_id IS NOT NULL AND users.external_id = ?)`, args: []any{"X"}},
+		{filter: `externalId ne "X"`, sqlite: `(users.external_id IS NULL OR users.external_id <> ?)`, args: []any{"X"}},
+		{filter: `externalId gt "X"`, sqlite: `(users.external_id IS NOT NULL AND users.external_id > ?)`,
+			pg: `(users.external_id IS NOT NULL AND users.external_id COLLATE "C" > ?)`, args: []any{"X"}},
+		{filter: `id eq "U-1"`, sqlite: `users.id = ?`, args: []any{"U-1"}},
+		// caseExact=false without a shadow column: ASCII folding on both sides.
+		{filter: `title eq "Dr É"`, sqlite: `(users.title IS NOT NULL AND lower(users.title) = ?)`,
+			pg: `(users.title IS NOT NULL AND lower(users.title COLLATE "C") = ?)`, args: []any{"dr É"}},
+		{filter: `title ne "X"`, sqlite: `(users.title IS NULL OR lower(users.title) <> ?)`,
+			pg: `(users.title IS NULL OR lower(users.title COLLATE "C") <> ?)`, args: []any{"x"}},
+		{filter: `title sw "X_"`, sqlite: `(users.title IS NOT NULL AND lower(users.title) LIKE ? ESCAPE '\')`,
+			pg: `(users.title IS NOT NULL AND lower(users.title COLLATE "C") LIKE ? ESCAPE '\')`, args: []any{`x\_%`}},
+		{filter: `title lt "X"`, sqlite: `(users.title IS NOT NULL AND lower(users.title) < ?)`,
+			pg: `(users.title IS NOT NULL AND lower(users.title COLLATE "C") COLLATE "C" < ?)`, args: []any{"x"}},
+		{filter: `title pr`, sqlite: `(users.title IS NOT NULL AND users.title <> '')`},
+		{filter: `title eq null`, sqlite: `NOT (users.title IS NOT NULL AND users.title <> '')`},
+		{filter: `title ne null`, sqlite: `(users.title IS NOT NULL AND users.title <> '')`},
+		{filter: `name.givenName eq "A"`, sqlite: `(users.given_name IS NOT NULL AND lower(users.given_name) = ?)`,
+			pg: `(users.given_name IS NOT NULL AND lower(users.given_name COLLATE "C") = ?)`, args: []any{"a"}},
+		{filter: `displayName eq "a \"b\" \\ c"`, sqlite: `(users.display_name IS NOT NULL AND lower(users.display_name) = ?)`,
+			pg: `(users.display_name IS NOT NULL AND lower(users.display_name COLLATE "C") = ?)`, args: []any{`a "b" \ c`}},
+		// Booleans.
+		{filter: `active eq true`, sqlite: `users.active = ?`, args: []any{true}},
+		{filter: `active eq "False"`, sqlite: `users.active = ?`, args: []any{false}},
+		{filter: `active ne false`, sqlite: `users.active <> ?`, args: []any{false}},
+		{filter: `active pr`, sqlite: `users.active IS NOT NULL`},
+		{filter: `not (active pr)`, sqlite: `NOT (users.active IS NOT NULL)`},
+		// Timestamps: whole seconds unless a fraction is given.
+		{filter: `meta.created eq "2024-01-01T00:00:00Z"`, sqlite: `(users.created_at >= ? AND users.created_at < ?)`,
+			args: []any{int64(1704067200000000), int64(1704067201000000)}},
+		{filter: `meta.created eq "2024-01-01T01:00:00+01:00"`, sqlite: `(users.created_at >= ? AND users.created_at < ?)`,
+			args: []any{int64(1704067200000000), int64(1704067201000000)}},
+		{filter: `meta.created eq "2024-01-01T00:00:00.25Z"`, sqlite: `(users.created_at >= ? AND users.created_at < ?)`,
+			args: []any{int64(1704067200250000), int64(1704067200250001)}},
+		{filter: `meta.created ne "2024-01-01T00:00:00Z"`, sqlite: `(users.created_at < ? OR users.created_at >= ?)`,
+			args: []any{int64(1704067200000000), int64(1704067201000000)}},
+		{filter: `meta.created gt "2024-01-01T00:00:00Z"`, sqlite: `users.created_at >= ?`, args: []any{int64(1704067201000000)}},
+		{filter: `meta.created ge "2024-01-01T00:00:00Z"`, sqlite: `users.created_at >= ?`, args: []any{int64(1704067200000000)}},
+		{filter: `meta.created lt "2024-01-01T00:00:00Z"`, sqlite: `users.created_at < ?`, args: []any{int64(1704067200000000)}},
+		{filter: `meta.LASTMODIFIED le "2024-01-01T00:00:00"`, sqlite: `users.updated_at < ?`, args: []any{int64(1704067201000000)}},
+		{filter: `meta.created pr`, sqlite: `users.created_at IS NOT NULL`},
+		// Multi-valued: one EXISTS per comparison, one for a whole value path.
+		{filter: `emails.value eq "A@X"`, sqlite: emails1 + ` AND (e1.value_ci IS NOT NULL AND e1.value_ci = ?))`, args: []any{"a@x"}},
+		{filter: `emails eq "A@X"`, sqlite: emails1 + ` AND (e1.value_ci IS NOT NULL AND e1.value_ci = ?))`, args: []any{"a@x"}},
+		{filter: `emails pr`, sqlite: emails1 + `)`},
+		{filter: `emails.value pr`, sqlite: emails1 + ` AND (e1.value_ci IS NOT NULL AND e1.value_ci <> ''))`},
+		{filter: `emails eq null`, sqlite: `NOT ` + emails1 + `)`},
+		{filter: `not (emails.value eq "x")`, sqlite: `NOT ` + emails1 + ` AND (e1.value_ci IS NOT NULL AND e1.value_ci = ?))`, args: []any{"x"}},
+		{filter: `emails.value ne "x"`, sqlite: `(` + emails1 + ` AND (e1.value_ci IS NULL OR e1.value_ci <> ?)) OR NOT EXISTS (SELECT 1 FROM user_emails e2 WHERE e2.user_pk = users.pk))`, args: []any{"x"}},
+		{filter: `emails[type eq "Work" and value co "@X.com"]`,
+			sqlite: emails1 + ` AND ((e1.type IS NOT NULL AND lower(e1.type) = ?) AND (e1.value_ci IS NOT NULL AND e1.value_ci LIKE ? ESCAPE '\')))`,
+			pg:     emails1 + ` AND ((e1.type IS NOT NULL AND lower(e1.type COLLATE "C") = ?) AND (e1.value_ci IS NOT NULL AND e1.value_ci LIKE ? ESCAPE '\')))`,
+			args:   []any{"work", `%@x.com%`}},
+		{filter: `emails[not (primary eq true)]`, sqlite: emails1 + ` AND NOT (e1.is_primary = ?))`, args: []any{true}},
+		{filter: `emails[type eq "a"] or emails[type eq "b"]`,
+			sqlite: `(` + emails1 + ` AND (e1.type IS NOT NULL AND lower(e1.type) = ?)) OR EXISTS (SELECT 1 FROM user_emails e2 WHERE e2.user_pk = users.pk AND (e2.type IS NOT NULL AND lower(e2.type) = ?)))`,
+			pg:     `(` + emails1 + ` AND (e1.type IS NOT NULL AND lower(e1.type COLLATE "C") = ?)) OR EXISTS (SELECT 1 FROM user_emails e2 WHERE e2.user_pk = users.pk AND (e2.type IS NOT NULL AND lower(e2.type COLLATE "C") = ?)))`,
+			args:   []any{"a", "b"}},
+		{filter: coreURN + `:emails[value eq "x"]`, sqlite: emails1 + ` AND (e1.value_ci IS NOT NULL AND e1.value_ci = ?))`, args: []any{"x"}},
+		{filter: `addresses pr`, sqlite: `EXISTS (SELECT 1 FROM user_addresses a1 WHERE a1.user_pk = users.pk)`},
+		{filter: `phoneNumbers.primary eq true`, sqlite: `EXISTS (SELECT 1 FROM user_phone_numbers p1 WHERE p1.user_pk = users.pk AND p1.is_primary = ?)`, args: []any{true}},
+		{filter: `groups.value eq "G1"`, sqlite: `EXISTS (SELECT 1 FROM group_members g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.id = ?)`, args: []any{"G1"}},
+		{filter: `groups eq "G1"`, sqlite: `EXISTS (SELECT 1 FROM group_members g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.id = ?)`, args: []any{"G1"}},
+		{filter: `groups.display eq "Eng"`, sqlite: `EXISTS (SELECT 1 FROM group_members g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.display_name_ci = ?)`, args: []any{"eng"}},
+		// Logic and precedence, as the parser builds it.
+		{filter: `id eq "a" or id eq "b" and id eq "c"`, sqlite: `(users.id = ? OR (users.id = ? AND users.id = ?))`, args: []any{"a", "b", "c"}},
+		{filter: `(id eq "a" or id eq "b") and id eq "c"`, sqlite: `((users.id = ? OR users.id = ?) AND users.id = ?)`, args: []any{"a", "b", "c"}},
+		{filter: `not (id eq "a" or id eq "b")`, sqlite: `NOT (users.id = ? OR users.id = ?)`, args: []any{"a", "b"}},
+		// Complex attributes.
+		{filter: `name pr`, sqlite: `((users.family_name IS NOT NULL AND users.family_name <> '') OR (users.name_formatted IS NOT NULL AND users.name_formatted <> '') OR (users.given_name IS NOT NULL AND users.given_name <> '') OR (users.honorific_prefix IS NOT NULL AND users.honorific_prefix <> '') OR (users.honorific_suffix IS NOT NULL AND users.honorific_suffix <> '') OR (users.middle_name IS NOT NULL AND users.middle_name <> ''))`},
+		// Enterprise extension, URN matched case-insensitively, however the parser splits it.
+		{filter: entURN + `:employeeNumber eq "E1"`, sqlite: `(users.employee_number IS NOT NULL AND lower(users.employee_number) = ?)`,
+			pg: `(users.employee_number IS NOT NULL AND lower(users.employee_number COLLATE "C") = ?)`, args: []any{"e1"}},
+		{filter: strings.ToUpper(entURN) + `:DEPARTMENT eq "x"`, sqlite: `(users.department IS NOT NULL AND lower(users.department) = ?)`,
+			pg: `(users.department IS NOT NULL AND lower(users.department COLLATE "C") = ?)`, args: []any{"x"}},
+		{filter: entURN + `:manager.value eq "M"`, sqlite: `(users.manager_value IS NOT NULL AND users.manager_value = ?)`, args: []any{"M"}},
+		{filter: entURN + `.manager eq "M"`, sqlite: `(users.manager_value IS NOT NULL AND users.manager_value = ?)`, args: []any{"M"}},
+		{filter: entURN + `:manager eq "M"`, sqlite: `(users.manager_value IS NOT NULL AND users.manager_value = ?)`, args: []any{"M"}},
+		{filter: `employeeNumber eq "E1"`, sqlite: `(users.employee_number IS NOT NULL AND lower(users.employee_number) = ?)`,
+			pg: `(users.employee_number IS NOT NULL AND lower(users.employee_number COLLATE "C") = ?)`, args: []any{"e1"}},
+		{filter: coreURN + `:userName eq "X"`, sqlite: `users.user_name_ci = ?`, args: []any{"x"}},
+		{filter: coreURN + `:name.familyName pr`, sqlite: `(users.family_name IS NOT NULL AND users.family_name <> '')`},
+		// Injection-looking input stays in Args.
+		{filter: `userName eq "x' OR 1=1 --"`, sqlite: `users.user_name_ci = ?`, args: []any{"x' or 1=1 --"}},
+		{filter: `nickName co "'); DROP TABLE users; --"`, sqlite: `(users.nick_name IS NOT NULL AND lower(users.nick_name) LIKE ? ESCAPE '\')`,
+			pg: `(users.nick_name IS NOT NULL AND lower(users.nick_name COLLATE "C") LIKE ? ESCAPE '\')`, args: []any{"%'); drop table users; --%"}},
+		// Groups.
+		{groups: true, filter: `displayName eq "Engineering"`, sqlite: `groups.display_name_ci = ?`, args: []any{"engineering"}},
+		{groups: true, filter: `externalId eq "X"`, sqlite: `(groups.external_id IS NOT NULL AND groups.external_id = ?)`, args: []any{"X"}},
+		{groups: true, filter: `meta.lastModified gt "2024-01-01T00:00:00Z"`, sqlite: `groups.updated_at >= ?`, args: []any{int64(1704067201000000)}},
+		{groups: true, filter: `members.value eq "u1"`, sqlite: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND m1.id = ?)`, args: []any{"u1"}},
+		{groups: true, filter: `members eq "u1"`, sqlite: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND m1.id = ?)`, args: []any{"u1"}},
+		{groups: true, filter: `members pr`, sqlite: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk)`},
+		{groups: true, filter: `members[display sw "A"]`, sqlite: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND lower(COALESCE(m1.display_name, m1.user_name)) LIKE ? ESCAPE '\')`,
+			pg: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND lower(COALESCE(m1.display_name, m1.user_name) COLLATE "C") LIKE ? ESCAPE '\')`, args: []any{"a%"}},
+	} {
+		for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+			want := tc.sqlite
+			if d == store.Postgres && tc.pg != "" {
+				want = tc.pg
+			}
+			compile := CompileUsers
+			if tc.groups {
+				compile = CompileGroups
+			}
+			w, err := compile(parse(t, tc.filter), d)
+			if err != nil {
+				t.Errorf("%s %s: %v", d, tc.filter, err)
+				continue
+			}
+			if w.SQL != want {
+				t.Errorf("%s %s:\n got SQL %s\nwant SQL %s", d, tc.filter, w.SQL, want)
+			}
+			if !reflect.DeepEqual(w.Args, tc.args) && !(len(w.Args) == 0 && len(tc.args) == 0) {
+				t.Errorf("%s %s: got args %#v, want %#v", d, tc.filter, w.Args, tc.args)
+			}
+		}
+	}
+}
+
+func TestCompileNil(t *testing.T) {
+	w, err := CompileUsers(nil, store.SQLite)
+	if err != nil || w.SQL != "" || len(w.Args) != 0 {
+		t.Fatalf("nil filter: %+v, %v", w, err)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	many := `id eq "x"` + strings.Repeat(` or id eq "x"`, maxNodes/2)
+	for _, tc := range []struct {
+		groups bool
+		filter string
+		msg    string // expected in the error text
+	}{
+		{filter: `nosuch eq "x"`, msg: `attribute "nosuch" is not filterable`},
+		{filter: `userName eq "x" and nosuch pr`, msg: `attribute "nosuch" is not filterable`},
+		{filter: `active gt true`, msg: `operator gt is not defined for boolean attribute "active"`},
+		{filter: `active co "t"`, msg: `operator co is not defined for boolean attribute "active"`},
+		{filter: `active eq "yes"`, msg: `attribute "active" is boolean`},
+		{filter: `active eq 1`, msg: `attribute "active" is boolean`},
+		{filter: `emails[primary lt true]`, msg: `operator lt is not defined for boolean attribute "emails.primary"`},
+		{filter: `userName eq 5`, msg: `attribute "userName" is a string`},
+		{filter: `userName eq 1.5`, msg: `attribute "userName" is a string`},
+		{filter: "userName eq \"\xbd\"", msg: `not valid UTF-8`},
+		{filter: "emails[value co \"a\xffb\"]", msg: `not valid UTF-8`},
+		{filter: `userName eq true`, msg: `attribute "userName" is a string`},
+		{filter: `userName gt null`, msg: `operator gt cannot compare with null`},
+		{filter: `meta.created eq "yesterday"`, msg: `"yesterday" is not an RFC 3339 timestamp`},
+		{filter: `meta.created eq 5`, msg: `attribute "meta.created" is a dateTime`},
+		{filter: `meta.created co "2024"`, msg: `operator co is not defined for dateTime attribute "meta.created"`},
+		{filter: `meta.version eq "W/\"1\""`, msg: `attribute "meta.version" is not filterable`},
+		{filter: `meta eq "x"`, msg: `attribute "meta" is complex`},
+		{filter: `password eq "secret"`, msg: `attribute "password" is not filterable`},
+		{filter: `name eq "x"`, msg: `attribute "name" is complex`},
+		{filter: `addresses eq "x"`, msg: `attribute "addresses" is complex`},
+		{filter: `userName.x eq "x"`, msg: `attribute "userName.x" is not filterable`},
+		{filter: `emails.nosuch eq "x"`, msg: `attribute "emails.nosuch" is not filterable`},
+		{filter: `nosuch[value eq "x"]`, msg: `attribute "nosuch" is not filterable`},
+		{filter: `userName[value eq "x"]`, msg: `attribute "userName" is not multi-valued`},
+		{filter: `name[givenName eq "x"]`, msg: `attribute "name" is not multi-valued`},
+		{filter: entURN + `:manager[value eq "x"]`, msg: `is not multi-valued`},
+		{filter: `emails[nosuch eq "x"]`, msg: `attribute "emails.nosuch" is not filterable`},
+		{filter: `emails[value.x eq "x"]`, msg: `cannot be used inside emails[...]`},
+		{filter: `emails[type eq "work" or nosuch pr]`, msg: `attribute "emails.nosuch" is not filterable`},
+		{filter: `emails[` + coreURN + `:userName eq "x"]`, msg: `cannot be used inside emails[...]`},
+		{filter: `ims eq "x"`, msg: `attribute "ims" is not filterable`},
+		{filter: `urn:ietf:params:scim:schemas:core:2.0:Group:displayName eq "x"`, msg: `unknown schema`},
+		{filter: entURN + `:nosuch eq "x"`, msg: `is not filterable`},
+		{filter: `manager.value gt 5`, msg: `attribute "` + entURN + `:manager.value" is a string`},
+		{filter: entURN + `:manager.$ref eq "x"`, msg: `is not filterable`},
+		{filter: `urn:x:` + entURN + `:department eq "x"`, msg: `unknown schema`},
+		{filter: many, msg: `more than 100 terms`},
+		{groups: true, filter: `userName eq "x"`, msg: `attribute "userName" is not filterable`},
+		{groups: true, filter: entURN + `:department eq "x"`, msg: `unknown schema`},
+		{groups: true, filter: `members.nosuch eq "x"`, msg: `attribute "members.nosuch" is not filterable`},
+		{groups: true, filter: `members[type eq "User"]`, msg: `attribute "members.type" is not filterable`},
+	} {
+		compile := CompileUsers
+		if tc.groups {
+			compile = CompileGroups
+		}
+		_, err := compile(parse(t, tc.filter), store.SQLite)
+		if !errors.Is(err, ErrInvalidFilter) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: got error %v, want ErrInvalidFilter with %q", tc.filter, err, tc.msg)
+		}
+	}
+}
+
+// TestCompileMalformedAST feeds trees the parser would never build: a caller that makes
+// its own must get an error, not a panic.
+func TestCompileMalformedAST(t *testing.T) {
+	name := "userName"
+	for _, e := range []filter.Expression{
+		(*filter.AttributeExpression)(nil),
+		(*filter.LogicalExpression)(nil),
+		(*filter.NotExpression)(nil),
+		(*filter.ValuePath)(nil),
+		&filter.LogicalExpression{Operator: filter.AND},
+		&filter.LogicalExpression{Left: parse(t, `id pr`), Right: parse(t, `id pr`), Operator: "xor"},
+		&filter.NotExpression{},
+		&filter.ValuePath{AttributePath: filter.AttributePath{AttributeName: "emails"}},
+		&filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: name}, Operator: "zz", CompareValue: "x"},
+		&filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: "active"}, Operator: "zz", CompareValue: true},
+		&filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: name}, Operator: filter.EQ, CompareValue: []int{1}},
+		&filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: ""}, Operator: filter.PR},
+		&filter.ValuePath{AttributePath: filter.AttributePath{AttributeName: "emails"},
+			ValueFilter: &filter.ValuePath{AttributePath: filter.AttributePath{AttributeName: "emails"}, ValueFilter: parse(t, `value pr`)}},
+	} {
+		if _, err := CompileUsers(e, store.SQLite); !errors.Is(err, ErrInvalidFilter) {
+			t.Errorf("%#v: got %v, want ErrInvalidFilter", e, err)
+		}
+	}
+}
+
+// TestNamesUnambiguous guards lookup: it finds names with EqualFold, so two attributes
+// whose names differ only in case would make the result depend on map order.
+func TestNamesUnambiguous(t *testing.T) {
+	var check func(where string, m map[string]*attr)
+	check = func(where string, m map[string]*attr) {
+		seen := map[string]bool{}
+		for k, a := range m {
+			if seen[strings.ToLower(k)] {
+				t.Errorf("%s: %q differs from another attribute only in case", where, k)
+			}
+			seen[strings.ToLower(k)] = true
+			check(where+"."+k, a.subs)
+		}
+	}
+	for _, r := range []*resource{users, groups} {
+		for _, s := range r.schemas {
+			check(s.urn, s.attrs)
+		}
+	}
+}
+
+var fuzzSeeds = []string{
+	`userName eq "bjensen"`,
+	`userName Eq "BJensen" and active eq "False"`,
+	`name.familyName co "O'Malley"`,
+	`userName sw "J%_\\"`,
+	`title pr`,
+	`title eq null or title ne null`,
+	`meta.lastModified gt "2011-05-13T04:42:34Z"`,
+	`meta.created ge "2011-05-13T04:42:34.5+02:00" and meta.created le "2030-01-01T00:00:00"`,
+	`meta.created eq "not a date"`,
+	`title pr and userType eq "Employee"`,
+	`title pr or userType eq "Intern"`,
+	`schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`,
+	`userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")`,
+	`userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")`,
+	`userType eq "Employee" and (emails.type eq "work")`,
+	`userType eq "Employee" and emails[type eq "work" and value co "@example.com"]`,
+	`emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]`,
+	`emails[not (primary eq true)] and phoneNumbers pr and not (addresses pr)`,
+	`emails.value ne "x" or phoneNumbers.value ne "y"`,
+	`addresses[postalCode eq "75001" or locality sw "Pa"]`,
+	`groups.value eq "g1" or groups[display ew "ing"]`,
+	`members[value eq "u1"] or members.display co "a"`,
+	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1"`,
+	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager eq "1"`,
+	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName sw "B"`,
+	`URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:name.givenName gt "a"`,
+	`id eq "x' OR 1=1 --"`,
+	`externalId eq "\"; DROP TABLE users; --"`,
+	`displayName eq "?" and nickName co "$1"`,
+	`active gt true`,
+	`userName eq 12345678901234567890`,
+	`userName eq -1.5e3`,
+	`not (not (not (userName pr)))`,
+	`name pr and meta pr`,
+}
+
+// FuzzCompileUsers checks that no filter the parser accepts makes the compiler panic,
+// produce SQL that the database rejects, or put anything but our own SQL in the text.
+// The seeds run as an ordinary test, on every backend storetest can reach.
+func FuzzCompileUsers(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	dbs := openStores(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := filter.ParseFilter([]byte(s))
+		if err != nil {
+			return
+		}
+		for _, db := range dbs {
+			for _, r := range []struct {
+				table   string
+				compile func(filter.Expression, store.Dialect) (store.Where, error)
+			}{{"users", CompileUsers}, {"groups", CompileGroups}} {
+				w, err := r.compile(e, db.Dialect())
+				if err != nil {
+					if !errors.Is(err, ErrInvalidFilter) {
+						t.Fatalf("%s: error %v does not wrap ErrInvalidFilter", s, err)
+					}
+					continue
+				}
+				checkSQL(t, s, w)
+				var n int
+				q := db.DB().Rebind(`SELECT count(*) FROM ` + r.table + ` WHERE ` + w.SQL)
+				if err := db.DB().QueryRow(q, w.Args...).Scan(&n); err != nil {
+					t.Fatalf("%s on %s: %v\nSQL: %s\nargs: %#v", s, db.Dialect(), err, w.SQL, w.Args)
+				}
+			}
+		}
+	})
+}
+
+var (
+	sqlWord   = regexp.MustCompile(`[A-Za-z0-9_$]+`)
+	aliasWord = regexp.MustCompile(`^[a-z][0-9]+j?$`)
+	// The only literals the compiler writes.
+	literals = strings.NewReplacer(`ESCAPE '\'`, "", `<> ''`, "", `COLLATE "C"`, "")
+)
+
+// checkSQL asserts that w's text is built only from the compiler's own words, so that
+// nothing of the filter reached it: every word is a keyword, a column or table of the
+// attribute tables, or a generated alias; no quote is left once the compiler's fixed
+// literals are removed; and each argument has exactly one placeholder.
+func checkSQL(t *testing.T, input string, w store.Where) {
+	t.Helper()
+	if n := strings.Count(w.SQL, "?"); n != len(w.Args) {
+		t.Fatalf("%s: %d placeholders for %d args in %s", input, n, len(w.Args), w.SQL)
+	}
+	rest := literals.Replace(w.SQL)
+	if strings.ContainsAny(rest, `'"`+";\\") || strings.Contains(rest, "--") || strings.Contains(rest, "/*") {
+		t.Fatalf("%s: stray quote or comment in SQL %s", input, w.SQL)
+	}
+	for _, word := range sqlWord.FindAllString(rest, -1) {
+		if !allowedWords[word] && !aliasWord.MatchString(word) {
+			t.Fatalf("%s: SQL has the word %q, which the compiler does not write: %s", input, word, w.SQL)
+		}
+	}
+}
+
+var allowedWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields("EXISTS SELECT FROM WHERE JOIN ON AND OR NOT IS NULL LIKE 1 lower COALESCE users groups t j") {
+		m[w] = true
+	}
+	var add func(attrs map[string]*attr)
+	add = func(attrs map[string]*attr) {
+		for _, a := range attrs {
+			for _, w := range sqlWord.FindAllString(a.expr+" "+a.from, -1) {
+				m[w] = true
+			}
+			add(a.subs)
+		}
+	}
+	for _, r := range []*resource{users, groups} {
+		for _, s := range r.schemas {
+			add(s.attrs)
+		}
+	}
+	return m
+}()

@@ -1,0 +1,375 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
+)
+
+type groupRow struct {
+	PK          int64   `db:"pk"`
+	ID          string  `db:"id"`
+	ExternalID  *string `db:"external_id"`
+	DisplayName string  `db:"display_name"`
+	CreatedAt   int64   `db:"created_at"`
+	UpdatedAt   int64   `db:"updated_at"`
+	Version     int64   `db:"version"`
+}
+
+const groupColumns = `groups.pk, groups.id, groups.external_id, groups.display_name, groups.created_at, groups.updated_at, groups.version`
+
+func (r groupRow) group() store.Group {
+	g := store.Group{ID: r.ID, DisplayName: r.DisplayName, Created: fromMicros(r.CreatedAt),
+		LastModified: fromMicros(r.UpdatedAt), Version: r.Version}
+	if r.ExternalID != nil {
+		g.ExternalID = *r.ExternalID
+	}
+	return g
+}
+
+// CreateGroup stores a new group with its initial members, assigning ID, times and
+// version. Member ids that name no user fail the whole create (UnknownMembersError).
+func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []string) error {
+	g.ID = uuid.NewString()
+	g.Created = now()
+	g.LastModified = g.Created
+	g.Version = 1
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var pk int64
+		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO groups (id, external_id, display_name, display_name_ci, name, created_at, updated_at, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`),
+			g.ID, null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), rules.GroupNameFrom(g.DisplayName),
+			micros(g.Created), micros(g.LastModified), g.Version).Scan(&pk)
+		if err != nil {
+			return mapErr(err)
+		}
+		if _, err := s.setGroupTargets(ctx, tx, pk, g.DisplayName, g.ExternalID); err != nil {
+			return err
+		}
+		// Every member is new to the group: its memberships are a delta.
+		return s.addMembers(ctx, tx, pk, memberIDs)
+	})
+	if err != nil {
+		return fmt.Errorf("create group %q: %w", g.DisplayName, err)
+	}
+	return nil
+}
+
+// GetGroup reads a group without its members.
+func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
+	var r groupRow
+	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
+		return store.Group{}, fmt.Errorf("get group %q: %w", id, mapErr(err))
+	}
+	return r.group(), nil
+}
+
+// EachGroupMember calls fn for each member of the group, in key order, memberChunk at a
+// time: each chunk is one statement over an index range of group_members' primary key,
+// so the first member leaves after one chunk and every chunk costs the same, whatever
+// the group's size. The chunks share one read-only transaction, so the members listed
+// are those of one moment, as with one statement.
+func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(store.Member) error) error {
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("read members of group %q: %w", groupID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only; nothing to keep
+	var groupPK int64
+	switch err := mapErr(tx.GetContext(ctx, &groupPK, tx.Rebind(`SELECT pk FROM groups WHERE id = ?`), groupID)); {
+	case errors.Is(err, store.ErrNotFound):
+		return nil // no such group: no members
+	case err != nil:
+		return fmt.Errorf("read members of group %q: %w", groupID, err)
+	}
+	type memberRow struct {
+		PK      int64  `db:"user_pk"`
+		ID      string `db:"id"`
+		Display string `db:"display"`
+	}
+	chunk := make([]memberRow, 0, memberChunk)
+	for after := int64(math.MinInt64); ; {
+		chunk = chunk[:0]
+		q, args := bind(s.d.memberChunk, params{"group": groupPK, "after": after, "limit": memberChunk})
+		if err := tx.SelectContext(ctx, &chunk, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("read members of group %q: %w", groupID, err)
+		}
+		for _, r := range chunk {
+			if err := fn(store.Member{Value: r.ID, Display: r.Display}); err != nil {
+				return err
+			}
+		}
+		if len(chunk) < memberChunk {
+			return nil
+		}
+		after = chunk[len(chunk)-1].PK
+	}
+}
+
+// memberChunk is how many members one statement of EachGroupMember reads (a variable so
+// that tests can make chunks small).
+var memberChunk = 1000
+
+// UpdateGroup changes a group in one transaction: fn edits its scalar attributes, then
+// ops change its member list. ifVersion > 0 demands the stored version (If-Match).
+func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *store.Group) error, ops []store.MemberOp) (store.Group, error) {
+	var out store.Group
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var r groupRow
+		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`+s.d.lockForUpdate), id); err != nil {
+			return mapErr(err)
+		}
+		if ifVersion > 0 && r.Version != ifVersion {
+			return store.ErrPrecondition
+		}
+		g := r.group()
+		if fn != nil {
+			if err := fn(&g); err != nil {
+				return err
+			}
+		}
+		g.ID, g.Created = r.ID, fromMicros(r.CreatedAt)
+		g.LastModified = now()
+		g.Version = r.Version + 1
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET external_id = ?, display_name = ?, display_name_ci = ?, name = ?, updated_at = ?, version = ? WHERE pk = ?`),
+			null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), rules.GroupNameFrom(g.DisplayName),
+			micros(g.LastModified), g.Version, r.PK); err != nil {
+			return mapErr(err)
+		}
+		renamed := g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID
+		if ids, ok := onlyAdds(ops); ok && !renamed {
+			// Adds only (every IdP's usual PATCH) with the group's mapping unchanged: the
+			// memberships they bring are a delta; no account needs a full reconcile.
+			if err := s.addMembers(ctx, tx, r.PK, ids); err != nil {
+				return err
+			}
+			out = g
+			return nil
+		}
+		affected, err := s.applyMemberOps(ctx, tx, r.PK, ops)
+		if err != nil {
+			return err
+		}
+		// A rename (or new externalId) is matched against the rules again; the same name
+		// again, as Okta sends with every membership change, changes nothing and costs
+		// nothing more.
+		if renamed {
+			changed, err := s.setGroupTargets(ctx, tx, r.PK, g.DisplayName, g.ExternalID)
+			if err != nil {
+				return err
+			}
+			if changed {
+				all, err := groupMemberPKs(ctx, tx, r.PK)
+				if err != nil {
+					return err
+				}
+				affected = append(affected, all...)
+			}
+		}
+		if err := s.reconcileUsers(ctx, tx, affected); err != nil {
+			return err
+		}
+		out = g
+		return nil
+	})
+	if err != nil {
+		return store.Group{}, fmt.Errorf("update group %q: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteGroup removes a group and its memberships.
+func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The group's row is locked before its members are read: member changes hold it
+		// until they commit, so the list read is the one the delete removes.
+		var r groupRow
+		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`+s.d.lockForDelete), id); err != nil {
+			return mapErr(err)
+		}
+		if ifVersion > 0 && r.Version != ifVersion {
+			return store.ErrPrecondition
+		}
+		members, err := groupMemberPKs(ctx, tx, r.PK)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM groups WHERE pk = ?`), r.PK); err != nil {
+			return err
+		}
+		// A deleted group is all of its members removed from it.
+		return s.reconcileUsers(ctx, tx, members)
+	})
+	if err != nil {
+		return fmt.Errorf("delete group %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListGroups returns one page of the groups matching q, in creation order, and the
+// total number of matches. As in ListUsers, the page's keys are picked first, from the
+// primary key index alone, and only those rows are read (a deferred join), and the
+// COUNT runs only when the page does not tell the total (pageTotal).
+func (s *Store) ListGroups(ctx context.Context, q store.Query) ([]store.Group, int, error) {
+	cond, err := compileFilter(groupFilter, q.Filter, s.d)
+	if err != nil {
+		return nil, 0, err
+	}
+	where := "1=1"
+	if cond.sql != "" {
+		where = cond.sql
+	}
+	start := max(q.StartIndex, 1)
+	var rows []groupRow
+	if q.Count > 0 {
+		args := append(append([]any{}, cond.args...), q.Count, start-1)
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.pk IN (SELECT groups.pk FROM groups WHERE `+where+
+			` ORDER BY groups.pk LIMIT ? OFFSET ?) ORDER BY groups.pk`), args...); err != nil {
+			return nil, 0, fmt.Errorf("list groups: %w", err)
+		}
+	}
+	total, known := pageTotal(start, q.Count, len(rows))
+	if !known {
+		if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM groups WHERE `+where), cond.args...); err != nil {
+			return nil, 0, fmt.Errorf("count groups: %w", err)
+		}
+	}
+	out := make([]store.Group, len(rows))
+	for i, r := range rows {
+		out[i] = r.group()
+	}
+	return out, total, nil
+}
+
+// applyMemberOps applies member changes in order and returns the keys of the users whose
+// membership may have changed. Ids are resolved to user keys in batches; any id naming
+// no user fails the request with UnknownMembersError.
+func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, ops []store.MemberOp) ([]int64, error) {
+	var affected []int64
+	for _, op := range coalesce(ops) {
+		switch op.Kind {
+		case store.RemoveAllMembers, store.ReplaceMembers:
+			old, err := groupMemberPKs(ctx, tx, groupPK)
+			if err != nil {
+				return nil, err
+			}
+			affected = append(affected, old...)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ?`), groupPK); err != nil {
+				return nil, fmt.Errorf("clear members: %w", err)
+			}
+			if op.Kind == store.RemoveAllMembers {
+				continue
+			}
+			fallthrough
+		case store.AddMembers:
+			pks, err := s.userPKs(ctx, tx, op.IDs, true)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := s.insertMembers(ctx, tx, groupPK, pks); err != nil {
+				return nil, err
+			}
+			affected = append(affected, pks...)
+		case store.RemoveMembers:
+			pks, err := s.userPKs(ctx, tx, op.IDs, false)
+			if err != nil {
+				return nil, err
+			}
+			if len(pks) == 0 {
+				continue
+			}
+			q, args := bind(`DELETE FROM group_members WHERE group_pk = :group AND user_pk IN :users`,
+				params{"group": groupPK, "users": s.d.int64List(pks)})
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return nil, fmt.Errorf("remove members: %w", err)
+			}
+			affected = append(affected, pks...)
+		default:
+			return nil, fmt.Errorf("unknown member operation %d", op.Kind)
+		}
+	}
+	return affected, nil
+}
+
+// coalesce merges runs of adds and runs of removes into one operation each, which
+// changes nothing (within a run order does not matter) but turns Okta's 500
+// `remove members[value eq …]` operations into one statement instead of 500.
+func coalesce(ops []store.MemberOp) []store.MemberOp {
+	var out []store.MemberOp
+	for _, op := range ops {
+		if n := len(out); n > 0 && op.Kind == out[n-1].Kind && (op.Kind == store.AddMembers || op.Kind == store.RemoveMembers) {
+			out[n-1].IDs = append(out[n-1].IDs, op.IDs...)
+			continue
+		}
+		out = append(out, store.MemberOp{Kind: op.Kind, IDs: append([]string(nil), op.IDs...)})
+	}
+	return out
+}
+
+// userPKs maps SCIM user ids to internal keys, in the order of ids, without duplicates.
+// With strict, an unknown id is an error.
+func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		PK   int64  `db:"pk"`
+		ID   string `db:"id"`
+		Live bool   `db:"live"`
+	}
+	// Liveness is read rather than filtered on, as in lockAndInsertMembersPostgres.
+	q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live FROM users WHERE id IN :ids`,
+		params{"ids": s.d.textList(ids)})
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("resolve members: %w", err)
+	}
+	found := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		if r.Live {
+			found[r.ID] = r.PK
+		}
+	}
+	var missing []string
+	pks := make([]int64, 0, len(found))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if pk, ok := found[id]; ok {
+			pks = append(pks, pk)
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if strict && len(missing) > 0 {
+		return nil, &store.UnknownMembersError{IDs: missing}
+	}
+	return pks, nil
+}
+
+// insertMembers adds the users to the group and returns those that were not members yet.
+func (s *Store) insertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, userPKs []int64) ([]int64, error) {
+	if len(userPKs) == 0 {
+		return nil, nil
+	}
+	// WHERE true: without it SQLite would read ON CONFLICT as a join constraint.
+	q, args := bind(`INSERT INTO group_members (group_pk, user_pk)
+		SELECT CAST(:group AS BIGINT), x.pk FROM ROWS(:users) x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`,
+		params{"group": groupPK, "users": s.d.int64List(userPKs)})
+	var added []int64
+	if err := s.txSelect(ctx, tx, &added, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("add members: %w", err)
+	}
+	return added, nil
+}

@@ -1,0 +1,92 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// CheckInvariants checks the provisioning rules over the whole database and returns one
+// line per violation (none when all hold). It is what the tests run after every scenario
+// and after concurrent runs; it reads only, and costs a few full scans.
+func (s *Store) CheckInvariants(ctx context.Context) ([]string, error) {
+	joinChannels := s.rules.TeamJoinChannels()
+	in := "(?" + strings.Repeat(", ?", len(joinChannels)-1) + ")"
+	var joinArgs []any
+	for _, c := range joinChannels {
+		joinArgs = append(joinArgs, c)
+	}
+	activeLive := `u.active = ? AND u.scim_deleted_at IS NULL`
+	checks := []struct {
+		rule  string
+		query string
+		args  []any
+	}{
+		{"rule 1: an active account is in no team",
+			`SELECT u.username FROM users u WHERE ` + activeLive + ` AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk)`,
+			[]any{true}},
+		{"rule 2: a team member is not in a team-join channel",
+			`SELECT DISTINCT u.username || ' in ' || t.name || ' but not ' || c.name FROM team_members tm
+			 JOIN users u ON u.pk = tm.user_pk JOIN teams t ON t.pk = tm.team_pk
+			 JOIN channels c ON c.team_pk = t.pk AND c.name IN ` + in + `
+			 WHERE NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_pk = c.pk AND cm.user_pk = u.pk)`,
+			joinArgs},
+		{"rule 2: a team lacks a team-join channel",
+			`SELECT t.name FROM teams t WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.pk AND c.name IN ` + in + `) < ?`,
+			append(append([]any{}, joinArgs...), len(joinChannels))},
+		{"rule 2: a channel member is not in the channel's team",
+			`SELECT DISTINCT u.username || ' in ' || t.name || '/' || c.name FROM channel_members cm
+			 JOIN users u ON u.pk = cm.user_pk JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk
+			 WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_pk = c.team_pk AND tm.user_pk = u.pk)`,
+			nil},
+		{"rule 3: a group member lacks a team its group maps to",
+			`SELECT DISTINCT u.username || ' not in ' || t.name FROM group_members gm JOIN users u ON u.pk = gm.user_pk
+			 JOIN group_teams gt ON gt.group_pk = gm.group_pk JOIN teams t ON t.pk = gt.team_pk
+			 WHERE ` + activeLive + ` AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_pk = gt.team_pk AND tm.user_pk = u.pk)`,
+			[]any{true}},
+		{"rule 3: a group member lacks a channel its group maps to",
+			`SELECT DISTINCT u.username || ' not in ' || c.name FROM group_members gm JOIN users u ON u.pk = gm.user_pk
+			 JOIN group_channels gc ON gc.group_pk = gm.group_pk JOIN channels c ON c.pk = gc.channel_pk
+			 WHERE ` + activeLive + ` AND NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_pk = gc.channel_pk AND cm.user_pk = u.pk)`,
+			[]any{true}},
+		{"rule 3: a membership claims a group the account is not in",
+			`SELECT u.username || ' via ' || tm.source FROM team_members tm JOIN users u ON u.pk = tm.user_pk
+			 WHERE ` + activeLive + ` AND tm.source LIKE 'group:%' AND NOT EXISTS (
+			   SELECT 1 FROM group_members gm WHERE gm.user_pk = u.pk AND 'group:' || CAST(gm.group_pk AS TEXT) = tm.source)
+			 UNION ALL
+			 SELECT u.username || ' via ' || cm.source FROM channel_members cm JOIN users u ON u.pk = cm.user_pk
+			 WHERE ` + activeLive + ` AND cm.source LIKE 'group:%' AND NOT EXISTS (
+			   SELECT 1 FROM group_members gm WHERE gm.user_pk = u.pk AND 'group:' || CAST(gm.group_pk AS TEXT) = cm.source)`,
+			[]any{true, true}},
+		{"rule 3: a membership claims a grant its group no longer makes",
+			`SELECT u.username || ' in team ' || t.name || ' via ' || tm.source FROM team_members tm
+			 JOIN users u ON u.pk = tm.user_pk JOIN teams t ON t.pk = tm.team_pk
+			 WHERE ` + activeLive + ` AND tm.source LIKE 'group:%' AND NOT EXISTS (
+			   SELECT 1 FROM group_teams gt WHERE 'group:' || CAST(gt.group_pk AS TEXT) = tm.source AND gt.team_pk = tm.team_pk)
+			 AND NOT EXISTS (
+			   SELECT 1 FROM group_channels gc JOIN channels c ON c.pk = gc.channel_pk
+			   WHERE 'group:' || CAST(gc.group_pk AS TEXT) = tm.source AND c.team_pk = tm.team_pk)
+			 UNION ALL
+			 SELECT u.username || ' in channel ' || c.name || ' via ' || cm.source FROM channel_members cm
+			 JOIN users u ON u.pk = cm.user_pk JOIN channels c ON c.pk = cm.channel_pk
+			 WHERE ` + activeLive + ` AND cm.source LIKE 'group:%' AND NOT EXISTS (
+			   SELECT 1 FROM group_channels gc WHERE 'group:' || CAST(gc.group_pk AS TEXT) = cm.source AND gc.channel_pk = cm.channel_pk)`,
+			[]any{true, true}},
+		{"rule 1: an account is in the default team by default while it has another team",
+			`SELECT u.username FROM team_members tm JOIN users u ON u.pk = tm.user_pk
+			 WHERE ` + activeLive + ` AND tm.source = 'default' AND EXISTS (
+			   SELECT 1 FROM team_members o WHERE o.user_pk = u.pk AND o.source <> 'default')`,
+			[]any{true}},
+	}
+	var out []string
+	for _, c := range checks {
+		var rows []string
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(c.query), c.args...); err != nil {
+			return nil, fmt.Errorf("check %q: %w", c.rule, err)
+		}
+		for _, r := range rows {
+			out = append(out, c.rule+": "+r)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,436 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
+)
+
+// The provisioning rules (see README "Groups, teams and channels"):
+//
+//  1. Every active account is in at least one team: with no team from its groups (or an
+//     import) it is in the default team.
+//  2. Every team member is in that team's town-square and the configured team-join
+//     channels; a channel member is always a member of the channel's team.
+//  3. Group membership grants the teams and channels the group maps to; a membership
+//     ends only when no source grants it any more.
+//
+// Memberships are stored one row per source ('default', 'group:<pk>', 'team', 'import'),
+// and reconcile recomputes the rows of a set of accounts from their groups, in the
+// caller's transaction and under the accounts' row locks. Deactivated accounts keep their rows
+// untouched (Mattermost keeps memberships of deactivated users) and are reconciled when
+// they are reactivated.
+
+const (
+	sourceDefault     = "default"
+	sourceTeam        = "team"
+	sourceImport      = "import"
+	groupSourcePrefix = "group:"
+)
+
+// rulesFingerprint identifies a configuration, so that a change is noticed at start-up.
+func rulesFingerprint(c rules.Config) string {
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func groupSource(groupPK int64) string { return groupSourcePrefix + strconv.FormatInt(groupPK, 10) }
+
+// SetRules installs the mapping configuration. Call it before serving; the default is
+// rules.Default().
+func (s *Store) SetRules(c rules.Config) {
+	s.rules = c
+	s.join.Store(nil) // keyed by the rules anyway; this only frees it
+}
+
+// Rules returns the mapping configuration in force.
+func (s *Store) Rules() rules.Config { return s.rules }
+
+// ensureTeam returns the key of the named team, creating it with its town-square,
+// off-topic and team-join channels if it does not exist. Concurrent creators meet on the
+// unique name: one inserts, the others find it.
+func (s *Store) ensureTeam(ctx context.Context, tx *sqlx.Tx, name string) (int64, error) {
+	var pk int64
+	err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM teams WHERE name = ?`), name)
+	if err == nil {
+		return pk, nil
+	}
+	if mapErr(err) != store.ErrNotFound {
+		return 0, fmt.Errorf("find team %q: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO teams (name, display_name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+		name, name, micros(now())); err != nil {
+		return 0, fmt.Errorf("create team %q: %w", name, err)
+	}
+	if err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM teams WHERE name = ?`), name); err != nil {
+		return 0, fmt.Errorf("find team %q: %w", name, err)
+	}
+	for _, ch := range append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...) {
+		if _, err := s.ensureChannel(ctx, tx, pk, ch); err != nil {
+			return 0, err
+		}
+	}
+	return pk, nil
+}
+
+// ensureChannel returns the key of a channel of a team, creating it (public) if missing.
+func (s *Store) ensureChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, name string) (int64, error) {
+	var pk int64
+	err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name = ?`), teamPK, name)
+	if err == nil {
+		return pk, nil
+	}
+	if mapErr(err) != store.ErrNotFound {
+		return 0, fmt.Errorf("find channel %q: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, 'O', ?) ON CONFLICT (team_pk, name) DO NOTHING`),
+		teamPK, name, channelDisplayName(name), micros(now())); err != nil {
+		return 0, fmt.Errorf("create channel %q: %w", name, err)
+	}
+	if err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name = ?`), teamPK, name); err != nil {
+		return 0, fmt.Errorf("find channel %q: %w", name, err)
+	}
+	return pk, nil
+}
+
+// channelDisplayName is what Mattermost shows for the two channels every team has.
+func channelDisplayName(name string) string {
+	switch name {
+	case rules.TownSquare:
+		return "Town Square"
+	case rules.OffTopic:
+		return "Off-Topic"
+	}
+	return name
+}
+
+// setGroupTargets resolves a group's mapping from the rules and stores it, creating the
+// teams and channels it names. It reports whether the mapping changed, so that a rename
+// to the same name (Okta sends one with every membership change) costs no reconcile.
+func (s *Store) setGroupTargets(ctx context.Context, tx *sqlx.Tx, groupPK int64, displayName, externalID string) (bool, error) {
+	t := s.rules.Resolve(displayName, externalID)
+	teams := map[int64]bool{}
+	for _, name := range t.Teams {
+		pk, err := s.ensureTeam(ctx, tx, name)
+		if err != nil {
+			return false, err
+		}
+		teams[pk] = true
+	}
+	channels := map[int64]bool{}
+	for _, ref := range t.Channels {
+		teamPK, err := s.ensureTeam(ctx, tx, ref.Team)
+		if err != nil {
+			return false, err
+		}
+		pk, err := s.ensureChannel(ctx, tx, teamPK, ref.Channel)
+		if err != nil {
+			return false, err
+		}
+		channels[pk] = true
+	}
+	var curTeams, curChannels []int64
+	if err := tx.SelectContext(ctx, &curTeams, tx.Rebind(`SELECT team_pk FROM group_teams WHERE group_pk = ?`), groupPK); err != nil {
+		return false, fmt.Errorf("read group teams: %w", err)
+	}
+	if err := tx.SelectContext(ctx, &curChannels, tx.Rebind(`SELECT channel_pk FROM group_channels WHERE group_pk = ?`), groupPK); err != nil {
+		return false, fmt.Errorf("read group channels: %w", err)
+	}
+	if sameSet(curTeams, teams) && sameSet(curChannels, channels) {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_teams WHERE group_pk = ?`), groupPK); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_channels WHERE group_pk = ?`), groupPK); err != nil {
+		return false, err
+	}
+	for pk := range teams {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO group_teams (group_pk, team_pk) VALUES (?, ?)`), groupPK, pk); err != nil {
+			return false, fmt.Errorf("map group to team: %w", err)
+		}
+	}
+	for pk := range channels {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO group_channels (group_pk, channel_pk) VALUES (?, ?)`), groupPK, pk); err != nil {
+			return false, fmt.Errorf("map group to channel: %w", err)
+		}
+	}
+	return true, nil
+}
+
+func sameSet(cur []int64, want map[int64]bool) bool {
+	if len(cur) != len(want) {
+		return false
+	}
+	for _, pk := range cur {
+		if !want[pk] {
+			return false
+		}
+	}
+	return true
+}
+
+// lockUsers takes the row locks of the given accounts in key order (so that two
+// transactions locking overlapping sets cannot deadlock: rows are locked in the order of
+// the sort below the lock, and "follows" is computed on each row once it is locked) and returns those that are
+// active and live, the ones whose memberships follow their groups.
+//
+// Inactive accounts are locked too. A reactivation (UpdateUser) reconciles under the
+// account's lock; were a concurrent member change to skip the lock of an account it saw
+// inactive, the reactivation would reconcile from a member list without that change, and
+// the change, seeing an inactive account, would not reconcile at all.
+func (s *Store) lockUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) ([]int64, error) {
+	if len(pks) == 0 {
+		return nil, nil
+	}
+	sorted := append([]int64(nil), pks...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	q, args := bind(`SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`+s.d.lockForUpdate,
+		params{"users": s.d.int64List(dedupeSorted(sorted))})
+	var rows []struct {
+		PK      int64 `db:"pk"`
+		Follows bool  `db:"follows"`
+	}
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	out := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		if r.Follows {
+			out = append(out, r.PK)
+		}
+	}
+	return out, nil
+}
+
+func dedupeSorted(xs []int64) []int64 {
+	out := xs[:0]
+	for i, x := range xs {
+		if i == 0 || x != xs[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func chunkInts(xs []int64, n int) [][]int64 {
+	var out [][]int64
+	for len(xs) > 0 {
+		k := min(n, len(xs))
+		out = append(out, xs[:k])
+		xs = xs[k:]
+	}
+	return out
+}
+
+// reconcile makes the team and channel rows of the given active accounts match their
+// groups and the rules. The caller holds the accounts' row locks. The work is a fixed
+// number of set-based statements per chunk of accounts, whatever their number, so a
+// 1,000-member PATCH costs a few statements, not a few per member.
+func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
+	if len(pks) == 0 {
+		return nil
+	}
+	defaultTeam, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
+	if err != nil {
+		return err
+	}
+	joinNames := s.rules.TeamJoinChannels()
+	for _, chunk := range chunkInts(pks, 400) {
+		if err := s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The steps of reconcileChunk, in order. Each dialect spells them (dialect.reconcile);
+// every spelling takes the named parameters :users (the chunk's accounts), :joins (the
+// team-join channel names), :ts (the time of the change) and :default_team (its key).
+const (
+	stepLeaveTeams               = iota // leave teams no group grants any more
+	stepJoinGroupTeams                  // join the teams groups grant: a group's teams, and the team of each channel it maps to
+	stepLeaveDefaultTeam                // leave the default team when another team grants membership
+	stepJoinDefaultTeam                 // join the default team when no team remains
+	stepLeaveChannels                   // leave channels no group grants any more
+	stepJoinGroupChannels               // join the channels groups grant
+	stepLeaveChannelsOfTeamsLeft        // leave every channel of a team left
+	stepLeaveOldTeamJoinChannels        // leave channels that are no longer team-join channels
+	stepJoinTeamJoinChannels            // join the team-join channels of every team
+	numReconcileSteps
+)
+
+func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string) error {
+	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joinNames), "joins_count": len(joinNames),
+		"ts": micros(now()), "default_team": defaultTeam}
+	for i, st := range s.d.reconcile {
+		if i == stepJoinTeamJoinChannels {
+			// Teams created before the team-join channels changed lack some of them.
+			if err := s.ensureJoinChannels(ctx, tx, p, joinNames); err != nil {
+				return err
+			}
+		}
+		q, args := bind(st.sql, p)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("reconcile memberships: %s: %w", st.what, err)
+		}
+	}
+	return nil
+}
+
+// ensureJoinChannels creates missing team-join channels in the teams of the accounts
+// p["users"] (teams created before default_channels changed lack them).
+func (s *Store) ensureJoinChannels(ctx context.Context, tx *sqlx.Tx, p params, joinNames []string) error {
+	q, args := bind(s.d.ensureJoinChannels, p)
+	var teams []int64
+	if err := tx.SelectContext(ctx, &teams, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("find teams lacking team-join channels: %w", err)
+	}
+	for _, team := range teams {
+		for _, name := range joinNames {
+			if _, err := s.ensureChannel(ctx, tx, team, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reconcileUsers locks and reconciles the given accounts.
+func (s *Store) reconcileUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
+	live, err := s.lockUsers(ctx, tx, pks)
+	if err != nil {
+		return err
+	}
+	return s.reconcile(ctx, tx, live)
+}
+
+// groupMemberPKs lists the user keys of a group's members.
+func groupMemberPKs(ctx context.Context, tx *sqlx.Tx, groupPK int64) ([]int64, error) {
+	var pks []int64
+	if err := tx.SelectContext(ctx, &pks, tx.Rebind(`SELECT user_pk FROM group_members WHERE group_pk = ?`), groupPK); err != nil {
+		return nil, fmt.Errorf("read group members: %w", err)
+	}
+	return pks, nil
+}
+
+// chatUsername derives the account username for userName, skipping names other
+// accounts (but not selfPK) or groups already use.
+func (s *Store) chatUsername(ctx context.Context, tx *sqlx.Tx, userName string, selfPK int64) (string, error) {
+	return rules.Username(userName, func(c string) (bool, error) { return s.usernameTaken(ctx, tx, c, selfPK) })
+}
+
+// usernameTaken reports whether an account other than selfPK, or a group, uses name.
+func (s *Store) usernameTaken(ctx context.Context, tx *sqlx.Tx, name string, selfPK int64) (bool, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT (SELECT COUNT(*) FROM users WHERE username = ? AND pk <> ?) + (SELECT COUNT(*) FROM groups WHERE name = ?)`), name, selfPK, name)
+	return n > 0, err
+}
+
+// accountEmail is the chat email of a user: its primary email, else its first, lower-cased
+// as Mattermost stores emails.
+func accountEmail(u *store.User) string {
+	for _, e := range u.Emails {
+		if e.Primary {
+			return strings.ToLower(e.Value)
+		}
+	}
+	if len(u.Emails) > 0 {
+		return strings.ToLower(u.Emails[0].Value)
+	}
+	return ""
+}
+
+// ApplyRules re-resolves every group's mapping when the rules differ from those last
+// applied to this database (a fingerprint is kept in settings), and reconciles the
+// members of each group whose mapping changed. Servers call it at start-up.
+func (s *Store) ApplyRules(ctx context.Context) (int, error) {
+	fp := rulesFingerprint(s.rules)
+	changed := 0
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		changed = 0
+		if err := s.d.lock(ctx, tx, lockRules); err != nil {
+			return fmt.Errorf("lock for the rules: %w", err)
+		}
+		var cur string
+		err := tx.GetContext(ctx, &cur, `SELECT value FROM settings WHERE key = 'rules_fingerprint'`)
+		if err != nil && mapErr(err) != store.ErrNotFound {
+			return fmt.Errorf("read rules fingerprint: %w", err)
+		}
+		if cur == fp {
+			return nil
+		}
+		var groups []struct {
+			PK          int64   `db:"pk"`
+			DisplayName string  `db:"display_name"`
+			ExternalID  *string `db:"external_id"`
+		}
+		if err := tx.SelectContext(ctx, &groups, `SELECT pk, display_name, external_id FROM groups ORDER BY pk`); err != nil {
+			return fmt.Errorf("read groups: %w", err)
+		}
+		var affected []int64
+		for _, g := range groups {
+			ext := ""
+			if g.ExternalID != nil {
+				ext = *g.ExternalID
+			}
+			ch, err := s.setGroupTargets(ctx, tx, g.PK, g.DisplayName, ext)
+			if err != nil {
+				return err
+			}
+			if ch {
+				changed++
+				pks, err := groupMemberPKs(ctx, tx, g.PK)
+				if err != nil {
+					return err
+				}
+				affected = append(affected, pks...)
+			}
+		}
+		// Rule 2 is about teams: every team gets the team-join channels of the new rules,
+		// including teams that have no member to reconcile now.
+		joins := s.rules.TeamJoinChannels()
+		q, args := bind(`SELECT t.pk FROM teams t WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.pk AND c.name IN :joins) < :joins_count`,
+			params{"joins": s.d.textList(joins), "joins_count": len(joins)})
+		var lacking []int64
+		if err := tx.SelectContext(ctx, &lacking, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("find teams lacking team-join channels: %w", err)
+		}
+		for _, team := range lacking {
+			for _, name := range joins {
+				if _, err := s.ensureChannel(ctx, tx, team, name); err != nil {
+					return err
+				}
+			}
+		}
+		// Team-join channels or the default team may have changed too: every active
+		// account is reconciled when the rules change.
+		var all []int64
+		if err := tx.SelectContext(ctx, &all, tx.Rebind(`SELECT pk FROM users WHERE active = ? AND scim_deleted_at IS NULL`), true); err != nil {
+			return err
+		}
+		if err := s.reconcileUsers(ctx, tx, append(affected, all...)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = 'rules_fingerprint'`); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO settings (key, value) VALUES ('rules_fingerprint', ?)`), fp)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("apply mapping rules: %w", err)
+	}
+	return changed, nil
+}

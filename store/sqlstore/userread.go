@@ -1,0 +1,63 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/townsquare/townsquare/store"
+)
+
+// The read path of users. Every IdP lookup, GET, list page and PATCH reads users rows
+// with their multi-valued attributes and memberships, which live in six child tables.
+// Those are read in the row query itself: a "children" column, one JSON object per user
+// aggregated by correlated subqueries, so a page or a lookup is one statement whatever
+// the page size, and its text never varies with the page size either.
+
+// userWithChildren is a users row read with its children column.
+type userWithChildren struct {
+	userRow
+	Children []byte `db:"children"`
+}
+
+// full is the user of the row with its children.
+func (r *userWithChildren) full() (store.User, error) {
+	u := r.userRow.user()
+	if err := decodeUserChildren(r.Children, &u); err != nil {
+		return store.User{}, fmt.Errorf("user %q: %w", r.ID, err)
+	}
+	return u, nil
+}
+
+// userChildren is the decoded children column.
+type userChildren struct {
+	Emails       []store.MultiValue
+	PhoneNumbers []store.MultiValue
+	Addresses    []store.Address
+	Groups       []store.GroupRef
+	Teams        []string
+	Channels     []string
+}
+
+// decodeUserChildren sets the lists of u from a children column. An empty list is left
+// nil, as reading the child tables row by row left it (SQLite aggregates no rows into
+// [], PostgreSQL into null).
+func decodeUserChildren(b []byte, u *store.User) error {
+	var c userChildren
+	if err := json.Unmarshal(b, &c); err != nil {
+		return fmt.Errorf("decode children: %w", err)
+	}
+	u.Emails = nilIfEmpty(c.Emails)
+	u.PhoneNumbers = nilIfEmpty(c.PhoneNumbers)
+	u.Addresses = nilIfEmpty(c.Addresses)
+	u.Groups = nilIfEmpty(c.Groups)
+	u.Account.Teams = nilIfEmpty(c.Teams)
+	u.Account.Channels = nilIfEmpty(c.Channels)
+	return nil
+}
+
+func nilIfEmpty[T any](xs []T) []T {
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
+}

@@ -1,0 +1,114 @@
+package store
+
+import "time"
+
+// User is the typed form of a SCIM User as the store keeps it. An empty string means
+// "unassigned": SCIM treats null and "" alike for the simple attributes we store, so the
+// store writes NULL for both and the resource mapping omits them on output.
+type User struct {
+	ID         string // server-assigned, stable, case-sensitive (a UUID)
+	ExternalID string // the IdP's stable id; binds the chat account (auth_data)
+	UserName   string // stored exactly as sent; unique without regard to case
+
+	Name              Name
+	DisplayName       string
+	NickName          string
+	ProfileURL        string
+	Title             string
+	UserType          string
+	PreferredLanguage string
+	Locale            string
+	Timezone          string
+	Active            bool
+
+	// PasswordHash is a salted hash of a password the IdP sent, never the password itself.
+	// It is never returned over SCIM.
+	PasswordHash string
+
+	Emails       []MultiValue
+	PhoneNumbers []MultiValue
+	Addresses    []Address
+
+	Enterprise Enterprise
+
+	// Groups lists the groups the user is a member of. It is derived from group
+	// membership, read-only, and ignored on write.
+	Groups []GroupRef
+
+	// Account is the chat side of the user. The store derives and maintains it; whatever
+	// a caller puts here is ignored on write.
+	Account Account
+
+	Created      time.Time
+	LastModified time.Time
+	Version      int64 // incremented on every write; the ETag is W/"<Version>"
+}
+
+// Name is the SCIM "name" complex attribute.
+type Name struct {
+	Formatted       string
+	FamilyName      string
+	GivenName       string
+	MiddleName      string
+	HonorificPrefix string
+	HonorificSuffix string
+}
+
+// IsZero reports whether no sub-attribute is set.
+func (n Name) IsZero() bool { return n == Name{} }
+
+// MultiValue is an element of emails or phoneNumbers.
+type MultiValue struct {
+	Value   string
+	Display string
+	Type    string
+	Primary bool
+}
+
+// Address is an element of addresses.
+type Address struct {
+	Formatted     string
+	StreetAddress string
+	Locality      string
+	Region        string
+	PostalCode    string
+	Country       string
+	Type          string
+	Primary       bool
+}
+
+// Enterprise holds urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.
+type Enterprise struct {
+	EmployeeNumber string
+	CostCenter     string
+	Organization   string
+	Division       string
+	Department     string
+	Manager        Manager
+}
+
+// IsZero reports whether no enterprise attribute is set.
+func (e Enterprise) IsZero() bool { return e == Enterprise{} }
+
+// Manager is the enterprise "manager" attribute: the SCIM id of another User.
+type Manager struct {
+	Value       string
+	Ref         string
+	DisplayName string
+}
+
+// Account is the chat account of a user, as Mattermost would hold it.
+type Account struct {
+	Username string   // chat username, derived from userName (see rules.Username)
+	Email    string   // primary email, lower-cased
+	Status   string   // StatusOnline, or StatusOffline while deactivated
+	DeleteAt int64    // deactivation time (Unix ms, as Mattermost's DeleteAt); 0 = active
+	Teams    []string // names of the teams the account is in
+	Channels []string // "team/channel" of the channels the account is in
+}
+
+// Account statuses.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline"
+)
