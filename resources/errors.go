@@ -2,71 +2,110 @@ package resources
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"strconv"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
 	"github.com/townsquare/townsquare/store"
 )
 
-// badRequest is a 400 with a SCIM scimType. It returns the ScimError VALUE: the library
-// recognises only that (a pointer would become a 500).
-func badRequest(scimType scimerrors.ScimType, detail string) error {
-	return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimType, Detail: detail}
+// A SCIM error is a scimerrors.ScimError value: what the patch applier and the schemas'
+// validation return too. WriteError is the only writer of SCIM error answers; every
+// other error reaches it through (*API).fail, which maps the store's errors.
+
+// errorf is a SCIM error with a status, a scimType ("" for none) and a detail.
+func errorf(status int, scimType scimerrors.ScimType, format string, args ...any) error {
+	return scimerrors.ScimError{Status: status, ScimType: scimType, Detail: fmt.Sprintf(format, args...)}
 }
 
-// notFound is the 404 for a resource id.
-func notFound(kind, id string) error {
-	return scimerrors.ScimError{Status: http.StatusNotFound, Detail: fmt.Sprintf("%s %q not found", kind, id)}
+// Error is a SCIM error for the server's middleware: errorf with a plain detail.
+func Error(status int, scimType scimerrors.ScimType, detail string) error {
+	return scimerrors.ScimError{Status: status, ScimType: scimType, Detail: detail}
 }
 
-// preconditionFailed is the 412 for an If-Match that no longer matches.
-func preconditionFailed() error {
-	return scimerrors.ScimError{Status: http.StatusPreconditionFailed, ScimType: "preconditionFailed",
-		Detail: "the resource has changed since the version given in If-Match"}
+// badRequest is a 400 with a scimType.
+func badRequest(scimType scimerrors.ScimType, format string, args ...any) error {
+	return errorf(http.StatusBadRequest, scimType, format, args...)
 }
 
-// errInternal is what a client sees for a failure that is ours: the real error is
-// logged, never sent (the library would put err.Error() in the body, DSNs and all).
-var errInternal = scimerrors.ScimError{Status: http.StatusInternalServerError,
-	Detail: "internal server error; the server log has the details"}
+// errInternal is what a client sees of a failure that is ours; the real error is
+// logged, never sent.
+var errInternal = Error(http.StatusInternalServerError, "", "internal server error; the server log has the details")
 
-// storeError maps an error from the store to a SCIM error. Errors already in SCIM form
-// pass through; anything unexpected is logged with ctx's request data and becomes a
-// plain 500.
-func storeError(ctx context.Context, log *slog.Logger, kind, id string, err error) error {
-	var scimErr scimerrors.ScimError
-	var unknown *store.UnknownMembersError
-	var badFilter *store.FilterError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &scimErr):
-		return scimErr
-	case errors.As(err, &badFilter):
-		return badRequest(scimerrors.ScimTypeInvalidFilter, badFilter.Error())
-	case errors.Is(err, store.ErrNotFound):
-		return notFound(kind, id)
-	case errors.Is(err, store.ErrConflict):
-		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness,
-			Detail: fmt.Sprintf("a %s with that %s already exists", kind, uniqueAttr(kind))}
-	case errors.Is(err, store.ErrPrecondition):
-		return preconditionFailed()
-	case errors.As(err, &unknown):
-		return badRequest(scimerrors.ScimTypeInvalidValue, "members: "+unknown.Error())
-	case errors.Is(err, context.Canceled):
-		return scimerrors.ScimError{Status: http.StatusBadRequest, Detail: "request cancelled"}
+// WriteError answers err as a SCIM error (RFC 7644 §3.12): a ScimError as it is (status
+// as a string in the body, as the RFC's examples have it), anything else as a plain 500
+// that reveals nothing.
+func WriteError(w http.ResponseWriter, err error) {
+	var se scimerrors.ScimError
+	if !errors.As(err, &se) || se.Status < 400 || se.Status > 599 {
+		se = errInternal.(scimerrors.ScimError)
 	}
-	log.ErrorContext(ctx, "store operation failed", "resource", kind, "id", id, "err", err)
+	body := struct {
+		Schemas  []string `json:"schemas"`
+		ScimType string   `json:"scimType,omitempty"`
+		Detail   string   `json:"detail,omitempty"`
+		Status   string   `json:"status"`
+	}{[]string{ErrorSchema}, string(se.ScimType), se.Detail, strconv.Itoa(se.Status)}
+	writeJSON(w, se.Status, body)
+}
+
+// fail answers a handler's error: SCIM errors as they are, the store's mapped to what
+// they mean for resource kind (User, Group) with id, anything else logged and a 500.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, kind, id string, err error) {
+	WriteError(w, a.scimError(r.Context(), kind, id, err))
+}
+
+func (a *API) scimError(ctx context.Context, kind, id string, err error) error {
+	var (
+		se        scimerrors.ScimError
+		unknown   *store.UnknownMembersError
+		badFilter *store.FilterError
+	)
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &badFilter):
+		return badRequest(scimerrors.ScimTypeInvalidFilter, "%s", badFilter.Error())
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, "", "%s %q not found", kind, id)
+	case errors.Is(err, store.ErrConflict):
+		return errorf(http.StatusConflict, scimerrors.ScimTypeUniqueness, "a %s with that %s already exists", kind, uniqueAttr(kind))
+	case errors.Is(err, store.ErrPrecondition):
+		return errPrecondition
+	case errors.As(err, &unknown):
+		return badRequest(scimerrors.ScimTypeInvalidValue, "members: %s", unknown.Error())
+	case errors.Is(err, context.Canceled):
+		return errorf(http.StatusBadRequest, "", "request cancelled")
+	}
+	a.log.ErrorContext(ctx, "store operation failed", "resource", kind, "id", id, "err", err)
 	return errInternal
 }
 
+// errPrecondition is the 412 for an If-Match that no longer matches (RFC 7644 §3.14).
+var errPrecondition = Error(http.StatusPreconditionFailed, "preconditionFailed",
+	"the resource has changed since the version given in If-Match")
+
 func uniqueAttr(kind string) string {
-	if kind == "User" {
+	if kind == userKind {
 		return "userName"
 	}
 	return "displayName"
 }
+
+// writeJSON writes v as a SCIM JSON answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // our own types and maps of JSON values: cannot happen
+		status, body = http.StatusInternalServerError, []byte(`{"schemas":["`+ErrorSchema+`"],"status":"500"}`)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// contentType is the media type of every SCIM answer (RFC 7644 §3.1).
+const contentType = "application/scim+json"

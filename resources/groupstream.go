@@ -2,30 +2,37 @@ package resources
 
 import (
 	"bufio"
-	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/townsquare/townsquare/store"
 )
 
-// streamBufferSize is how much of a group response is gathered before it is written to
-// the client: a 50k-member group is about 5 MB, so it leaves in ~150 writes and the
-// server holds one buffer, whatever the group's size.
+// Groups are rendered by streaming: the members go from store.EachGroupMember through one
+// buffered writer to the client, so memory does not grow with a group (a 50k-member group
+// is about 5 MB of JSON), in a GET of one group or in a list of many.
+
+// streamBufferSize is how much of a response is gathered before it is written.
 const streamBufferSize = 32 << 10
 
 var streamBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, streamBufferSize) }}
 
-// countingWriter remembers whether anything reached the client, and the first write
-// error (the client went away).
+// countingWriter sends the status with the first bytes, and remembers how much reached
+// the client and the first write error (the client went away): until something is
+// written, the answer can still become an error.
 type countingWriter struct {
-	w   io.Writer
-	n   int64
-	err error
+	w      http.ResponseWriter
+	status int
+	n      int64
+	err    error
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.n == 0 && c.err == nil {
+		c.w.WriteHeader(c.status)
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	if err != nil && c.err == nil {
@@ -34,30 +41,87 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// writeGroup streams group g, shaped by view, as the body of a 200: the bytes are those
-// the library's json.Marshal writes for Groups.resource's result (keys in sorted order,
-// as encoding/json writes maps; meta as the library's struct), but members go from
-// store.EachGroupMember straight to a buffered writer, so memory does not grow with the
-// group. urlID is the id as the request URL gave it (the library builds meta.location
-// from it). method is the request's, for the library's error mapping.
-//
-// An error before the first byte has left (the member query failed) is answered as the
-// library would answer it. After that the status is sent and cannot change: the
-// connection is aborted, so that the client sees a broken response rather than a
-// complete-looking truncated one.
-func (s *Service) writeGroup(w http.ResponseWriter, r *http.Request, g *store.Group, view groupView, urlID, method string) {
-	ctx := r.Context()
-	w.Header().Set("Etag", etag(g.Version))
-	cw := &countingWriter{w: w}
+// groupStream is one streamed answer.
+type groupStream struct {
+	a  *API
+	w  http.ResponseWriter
+	r  *http.Request
+	cw *countingWriter
+	bw *bufio.Writer
+	b  []byte // scratch for one piece of JSON
+}
+
+func (a *API) newGroupStream(w http.ResponseWriter, r *http.Request, status int) *groupStream {
+	cw := &countingWriter{w: w, status: status}
 	bw := streamBuffers.Get().(*bufio.Writer)
 	bw.Reset(cw)
-	defer func() {
-		bw.Reset(nil) // drop whatever was not sent, and the reference to w
-		streamBuffers.Put(bw)
-	}()
+	return &groupStream{a: a, w: w, r: r, cw: cw, bw: bw, b: make([]byte, 0, 512)}
+}
 
-	b := make([]byte, 0, 512)
-	b = append(b, '{')
+// flush sends what is buffered: the answer is complete.
+func (s *groupStream) flush() {
+	if err := s.bw.Flush(); err != nil {
+		s.a.log.DebugContext(s.r.Context(), "group response not delivered", "err", err)
+	}
+}
+
+// release returns the buffer to the pool, dropping whatever was not flushed.
+func (s *groupStream) release() {
+	s.bw.Reset(nil)
+	streamBuffers.Put(s.bw)
+}
+
+// writeGroup answers one group with status, shaped by p.
+func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, g *store.Group, p projection) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Etag", etag(g.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", a.location(groupType.endpoint, g.ID))
+	}
+	s := a.newGroupStream(w, r, status)
+	defer s.release()
+	if err := s.group(g, viewGroup(p, g.ExternalID != "")); err != nil {
+		s.failed(g.ID, err)
+		return
+	}
+	s.flush()
+}
+
+// writeGroups answers a page of groups (a list response), shaped by p.
+func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total int, groups []store.Group, p projection) {
+	w.Header().Set("Content-Type", contentType)
+	s := a.newGroupStream(w, r, http.StatusOK)
+	defer s.release()
+	b := append(s.b[:0], `{"schemas":["`+ListResponseSchema+`"],"totalResults":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"itemsPerPage":`...)
+	b = strconv.AppendInt(b, int64(len(groups)), 10)
+	b = append(b, `,"startIndex":`...)
+	b = strconv.AppendInt(b, int64(start), 10)
+	b = append(b, `,"Resources":[`...)
+	s.write(b)
+	for i := range groups {
+		if i > 0 {
+			s.write(append(s.b[:0], ','))
+		}
+		if err := s.group(&groups[i], viewGroup(p, groups[i].ExternalID != "")); err != nil {
+			s.failed(groups[i].ID, err)
+			return
+		}
+	}
+	s.write(append(s.b[:0], "]}"...))
+	s.flush()
+}
+
+func (s *groupStream) write(b []byte) {
+	s.b = b
+	_, _ = s.bw.Write(b)
+}
+
+// group writes group g, shaped by view. Its error is the store's, or the client's going
+// away, while members were read.
+func (s *groupStream) group(g *store.Group, view groupView) error {
+	b := append(s.b[:0], '{')
 	if view.displayName {
 		b = append(b, `"displayName":`...)
 		b = appendJSONString(b, g.DisplayName)
@@ -72,41 +136,36 @@ func (s *Service) writeGroup(w http.ResponseWriter, r *http.Request, g *store.Gr
 	b = appendJSONString(b, g.ID)
 	if view.members {
 		b = append(b, `,"members":[`...)
-		_, _ = bw.Write(b)
+		s.write(b)
 		first := true
-		err := s.Store.EachGroupMember(ctx, g.ID, func(m store.Member) error {
-			b = b[:0]
+		err := s.a.store.EachGroupMember(s.r.Context(), g.ID, func(m store.Member) error {
+			b := s.b[:0]
 			if !first {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendMember(b, m, view.member)
-			_, err := bw.Write(b)
-			return err
+			s.write(appendMember(b, m, view.member))
+			return s.cw.err
 		})
 		if err != nil {
-			s.streamFailed(w, r, g.ID, cw, method, err)
-			return
+			return err
 		}
-		b = append(b[:0], ']')
+		b = append(s.b[:0], ']')
 	}
-	b = append(b, `,"meta":{"resourceType":"Group","created":"`...)
+	b = append(b, `,"meta":{"resourceType":"`+groupKind+`","created":"`...)
 	b = g.Created.AppendFormat(b, time.RFC3339)
 	b = append(b, `","lastModified":"`...)
 	b = g.LastModified.AppendFormat(b, time.RFC3339)
 	b = append(b, `","location":`...)
-	b = appendJSONString(b, libraryLocation(s.BaseURL, "Groups", urlID))
+	b = appendJSONString(b, s.a.location(groupType.endpoint, g.ID))
 	b = append(b, `,"version":`...)
 	b = appendJSONString(b, etag(g.Version))
-	b = append(b, `},"schemas":["`+GroupSchemaURN+`"]}`...)
-	_, _ = bw.Write(b)
-	if err := bw.Flush(); err != nil {
-		s.Log.DebugContext(ctx, "group response not delivered", "group", g.ID, "err", err)
-	}
+	b = append(b, `},"schemas":["`+store.GroupSchema+`"]}`...)
+	s.write(b)
+	return nil
 }
 
-// appendMember appends one member object with the keys k keeps, in encoding/json's
-// sorted map-key order.
+// appendMember appends one member object with the keys k keeps.
 func appendMember(b []byte, m store.Member, k memberKeys) []byte {
 	b = append(b, '{')
 	sep := false
@@ -132,21 +191,22 @@ func appendMember(b []byte, m store.Member, k memberKeys) []byte {
 	return append(b, '}')
 }
 
-// streamFailed handles an error while members were being read or written.
-func (s *Service) streamFailed(w http.ResponseWriter, r *http.Request, groupID string, cw *countingWriter, method string, err error) {
-	ctx := r.Context()
+// failed handles an error while members were read or written. Before anything has left
+// (the buffered head is dropped) the answer is an error like any other; after that the
+// status is sent and cannot change, so the connection is aborted: the client sees a
+// broken answer rather than a complete-looking truncated one.
+func (s *groupStream) failed(groupID string, err error) {
+	ctx := s.r.Context()
 	switch {
-	case cw.n == 0 && cw.err == nil:
-		// Nothing has left yet (the buffered head is dropped): answer as the library
-		// would have answered Groups.resource's error.
-		w.Header().Del("Etag")
-		writeLibraryError(w, storeError(ctx, s.Log, "Group", groupID, err), method)
-	case cw.err != nil || ctx.Err() != nil:
-		// The client went away: nobody is left to answer.
-		s.Log.DebugContext(ctx, "group response not delivered", "group", groupID, "err", err)
+	case s.cw.n == 0 && s.cw.err == nil:
+		s.w.Header().Del("Etag")
+		s.w.Header().Del("Location")
+		WriteError(s.w, s.a.scimError(ctx, groupKind, groupID, err))
+	case s.cw.err != nil || ctx.Err() != nil:
+		s.a.log.DebugContext(ctx, "group response not delivered", "group", groupID, "err", err)
 	default:
-		s.Log.ErrorContext(ctx, "reading group members failed after the response started; aborting it",
-			"group", groupID, "bytes_sent", cw.n, "err", err)
+		s.a.log.ErrorContext(ctx, "reading group members failed after the response started; aborting it",
+			"group", groupID, "bytes_sent", s.cw.n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -3,6 +3,8 @@ package resources
 import (
 	"net/url"
 	"strings"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // projection is a request's attributes / excludedAttributes (RFC 7644 §3.4.2.5), parsed
@@ -43,8 +45,8 @@ func parseAttrList(s string) []attrRef {
 			}
 		}
 		var ref attrRef
-		for _, urn := range []string{EnterpriseUserURN, TownsquareUserURN, UserSchemaURN, GroupSchemaURN} {
-			ext := urn == EnterpriseUserURN || urn == TownsquareUserURN
+		for _, urn := range []string{store.EnterpriseUserSchema, store.TownsquareUserSchema, store.UserSchema, store.GroupSchema} {
+			ext := urn == store.EnterpriseUserSchema || urn == store.TownsquareUserSchema
 			if len(raw) > len(urn) && strings.EqualFold(raw[:len(urn)], urn) && raw[len(urn)] == ':' {
 				if ext {
 					ref.container = urn

@@ -1,22 +1,17 @@
-// Package resources turns SCIM requests into store operations: the elimity resource
-// handlers for Users and Groups, the mapping between SCIM attributes and the typed store
-// model, attribute projection, and the schemas Townsquare advertises.
 package resources
 
 import (
+	"slices"
+
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
+	"github.com/townsquare/townsquare/store"
 )
 
-// URNs of the schemas Townsquare serves.
+// The resource kinds, as meta.resourceType and error details name them.
 const (
-	UserSchemaURN     = "urn:ietf:params:scim:schemas:core:2.0:User"
-	GroupSchemaURN    = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	EnterpriseUserURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	TownsquareUserURN = "urn:townsquare:params:scim:schemas:extension:2.0:User"
-	ListResponseURN   = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	ErrorURN          = "urn:ietf:params:scim:api:messages:2.0:Error"
-	PatchOpURN        = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	userKind  = "User"
+	groupKind = "Group"
 )
 
 // The schemas, built once: the library's constructors compile a regexp per attribute.
@@ -28,6 +23,24 @@ var (
 	townsquareUserSchema = TownsquareUserSchema()
 	groupSchema          = GroupSchema()
 )
+
+// The resource types served, User first: what decoding, rendering and /ResourceTypes
+// know of each.
+var (
+	userType = resourceType{name: userKind, description: "User Account", endpoint: "Users", core: userSchema, withCommon: withExternalID(userSchema),
+		extensions: []schema.Schema{enterpriseUserSchema, townsquareUserSchema}}
+	groupType = resourceType{name: groupKind, description: "Group", endpoint: "Groups", core: groupSchema, withCommon: withExternalID(groupSchema)}
+)
+
+// withExternalID is s with the common attribute externalId (RFC 7643 §3.1), which a
+// client may set on POST and PUT.
+func withExternalID(s schema.Schema) schema.Schema {
+	s.Attributes = append(slices.Clone(s.Attributes), schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+		Name: schema.CommonAttributeExternalID, CaseExact: true,
+		Mutability: schema.AttributeMutabilityReadWrite(), Uniqueness: schema.AttributeUniquenessNone(),
+	})))
+	return s
+}
 
 // storedUserAttributes are the core User attributes the store keeps and returns. The
 // schema we advertise lists only these, so /Schemas tells an IdP the truth: an attribute
@@ -70,7 +83,7 @@ func TownsquareUserSchema() schema.Schema {
 		}))
 	}
 	return schema.Schema{
-		ID:          TownsquareUserURN,
+		ID:          store.TownsquareUserSchema,
 		Name:        optional.NewString("TownsquareUser"),
 		Description: optional.NewString("The chat account provisioning made of this user (read-only)."),
 		Attributes: schema.Attributes{

@@ -1,7 +1,6 @@
 package resources
 
 import (
-	"fmt"
 	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -76,7 +75,7 @@ func userToAttributes(u *store.User) map[string]any {
 		ent["manager"] = mgr
 	}
 	if len(ent) > 0 {
-		m[EnterpriseUserURN] = ent
+		m[store.EnterpriseUserSchema] = ent
 	}
 	if a := u.Account; a.Username != "" {
 		ts := map[string]any{"username": a.Username, "status": a.Status}
@@ -86,7 +85,7 @@ func userToAttributes(u *store.User) map[string]any {
 		if len(a.Channels) > 0 {
 			ts["channels"] = stringsToList(a.Channels)
 		}
-		m[TownsquareUserURN] = ts
+		m[store.TownsquareUserSchema] = ts
 	}
 	return m
 }
@@ -165,7 +164,7 @@ func userFromAttributes(m map[string]any) (store.User, error) {
 			Country: r.str(e, "country"), Type: r.str(e, "type"), Primary: r.boolean(e, "primary"),
 		})
 	}
-	if ent := r.obj(m, EnterpriseUserURN); ent != nil {
+	if ent := r.obj(m, store.EnterpriseUserSchema); ent != nil {
 		u.Enterprise = store.Enterprise{
 			EmployeeNumber: r.str(ent, "employeeNumber"), CostCenter: r.str(ent, "costCenter"),
 			Organization: r.str(ent, "organization"), Division: r.str(ent, "division"),
@@ -219,7 +218,7 @@ func checkPrimaries(lists map[string][]bool) error {
 			}
 		}
 		if n > 1 {
-			return badRequest(scimerrors.ScimTypeInvalidValue, fmt.Sprintf("%s: at most one value may be primary", attr))
+			return badRequest(scimerrors.ScimTypeInvalidValue, "%s: at most one value may be primary", attr)
 		}
 	}
 	return nil
@@ -231,7 +230,7 @@ type attrReader struct{ err error }
 
 func (r *attrReader) fail(attr string, v any) {
 	if r.err == nil {
-		r.err = badRequest(scimerrors.ScimTypeInvalidValue, fmt.Sprintf("attribute %q has a value of the wrong type (%T)", attr, v))
+		r.err = badRequest(scimerrors.ScimTypeInvalidValue, "attribute %q has a value of the wrong type (%T)", attr, v)
 	}
 }
 

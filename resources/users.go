@@ -1,113 +1,104 @@
 package resources
 
 import (
-	"fmt"
-	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 
-	"github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
-	"github.com/elimity-com/scim/optional"
 
 	"github.com/townsquare/townsquare/resources/patch"
 	"github.com/townsquare/townsquare/store"
 )
 
-// Users is the SCIM resource handler for /Users.
-type Users struct {
-	Store store.Store
-	Log   *slog.Logger
-}
+// /Users: each handler reads its request once into a store.User (or the store's updater
+// closure), calls the store, and renders the user the store returns.
 
-var _ scim.ResourceHandler = Users{}
-
-// Create handles POST /Users.
-func (h Users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	u, err := userFromAttributes(attrs)
+// listUsers serves GET /Users.
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
+	lr, err := parseListRequest(r)
 	if err != nil {
-		return scim.Resource{}, err
+		WriteError(w, err)
+		return
 	}
-	if err := setPassword(&u, attrs); err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "User", "", err)
-	}
-	if err := h.Store.CreateUser(r.Context(), &u); err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "User", u.UserName, err)
-	}
-	return userResource(&u, parseProjection(r.URL.Query())), nil
-}
-
-// Get handles GET /Users/{id}.
-func (h Users) Get(r *http.Request, id string) (scim.Resource, error) {
-	u, err := h.Store.GetUser(r.Context(), id)
+	users, total, err := a.store.ListUsers(r.Context(), lr.query)
 	if err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "User", id, err)
+		a.fail(w, r, userKind, "", err)
+		return
 	}
-	return userResource(&u, parseProjection(r.URL.Query())), nil
-}
-
-// GetAll answers list requests that reach the library. The server routes GET /Users to
-// List instead, which renders the list envelope itself; this stays correct for any
-// other path the library may send here.
-func (h Users) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	var f store.Filter
-	if params.FilterValidator != nil {
-		f = params.FilterValidator.GetFilter()
-	}
-	users, total, err := h.Store.ListUsers(r.Context(), store.Query{Filter: f, StartIndex: params.StartIndex, Count: params.Count})
-	if err != nil {
-		return scim.Page{}, storeError(r.Context(), h.Log, "User", "", err)
-	}
-	p := parseProjection(r.URL.Query())
-	page := scim.Page{TotalResults: total, Resources: make([]scim.Resource, 0, len(users))}
+	out := make([]resource, len(users))
 	for i := range users {
-		page.Resources = append(page.Resources, userResource(&users[i], p))
+		out[i] = a.renderUser(&users[i], lr.proj)
 	}
-	return page, nil
+	writeList(w, lr.query.StartIndex, total, out)
 }
 
-// Replace handles PUT /Users/{id}: the body replaces the user. Two write-only or
+// createUser serves POST /Users.
+func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
+	u, err := decodeUser(r)
+	if err != nil {
+		a.fail(w, r, userKind, "", err)
+		return
+	}
+	if err := a.store.CreateUser(r.Context(), &u.User); err != nil {
+		a.fail(w, r, userKind, u.UserName, err)
+		return
+	}
+	a.writeResource(w, http.StatusCreated, userType, a.renderUser(&u.User, parseProjection(r.URL.Query())), u.Version)
+}
+
+// getUser serves GET /Users/{id}.
+func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
+	id := resourceID(r)
+	u, err := a.store.GetUser(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, userKind, id, err)
+		return
+	}
+	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
+}
+
+// replaceUser serves PUT /Users/{id}: the body replaces the user. Two write-only or
 // server-kept values survive a body that leaves them out: the password (an IdP cannot
 // read it back to send it again) and active (Okta PUTs without it must not reactivate
 // or deactivate anyone by accident).
-func (h Users) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	nu, err := userFromAttributes(attrs)
+func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
+	id := resourceID(r)
+	nu, err := decodeUser(r)
+	if err == nil {
+		nu.ifVersion, err = ifMatchVersion(r)
+	}
 	if err != nil {
-		return scim.Resource{}, err
+		a.fail(w, r, userKind, id, err)
+		return
 	}
-	_, hasActive := attrs["active"]
-	if err := setPassword(&nu, attrs); err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "User", id, err)
-	}
-	ifVersion, err := ifMatchVersion(r)
-	if err != nil {
-		return scim.Resource{}, err
-	}
-	u, err := h.Store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
-		if !hasActive {
-			nu.Active = u.Active
+	u, err := a.store.UpdateUser(r.Context(), id, nu.ifVersion, func(u *store.User) error {
+		next := nu.User
+		if !nu.hasActive {
+			next.Active = u.Active
 		}
-		if nu.PasswordHash == "" {
-			nu.PasswordHash = u.PasswordHash
+		if next.PasswordHash == "" {
+			next.PasswordHash = u.PasswordHash
 		}
-		*u = nu
+		*u = next
 		return nil
 	})
 	if err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "User", id, err)
+		a.fail(w, r, userKind, id, err)
+		return
 	}
-	return userResource(&u, parseProjection(r.URL.Query())), nil
+	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
-// Patch handles PATCH /Users/{id}: the operations are applied to the stored user inside
-// the store's transaction, so a failing operation writes nothing.
-func (h Users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	ifVersion, err := ifMatchVersion(r)
+// patchUser serves PATCH /Users/{id}: the operations are applied to the stored user
+// inside the store's update, so a failing operation writes nothing. It answers 200 with
+// the user.
+func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
+	id := resourceID(r)
+	ops, ifVersion, err := decodePatch(r)
 	if err != nil {
-		return scim.Resource{}, err
+		a.fail(w, r, userKind, id, err)
+		return
 	}
-	u, err := h.Store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
+	u, err := a.store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
 		attrs := userToAttributes(u)
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
@@ -132,21 +123,62 @@ func (h Users) Patch(r *http.Request, id string, ops []scim.PatchOperation) (sci
 		return nil
 	})
 	if err != nil {
-		return scim.Resource{}, storeError(r.Context(), h.Log, "User", id, err)
+		a.fail(w, r, userKind, id, err)
+		return
 	}
-	return userResource(&u, parseProjection(r.URL.Query())), nil
+	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
-// Delete handles DELETE /Users/{id}.
-func (h Users) Delete(r *http.Request, id string) error {
+// deleteUser serves DELETE /Users/{id}.
+func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
+	id := resourceID(r)
 	ifVersion, err := ifMatchVersion(r)
+	if err == nil {
+		err = a.store.DeleteUser(r.Context(), id, ifVersion)
+	}
 	if err != nil {
-		return err
+		a.fail(w, r, userKind, id, err)
+		return
 	}
-	if err := h.Store.DeleteUser(r.Context(), id, ifVersion); err != nil {
-		return storeError(r.Context(), h.Log, "User", id, err)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodedUser is a POST or PUT body of /Users read into the store's type.
+type decodedUser struct {
+	store.User
+	hasActive bool  // the body gave active (PUT keeps the stored value otherwise)
+	ifVersion int64 // If-Match, for PUT
+}
+
+// decodeUser reads a POST or PUT body into a store.User, hashing a password it carries.
+func decodeUser(r *http.Request) (decodedUser, error) {
+	attrs, err := decodeResource(r, userType)
+	if err != nil {
+		return decodedUser{}, err
 	}
-	return nil
+	u, err := userFromAttributes(attrs)
+	if err != nil {
+		return decodedUser{}, err
+	}
+	if err := setPassword(&u, attrs); err != nil {
+		return decodedUser{}, err
+	}
+	_, hasActive := attrs["active"]
+	return decodedUser{User: u, hasActive: hasActive}, nil
+}
+
+// decodePatch reads a PATCH body and If-Match.
+func decodePatch(r *http.Request) ([]patch.Operation, int64, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	ops, err := patch.ParseRequest(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	ifVersion, err := ifMatchVersion(r)
+	return ops, ifVersion, err
 }
 
 // setPassword hashes a password present in attrs into u.
@@ -170,34 +202,9 @@ func setPassword(u *store.User, attrs map[string]any) error {
 	return nil
 }
 
-// userResource renders a stored user for the library, projected as the request asks.
-func userResource(u *store.User, p projection) scim.Resource {
+// renderUser renders a stored user, projected by p.
+func (a *API) renderUser(u *store.User, p projection) resource {
 	attrs := userToAttributes(u)
 	p.apply(attrs)
-	res := scim.Resource{ID: u.ID, Attributes: attrs, Meta: meta(u.Created, u.LastModified, u.Version)}
-	if u.ExternalID != "" && p.wantsExternalID() {
-		res.ExternalID = optional.NewString(u.ExternalID)
-	}
-	return res
+	return a.render(userType, attrs, u.ID, u.ExternalID, meta{u.Created, u.LastModified, u.Version}, p)
 }
-
-// ifMatchVersion reads If-Match (RFC 7644 §3.14). It returns 0 when the header is
-// absent or "*"; an ETag that is not one of ours cannot match, so it is a 412.
-func ifMatchVersion(r *http.Request) (int64, error) {
-	h := strings.TrimSpace(r.Header.Get("If-Match"))
-	if h == "" || h == "*" {
-		return 0, nil
-	}
-	for _, tag := range strings.Split(h, ",") {
-		tag = strings.TrimSpace(tag)
-		tag = strings.TrimPrefix(tag, "W/")
-		tag = strings.Trim(tag, `"`)
-		if v, err := strconv.ParseInt(tag, 10, 64); err == nil && v > 0 {
-			return v, nil // several tags: the first of ours decides
-		}
-	}
-	return 0, preconditionFailed()
-}
-
-// etag renders a version as the weak ETag the server sends and accepts.
-func etag(version int64) string { return fmt.Sprintf(`W/"%d"`, version) }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,10 +29,10 @@ type adminAPI struct{ store store.Store }
 
 // registerAdminAPI mounts the admin read API on r under AdminPrefix. Only GET is
 // served; every answer, errors included, is application/json.
-func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator) {
+func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *slog.Logger) {
 	a := &adminAPI{store: s}
 	api := r.PathPrefix(AdminPrefix).Subrouter()
-	api.Use(auth.middleware)
+	api.Use(recoverPanics(log, writeAdminError), auth.require(writeAdminError))
 	routes := []struct {
 		path string
 		h    http.HandlerFunc

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -84,24 +83,26 @@ func (a *authenticator) tokenName(r *http.Request) (string, error) {
 	return name, nil
 }
 
-// middleware rejects requests without a valid token: 401, a SCIM error body, and
-// WWW-Authenticate as RFC 6750 asks.
-func (a *authenticator) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, err := a.tokenName(r)
-		switch {
-		case errors.Is(err, errUnauthorized):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
-			resources.WriteError(w, http.StatusUnauthorized, "", "a valid bearer token is required (Authorization: Bearer <token>)")
-			return
-		case err != nil:
-			requestLog(r.Context()).setErr(err)
-			resources.WriteError(w, http.StatusInternalServerError, "", "internal server error; the server log has the details")
-			return
-		}
-		requestLog(r.Context()).token = name
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, name)))
-	})
+// require rejects requests without a valid token: 401 with WWW-Authenticate, as RFC
+// 6750 asks, and the body writeErr writes (each API answers errors in its own shape).
+func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int, detail string)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			name, err := a.tokenName(r)
+			switch {
+			case errors.Is(err, errUnauthorized):
+				w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
+				writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
+				return
+			case err != nil:
+				requestLog(r.Context()).setErr(err)
+				writeErr(w, http.StatusInternalServerError, "internal server error; the server log has the details")
+				return
+			}
+			requestLog(r.Context()).token = name
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, name)))
+		})
+	}
 }
 
 type tokenKey struct{}

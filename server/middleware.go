@@ -79,9 +79,9 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// recoverPanics turns a panic into a logged 500 SCIM error instead of a dropped
-// connection (net/http would just close it).
-func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
+// recoverPanics turns a panic into a logged 500, answered by writeErr in the API's own
+// error shape, instead of a dropped connection (net/http would just close it).
+func recoverPanics(log *slog.Logger, writeErr func(w http.ResponseWriter, status int, detail string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sw, ok := w.(*statusWriter)
@@ -100,7 +100,7 @@ func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				requestLog(r.Context()).setErr(fmt.Errorf("panic: %v", p))
 				if !sw.written {
-					resources.WriteError(sw, http.StatusInternalServerError, "", "internal server error; the server log has the details")
+					writeErr(sw, http.StatusInternalServerError, "internal server error; the server log has the details")
 				}
 			}()
 			next.ServeHTTP(sw, r)
@@ -125,7 +125,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 			r.Body.Close()
 			if err != nil {
-				resources.WriteError(w, http.StatusBadRequest, "invalidSyntax", "could not read the request body")
+				resources.WriteError(w, resources.Error(http.StatusBadRequest, "invalidSyntax", "could not read the request body"))
 				return
 			}
 			if int64(len(body)) > max {
@@ -141,8 +141,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 
 func tooLarge(w http.ResponseWriter, max int64) {
 	w.Header().Set("Connection", "close")
-	resources.WriteError(w, http.StatusRequestEntityTooLarge, "",
-		fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
+	writeSCIMError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
 }
 
 // scimEndpoints are the SCIM root's endpoint names as RFC 7644 spells them.

@@ -14,7 +14,7 @@ import (
 func TestRecoverPanicsAnswersSCIM500AndLogs(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	h := accessLog(log)(recoverPanics(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := accessLog(log)(recoverPanics(log, writeSCIMError)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom")
 	})))
 	rec := httptest.NewRecorder()

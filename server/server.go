@@ -41,15 +41,14 @@ func Handler(cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	svc := &resources.Service{Store: cfg.Store, Log: cfg.Log, BaseURL: cfg.BaseURL}
-	lib, err := svc.SCIMServer()
+	api, err := resources.New(cfg.Store, cfg.Log, cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
 	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken)
 
 	r := mux.NewRouter()
-	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log))
+	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError))
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -66,67 +65,21 @@ func Handler(cfg Config) (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
-	registerAdminAPI(r, cfg.Store, auth)
+	registerAdminAPI(r, cfg.Store, auth, cfg.Log)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
-	scim.Use(auth.middleware, limitBody(cfg.MaxBodyBytes))
-	// Lists are ours (the library's envelope reports itemsPerPage wrongly and cannot
-	// project); single resources and discovery are the library's, but for the group
-	// routes below.
-	scim.HandleFunc("/Users", svc.ListUsers).Methods(http.MethodGet)
-	scim.HandleFunc("/Groups", svc.ListGroups).Methods(http.MethodGet)
-	scim.HandleFunc("/ServiceProviderConfig", svc.ServiceProviderConfig).Methods(http.MethodGet)
-	allow := map[string][]string{
-		"/Users": {http.MethodGet, http.MethodPost}, "/Users/{id}": {http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete},
-		"/Groups": {http.MethodGet, http.MethodPost}, "/Groups/{id}": {http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete},
-		"/ServiceProviderConfig": {http.MethodGet}, "/Schemas": {http.MethodGet}, "/Schemas/{id}": {http.MethodGet},
-		"/ResourceTypes": {http.MethodGet}, "/ResourceTypes/{id}": {http.MethodGet},
-	}
-	plainLibrary := http.StripPrefix(SCIMPrefix, lib)
-	library := resources.NormalizeBody(plainLibrary)
-	// A group's GET and PATCH are ours too, for what a large group costs: GET streams the
-	// members, PATCH reads the paths Okta and Entra send without the library's parser.
-	// Both answer exactly as the library would, and PATCH hands the library (behind the
-	// same body normalisation) every request it does not recognise.
-	scim.Handle("/Groups/{id}", groupRoute(library, svc.GetGroup)).Methods(http.MethodGet)
-	scim.Handle("/Groups/{id}", resources.NormalizeBody(groupRoute(plainLibrary,
-		func(w http.ResponseWriter, r *http.Request, id string) { svc.PatchGroup(w, r, id, plainLibrary) }))).Methods(http.MethodPatch)
-	discovery := http.StripPrefix(SCIMPrefix, svc.Discovery(lib))
-	for _, path := range []string{"/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{id}"} {
-		scim.Handle(path, discovery).Methods(http.MethodGet)
-	}
-	for path, methods := range allow {
-		scim.Handle(path, library).Methods(methods...)
-		scim.Handle(path, methodNotAllowed(methods))
-	}
-	scim.Handle("/Bulk", notImplemented("bulk operations are not supported (see /ServiceProviderConfig)"))
-	scim.PathPrefix("/").Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		resources.WriteError(w, http.StatusNotFound, "", "no SCIM endpoint at this path")
-	}))
+	scim.Use(auth.require(writeSCIMError), limitBody(cfg.MaxBodyBytes))
+	api.Register(scim)
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		resources.WriteError(w, http.StatusNotFound, "", "not found; SCIM is served under "+SCIMPrefix)
+		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)
 	}).GetHandler()
 	return canonicalPaths(r), nil
 }
 
-func methodNotAllowed(methods []string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		allow := ""
-		for i, m := range methods {
-			if i > 0 {
-				allow += ", "
-			}
-			allow += m
-		}
-		w.Header().Set("Allow", allow)
-		resources.WriteError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, allow))
-	})
-}
-
-func notImplemented(detail string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		resources.WriteError(w, http.StatusNotImplemented, "", detail)
-	})
+// writeSCIMError answers outside a SCIM handler (authentication, limits, panics) the way
+// SCIM answers errors.
+func writeSCIMError(w http.ResponseWriter, status int, detail string) {
+	resources.WriteError(w, resources.Error(status, "", detail))
 }
 
 // Serve runs the server on ln until ctx is cancelled, then shuts down gracefully,

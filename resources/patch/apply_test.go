@@ -8,16 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 	fp "github.com/scim2/filter-parser/v2"
 
 	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/resources/patch"
+	"github.com/townsquare/townsquare/store"
 )
 
-const ent = resources.EnterpriseUserURN
+const ent = store.EnterpriseUserSchema
 
 var (
 	userSchema  = resources.UserSchema()
@@ -27,7 +27,7 @@ var (
 
 // parseOps turns a JSON array of wire operations into what elimity hands a handler, minus
 // elimity's value sanitising (Apply must cope with raw values too). Op case is kept.
-func parseOps(t testing.TB, js string) []scim.PatchOperation {
+func parseOps(t testing.TB, js string) []patch.Operation {
 	t.Helper()
 	var raw []struct {
 		Op    string
@@ -39,9 +39,9 @@ func parseOps(t testing.TB, js string) []scim.PatchOperation {
 	if err := d.Decode(&raw); err != nil {
 		t.Fatalf("bad test ops %s: %v", js, err)
 	}
-	ops := make([]scim.PatchOperation, len(raw))
+	ops := make([]patch.Operation, len(raw))
 	for i, r := range raw {
-		ops[i] = scim.PatchOperation{Op: r.Op, Value: r.Value}
+		ops[i] = patch.Operation{Op: r.Op, Value: r.Value}
 		if r.Path != "" {
 			p, err := fp.ParsePath([]byte(r.Path))
 			if err != nil {
@@ -198,7 +198,7 @@ func TestApplySimple(t *testing.T) {
 		{name: "unknown op", ops: `[{"op":"move","path":"displayName","value":"x"}]`, wantErr: errors.ScimTypeInvalidValue},
 		{name: "remove without path", ops: `[{"op":"remove","value":{"displayName":"x"}}]`, wantErr: errors.ScimTypeNoTarget},
 		{name: "path-less non-object", ops: `[{"op":"replace","value":"x"}]`, wantErr: errors.ScimTypeInvalidValue},
-		{name: "path-less unknown key", ops: `[{"op":"replace","value":{"nosuch":"x"}}]`, wantErr: errors.ScimTypeInvalidPath},
+		{name: "path-less unknown key", ops: `[{"op":"replace","value":{"nosuch":"x"}}]`, wantErr: errors.ScimTypeInvalidValue},
 		{name: "path-less duplicate key spellings", ops: `[{"op":"replace","value":{"active":true,"ACTIVE":false}}]`, wantErr: errors.ScimTypeInvalidSyntax},
 		{name: "path-less ignores id, schemas, meta", ops: `[{"op":"replace","value":{"id":"x","schemas":["y"],"meta":{"version":"z"},"displayName":"D"}}]`,
 			want: func(m map[string]any) { m["displayName"] = "D" }},
@@ -410,7 +410,7 @@ func TestApplyEnterprise(t *testing.T) {
 			want: func(m map[string]any) { delete(m, ent) }},
 		{name: "extension attribute without URN is unknown", ops: `[{"op":"replace","path":"employeeNumber","value":"1"}]`, wantErr: errors.ScimTypeInvalidPath},
 		{name: "core attribute inside the extension container", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"userName":"x"}}}]`,
-			wantErr: errors.ScimTypeInvalidPath},
+			wantErr: errors.ScimTypeInvalidValue},
 		{name: "extension container must be an object", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}}]`,
 			wantErr: errors.ScimTypeInvalidValue},
 	}, userSchema, entSchema)
@@ -484,7 +484,7 @@ func TestFilterOperators(t *testing.T) {
 			}
 			p := fp.Path{AttributePath: fp.AttributePath{AttributeName: "emails"}, ValueExpression: expr}
 			got := start()
-			if err := patch.Apply(got, []scim.PatchOperation{{Op: "remove", Path: &p}}, userSchema); err != nil {
+			if err := patch.Apply(got, []patch.Operation{{Op: "remove", Path: &p}}, userSchema); err != nil {
 				t.Fatal(err)
 			}
 			var want []any

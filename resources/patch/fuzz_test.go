@@ -7,17 +7,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 	fp "github.com/scim2/filter-parser/v2"
 
 	"github.com/townsquare/townsquare/resources/patch"
+	"github.com/townsquare/townsquare/store"
 )
 
 // fuzzOps decodes fuzzed JSON into operations the way elimity would hand them over (with
 // UseNumber), but without elimity's validation, so Apply sees arbitrary shapes.
-func fuzzOps(js string) ([]scim.PatchOperation, bool) {
+func fuzzOps(js string) ([]patch.Operation, bool) {
 	var raw []struct {
 		Op    string
 		Path  string
@@ -28,9 +28,9 @@ func fuzzOps(js string) ([]scim.PatchOperation, bool) {
 	if d.Decode(&raw) != nil || len(raw) > 64 {
 		return nil, false
 	}
-	ops := make([]scim.PatchOperation, len(raw))
+	ops := make([]patch.Operation, len(raw))
 	for i, r := range raw {
-		ops[i] = scim.PatchOperation{Op: r.Op, Value: r.Value}
+		ops[i] = patch.Operation{Op: r.Op, Value: r.Value}
 		if r.Path != "" {
 			p, err := fp.ParsePath([]byte(r.Path))
 			if err != nil {
@@ -133,12 +133,12 @@ func FuzzSplitGroupOps(f *testing.F) {
 		}
 		for _, mo := range members {
 			switch mo.Kind {
-			case patch.AddMembers, patch.RemoveMembers:
+			case store.AddMembers, store.RemoveMembers:
 				if len(mo.IDs) == 0 {
 					t.Fatalf("empty %v", mo.Kind)
 				}
-			case patch.ReplaceMembers:
-			case patch.RemoveAllMembers:
+			case store.ReplaceMembers:
+			case store.RemoveAllMembers:
 				if len(mo.IDs) != 0 {
 					t.Fatalf("RemoveAllMembers with IDs")
 				}

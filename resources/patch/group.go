@@ -3,45 +3,10 @@ package patch
 import (
 	"strings"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
+	"github.com/townsquare/townsquare/store"
 )
-
-// groupSchemaURN is the core Group schema ID (duplicated from package resources, which
-// imports this package).
-const groupSchemaURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-// MemberOpKind says how a MemberOp changes a group's member list.
-type MemberOpKind int
-
-// Member operation kinds.
-const (
-	AddMembers       MemberOpKind = iota + 1 // add IDs that are not members yet
-	RemoveMembers                            // remove these IDs if they are members
-	ReplaceMembers                           // the member list becomes exactly IDs (possibly none)
-	RemoveAllMembers                         // remove every member; IDs is empty
-)
-
-func (k MemberOpKind) String() string {
-	switch k {
-	case AddMembers:
-		return "AddMembers"
-	case RemoveMembers:
-		return "RemoveMembers"
-	case ReplaceMembers:
-		return "ReplaceMembers"
-	case RemoveAllMembers:
-		return "RemoveAllMembers"
-	}
-	return "MemberOpKind(?)"
-}
-
-// MemberOp is one change to a group's member list, in request order.
-type MemberOp struct {
-	Kind MemberOpKind
-	IDs  []string // member IDs ("value"), deduplicated, in request order
-}
 
 // SplitGroupOps separates the operations on a group's "members" from the others, so the
 // handler can apply membership changes as O(delta) store calls without loading the member
@@ -63,10 +28,10 @@ type MemberOp struct {
 // Member entries may carry display, $ref and type, which are ignored, except that
 // "type":"Group" is invalidValue (no nested groups). An entry without a non-empty string
 // "value" is invalidValue. Errors are errors.ScimError values.
-func SplitGroupOps(ops []scim.PatchOperation) (members []MemberOp, rest []scim.PatchOperation, err error) {
+func SplitGroupOps(ops []Operation) (members []store.MemberOp, rest []Operation, err error) {
 	for i, op := range ops {
 		kind := strings.ToLower(op.Op)
-		var mo *MemberOp
+		var mo *store.MemberOp
 		if op.Path == nil {
 			m, ok := op.Value.(map[string]any)
 			if !ok {
@@ -88,7 +53,7 @@ func SplitGroupOps(ops []scim.PatchOperation) (members []MemberOp, rest []scim.P
 				return nil, nil, atOp(i, err)
 			}
 			if len(others) > 0 {
-				rest = append(rest, scim.PatchOperation{Op: op.Op, Value: others})
+				rest = append(rest, Operation{Op: op.Op, Value: others})
 			}
 		} else {
 			if !isMembersPath(op.Path.AttributePath) {
@@ -108,12 +73,12 @@ func SplitGroupOps(ops []scim.PatchOperation) (members []MemberOp, rest []scim.P
 
 func isMembersPath(ap fp.AttributePath) bool {
 	return strings.EqualFold(ap.AttributeName, "members") &&
-		(ap.URIPrefix == nil || strings.EqualFold(*ap.URIPrefix, groupSchemaURN))
+		(ap.URIPrefix == nil || strings.EqualFold(*ap.URIPrefix, store.GroupSchema))
 }
 
 // isMembersKey reports a path-less value key naming members.
 func isMembersKey(k string) bool {
-	return strings.EqualFold(k, "members") || strings.EqualFold(k, groupSchemaURN+":members")
+	return strings.EqualFold(k, "members") || strings.EqualFold(k, store.GroupSchema+":members")
 }
 
 // takeMembers pulls the members value out of a path-less value (also from a Group-URN
@@ -127,7 +92,7 @@ func takeMembers(m map[string]any) (mv any, others map[string]any, found bool, e
 				return nil, nil, false, errf(errors.ScimTypeInvalidSyntax, "members given twice")
 			}
 			mv, found = v, true
-		case strings.EqualFold(k, groupSchemaURN):
+		case strings.EqualFold(k, store.GroupSchema):
 			inner, ok := v.(map[string]any)
 			if !ok {
 				others[k] = v
@@ -154,7 +119,7 @@ func takeMembers(m map[string]any) (mv any, others map[string]any, found bool, e
 }
 
 // memberListOp handles add/replace/remove of the whole members attribute with value v.
-func memberListOp(kind string, v any) (*MemberOp, error) {
+func memberListOp(kind string, v any) (*store.MemberOp, error) {
 	switch kind {
 	case opAdd, opReplace:
 		if v == nil {
@@ -165,15 +130,15 @@ func memberListOp(kind string, v any) (*MemberOp, error) {
 			return nil, err
 		}
 		if kind == opReplace {
-			return &MemberOp{Kind: ReplaceMembers, IDs: ids}, nil
+			return &store.MemberOp{Kind: store.ReplaceMembers, IDs: ids}, nil
 		}
 		if len(ids) == 0 {
 			return nil, nil
 		}
-		return &MemberOp{Kind: AddMembers, IDs: ids}, nil
+		return &store.MemberOp{Kind: store.AddMembers, IDs: ids}, nil
 	case opRemove:
 		if v == nil {
-			return &MemberOp{Kind: RemoveAllMembers, IDs: []string{}}, nil
+			return &store.MemberOp{Kind: store.RemoveAllMembers, IDs: []string{}}, nil
 		}
 		// Entra's {"op":"Remove","path":"members","value":[{"value":"id"}]} removes only
 		// those members; a spec-literal reading would wipe the group.
@@ -184,12 +149,12 @@ func memberListOp(kind string, v any) (*MemberOp, error) {
 		if len(ids) == 0 {
 			return nil, nil // an empty list removes nothing, never everything
 		}
-		return &MemberOp{Kind: RemoveMembers, IDs: ids}, nil
+		return &store.MemberOp{Kind: store.RemoveMembers, IDs: ids}, nil
 	}
 	return nil, errf(errors.ScimTypeInvalidValue, "unknown op %q", kind)
 }
 
-func membersPathOp(kind string, p *fp.Path, v any) (*MemberOp, error) {
+func membersPathOp(kind string, p *fp.Path, v any) (*store.MemberOp, error) {
 	switch kind {
 	case opAdd, opReplace, opRemove:
 	default:
@@ -230,7 +195,7 @@ func membersPathOp(kind string, p *fp.Path, v any) (*MemberOp, error) {
 		return memberListOp(kind, v)
 	}
 	if kind == opRemove {
-		return &MemberOp{Kind: RemoveMembers, IDs: filterIDs}, nil
+		return &store.MemberOp{Kind: store.RemoveMembers, IDs: filterIDs}, nil
 	}
 	// add/replace members[value eq "id"]: make sure id is a member (upsert). The value
 	// may only describe that member, so check it for nested groups and otherwise ignore it.
@@ -239,7 +204,7 @@ func membersPathOp(kind string, p *fp.Path, v any) (*MemberOp, error) {
 			return nil, err
 		}
 	}
-	return &MemberOp{Kind: AddMembers, IDs: filterIDs}, nil
+	return &store.MemberOp{Kind: store.AddMembers, IDs: filterIDs}, nil
 }
 
 // memberFilterIDs accepts value eq "id" comparisons, optionally joined by or: the only

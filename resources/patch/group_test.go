@@ -5,19 +5,19 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
 
 	"github.com/townsquare/townsquare/resources/patch"
+	"github.com/townsquare/townsquare/store"
 )
 
 func TestSplitGroupOps(t *testing.T) {
-	type M = patch.MemberOp
+	type M = store.MemberOp
 	cases := []struct {
 		name    string
 		ops     string
-		members []patch.MemberOp
+		members []store.MemberOp
 		rest    string // JSON ops, compared after parsing
 		wantErr errors.ScimType
 	}{
@@ -25,44 +25,44 @@ func TestSplitGroupOps(t *testing.T) {
 			ops: `[{"op":"remove","path":"members[value eq \"89bb1940\"]"},
 				{"op":"add","path":"members","value":[{"value":"23a35c27","display":"test.user@okta.local"}]},
 				{"op":"replace","path":"members","value":[{"value":"23a35c27","display":"a"},{"value":"89bb1940","display":"b"}]}]`,
-			members: []M{{patch.RemoveMembers, []string{"89bb1940"}}, {patch.AddMembers, []string{"23a35c27"}},
-				{patch.ReplaceMembers, []string{"23a35c27", "89bb1940"}}}},
+			members: []M{{Kind: store.RemoveMembers, IDs: []string{"89bb1940"}}, {Kind: store.AddMembers, IDs: []string{"23a35c27"}},
+				{Kind: store.ReplaceMembers, IDs: []string{"23a35c27", "89bb1940"}}}},
 		{name: "entra update group: rename, add, value-list remove",
 			ops: `[{"op":"Replace","path":"displayName","value":"renamed"},
 				{"op":"Add","path":"members","value":[{"$ref":null,"value":"f648"}]},
 				{"op":"Remove","path":"members","value":[{"$ref":null,"value":"f648"}]}]`,
-			members: []M{{patch.AddMembers, []string{"f648"}}, {patch.RemoveMembers, []string{"f648"}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"f648"}}, {Kind: store.RemoveMembers, IDs: []string{"f648"}}},
 			rest:    `[{"op":"Replace","path":"displayName","value":"renamed"}]`},
 		{name: "entra add single object", ops: `[{"op":"Add","path":"members","value":{"value":"1"}}]`,
-			members: []M{{patch.AddMembers, []string{"1"}}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"1"}}}},
 		{name: "entra flagged remove by filter", ops: `[{"op":"remove","path":"members[value eq \"7f4b\"]"}]`,
-			members: []M{{patch.RemoveMembers, []string{"7f4b"}}}},
+			members: []M{{Kind: store.RemoveMembers, IDs: []string{"7f4b"}}}},
 		{name: "remove all", ops: `[{"op":"remove","path":"members"}]`,
-			members: []M{{patch.RemoveAllMembers, []string{}}}},
+			members: []M{{Kind: store.RemoveAllMembers, IDs: []string{}}}},
 		{name: "okta push of an empty group", ops: `[{"op":"replace","path":"members","value":[]}]`,
-			members: []M{{patch.ReplaceMembers, []string{}}}},
+			members: []M{{Kind: store.ReplaceMembers, IDs: []string{}}}},
 		{name: "remove with an empty list removes nothing", ops: `[{"op":"Remove","path":"members","value":[]}]`},
 		{name: "add empty list", ops: `[{"op":"add","path":"members","value":[]}]`},
 		{name: "or-ed filter", ops: `[{"op":"remove","path":"members[value eq \"a\" or value eq \"b\"]"}]`,
-			members: []M{{patch.RemoveMembers, []string{"a", "b"}}}},
+			members: []M{{Kind: store.RemoveMembers, IDs: []string{"a", "b"}}}},
 		{name: "any case, URN prefix", ops: `[{"op":"ADD","path":"urn:ietf:params:scim:schemas:core:2.0:Group:MEMBERS","value":[{"Value":"1","Type":"User"},{"VALUE":"1"}]}]`,
-			members: []M{{patch.AddMembers, []string{"1"}}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"1"}}}},
 		{name: "upsert form", ops: `[{"op":"add","path":"members[value eq \"9\"]","value":{"display":"x"}}]`,
-			members: []M{{patch.AddMembers, []string{"9"}}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"9"}}}},
 		{name: "path-less replace with members and displayName",
 			ops:     `[{"op":"replace","value":{"id":"g1","displayName":"Eng","members":[{"value":"1"},{"value":"2"}]}}]`,
-			members: []M{{patch.ReplaceMembers, []string{"1", "2"}}},
+			members: []M{{Kind: store.ReplaceMembers, IDs: []string{"1", "2"}}},
 			rest:    `[{"op":"replace","value":{"id":"g1","displayName":"Eng"}}]`},
 		{name: "path-less add members only", ops: `[{"op":"Add","value":{"Members":[{"value":"1"}]}}]`,
-			members: []M{{patch.AddMembers, []string{"1"}}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"1"}}}},
 		{name: "path-less Group container", ops: `[{"op":"add","value":{"urn:ietf:params:scim:schemas:core:2.0:Group":{"members":[{"value":"1"}],"displayName":"D"}}}]`,
-			members: []M{{patch.AddMembers, []string{"1"}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"1"}}},
 			rest:    `[{"op":"add","value":{"urn:ietf:params:scim:schemas:core:2.0:Group":{"displayName":"D"}}}]`},
 		{name: "okta rename passes through", ops: `[{"op":"replace","value":{"id":"g1","displayName":"Test SCIMv2"}}]`,
 			rest: `[{"op":"replace","value":{"id":"g1","displayName":"Test SCIMv2"}}]`},
 		{name: "member display is not stored", ops: `[{"op":"replace","path":"members[value eq \"1\"].display","value":"x"}]`},
 		{name: "members order is kept", ops: `[{"op":"add","path":"members","value":[{"value":"b"},{"value":"a"}]},{"op":"remove","path":"members"},{"op":"add","path":"members","value":{"value":"c"}}]`,
-			members: []M{{patch.AddMembers, []string{"b", "a"}}, {patch.RemoveAllMembers, []string{}}, {patch.AddMembers, []string{"c"}}}},
+			members: []M{{Kind: store.AddMembers, IDs: []string{"b", "a"}}, {Kind: store.RemoveAllMembers, IDs: []string{}}, {Kind: store.AddMembers, IDs: []string{"c"}}}},
 
 		{name: "nested group", ops: `[{"op":"add","path":"members","value":[{"value":"g2","type":"Group"}]}]`, wantErr: errors.ScimTypeInvalidValue},
 		{name: "nested group in remove", ops: `[{"op":"remove","path":"members","value":[{"value":"g2","type":"group"}]}]`, wantErr: errors.ScimTypeInvalidValue},
@@ -103,7 +103,7 @@ func TestSplitGroupOps(t *testing.T) {
 			if !reflect.DeepEqual(members, tc.members) {
 				t.Fatalf("members\n%+v\nwant\n%+v", members, tc.members)
 			}
-			var wantRest []scim.PatchOperation
+			var wantRest []patch.Operation
 			if tc.rest != "" {
 				wantRest = parseOps(t, tc.rest)
 			}
@@ -125,8 +125,8 @@ func TestSplitLongOrFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := fp.Path{AttributePath: fp.AttributePath{AttributeName: "members"}, ValueExpression: expr}
-	members, rest, err := patch.SplitGroupOps([]scim.PatchOperation{{Op: "Remove", Path: &p}})
-	want := []patch.MemberOp{{Kind: patch.RemoveMembers, IDs: []string{"a", "b", "c"}}}
+	members, rest, err := patch.SplitGroupOps([]patch.Operation{{Op: "Remove", Path: &p}})
+	want := []store.MemberOp{{Kind: store.RemoveMembers, IDs: []string{"a", "b", "c"}}}
 	if err != nil || rest != nil || !reflect.DeepEqual(members, want) {
 		t.Fatalf("got %+v %v %v, want %+v", members, rest, err, want)
 	}
@@ -148,7 +148,7 @@ func TestSplitThenApply(t *testing.T) {
 	if want := (map[string]any{"displayName": "Renamed", "externalId": "x9"}); !reflect.DeepEqual(g, want) {
 		t.Fatalf("group %v, want %v", g, want)
 	}
-	want := []patch.MemberOp{{Kind: patch.ReplaceMembers, IDs: []string{"1"}}, {Kind: patch.RemoveMembers, IDs: []string{"2"}}}
+	want := []store.MemberOp{{Kind: store.ReplaceMembers, IDs: []string{"1"}}, {Kind: store.RemoveMembers, IDs: []string{"2"}}}
 	if !reflect.DeepEqual(members, want) {
 		t.Fatalf("members %+v, want %+v", members, want)
 	}

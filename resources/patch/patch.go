@@ -53,7 +53,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 )
@@ -71,7 +70,7 @@ const (
 // Apply is atomic: it works on a deep copy and only replaces the contents of attrs when
 // every operation succeeded. Lists it rewrites are []any. Every error is an elimity
 // errors.ScimError value (never a pointer, which elimity would turn into a 500).
-func Apply(attrs map[string]any, ops []scim.PatchOperation, s schema.Schema, exts ...schema.Schema) error {
+func Apply(attrs map[string]any, ops []Operation, s schema.Schema, exts ...schema.Schema) error {
 	r := newResolver(s, exts)
 	work := deepCopyMap(attrs)
 	for i, op := range ops {
@@ -91,6 +90,16 @@ func Apply(attrs map[string]any, ops []scim.PatchOperation, s schema.Schema, ext
 	return nil
 }
 
+// asScimType is err, a ScimError, with another scimType.
+func asScimType(err error, t errors.ScimType) error {
+	var se errors.ScimError
+	if stderrors.As(err, &se) {
+		se.ScimType = t
+		return se
+	}
+	return err
+}
+
 // atOp prefixes the error detail with the 1-based operation index, so an IdP admin can
 // see which operation of a batch failed.
 func atOp(i int, err error) error {
@@ -107,7 +116,7 @@ func errf(t errors.ScimType, format string, args ...any) error {
 	return errors.ScimError{ScimType: t, Status: http.StatusBadRequest, Detail: fmt.Sprintf(format, args...)}
 }
 
-func (r *resolver) applyOp(work map[string]any, op scim.PatchOperation) error {
+func (r *resolver) applyOp(work map[string]any, op Operation) error {
 	kind := strings.ToLower(op.Op)
 	switch kind {
 	case opAdd, opReplace, opRemove:
@@ -173,7 +182,9 @@ func (r *resolver) applyValueMap(work map[string]any, kind, scope string, contai
 		}
 		t, err := r.resolveKey(k, scope)
 		if err != nil {
-			return err
+			// A key of a path-less value names an attribute the value sets: one the
+			// schema does not have makes the value invalid (RFC 7644 §3.5.2.1).
+			return asScimType(err, errors.ScimTypeInvalidValue)
 		}
 		if t.container {
 			return errf(errors.ScimTypeInvalidPath, "unexpected schema container %q", k)

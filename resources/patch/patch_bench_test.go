@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/schema"
 	fp "github.com/scim2/filter-parser/v2"
 
@@ -35,8 +34,8 @@ func mustPath(b *testing.B, s string) *fp.Path {
 	return &p
 }
 
-func benchOps(b *testing.B) map[string][]scim.PatchOperation {
-	return map[string][]scim.PatchOperation{
+func benchOps(b *testing.B) map[string][]patch.Operation {
+	return map[string][]patch.Operation{
 		// Okta deactivates with a path-less replace.
 		"okta_deactivate": {{Op: "replace", Value: map[string]any{"active": false}}},
 		// Entra's attribute update: four operations with paths.
@@ -118,7 +117,7 @@ func BenchmarkSplitGroupOps(b *testing.B) {
 		for i := range vals {
 			vals[i] = map[string]any{"value": fmt.Sprintf("00000000-0000-4000-8000-%012d", i)}
 		}
-		ops := []scim.PatchOperation{{Op: "add", Path: mustPath(b, "members"), Value: vals}}
+		ops := []patch.Operation{{Op: "add", Path: mustPath(b, "members"), Value: vals}}
 		b.Run(fmt.Sprintf("add_%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -1,19 +1,18 @@
 package patch_test
 
 import (
-	"encoding/json"
+	stderrors "errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 
 	"github.com/townsquare/townsquare/resources/patch"
+	"github.com/townsquare/townsquare/store"
 )
 
 func TestMain(m *testing.M) {
@@ -22,80 +21,63 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// memHandler is a minimal elimity handler that applies PATCH with this package, so the
-// tests below see exactly the operations elimity produces from the wire payloads.
+// memHandler is a minimal in-memory handler of one resource type that applies PATCH as
+// the server does: ParseRequest, then SplitGroupOps for groups, then Apply.
 type memHandler struct {
 	s       schema.Schema
 	exts    []schema.Schema
 	group   bool
 	store   map[string]map[string]any
-	members []patch.MemberOp
+	members []store.MemberOp
 }
 
-func (h *memHandler) Patch(_ *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+func (h *memHandler) patch(id string, body []byte) error {
+	ops, err := patch.ParseRequest(body)
+	if err != nil {
+		return err
+	}
 	attrs, ok := h.store[id]
 	if !ok {
-		return scim.Resource{}, errors.ScimErrorResourceNotFound(id)
+		return errors.ScimErrorResourceNotFound(id)
 	}
 	if h.group {
 		members, rest, err := patch.SplitGroupOps(ops)
 		if err != nil {
-			return scim.Resource{}, err
+			return err
 		}
 		h.members = append(h.members, members...)
 		ops = rest
 	}
-	if err := patch.Apply(attrs, ops, h.s, h.exts...); err != nil {
-		return scim.Resource{}, err
-	}
-	return scim.Resource{ID: id, Attributes: attrs}, nil
+	return patch.Apply(attrs, ops, h.s, h.exts...)
 }
 
-func (h *memHandler) Create(*http.Request, scim.ResourceAttributes) (scim.Resource, error) {
-	return scim.Resource{}, errors.ScimErrorInternal
-}
-func (h *memHandler) Get(_ *http.Request, id string) (scim.Resource, error) {
-	return scim.Resource{}, errors.ScimErrorResourceNotFound(id)
-}
-func (h *memHandler) GetAll(*http.Request, scim.ListRequestParams) (scim.Page, error) {
-	return scim.Page{Resources: []scim.Resource{}}, nil
-}
-func (h *memHandler) Replace(*http.Request, string, scim.ResourceAttributes) (scim.Resource, error) {
-	return scim.Resource{}, errors.ScimErrorInternal
-}
-func (h *memHandler) Delete(*http.Request, string) error { return errors.ScimErrorInternal }
-
-func newPipeline(t *testing.T) (http.Handler, *memHandler, *memHandler) {
+func newPipeline(t *testing.T) (map[string]*memHandler, *memHandler, *memHandler) {
 	t.Helper()
 	users := &memHandler{s: userSchema, exts: []schema.Schema{entSchema}, store: map[string]map[string]any{"u1": alice(), "u2": bare()}}
 	groups := &memHandler{s: groupSchema, group: true, store: map[string]map[string]any{"g1": {"displayName": "Eng"}}}
-	srv, err := scim.NewServer(&scim.ServerArgs{
-		ServiceProviderConfig: &scim.ServiceProviderConfig{SupportPatch: true},
-		ResourceTypes: []scim.ResourceType{
-			{Name: "User", Endpoint: "/Users", Schema: userSchema,
-				SchemaExtensions: []scim.SchemaExtension{{Schema: entSchema}}, Handler: users},
-			{Name: "Group", Endpoint: "/Groups", Schema: groupSchema, Handler: groups},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, users, groups
+	return map[string]*memHandler{"Users": users, "Groups": groups}, users, groups
 }
 
-func patchReq(t *testing.T, h http.Handler, path, ops string) (int, string) {
+// patchReq sends a PATCH body of ops to path (/Users/u1, /Groups/g1) and returns the
+// status and scimType the server would answer.
+func patchReq(t *testing.T, h map[string]*memHandler, path, ops string) (int, string) {
 	t.Helper()
 	body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":` + ops + `}`
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, path, strings.NewReader(body)))
-	var e struct{ ScimType string }
-	_ = json.Unmarshal(rec.Body.Bytes(), &e)
-	return rec.Code, e.ScimType
+	kind, id, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	err := h[kind].patch(id, []byte(body))
+	if err == nil {
+		return http.StatusOK, ""
+	}
+	var se errors.ScimError
+	if !stderrors.As(err, &se) {
+		t.Fatalf("not a ScimError: %#v", err)
+	}
+	return se.Status, string(se.ScimType)
 }
 
-// TestThroughElimity sends the real Entra and Okta payloads through elimity's parser and
-// validator into Apply/SplitGroupOps.
-func TestThroughElimity(t *testing.T) {
+// TestPipeline sends the real Entra and Okta payloads through ParseRequest into
+// SplitGroupOps and Apply, as the server does.
+func TestPipeline(t *testing.T) {
 	cases := []struct {
 		name, path, ops string
 		status          int
@@ -138,10 +120,17 @@ func TestThroughElimity(t *testing.T) {
 			want: func(u, _ *memHandler) (any, any) {
 				return u.store["u2"][ent], map[string]any{"manager": map[string]any{"value": "123"}}
 			}},
-		// elimity itself rejects Entra's bare-string manager before the handler runs; Apply
-		// would accept it (TestApplyEnterprise) if the server normalised the body first.
-		{name: "entra bare manager string is rejected by elimity", path: "/Users/u1", status: 400, scimType: "invalidValue",
-			ops: `[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"271"}]`},
+		// Entra's bare-string manager is the manager's id.
+		{name: "entra bare manager string", path: "/Users/u1", status: 200,
+			ops: `[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"271"}]`,
+			want: func(u, _ *memHandler) (any, any) {
+				return u.store["u1"][ent].(map[string]any)["manager"], map[string]any{"value": "271"}
+			}},
+		{name: "unknown key in a path-less value", path: "/Users/u1", status: 400, scimType: "invalidValue",
+			ops: `[{"op":"add","value":{"nosuch":"x"}}]`},
+		{name: "unknown path", path: "/Users/u1", status: 400, scimType: "invalidPath", ops: `[{"op":"add","path":"nosuch","value":"x"}]`},
+		{name: "unknown op", path: "/Users/u1", status: 400, scimType: "invalidValue", ops: `[{"op":"move","path":"title","value":"x"}]`},
+		{name: "remove without path", path: "/Users/u1", status: 400, scimType: "noTarget", ops: `[{"op":"remove"}]`},
 		{name: "remove userName", path: "/Users/u1", status: 400, scimType: "invalidValue", ops: `[{"op":"remove","path":"userName"}]`},
 		{name: "add groups", path: "/Users/u1", status: 400, scimType: "mutability", ops: `[{"op":"add","path":"groups","value":[{"value":"g"}]}]`},
 		{name: "remove work email twice is fine", path: "/Users/u1", status: 200,
@@ -153,8 +142,8 @@ func TestThroughElimity(t *testing.T) {
 				{"op":"add","path":"members","value":[{"value":"23a3","display":"test.user@okta.local"}]},
 				{"op":"replace","path":"members","value":[{"value":"23a3","display":"a"},{"value":"89bb","display":"b"}]}]`,
 			want: func(_, g *memHandler) (any, any) {
-				return g.members, []patch.MemberOp{{Kind: patch.RemoveMembers, IDs: []string{"89bb"}},
-					{Kind: patch.AddMembers, IDs: []string{"23a3"}}, {Kind: patch.ReplaceMembers, IDs: []string{"23a3", "89bb"}}}
+				return g.members, []store.MemberOp{{Kind: store.RemoveMembers, IDs: []string{"89bb"}},
+					{Kind: store.AddMembers, IDs: []string{"23a3"}}, {Kind: store.ReplaceMembers, IDs: []string{"23a3", "89bb"}}}
 			}},
 		{name: "okta rename", path: "/Groups/g1", status: 200, ops: `[{"op":"replace","value":{"id":"g1","displayName":"Test SCIMv2"}}]`,
 			want: func(_, g *memHandler) (any, any) { return g.store["g1"], map[string]any{"displayName": "Test SCIMv2"} }},
@@ -165,12 +154,12 @@ func TestThroughElimity(t *testing.T) {
 				{"op":"Add","path":"members","value":{"value":"1"}}]`,
 			want: func(_, g *memHandler) (any, any) {
 				return []any{g.store["g1"], g.members}, []any{map[string]any{"displayName": "renamed"},
-					[]patch.MemberOp{{Kind: patch.AddMembers, IDs: []string{"f648"}}, {Kind: patch.RemoveMembers, IDs: []string{"f648"}},
-						{Kind: patch.AddMembers, IDs: []string{"1"}}}}
+					[]store.MemberOp{{Kind: store.AddMembers, IDs: []string{"f648"}}, {Kind: store.RemoveMembers, IDs: []string{"f648"}},
+						{Kind: store.AddMembers, IDs: []string{"1"}}}}
 			}},
 		{name: "okta empty push", path: "/Groups/g1", status: 200, ops: `[{"op":"replace","path":"members","value":[]}]`,
 			want: func(_, g *memHandler) (any, any) {
-				return g.members, []patch.MemberOp{{Kind: patch.ReplaceMembers, IDs: []string{}}}
+				return g.members, []store.MemberOp{{Kind: store.ReplaceMembers, IDs: []string{}}}
 			}},
 		{name: "nested group", path: "/Groups/g1", status: 400, scimType: "invalidValue",
 			ops: `[{"op":"add","path":"members","value":[{"value":"g2","type":"Group"}]}]`},

@@ -1,0 +1,143 @@
+package resources
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/schema"
+	"github.com/gorilla/mux"
+
+	"github.com/townsquare/townsquare/store"
+)
+
+// Reading a request: each part is read once, here, into what the handlers and the store
+// take.
+
+// resourceID is the {id} of the request's path.
+func resourceID(r *http.Request) string { return mux.Vars(r)["id"] }
+
+// readBody reads the whole request body (the server has already bounded its size).
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, badRequest(scimerrors.ScimTypeInvalidSyntax, "could not read the request body")
+	}
+	return b, nil
+}
+
+// decodeResource reads a POST or PUT body of a resource type: JSON (numbers kept as
+// json.Number) whose "schemas" holds the core schema, validated against the core schema
+// with the common attributes and against each extension's schema. The result is the
+// canonical attribute map: names as the schemas spell them, values of the schemas' types,
+// unknown and readOnly attributes dropped, each extension's attributes under its URN.
+func decodeResource(r *http.Request, rt resourceType) (map[string]any, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&doc); err != nil || doc == nil {
+		return nil, badRequest(scimerrors.ScimTypeInvalidSyntax, "the request body is not a JSON object")
+	}
+	normalizeResource(doc)
+	attrs, scimErr := rt.withCommon.Validate(doc)
+	if scimErr != nil {
+		return nil, *scimErr
+	}
+	for _, ext := range rt.extensions {
+		v := doc[ext.ID]
+		if v == nil {
+			continue
+		}
+		ea, scimErr := ext.ValidateExtension(v)
+		if scimErr != nil {
+			return nil, *scimErr
+		}
+		attrs[ext.ID] = ea
+	}
+	return attrs, nil
+}
+
+// ifMatchVersion reads If-Match (RFC 7644 §3.14). It returns 0 when the header is absent
+// or "*"; an ETag that is not one of ours cannot match, so it is a 412.
+func ifMatchVersion(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimSpace(tag)
+		tag = strings.TrimPrefix(tag, "W/")
+		tag = strings.Trim(tag, `"`)
+		if v, err := strconv.ParseInt(tag, 10, 64); err == nil && v > 0 {
+			return v, nil // several tags: the first of ours decides
+		}
+	}
+	return 0, errPrecondition
+}
+
+// etag renders a version as the weak ETag the server sends and accepts.
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// listRequest is a parsed GET on a resource collection.
+type listRequest struct {
+	query store.Query
+	proj  projection
+}
+
+// parseListRequest reads filter, startIndex, count, attributes and excludedAttributes
+// (RFC 7644 §3.4.2). Unknown parameters are ignored, as IdPs send some.
+func parseListRequest(r *http.Request) (listRequest, error) {
+	q := r.URL.Query()
+	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize}, proj: parseProjection(q)}
+	for name, dst := range map[string]*int{"startIndex": &lr.query.StartIndex, "count": &lr.query.Count} {
+		raw := strings.TrimSpace(q.Get(name))
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return lr, badRequest(scimerrors.ScimTypeInvalidValue, "%s must be an integer", name)
+		}
+		*dst = n
+	}
+	lr.query.StartIndex = max(lr.query.StartIndex, 1)
+	lr.query.Count = min(max(lr.query.Count, 0), MaxPageSize)
+	if raw := strings.TrimSpace(q.Get("filter")); raw != "" {
+		expr, err := parseFilter(raw)
+		if err != nil {
+			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")
+		}
+		lr.query.Filter = expr
+	}
+	return lr, nil
+}
+
+// resourceType is what decoding and rendering need to know of a resource type.
+type resourceType struct {
+	name        string // "User", "Group": meta.resourceType
+	description string
+	endpoint    string          // "Users", "Groups"
+	core        schema.Schema   // the core schema as advertised
+	withCommon  schema.Schema   // core plus externalId, which POST and PUT may set
+	extensions  []schema.Schema // in the order of the resource's "schemas"
+}
+
+// schemaIDs is a resource's "schemas": the core schema, then every extension.
+func (rt resourceType) schemaIDs() []string {
+	ids := []string{rt.core.ID}
+	for _, e := range rt.extensions {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
