@@ -54,8 +54,8 @@ func TestProjection(t *testing.T) {
 	base := func() map[string]any {
 		return map[string]any{
 			"userName": "a", "active": true,
-			"name":            map[string]any{"givenName": "G", "familyName": "F"},
-			"emails":          []any{map[string]any{"value": "a@x", "type": "work"}},
+			"name":                     map[string]any{"givenName": "G", "familyName": "F"},
+			"emails":                   []any{map[string]any{"value": "a@x", "type": "work"}},
 			store.EnterpriseUserSchema: map[string]any{"department": "D", "costCenter": "C"},
 		}
 	}
