@@ -29,12 +29,6 @@ func init() {
 	schema.SetAllowStringValues(true)
 }
 
-// The SCIM message schemas (RFC 7644 §3.4.2, §3.12); resource schemas are store's.
-const (
-	ListResponseSchema = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	ErrorSchema        = "urn:ietf:params:scim:api:messages:2.0:Error"
-)
-
 // MaxPageSize is the most resources one list response holds (filter.maxResults in
 // /ServiceProviderConfig). A request without count gets this many; a larger count is
 // capped to it, as RFC 7644 §3.4.2.4 allows.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/elimity-com/scim/schema"
 	"github.com/gorilla/mux"
+	"github.com/townsquare/townsquare/store"
 )
 
 // Discovery (RFC 7644 §4): /ServiceProviderConfig, /Schemas and /ResourceTypes. They never
@@ -28,7 +29,7 @@ func buildDiscovery(baseURL string) (discovery, error) {
 	// Townsquare supports ETags (If-Match on every resource) and password changes
 	// (POST/PUT/PATCH, kept hashed), and says so; bulk and sort it does not support.
 	if d.serviceProviderConfig, err = json.Marshal(map[string]any{
-		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"schemas":          []string{store.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/townsquare/townsquare#readme",
 		"patch":            map[string]any{"supported": true},
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
@@ -67,7 +68,7 @@ func buildDiscovery(baseURL string) (discovery, error) {
 			exts = append(exts, map[string]any{"schema": e.ID, "required": false})
 		}
 		m := map[string]any{
-			"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"},
+			"schemas":          []string{store.ResourceTypeSchema},
 			"id":               rt.name,
 			"name":             rt.name,
 			"description":      rt.description,
@@ -87,7 +88,7 @@ func buildDiscovery(baseURL string) (discovery, error) {
 
 // discoveryList is the list envelope of every item of a discovery endpoint.
 func discoveryList(items []map[string]any) map[string]any {
-	return map[string]any{"schemas": []string{ListResponseSchema}, "totalResults": len(items),
+	return map[string]any{"schemas": []string{store.ListResponseSchema}, "totalResults": len(items),
 		"itemsPerPage": len(items), "startIndex": 1, "Resources": items}
 }
 

@@ -49,7 +49,7 @@ func WriteError(w http.ResponseWriter, err error) {
 		ScimType string   `json:"scimType,omitempty"`
 		Detail   string   `json:"detail,omitempty"`
 		Status   string   `json:"status"`
-	}{[]string{ErrorSchema}, string(se.ScimType), se.Detail, strconv.Itoa(se.Status)}
+	}{[]string{store.ErrorSchema}, string(se.ScimType), se.Detail, strconv.Itoa(se.Status)}
 	writeJSON(w, se.Status, body)
 }
 
@@ -100,7 +100,7 @@ func uniqueAttr(kind string) string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil { // our own types and maps of JSON values: cannot happen
-		status, body = http.StatusInternalServerError, []byte(`{"schemas":["`+ErrorSchema+`"],"status":"500"}`)
+		status, body = http.StatusInternalServerError, []byte(`{"schemas":["`+store.ErrorSchema+`"],"status":"500"}`)
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)

@@ -92,7 +92,7 @@ func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total i
 	w.Header().Set("Content-Type", contentType)
 	s := a.newGroupStream(w, r, http.StatusOK)
 	defer s.release()
-	b := append(s.b[:0], `{"schemas":["`+ListResponseSchema+`"],"totalResults":`...)
+	b := append(s.b[:0], `{"schemas":["`+store.ListResponseSchema+`"],"totalResults":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, `,"itemsPerPage":`...)
 	b = strconv.AppendInt(b, int64(len(groups)), 10)

@@ -3,6 +3,8 @@ package resources
 import (
 	"net/http"
 	"time"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // Rendering: a resource is its canonical attribute map (usermap.go) projected as the
@@ -61,6 +63,6 @@ func writeList(w http.ResponseWriter, start, total int, resources []resource) {
 	if resources == nil {
 		resources = []resource{}
 	}
-	writeJSON(w, http.StatusOK, listResponse{Schemas: []string{ListResponseSchema}, TotalResults: total,
+	writeJSON(w, http.StatusOK, listResponse{Schemas: []string{store.ListResponseSchema}, TotalResults: total,
 		ItemsPerPage: len(resources), StartIndex: start, Resources: resources})
 }

@@ -1,6 +1,10 @@
 package scimtest
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/townsquare/townsquare/store"
+)
 
 // The "entra" suite: what Microsoft Entra ID's provisioning service sends when the
 // tenant URL has no ?aadOptscim062020 flag (MicrosoftDocs entra-docs
@@ -12,23 +16,23 @@ import "net/http"
 
 // entraUser follows the Microsoft reference payload: capitalised keys, "Active":"True".
 const entraUser = `{"UserName":"${un}","Active":"True","DisplayName":"Ryan Leenay",
-	"schemas":["` + URNEnterprise + `","` + URNUser + `"],
+	"schemas":["` + store.EnterpriseUserSchema + `","` + store.UserSchema + `"],
 	"externalId":"${guid1}",
 	"name":{"formatted":"Ryan Leenay","familyName":"Leenay","givenName":"Ryan"},
 	"emails":[{"Primary":true,"type":"work","value":"${p}ryan@contoso.com"},{"Primary":false,"type":"home","value":"${p}ryan@home.example"}],
-	"` + URNEnterprise + `":{"Department":"Tech Infrastructure","EmployeeNumber":"E100"}}`
+	"` + store.EnterpriseUserSchema + `":{"Department":"Tech Infrastructure","EmployeeNumber":"E100"}}`
 
 // entraUserNoWork has no work email, so a Replace on emails[type eq "work"].value must create one.
 const entraUserNoWork = `{"UserName":"${un}","Active":"True","DisplayName":"Nora Work",
-	"schemas":["` + URNEnterprise + `","` + URNUser + `"],"externalId":"${guid1}",
+	"schemas":["` + store.EnterpriseUserSchema + `","` + store.UserSchema + `"],"externalId":"${guid1}",
 	"name":{"familyName":"Work","givenName":"Nora"},
 	"emails":[{"Primary":true,"type":"home","value":"${p}nora@home.example"}],
-	"` + URNEnterprise + `":{"Department":"Old Department"}}`
+	"` + store.EnterpriseUserSchema + `":{"Department":"Old Department"}}`
 
 var entraVars = [][2]string{{"un", "${p}Ryan.Leenay@contoso.com"}}
 
 func entraGroup(name string) string {
-	return `{"schemas":["` + URNGroup + `","` + URNEntraGroup + `"],"externalId":"${guid3}","displayName":"` + name + `","members":[]}`
+	return `{"schemas":["` + store.GroupSchema + `","` + URNEntraGroup + `"],"externalId":"${guid3}","displayName":"` + name + `","members":[]}`
 }
 
 func entraChecks() []Check {
@@ -77,14 +81,14 @@ func entraChecks() []Check {
 			createUser("m", simpleUser("${p}boss@contoso.com", `"name":{"givenName":"Big","familyName":"Boss"}`)),
 			createUser("u", entraUser),
 			patchStep("Add manager as a bare string", "/Users/${u.id}",
-				`{"op":"Add","path":"`+URNEnterprise+`:manager","value":"${m.id}"}`),
+				`{"op":"Add","path":"`+store.EnterpriseUserSchema+`:manager","value":"${m.id}"}`),
 			getStep("manager.value is the id", "/Users/${u.id}", Eq(ent+".manager.value", "${m.id}"),
 				Eq(ent+".department", "Tech Infrastructure")),
 		}},
 		{Name: "patch-pathless-dotted-urn", Vars: entraVars, Steps: []Step{
 			createUser("u", entraUserNoWork),
 			patchStep("replace {name.givenName, <enterprise URN>:department}", "/Users/${u.id}",
-				`{"op":"replace","value":{"name.givenName":"Xavier","`+URNEnterprise+`:department":"New Department"}}`),
+				`{"op":"replace","value":{"name.givenName":"Xavier","`+store.EnterpriseUserSchema+`:department":"New Department"}}`),
 			getStep("GET", "/Users/${u.id}", Eq("name.givenName", "Xavier"), Eq("name.familyName", "Work"),
 				Eq(ent+".department", "New Department"), Eq("displayName", "Nora Work")),
 		}},
@@ -94,7 +98,7 @@ func entraChecks() []Check {
 				`{"op":"Replace","path":"displayName","value":"Ryan L."},`+
 					`{"op":"Replace","path":"name.familyName","value":"Leenay-Smith"},`+
 					`{"op":"Replace","path":"externalId","value":"${guid2}"},`+
-					`{"op":"Replace","path":"`+URNEnterprise+`:employeeNumber","value":"E200"},`+
+					`{"op":"Replace","path":"`+store.EnterpriseUserSchema+`:employeeNumber","value":"E200"},`+
 					`{"op":"Replace","path":"title","value":"Architect"}`),
 			getStep("GET", "/Users/${u.id}", Eq("displayName", "Ryan L."), Eq("name.familyName", "Leenay-Smith"),
 				Eq("name.givenName", "Ryan"), Eq("externalId", "${guid2}"), Eq(ent+".employeeNumber", "E200"),
@@ -124,7 +128,7 @@ func entraChecks() []Check {
 			patchStep("Add a member", "/Groups/${g.id}", `{"op":"Add","path":"members","value":[{"value":"${u1.id}"}]}`),
 			getStep("filter displayName eq with excludedAttributes=members",
 				`/Groups?filter=displayName eq "${p}Entra Group"&excludedAttributes=members`,
-				Contains("schemas", URNList), Eq("totalResults", 1), Eq("Resources[0].id", "${g.id}"),
+				Contains("schemas", store.ListResponseSchema), Eq("totalResults", 1), Eq("Resources[0].id", "${g.id}"),
 				Eq("Resources[0].displayName", "${p}Entra Group"), Absent("Resources[0].members")),
 			getStep("GET /Groups/{id}?excludedAttributes=members", "/Groups/${g.id}?excludedAttributes=members",
 				Eq("id", "${g.id}"), Eq("displayName", "${p}Entra Group"), Absent("members")),
@@ -167,7 +171,7 @@ func entraChecks() []Check {
 			createUser("u", entraUser),
 			createUser("u2", simpleUser("${p}colleague@contoso.com", "")),
 			patchStep("path-less replace with dotted and URN keys", "/Users/${u.id}",
-				`{"op":"replace","value":{"title":"Lead","name.givenName":"Ry","`+URNEnterprise+`:department":"Platform"}}`),
+				`{"op":"replace","value":{"title":"Lead","name.givenName":"Ry","`+store.EnterpriseUserSchema+`:department":"Platform"}}`),
 			getStep("attributes replaced", "/Users/${u.id}", Eq("title", "Lead"), Eq("name.givenName", "Ry"),
 				Eq("name.familyName", "Leenay"), Eq(ent+".department", "Platform")),
 			createGroup("g", entraGroup("${p}Lifecycle")),

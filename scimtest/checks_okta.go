@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // The "okta" suite: the requests Okta's SCIM 2.0 client sends (okta-developer-docs
@@ -12,7 +14,7 @@ import (
 
 // oktaUser is the create body from Okta's SCIM 2.0 reference ("Create the user"),
 // groups:[] and password included. ${un} is the userName, mixed case as provisioned.
-const oktaUser = `{"schemas":["` + URNUser + `"],"userName":"${un}",
+const oktaUser = `{"schemas":["` + store.UserSchema + `"],"userName":"${un}",
 	"name":{"givenName":"Test","familyName":"User"},
 	"emails":[{"primary":true,"value":"${un}","type":"work"}],
 	"displayName":"Test User","locale":"en-US","externalId":"00u${rand}h7",
@@ -35,7 +37,7 @@ func oktaChecks() []Check {
 	cs := []Check{
 		{Name: "create-user", Vars: oktaUserVars, Steps: []Step{
 			getStep("existence check before create", `/Users?filter=userName eq "${un}"&startIndex=1&count=100`,
-				Contains("schemas", URNList), Eq("totalResults", 0)),
+				Contains("schemas", store.ListResponseSchema), Eq("totalResults", 0)),
 			createUser("u", oktaUser, oktaUserWant...),
 			getStep("GET /Users/{id}", "/Users/${u.id}", All(oktaUserWant, []Assert{Eq("id", "${u.id}")})...),
 			getStep("the existence check now finds it", `/Users?filter=userName eq "${un}"&startIndex=1&count=100`,
@@ -71,7 +73,7 @@ func oktaChecks() []Check {
 			createUser("u", oktaUser),
 			getStep("Okta GETs before it PUTs", "/Users/${u.id}", Eq("id", "${u.id}")),
 			{Name: "PUT the full user with a new givenName", Method: http.MethodPut, Path: "/Users/${u.id}",
-				Body: `{"schemas":["` + URNUser + `"],"id":"${u.id}","userName":"${un}",
+				Body: `{"schemas":["` + store.UserSchema + `"],"id":"${u.id}","userName":"${un}",
 					"name":{"givenName":"Changed","familyName":"User"},
 					"emails":[{"primary":true,"value":"${un}","type":"work"}],
 					"displayName":"Test User","locale":"en-US","externalId":"00u${rand}h7","groups":[],"active":true}`,
@@ -79,7 +81,7 @@ func oktaChecks() []Check {
 			getStep("GET shows the update and keeps the rest", "/Users/${u.id}", keepOktaValues("Changed", true)...),
 			// App Integration Wizard apps deactivate with PUT, active:false.
 			{Name: "PUT with active:false deactivates", Method: http.MethodPut, Path: "/Users/${u.id}",
-				Body: `{"schemas":["` + URNUser + `"],"id":"${u.id}","userName":"${un}",
+				Body: `{"schemas":["` + store.UserSchema + `"],"id":"${u.id}","userName":"${un}",
 					"name":{"givenName":"Changed","familyName":"User"},
 					"emails":[{"primary":true,"value":"${un}","type":"work"}],
 					"displayName":"Test User","locale":"en-US","externalId":"00u${rand}h7","groups":[],"active":false}`,
@@ -90,8 +92,8 @@ func oktaChecks() []Check {
 			createUser("u1", simpleUser("${p}push1@okta.local", `"name":{"givenName":"Push","familyName":"One"}`)),
 			createUser("u2", simpleUser("${p}push2@okta.local", `"name":{"givenName":"Push","familyName":"Two"}`)),
 			getStep("existence check before push", `/Groups?filter=displayName eq "${gname}"&startIndex=1&count=100`,
-				Contains("schemas", URNList), Eq("totalResults", 0)),
-			createGroup("g", `{"schemas":["`+URNGroup+`"],"displayName":"${gname}","members":[]}`,
+				Contains("schemas", store.ListResponseSchema), Eq("totalResults", 0)),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${gname}","members":[]}`,
 				Eq("displayName", "${gname}"), Absent("members")),
 			patchStep("add the first member", "/Groups/${g.id}",
 				`{"op":"add","path":"members","value":[{"value":"${u1.id}","display":"${p}push1@okta.local"}]}`),
@@ -107,7 +109,7 @@ func oktaChecks() []Check {
 		}},
 		{Name: "group-rename", Vars: [][2]string{{"gname", "${p}Okta Group"}}, Steps: []Step{
 			createUser("u1", simpleUser("${p}push1@okta.local", "")),
-			createGroup("g", `{"schemas":["`+URNGroup+`"],"displayName":"${gname}","members":[{"value":"${u1.id}"}]}`),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${gname}","members":[{"value":"${u1.id}"}]}`),
 			patchStep("rename", "/Groups/${g.id}", `{"op":"replace","value":{"id":"${g.id}","displayName":"${gname} Renamed"}}`),
 			getStep("GET", "/Groups/${g.id}", Eq("displayName", "${gname} Renamed"), Set("members[*].value", "${u1.id}")),
 		}},
@@ -115,7 +117,7 @@ func oktaChecks() []Check {
 			createUser("u1", simpleUser("${p}push1@okta.local", "")),
 			createUser("u2", simpleUser("${p}push2@okta.local", "")),
 			createUser("u3", simpleUser("${p}push3@okta.local", "")),
-			createGroup("g", `{"schemas":["`+URNGroup+`"],"displayName":"${gname}","members":[{"value":"${u1.id}"}]}`),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${gname}","members":[{"value":"${u1.id}"}]}`),
 			patchStep("full push: replace members", "/Groups/${g.id}",
 				`{"op":"replace","path":"members","value":[{"value":"${u2.id}","display":"two"},{"value":"${u3.id}","display":"three"}]}`),
 			getStep("GET", "/Groups/${g.id}", Set("members[*].value", "${u2.id}", "${u3.id}")),
@@ -125,7 +127,7 @@ func oktaChecks() []Check {
 		}},
 		{Name: "import-paging", Vars: oktaUserVars, Steps: []Step{
 			createUser("u", oktaUser),
-			createGroup("g", `{"schemas":["`+URNGroup+`"],"displayName":"${p}Okta Import","members":[]}`),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Okta Import","members":[]}`),
 		}, Func: oktaImportPaging},
 	}
 	for i := range cs {
@@ -159,7 +161,7 @@ func oktaImportPaging(ctx context.Context, s *Session) error {
 			}
 			r, err := s.Do(ctx, getStep(fmt.Sprintf("import %s from %d", c.endpoint, start),
 				fmt.Sprintf("%s?startIndex=%d&count=100", c.endpoint, start),
-				Contains("schemas", URNList), Eq("startIndex", start), Func("paging numbers", pageNumbers(100))))
+				Contains("schemas", store.ListResponseSchema), Eq("startIndex", start), Func("paging numbers", pageNumbers(100))))
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // The "rfc" suite: what RFC 7643 and RFC 7644 require of a service provider that serves
@@ -37,7 +39,7 @@ func discoveryChecks() []Check {
 	return []Check{
 		{Name: "discovery-service-provider-config", Steps: []Step{
 			getStep("GET /ServiceProviderConfig", "/ServiceProviderConfig",
-				Contains("schemas", URNSPC),
+				Contains("schemas", store.ServiceProviderConfigSchema),
 				// RFC 7643 §5: each of these is REQUIRED.
 				Exists("patch.supported"), Exists("bulk.supported"), Exists("filter.supported"),
 				Exists("filter.maxResults"), Exists("changePassword.supported"), Exists("sort.supported"),
@@ -48,25 +50,25 @@ func discoveryChecks() []Check {
 		}},
 		{Name: "discovery-schemas", Steps: []Step{
 			getStep("GET /Schemas", "/Schemas",
-				Contains("schemas", URNList),
-				Contains("Resources[*].id", URNUser),
-				Contains("Resources[*].id", URNGroup),
-				Contains("Resources[*].id", URNEnterprise),
-				Exists("Resources[id="+URNUser+"].attributes[name=userName]"),
+				Contains("schemas", store.ListResponseSchema),
+				Contains("Resources[*].id", store.UserSchema),
+				Contains("Resources[*].id", store.GroupSchema),
+				Contains("Resources[*].id", store.EnterpriseUserSchema),
+				Exists("Resources[id="+store.UserSchema+"].attributes[name=userName]"),
 			),
-			getStep("GET /Schemas/<User URN>", "/Schemas/"+URNUser,
-				Eq("id", URNUser), Exists("attributes[name=userName]")),
+			getStep("GET /Schemas/<User URN>", "/Schemas/"+store.UserSchema,
+				Eq("id", store.UserSchema), Exists("attributes[name=userName]")),
 		}},
 		{Name: "discovery-resource-types", Steps: []Step{
 			getStep("GET /ResourceTypes", "/ResourceTypes",
-				Contains("schemas", URNList),
+				Contains("schemas", store.ListResponseSchema),
 				Contains("Resources[*].name", "User"),
 				Contains("Resources[*].name", "Group"),
 				Eq("Resources[name=User].endpoint", "/Users"),
-				Eq("Resources[name=User].schema", URNUser),
-				Contains("Resources[name=User].schemaExtensions[*].schema", URNEnterprise),
+				Eq("Resources[name=User].schema", store.UserSchema),
+				Contains("Resources[name=User].schemaExtensions[*].schema", store.EnterpriseUserSchema),
 				Eq("Resources[name=Group].endpoint", "/Groups"),
-				Eq("Resources[name=Group].schema", URNGroup),
+				Eq("Resources[name=Group].schema", store.GroupSchema),
 			),
 		}},
 	}
@@ -99,7 +101,7 @@ func authChecks() []Check {
 // ---- users CRUD (RFC 7644 §3.3, §3.4.1, §3.5.1, §3.6; RFC 7643 §3.1, §4.1) ----
 
 const fullUserBody = `{
-  "schemas": ["` + URNUser + `", "` + URNEnterprise + `"],
+  "schemas": ["` + store.UserSchema + `", "` + store.EnterpriseUserSchema + `"],
   "userName": "${p}bjensen@example.com",
   "externalId": "${guid1}",
   "name": {"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara", "middleName": "Jane"},
@@ -120,7 +122,7 @@ const fullUserBody = `{
     {"value": "555-555-5555", "type": "work"},
     {"value": "555-555-4444", "type": "mobile"}
   ],
-  "` + URNEnterprise + `": {
+  "` + store.EnterpriseUserSchema + `": {
     "employeeNumber": "701984",
     "costCenter": "4130",
     "organization": "Universal Studios",
@@ -132,7 +134,7 @@ const fullUserBody = `{
 
 // fullUserWant is what a response for fullUserBody must show.
 var fullUserWant = []Assert{
-	Contains("schemas", URNUser), Contains("schemas", URNEnterprise),
+	Contains("schemas", store.UserSchema), Contains("schemas", store.EnterpriseUserSchema),
 	NonEmpty("id"),
 	Eq("userName", "${p}bjensen@example.com"),
 	Eq("externalId", "${guid1}"),
@@ -158,14 +160,14 @@ var fullUserWant = []Assert{
 }
 
 const replacedUserBody = `{
-  "schemas": ["` + URNUser + `", "` + URNEnterprise + `"],
+  "schemas": ["` + store.UserSchema + `", "` + store.EnterpriseUserSchema + `"],
   "userName": "${p}bjensen@example.com",
   "externalId": "${guid1}",
   "name": {"familyName": "Jensen", "givenName": "Barbara"},
   "displayName": "Barbara Jensen",
   "active": true,
   "emails": [{"value": "${p}bjensen@example.com", "type": "work", "primary": true}],
-  "` + URNEnterprise + `": {"employeeNumber": "701984", "department": "Tour Operations"}
+  "` + store.EnterpriseUserSchema + `": {"employeeNumber": "701984", "department": "Tour Operations"}
 }`
 
 var replacedUserWant = []Assert{
@@ -248,11 +250,11 @@ func errorChecks() []Check {
 			getStep("nothing was created", `/Users?filter=userName eq "${p}ghost@example.com"`, listOf()...),
 		}},
 		{Name: "errors-malformed-json", Steps: []Step{
-			{Method: http.MethodPost, Path: "/Users", Body: `{"schemas":["` + URNUser + `"],"userName":"${p}broken@example.com",`,
+			{Method: http.MethodPost, Path: "/Users", Body: `{"schemas":["` + store.UserSchema + `"],"userName":"${p}broken@example.com",`,
 				Status: 400, Want: append(scimError(400, ""), OptEq("scimType", "invalidSyntax"))},
 		}},
 		{Name: "errors-missing-username", Steps: []Step{
-			{Method: http.MethodPost, Path: "/Users", Body: `{"schemas":["` + URNUser + `"],"name":{"givenName":"No","familyName":"Name"}}`,
+			{Method: http.MethodPost, Path: "/Users", Body: `{"schemas":["` + store.UserSchema + `"],"name":{"givenName":"No","familyName":"Name"}}`,
 				Status: 400, Want: scimError(400, "")},
 		}},
 		{Name: "errors-empty-username", Steps: []Step{
@@ -281,18 +283,18 @@ func errorChecks() []Check {
 //	b: Bob Baker, work email, no title, INACTIVE, employeeNumber 1002
 //	c: Carol Andrews, home email only, title Manager, active, employeeNumber 1003
 var filterFixture = []Step{
-	createUser("a", `{"schemas":["`+URNUser+`","`+URNEnterprise+`"],"userName":"${p}alice@example.com","externalId":"${guid1}",
+	createUser("a", `{"schemas":["`+store.UserSchema+`","`+store.EnterpriseUserSchema+`"],"userName":"${p}alice@example.com","externalId":"${guid1}",
 		"name":{"givenName":"Alice","familyName":"Anderson"},"title":"Engineer","active":true,
 		"emails":[{"value":"${p}alice@work.example.com","type":"work","primary":true},{"value":"${p}alice@home.example.org","type":"home"}],
-		"`+URNEnterprise+`":{"employeeNumber":"1001"}}`),
-	createUser("b", `{"schemas":["`+URNUser+`","`+URNEnterprise+`"],"userName":"${p}bob@example.com","externalId":"${guid2}",
+		"`+store.EnterpriseUserSchema+`":{"employeeNumber":"1001"}}`),
+	createUser("b", `{"schemas":["`+store.UserSchema+`","`+store.EnterpriseUserSchema+`"],"userName":"${p}bob@example.com","externalId":"${guid2}",
 		"name":{"givenName":"Bob","familyName":"Baker"},"active":false,
 		"emails":[{"value":"${p}bob@work.example.com","type":"work","primary":true}],
-		"`+URNEnterprise+`":{"employeeNumber":"1002"}}`),
-	createUser("c", `{"schemas":["`+URNUser+`","`+URNEnterprise+`"],"userName":"${p}carol@example.com","externalId":"${guid3}",
+		"`+store.EnterpriseUserSchema+`":{"employeeNumber":"1002"}}`),
+	createUser("c", `{"schemas":["`+store.UserSchema+`","`+store.EnterpriseUserSchema+`"],"userName":"${p}carol@example.com","externalId":"${guid3}",
 		"name":{"givenName":"Carol","familyName":"Andrews"},"title":"Manager","active":true,
 		"emails":[{"value":"${p}carol@home.example.org","type":"home"}],
-		"`+URNEnterprise+`":{"employeeNumber":"1003"}}`),
+		"`+store.EnterpriseUserSchema+`":{"employeeNumber":"1003"}}`),
 }
 
 // filterCases: each filter is scoped with `and userName sw "${p}"` and must return
@@ -324,8 +326,8 @@ var filterCases = []struct {
 	{"active-eq-false", `active eq false`, []string{"b"}},
 	{"meta-created-gt", `meta.created gt "2000-01-01T00:00:00Z"`, []string{"a", "b", "c"}},
 	{"meta-created-lt", `meta.created lt "2000-01-01T00:00:00Z"`, nil},
-	{"enterprise-employeenumber-eq", URNEnterprise + `:employeeNumber eq "1002"`, []string{"b"}},
-	{"enterprise-employeenumber-ge", URNEnterprise + `:employeeNumber ge "1002"`, []string{"b", "c"}},
+	{"enterprise-employeenumber-eq", store.EnterpriseUserSchema + `:employeeNumber eq "1002"`, []string{"b"}},
+	{"enterprise-employeenumber-ge", store.EnterpriseUserSchema + `:employeeNumber ge "1002"`, []string{"b", "c"}},
 }
 
 func filterChecks() []Check {
@@ -357,7 +359,7 @@ func pagingCheck(ctx context.Context, s *Session) error {
 	const scope = `filter=userName sw "${p}"`
 	page := func(startIndex, count, n int) (*Response, error) {
 		as := []Assert{
-			Contains("schemas", URNList),
+			Contains("schemas", store.ListResponseSchema),
 			Eq("totalResults", 3),
 			Eq("startIndex", startIndex),
 		}
@@ -422,10 +424,10 @@ func pagingCheck(ctx context.Context, s *Session) error {
 
 // ---- projection (RFC 7644 §3.4.2.5, §3.9) ----
 
-const projectionUser = `{"schemas":["` + URNUser + `","` + URNEnterprise + `"],"userName":"${p}proj@example.com",
+const projectionUser = `{"schemas":["` + store.UserSchema + `","` + store.EnterpriseUserSchema + `"],"userName":"${p}proj@example.com",
 	"name":{"givenName":"Pro","familyName":"Jection"},"title":"Projector","displayName":"Pro Jection",
 	"emails":[{"value":"${p}proj@example.com","type":"work","primary":true}],
-	"` + URNEnterprise + `":{"department":"Optics"}}`
+	"` + store.EnterpriseUserSchema + `":{"department":"Optics"}}`
 
 func projectionChecks() []Check {
 	return []Check{
@@ -456,7 +458,7 @@ func projectionChecks() []Check {
 				Eq("totalResults", 1), Eq("Resources[0].id", "${u.id}"), Eq("Resources[0].userName", "${p}proj@example.com"),
 				Absent("Resources[0].emails"), Absent("Resources[0].title"), Eq("Resources[0].name.givenName", "Pro")),
 			getStep("extension attribute by full name",
-				"/Users/${u.id}?attributes="+URNEnterprise+":department",
+				"/Users/${u.id}?attributes="+store.EnterpriseUserSchema+":department",
 				Eq("id", "${u.id}"), Eq(ent+".department", "Optics"), Absent("userName"), Absent("emails")),
 		}},
 	}
@@ -464,11 +466,11 @@ func projectionChecks() []Check {
 
 // ---- PATCH (RFC 7644 §3.5.2) ----
 
-const patchUser = `{"schemas":["` + URNUser + `"],"userName":"${p}patch@example.com","displayName":"Patch Me",
+const patchUser = `{"schemas":["` + store.UserSchema + `"],"userName":"${p}patch@example.com","displayName":"Patch Me",
 	"name":{"givenName":"Pat","familyName":"Original"},"title":"Tester",
 	"emails":[{"value":"${p}patch@work.example.com","type":"work","primary":true}]}`
 
-const patchUserTwoEmails = `{"schemas":["` + URNUser + `"],"userName":"${p}patch@example.com","displayName":"Patch Me",
+const patchUserTwoEmails = `{"schemas":["` + store.UserSchema + `"],"userName":"${p}patch@example.com","displayName":"Patch Me",
 	"name":{"givenName":"Pat","familyName":"Original"},
 	"emails":[{"value":"${p}patch@work.example.com","type":"work","primary":true},{"value":"${p}patch@home.example.org","type":"home"}]}`
 
@@ -604,14 +606,14 @@ func groupChecks() []Check {
 		{Name: "groups-crud", Steps: []Step{
 			createUser("u1", simpleUser("${p}member1@example.com", "")),
 			createUser("u2", simpleUser("${p}member2@example.com", "")),
-			createGroup("g", `{"schemas":["`+URNGroup+`"],"displayName":"${p}Group","members":[{"value":"${u1.id}"}]}`,
-				Contains("schemas", URNGroup), Eq("displayName", "${p}Group"), Set("members[*].value", "${u1.id}"),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Group","members":[{"value":"${u1.id}"}]}`,
+				Contains("schemas", store.GroupSchema), Eq("displayName", "${p}Group"), Set("members[*].value", "${u1.id}"),
 				Eq("meta.resourceType", "Group"), DateTime("meta.created"), HasHeader("Location")),
 			getStep("GET the group", "/Groups/${g.id}", Eq("id", "${g.id}"), Eq("displayName", "${p}Group"),
 				Set("members[*].value", "${u1.id}")),
 			getStep("filter by displayName", `/Groups?filter=displayName eq "${p}Group"`, listOf("${g.id}")...),
 			{Name: "PUT replaces the members", Method: http.MethodPut, Path: "/Groups/${g.id}",
-				Body:   `{"schemas":["` + URNGroup + `"],"displayName":"${p}Group Renamed","members":[{"value":"${u2.id}"}]}`,
+				Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p}Group Renamed","members":[{"value":"${u2.id}"}]}`,
 				Status: 200, Want: []Assert{Eq("displayName", "${p}Group Renamed"), Set("members[*].value", "${u2.id}")}},
 			getStep("GET after PUT", "/Groups/${g.id}", Eq("displayName", "${p}Group Renamed"), Set("members[*].value", "${u2.id}")),
 			{Name: "DELETE the group", Method: http.MethodDelete, Path: "/Groups/${g.id}", Status: http.StatusNoContent},
@@ -621,8 +623,8 @@ func groupChecks() []Check {
 		{Name: "groups-filter-members-value", Steps: []Step{
 			createUser("u1", simpleUser("${p}member1@example.com", "")),
 			createUser("u2", simpleUser("${p}member2@example.com", "")),
-			createGroup("g1", `{"schemas":["`+URNGroup+`"],"displayName":"${p}G1","members":[{"value":"${u1.id}"}]}`),
-			createGroup("g2", `{"schemas":["`+URNGroup+`"],"displayName":"${p}G2","members":[{"value":"${u2.id}"}]}`),
+			createGroup("g1", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}G1","members":[{"value":"${u1.id}"}]}`),
+			createGroup("g2", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}G2","members":[{"value":"${u2.id}"}]}`),
 			getStep("members.value eq", `/Groups?filter=members.value eq "${u1.id}" and displayName sw "${p}"`, listOf("${g1.id}")...),
 			getStep("members[value eq]", `/Groups?filter=members[value eq "${u2.id}"] and displayName sw "${p}"`, listOf("${g2.id}")...),
 		}},

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // recorder is an httptest handler that answers from a function and records requests.
@@ -58,7 +60,7 @@ func newSession(t *testing.T, srv *httptest.Server, suite string) *Session {
 func TestDoSendsRequestAndChecks(t *testing.T) {
 	rec := &recorder{answer: func(r *http.Request, body []byte) (int, http.Header, string) {
 		return 201, http.Header{"Etag": {`W/"1"`}, "Location": {"http://x/scim/v2/Users/42"}},
-			`{"schemas":["` + URNUser + `"],"id":"42","userName":"st-test-01-a","active":true,"emails":[{"type":"work","value":"a@x"}],"meta":{"version":"W/\"1\""}}`
+			`{"schemas":["` + store.UserSchema + `"],"id":"42","userName":"st-test-01-a","active":true,"emails":[{"type":"work","value":"a@x"}],"meta":{"version":"W/\"1\""}}`
 	}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
@@ -71,7 +73,7 @@ func TestDoSendsRequestAndChecks(t *testing.T) {
 		Want: []Assert{
 			Eq("id", "${u.id}"), Eq("userName", "${p}a"), Eq("active", true), Eq("meta.version", "${u.etag}"),
 			Eq("emails[type=work].value", "a@x"), Absent("password"), Exists("emails"), HasHeader("Location"),
-			Contains("schemas", URNUser), Len("emails", 1), Set("emails[*].value", "a@x"), NonEmpty("userName"),
+			Contains("schemas", store.UserSchema), Len("emails", 1), Set("emails[*].value", "a@x"), NonEmpty("userName"),
 			EqFold("userName", "ST-TEST-01-A"), Ne("id", "43"), OptEq("nickName", "x"), HeaderEq("ETag", `W/"1"`),
 			HeaderNe("ETag", `W/"2"`),
 		},
@@ -112,7 +114,7 @@ func TestDoFailuresDescribeTheExchange(t *testing.T) {
 		case "/scim/v2/nobody":
 			return 204, nil, ""
 		}
-		return 400, nil, `{"schemas":["` + URNError + `"],"status":"400","scimType":"invalidValue","detail":"userName is required"}`
+		return 400, nil, `{"schemas":["` + store.ErrorSchema + `"],"status":"400","scimType":"invalidValue","detail":"userName is required"}`
 	}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()

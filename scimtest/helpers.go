@@ -4,28 +4,21 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/townsquare/townsquare/store"
 )
 
-// Schema and message URNs (RFC 7643 §8.7, RFC 7644 §3).
-const (
-	URNUser       = "urn:ietf:params:scim:schemas:core:2.0:User"
-	URNGroup      = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	URNEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	URNSPC        = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
-	URNList       = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	URNError      = "urn:ietf:params:scim:api:messages:2.0:Error"
-	URNPatch      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	// URNEntraGroup is the extra schema Entra puts on group creates.
-	URNEntraGroup = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
-)
+// URNEntraGroup is the extra schema Entra puts on group creates; SCIM's own URNs are
+// store's (store/schema.go).
+const URNEntraGroup = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 // ent prefixes a path into the enterprise extension: ent + ".department".
-const ent = `["` + URNEnterprise + `"]`
+const ent = `["` + store.EnterpriseUserSchema + `"]`
 
 // scimError wants an RFC 7644 §3.12 error body: the Error schema, "status" as a JSON
 // string, and scimType when one is given.
 func scimError(status int, scimType string) []Assert {
-	a := []Assert{Contains("schemas", URNError), Eq("status", fmt.Sprint(status))}
+	a := []Assert{Contains("schemas", store.ErrorSchema), Eq("status", fmt.Sprint(status))}
 	if scimType != "" {
 		a = append(a, Eq("scimType", scimType))
 	}
@@ -38,7 +31,7 @@ func withDetail(a []Assert) []Assert { return append(a, NonEmpty("detail")) }
 // listOf wants a ListResponse with exactly these resource ids (templates).
 func listOf(ids ...string) []Assert {
 	return []Assert{
-		Contains("schemas", URNList),
+		Contains("schemas", store.ListResponseSchema),
 		Eq("totalResults", len(ids)),
 		Set("Resources[*].id", ids...),
 	}
@@ -47,7 +40,7 @@ func listOf(ids ...string) []Assert {
 // emptyList wants a ListResponse with no results and "Resources": [] (what Entra's
 // Test Connection expects for a lookup of a random GUID).
 func emptyList() []Assert {
-	return []Assert{Contains("schemas", URNList), Eq("totalResults", 0), Eq("Resources", []any{})}
+	return []Assert{Contains("schemas", store.ListResponseSchema), Eq("totalResults", 0), Eq("Resources", []any{})}
 }
 
 // DateTime wants an RFC 3339 date-time string at path (RFC 7643 §2.3.5).
@@ -105,12 +98,12 @@ func simpleUser(userName, extra string) string {
 	if extra != "" {
 		extra = "," + extra
 	}
-	return `{"schemas":["` + URNUser + `"],"userName":"` + userName + `"` + extra + `}`
+	return `{"schemas":["` + store.UserSchema + `"],"userName":"` + userName + `"` + extra + `}`
 }
 
 // patchBody wraps operations (a JSON array body without brackets) in a PatchOp message.
 func patchBody(ops string) string {
-	return `{"schemas":["` + URNPatch + `"],"Operations":[` + ops + `]}`
+	return `{"schemas":["` + store.PatchOpSchema + `"],"Operations":[` + ops + `]}`
 }
 
 // patchStep sends a PatchOp and accepts 200 (with the resource) or 204.

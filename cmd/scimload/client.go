@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // The tool talks to loopback addresses only: it is a load generator, and a typo in a URL
@@ -170,16 +172,10 @@ type listResponse struct {
 	Resources    []scimResource `json:"Resources"`
 }
 
-const (
-	userSchema  = "urn:ietf:params:scim:schemas:core:2.0:User"
-	groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	patchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-)
-
 // userBody is a create-user request shaped like Okta's.
 func userBody(userName, externalID string, i int) map[string]any {
 	return map[string]any{
-		"schemas":     []string{userSchema},
+		"schemas":     []string{store.UserSchema},
 		"userName":    userName,
 		"externalId":  externalID,
 		"name":        map[string]any{"givenName": fmt.Sprintf("Given%d", i), "familyName": fmt.Sprintf("Family%d", i)},
@@ -196,13 +192,13 @@ func addMembersBody(ids []string) map[string]any {
 		vals[i] = map[string]string{"value": id}
 	}
 	return map[string]any{
-		"schemas":    []string{patchSchema},
+		"schemas":    []string{store.PatchOpSchema},
 		"Operations": []map[string]any{{"op": "add", "path": "members", "value": vals}},
 	}
 }
 
 var deactivateBody = map[string]any{
-	"schemas":    []string{patchSchema},
+	"schemas":    []string{store.PatchOpSchema},
 	"Operations": []map[string]any{{"op": "replace", "value": map[string]any{"active": false}}},
 }
 

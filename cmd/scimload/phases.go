@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // op does operation i of a phase and returns the response bytes it read.
@@ -391,7 +393,7 @@ func (r *runner) phaseCeiling() {
 
 // createGroup creates a group with no members and returns its id.
 func (r *runner) createGroup(ctx context.Context, i int, name, ext string) (string, int64, error) {
-	body := map[string]any{"schemas": []string{groupSchema}, "displayName": name, "externalId": ext, "members": []any{}}
+	body := map[string]any{"schemas": []string{store.GroupSchema}, "displayName": name, "externalId": ext, "members": []any{}}
 	resp, err := r.c.do(ctx, i, http.MethodPost, "/Groups", body, false)
 	if err != nil {
 		return "", 0, err

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // The trivial handler is the HTTP ceiling of the machine: a plain net/http server
@@ -24,10 +26,10 @@ import (
 // client decodes about the same JSON in both cases.
 var trivialBody = func() []byte {
 	b, _ := json.Marshal(map[string]any{
-		"schemas":      []string{"urn:ietf:params:scim:api:messages:2.0:ListResponse"},
+		"schemas":      []string{store.ListResponseSchema},
 		"totalResults": 1, "itemsPerPage": 1, "startIndex": 1,
 		"Resources": []map[string]any{{
-			"schemas":  []string{userSchema},
+			"schemas":  []string{store.UserSchema},
 			"id":       "00000000-0000-0000-0000-000000000000",
 			"userName": "trivial@example.com", "active": true,
 			"name":   map[string]any{"givenName": "Trivial", "familyName": "Handler"},

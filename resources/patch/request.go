@@ -8,10 +8,8 @@ import (
 
 	"github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
+	"github.com/townsquare/townsquare/store"
 )
-
-// PatchOpSchema is the schema of a PATCH request body (RFC 7644 §3.5.2).
-const PatchOpSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 // Operation is one PATCH operation as the client sent it: op lower-cased, the path
 // parsed (nil when there is none), the value as decoded (numbers as json.Number). Apply
@@ -40,8 +38,8 @@ func ParseRequest(body []byte) ([]Operation, error) {
 	if err := d.Decode(&req); err != nil {
 		return nil, errf(errors.ScimTypeInvalidSyntax, "the request body is not a PATCH request: %v", err)
 	}
-	if len(req.Schemas) != 1 || req.Schemas[0] != PatchOpSchema {
-		return nil, errf(errors.ScimTypeInvalidValue, "schemas must be exactly [%q]", PatchOpSchema)
+	if len(req.Schemas) != 1 || req.Schemas[0] != store.PatchOpSchema {
+		return nil, errf(errors.ScimTypeInvalidValue, "schemas must be exactly [%q]", store.PatchOpSchema)
 	}
 	if len(req.Operations) == 0 {
 		return nil, errf(errors.ScimTypeInvalidValue, "Operations must hold at least one operation")
