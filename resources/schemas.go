@@ -2,6 +2,7 @@ package resources
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
@@ -45,12 +46,17 @@ func withExternalID(s schema.Schema) schema.Schema {
 // storedUserAttributes are the core User attributes the store keeps and returns. The
 // schema we advertise lists only these, so /Schemas tells an IdP the truth: an attribute
 // such as ims or x509Certificates would be accepted and silently lost.
-var storedUserAttributes = map[string]bool{
-	"userName": true, "name": true, "displayName": true, "nickName": true, "profileUrl": true,
-	"title": true, "userType": true, "preferredLanguage": true, "locale": true, "timezone": true,
-	"active": true, "password": true, "emails": true, "phoneNumbers": true, "addresses": true,
-	"groups": true,
-}
+var storedUserAttributes = func() map[string]bool {
+	m := map[string]bool{"userName": true, "active": true, "password": true, "emails": true,
+		"phoneNumbers": true, "addresses": true, "groups": true}
+	for _, a := range store.UserStrings {
+		if a.Schema == "" {
+			name, _, _ := strings.Cut(a.Name, ".")
+			m[name] = true
+		}
+	}
+	return m
+}()
 
 // UserSchema is RFC 7643's core User schema restricted to the attributes Townsquare stores.
 func UserSchema() schema.Schema {

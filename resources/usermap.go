@@ -8,29 +8,20 @@ import (
 	"github.com/townsquare/townsquare/store"
 )
 
-// The canonical attribute map is the one shape every SCIM-facing step works on: elimity
-// hands POST/PUT bodies over in it (canonical names, types checked), the PATCH applier
-// edits it, projection filters it, and responses are rendered from it. These functions
-// are the only place where it meets the typed store model.
+// The canonical attribute map is the one shape every SCIM-facing step works on: POST and
+// PUT bodies are decoded into it (decodeResource: canonical names, types checked), the
+// PATCH applier edits it, projection filters it, and responses are rendered from it.
+// These functions are the only place where it meets the typed store model.
 
 // userToAttributes renders u as a canonical attribute map, leaving out unassigned
-// attributes, the password hash (never returned), and id/externalId/meta (the library
-// and the list renderer add those).
+// attributes, the password hash (never returned), and id/externalId/meta (render adds
+// those).
 func userToAttributes(u *store.User) map[string]any {
 	m := map[string]any{"userName": u.UserName, "active": u.Active}
-	putStrings(m, map[string]string{
-		"displayName": u.DisplayName, "nickName": u.NickName, "profileUrl": u.ProfileURL,
-		"title": u.Title, "userType": u.UserType, "preferredLanguage": u.PreferredLanguage,
-		"locale": u.Locale, "timezone": u.Timezone,
-	})
-	name := map[string]any{}
-	putStrings(name, map[string]string{
-		"formatted": u.Name.Formatted, "familyName": u.Name.FamilyName, "givenName": u.Name.GivenName,
-		"middleName": u.Name.MiddleName, "honorificPrefix": u.Name.HonorificPrefix,
-		"honorificSuffix": u.Name.HonorificSuffix,
-	})
-	if len(name) > 0 {
-		m["name"] = name
+	for _, a := range store.UserStrings {
+		if v := *a.Field(u); v != "" {
+			setPath(m, a, v)
+		}
 	}
 	if l := multiValuesToList(u.Emails); l != nil {
 		m["emails"] = l
@@ -60,23 +51,6 @@ func userToAttributes(u *store.User) map[string]any {
 		}
 		m["groups"] = l
 	}
-	ent := map[string]any{}
-	putStrings(ent, map[string]string{
-		"employeeNumber": u.Enterprise.EmployeeNumber, "costCenter": u.Enterprise.CostCenter,
-		"organization": u.Enterprise.Organization, "division": u.Enterprise.Division,
-		"department": u.Enterprise.Department,
-	})
-	mgr := map[string]any{}
-	putStrings(mgr, map[string]string{
-		"value": u.Enterprise.Manager.Value, "$ref": u.Enterprise.Manager.Ref,
-		"displayName": u.Enterprise.Manager.DisplayName,
-	})
-	if len(mgr) > 0 {
-		ent["manager"] = mgr
-	}
-	if len(ent) > 0 {
-		m[store.EnterpriseUserSchema] = ent
-	}
 	if a := u.Account; a.Username != "" {
 		ts := map[string]any{"username": a.Username, "status": a.Status}
 		if len(a.Teams) > 0 {
@@ -88,6 +62,30 @@ func userToAttributes(u *store.User) map[string]any {
 		m[store.TownsquareUserSchema] = ts
 	}
 	return m
+}
+
+// setPath puts v at a's place in a canonical map: under the extension's URN for an
+// extension attribute, under its parent for a sub-attribute.
+func setPath(m map[string]any, a store.StringAttribute, v string) {
+	if a.Schema != "" {
+		ext, _ := m[a.Schema].(map[string]any)
+		if ext == nil {
+			ext = map[string]any{}
+			m[a.Schema] = ext
+		}
+		m = ext
+	}
+	parent, sub, ok := strings.Cut(a.Name, ".")
+	if !ok {
+		m[parent] = v
+		return
+	}
+	c, _ := m[parent].(map[string]any)
+	if c == nil {
+		c = map[string]any{}
+		m[parent] = c
+	}
+	c[sub] = v
 }
 
 func stringsToList(ss []string) []any {
@@ -128,18 +126,9 @@ func multiValuesToList(vs []store.MultiValue) []any {
 // default to the server, and both Okta and Entra treat it so).
 func userFromAttributes(m map[string]any) (store.User, error) {
 	r := attrReader{}
-	u := store.User{
-		UserName:          r.str(m, "userName"),
-		ExternalID:        r.str(m, "externalId"),
-		DisplayName:       r.str(m, "displayName"),
-		NickName:          r.str(m, "nickName"),
-		ProfileURL:        r.str(m, "profileUrl"),
-		Title:             r.str(m, "title"),
-		UserType:          r.str(m, "userType"),
-		PreferredLanguage: r.str(m, "preferredLanguage"),
-		Locale:            r.str(m, "locale"),
-		Timezone:          r.str(m, "timezone"),
-		Active:            true,
+	u := store.User{UserName: r.str(m, "userName"), ExternalID: r.str(m, "externalId"), Active: true}
+	for _, a := range store.UserStrings {
+		*a.Field(&u) = r.path(m, a)
 	}
 	if v, ok := m["active"]; ok && v != nil {
 		b, ok := v.(bool)
@@ -147,13 +136,6 @@ func userFromAttributes(m map[string]any) (store.User, error) {
 			r.fail("active", v)
 		}
 		u.Active = b
-	}
-	if name := r.obj(m, "name"); name != nil {
-		u.Name = store.Name{
-			Formatted: r.str(name, "formatted"), FamilyName: r.str(name, "familyName"),
-			GivenName: r.str(name, "givenName"), MiddleName: r.str(name, "middleName"),
-			HonorificPrefix: r.str(name, "honorificPrefix"), HonorificSuffix: r.str(name, "honorificSuffix"),
-		}
 	}
 	u.Emails = r.multiValues(m, "emails")
 	u.PhoneNumbers = r.multiValues(m, "phoneNumbers")
@@ -163,19 +145,6 @@ func userFromAttributes(m map[string]any) (store.User, error) {
 			Locality: r.str(e, "locality"), Region: r.str(e, "region"), PostalCode: r.str(e, "postalCode"),
 			Country: r.str(e, "country"), Type: r.str(e, "type"), Primary: r.boolean(e, "primary"),
 		})
-	}
-	if ent := r.obj(m, store.EnterpriseUserSchema); ent != nil {
-		u.Enterprise = store.Enterprise{
-			EmployeeNumber: r.str(ent, "employeeNumber"), CostCenter: r.str(ent, "costCenter"),
-			Organization: r.str(ent, "organization"), Division: r.str(ent, "division"),
-			Department: r.str(ent, "department"),
-		}
-		switch mgr := ent["manager"].(type) {
-		case string: // Entra sends the manager's id as a bare string
-			u.Enterprise.Manager.Value = mgr
-		case map[string]any:
-			u.Enterprise.Manager = store.Manager{Value: r.str(mgr, "value"), Ref: r.str(mgr, "$ref"), DisplayName: r.str(mgr, "displayName")}
-		}
 	}
 	if err := r.err; err != nil {
 		return store.User{}, err
@@ -244,6 +213,23 @@ func (r *attrReader) str(m map[string]any, k string) string {
 		r.fail(k, v)
 		return ""
 	}
+}
+
+// path reads the string at a's place in a canonical map (see setPath).
+func (r *attrReader) path(m map[string]any, a store.StringAttribute) string {
+	if a.Schema != "" {
+		if m = r.obj(m, a.Schema); m == nil {
+			return ""
+		}
+	}
+	parent, sub, ok := strings.Cut(a.Name, ".")
+	if !ok {
+		return r.str(m, parent)
+	}
+	if m = r.obj(m, parent); m == nil {
+		return ""
+	}
+	return r.str(m, sub)
 }
 
 func (r *attrReader) boolean(m map[string]any, k string) bool {

@@ -49,8 +49,8 @@ func (s *Store) probeNewUser(ctx context.Context, tx *sqlx.Tx, u *store.User) (n
 func (s *Store) lockRelinkCandidate(ctx context.Context, tx *sqlx.Tx, externalID string) (*userRow, error) {
 	q := `SELECT ` + userColumns + ` FROM users WHERE users.external_id = ? AND users.scim_deleted_at IS NOT NULL ORDER BY users.pk DESC LIMIT 1` +
 		s.d.lockForUpdate
-	var r userRow
-	switch err := tx.GetContext(ctx, &r, tx.Rebind(q), externalID); mapErr(err) {
+	r, err := scanUser(tx.QueryRowxContext(ctx, tx.Rebind(q), externalID))
+	switch err = mapErr(err); err {
 	case nil:
 		return &r, nil
 	case store.ErrNotFound:

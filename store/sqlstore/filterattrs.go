@@ -1,6 +1,10 @@
 package sqlstore
 
-import "github.com/townsquare/townsquare/store"
+import (
+	"strings"
+
+	"github.com/townsquare/townsquare/store"
+)
 
 // The tables below are the whole mapping from SCIM attributes to SQL. The compiler only
 // walks them, so making an attribute filterable, or changing how it compares, is an edit
@@ -88,30 +92,16 @@ type filterSchema struct {
 	attrs map[string]*attr
 }
 
+// userFilter is what a filter on /Users can name: the string attributes of
+// userStrings, compared as their caseExact says, and those below.
 var userFilter = &filterResource{table: "users", schemas: []filterSchema{
-	{urn: store.UserSchema, attrs: map[string]*attr{
+	{urn: store.UserSchema, attrs: withStrings("", map[string]*attr{
 		"id":         strNN("{t}.id", exact),
 		"externalId": str("{t}.external_id", exact),
 		"userName":   strNN("{t}.user_name_ci", shadow),
-		"name": {subs: map[string]*attr{
-			"formatted":       str("{t}.name_formatted", ascii),
-			"familyName":      str("{t}.family_name", ascii),
-			"givenName":       str("{t}.given_name", ascii),
-			"middleName":      str("{t}.middle_name", ascii),
-			"honorificPrefix": str("{t}.honorific_prefix", ascii),
-			"honorificSuffix": str("{t}.honorific_suffix", ascii),
-		}},
-		"displayName":       str("{t}.display_name", ascii),
-		"nickName":          str("{t}.nick_name", ascii),
-		"profileUrl":        str("{t}.profile_url", ascii),
-		"title":             str("{t}.title", ascii),
-		"userType":          str("{t}.user_type", ascii),
-		"preferredLanguage": str("{t}.preferred_language", ascii),
-		"locale":            str("{t}.locale", ascii),
-		"timezone":          str("{t}.timezone", ascii),
-		"active":            flag("{t}.active"),
-		"password":          {refuse: "it is stored only as a salted hash"},
-		"meta":              metaAttr(),
+		"active":     flag("{t}.active"),
+		"password":   {refuse: "it is stored only as a salted hash"},
+		"meta":       metaAttr(),
 		"emails": {from: "user_emails {t} WHERE {t}.user_pk = users.pk", alias: "e", dflt: "value",
 			subs: map[string]*attr{
 				"value":   str("{t}.value_ci", shadow),
@@ -143,19 +133,40 @@ var userFilter = &filterResource{table: "users", schemas: []filterSchema{
 				"value":   strNN("{t}.id", exact),
 				"display": strNN("{t}.display_name_ci", shadow),
 			}},
-	}},
-	{urn: store.EnterpriseUserSchema, attrs: map[string]*attr{
-		"employeeNumber": str("{t}.employee_number", ascii),
-		"costCenter":     str("{t}.cost_center", ascii),
-		"organization":   str("{t}.organization", ascii),
-		"division":       str("{t}.division", ascii),
-		"department":     str("{t}.department", ascii),
-		"manager": {dflt: "value", subs: map[string]*attr{
-			"value":       str("{t}.manager_value", exact),
-			"displayName": str("{t}.manager_display_name", ascii),
-		}},
-	}},
+	})},
+	{urn: store.EnterpriseUserSchema, attrs: withStrings(store.EnterpriseUserSchema, map[string]*attr{})},
 }}
+
+// withStrings adds to attrs the string attributes of userStrings in schema: a
+// sub-attribute under its parent, a complex parent with a "value" sub-attribute standing
+// for it when named bare (RFC 7644 §3.4.2.2: manager eq "x" is manager.value eq "x").
+func withStrings(schema string, attrs map[string]*attr) map[string]*attr {
+	for _, s := range userStrings {
+		if s.Schema != schema {
+			continue
+		}
+		rule := ascii
+		if s.CaseExact {
+			rule = exact
+		}
+		a := str("{t}."+s.col, rule)
+		parent, sub, ok := strings.Cut(s.Name, ".")
+		if !ok {
+			attrs[parent] = a
+			continue
+		}
+		p := attrs[parent]
+		if p == nil {
+			p = &attr{subs: map[string]*attr{}}
+			attrs[parent] = p
+		}
+		p.subs[sub] = a
+		if sub == "value" {
+			p.dflt = "value"
+		}
+	}
+	return attrs
+}
 
 var groupFilter = &filterResource{table: "groups", schemas: []filterSchema{
 	{urn: store.GroupSchema, attrs: map[string]*attr{

@@ -159,3 +159,33 @@ func (s *Store) readGet(ctx context.Context, tx *sqlx.Tx, dest any, query string
 	}
 	return s.db.GetContext(ctx, dest, query, args...)
 }
+
+// readRows runs a read query as readSelect does and calls fn for each row, to scan it.
+func (s *Store) readRows(ctx context.Context, tx *sqlx.Tx, fn func(scanner) error, query string, args ...any) error {
+	query = s.db.Rebind(query)
+	var (
+		rows *sqlx.Rows
+		err  error
+	)
+	if tx != nil {
+		if st := s.txStmt(ctx, tx, query); st != nil {
+			rows, err = st.QueryxContext(ctx, args...)
+		} else {
+			rows, err = tx.QueryxContext(ctx, query, args...)
+		}
+	} else if st := s.prepared(query); st != nil {
+		rows, err = st.QueryxContext(ctx, args...)
+	} else {
+		rows, err = s.db.QueryxContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

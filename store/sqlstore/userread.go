@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -13,10 +15,25 @@ import (
 // aggregated by correlated subqueries, so a page or a lookup is one statement whatever
 // the page size, and its text never varies with the page size either.
 
-// userWithChildren is a users row read with its children column.
+// userWithChildren is a users row read with its children column (dialect.selectUsers).
 type userWithChildren struct {
 	userRow
-	Children []byte `db:"children"`
+	Children []byte
+}
+
+// readUsers reads the users a query of dialect.selectUsers selects, with their children.
+func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, query string, args ...any) ([]store.User, error) {
+	var users []store.User
+	err := s.readRows(ctx, tx, func(sc scanner) error {
+		var r userWithChildren
+		if err := sc.Scan(append(r.dest(), &r.Children)...); err != nil {
+			return err
+		}
+		u, err := r.full()
+		users = append(users, u)
+		return err
+	}, query, args...)
+	return users, err
 }
 
 // full is the user of the row with its children.

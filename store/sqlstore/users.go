@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,120 +12,9 @@ import (
 	"github.com/townsquare/townsquare/store/rules"
 )
 
-// userRow is the users table as sqlx scans it.
-type userRow struct {
-	PK                 int64          `db:"pk"`
-	ID                 string         `db:"id"`
-	ExternalID         sql.NullString `db:"external_id"`
-	UserName           string         `db:"user_name"`
-	NameFormatted      sql.NullString `db:"name_formatted"`
-	FamilyName         sql.NullString `db:"family_name"`
-	GivenName          sql.NullString `db:"given_name"`
-	MiddleName         sql.NullString `db:"middle_name"`
-	HonorificPrefix    sql.NullString `db:"honorific_prefix"`
-	HonorificSuffix    sql.NullString `db:"honorific_suffix"`
-	DisplayName        sql.NullString `db:"display_name"`
-	NickName           sql.NullString `db:"nick_name"`
-	ProfileURL         sql.NullString `db:"profile_url"`
-	Title              sql.NullString `db:"title"`
-	UserType           sql.NullString `db:"user_type"`
-	PreferredLanguage  sql.NullString `db:"preferred_language"`
-	Locale             sql.NullString `db:"locale"`
-	Timezone           sql.NullString `db:"timezone"`
-	Active             bool           `db:"active"`
-	PasswordHash       sql.NullString `db:"password_hash"`
-	EmployeeNumber     sql.NullString `db:"employee_number"`
-	CostCenter         sql.NullString `db:"cost_center"`
-	Organization       sql.NullString `db:"organization"`
-	Division           sql.NullString `db:"division"`
-	Department         sql.NullString `db:"department"`
-	ManagerValue       sql.NullString `db:"manager_value"`
-	ManagerRef         sql.NullString `db:"manager_ref"`
-	ManagerDisplayName sql.NullString `db:"manager_display_name"`
-	CreatedAt          int64          `db:"created_at"`
-	UpdatedAt          int64          `db:"updated_at"`
-	Version            int64          `db:"version"`
-	Username           sql.NullString `db:"username"`
-	Email              sql.NullString `db:"email"`
-	Status             string         `db:"status"`
-	DeleteAt           int64          `db:"delete_at"`
-}
-
-const userColumns = `users.pk, users.id, users.external_id, users.user_name, users.name_formatted,
-	users.family_name, users.given_name, users.middle_name, users.honorific_prefix,
-	users.honorific_suffix, users.display_name, users.nick_name, users.profile_url, users.title,
-	users.user_type, users.preferred_language, users.locale, users.timezone, users.active,
-	users.password_hash, users.employee_number, users.cost_center, users.organization,
-	users.division, users.department, users.manager_value, users.manager_ref,
-	users.manager_display_name, users.created_at, users.updated_at, users.version,
-	users.username, users.email, users.status, users.delete_at`
-
 // live restricts a users query to SCIM resources that exist: a user DELETEd in
 // "deactivate" mode keeps its account row but is no SCIM resource any more.
 const live = ` AND users.scim_deleted_at IS NULL`
-
-func (r *userRow) user() store.User {
-	return store.User{
-		ID: r.ID, ExternalID: r.ExternalID.String, UserName: r.UserName,
-		Name: store.Name{
-			Formatted: r.NameFormatted.String, FamilyName: r.FamilyName.String,
-			GivenName: r.GivenName.String, MiddleName: r.MiddleName.String,
-			HonorificPrefix: r.HonorificPrefix.String, HonorificSuffix: r.HonorificSuffix.String,
-		},
-		DisplayName: r.DisplayName.String, NickName: r.NickName.String, ProfileURL: r.ProfileURL.String,
-		Title: r.Title.String, UserType: r.UserType.String, PreferredLanguage: r.PreferredLanguage.String,
-		Locale: r.Locale.String, Timezone: r.Timezone.String, Active: r.Active,
-		PasswordHash: r.PasswordHash.String,
-		Enterprise: store.Enterprise{
-			EmployeeNumber: r.EmployeeNumber.String, CostCenter: r.CostCenter.String,
-			Organization: r.Organization.String, Division: r.Division.String, Department: r.Department.String,
-			Manager: store.Manager{Value: r.ManagerValue.String, Ref: r.ManagerRef.String, DisplayName: r.ManagerDisplayName.String},
-		},
-		Created: fromMicros(r.CreatedAt), LastModified: fromMicros(r.UpdatedAt), Version: r.Version,
-		Account: store.Account{Username: r.Username.String, Email: r.Email.String, Status: r.Status, DeleteAt: r.DeleteAt},
-	}
-}
-
-// null stores "" as NULL: SCIM does not tell an empty string from an unassigned value.
-func null(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// userValues lists the writable columns of u in the order of userWriteColumns.
-func userValues(u *store.User) []any {
-	return []any{
-		null(u.ExternalID), u.UserName, strings.ToLower(u.UserName),
-		null(u.Name.Formatted), null(u.Name.FamilyName), null(u.Name.GivenName), null(u.Name.MiddleName),
-		null(u.Name.HonorificPrefix), null(u.Name.HonorificSuffix),
-		null(u.DisplayName), null(u.NickName), null(u.ProfileURL), null(u.Title), null(u.UserType),
-		null(u.PreferredLanguage), null(u.Locale), null(u.Timezone), u.Active, null(u.PasswordHash),
-		null(u.Enterprise.EmployeeNumber), null(u.Enterprise.CostCenter), null(u.Enterprise.Organization),
-		null(u.Enterprise.Division), null(u.Enterprise.Department),
-		null(u.Enterprise.Manager.Value), null(u.Enterprise.Manager.Ref), null(u.Enterprise.Manager.DisplayName),
-		micros(u.LastModified), u.Version,
-		null(u.Account.Username), null(u.Account.Email), u.Account.Status, u.Account.DeleteAt,
-	}
-}
-
-var userWriteColumns = []string{
-	"external_id", "user_name", "user_name_ci",
-	"name_formatted", "family_name", "given_name", "middle_name", "honorific_prefix", "honorific_suffix",
-	"display_name", "nick_name", "profile_url", "title", "user_type",
-	"preferred_language", "locale", "timezone", "active", "password_hash",
-	"employee_number", "cost_center", "organization", "division", "department",
-	"manager_value", "manager_ref", "manager_display_name",
-	"updated_at", "version",
-	"username", "email", "status", "delete_at",
-}
-
-var (
-	insertUserSQL = `INSERT INTO users (id, created_at, ` + strings.Join(userWriteColumns, ", ") +
-		`) VALUES (?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `) RETURNING pk`
-	updateUserSQL = `UPDATE users SET ` + strings.Join(userWriteColumns, " = ?, ") + ` = ?, scim_deleted_at = NULL WHERE pk = ?`
-)
 
 // CreateUser stores a new user and its chat account, assigning its ID, times and
 // version, and joins the account to its teams and channels. A userName already taken (in
@@ -277,15 +165,14 @@ func (s *Store) loadAccountMemberships(ctx context.Context, tx *sqlx.Tx, pk int6
 
 // GetUser reads one user with its multi-valued attributes and groups, in one statement.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	var r userWithChildren
-	if err := s.readGet(ctx, nil, &r, s.d.selectUsers+` WHERE users.id = ?`+live, id); err != nil {
-		return store.User{}, fmt.Errorf("get user %q: %w", id, mapErr(err))
+	users, err := s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.id = ?`+live, id)
+	if err == nil && len(users) == 0 {
+		err = store.ErrNotFound
 	}
-	u, err := r.full()
 	if err != nil {
 		return store.User{}, fmt.Errorf("get user %q: %w", id, err)
 	}
-	return u, nil
+	return users[0], nil
 }
 
 // UpdateUser reads the user, lets fn change it, and writes it back, all in one
@@ -326,11 +213,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 
 // lockUser reads and locks a live user's row for the rest of tx.
 func (s *Store) lockUser(ctx context.Context, tx *sqlx.Tx, id string) (userRow, error) {
-	var r userRow
-	if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+userColumns+` FROM users WHERE users.id = ?`+live+s.d.lockForUpdate), id); err != nil {
-		return r, mapErr(err)
-	}
-	return r, nil
+	r, err := scanUser(tx.QueryRowxContext(ctx, tx.Rebind(`SELECT `+userColumns+` FROM users WHERE users.id = ?`+live+s.d.lockForUpdate), id))
+	return r, mapErr(err)
 }
 
 // readUserForUpdate reads a live user and its children under the user's row lock.
@@ -407,27 +291,19 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int
 		where += " AND (" + cond.sql + ")"
 	}
 	start := max(q.StartIndex, 1)
-	var rows []userWithChildren
+	var users []store.User
 	if q.Count > 0 {
 		args := append(append([]any{}, cond.args...), q.Count, start-1)
-		if err := s.readSelect(ctx, nil, &rows, s.d.selectUsers+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
+		if users, err = s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
 			` ORDER BY users.pk LIMIT ? OFFSET ?) ORDER BY users.pk`, args...); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 	}
-	total, known := pageTotal(start, q.Count, len(rows))
+	total, known := pageTotal(start, q.Count, len(users))
 	if !known {
 		if err := s.readGet(ctx, nil, &total, `SELECT COUNT(*) FROM users WHERE `+where, cond.args...); err != nil {
 			return nil, 0, fmt.Errorf("count users: %w", err)
 		}
-	}
-	users := make([]store.User, len(rows))
-	for i := range rows {
-		u, err := rows[i].full()
-		if err != nil {
-			return nil, 0, fmt.Errorf("list users: %w", err)
-		}
-		users[i] = u
 	}
 	return users, total, nil
 }
