@@ -11,8 +11,8 @@ import (
 )
 
 // Groups are rendered by streaming: the members go from store.EachGroupMember through one
-// buffered writer to the client, so memory does not grow with a group (a 50k-member group
-// is about 5 MB of JSON), in a GET of one group or in a list of many.
+// buffered writer to the client, so memory does not grow with a group, in a GET of one
+// group or in a list of many.
 
 // streamBufferSize is how much of a response is gathered before it is written.
 const streamBufferSize = 32 << 10

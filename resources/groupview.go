@@ -1,8 +1,8 @@
 package resources
 
-// groupView is what a request's projection leaves of a group resource: which of the
-// attributes Groups.resource puts in the attribute map survive, and which keys of each
-// member object. The streamed renderer writes exactly these.
+// groupView is what a request's projection leaves of a group resource: which of its
+// attributes survive, and which keys of each member object. The streamed renderer
+// (groupstream.go) writes exactly these.
 type groupView struct {
 	displayName bool
 	externalID  bool
@@ -13,7 +13,7 @@ type groupView struct {
 // memberKeys are the keys kept in each member object.
 type memberKeys struct{ display, typ, value bool }
 
-// viewGroup finds the view by applying p to a probe shaped like Groups.resource's map
+// viewGroup finds the view by applying p to a probe shaped like a group's attribute map
 // with one member, so the projection rules stay in projection.go alone. Projections act
 // on member objects by key, never by value, so every real member keeps the keys the
 // probe member kept, and members is present (possibly empty) exactly when it is present
@@ -38,7 +38,3 @@ func viewGroup(p projection, hasExternalID bool) groupView {
 	}
 	return v
 }
-
-// empty reports whether the attribute map would be empty: the library answers a PATCH
-// whose resource has no attributes with 204 and no body.
-func (v groupView) empty() bool { return !v.displayName && !v.members }

@@ -4,8 +4,8 @@ import "unicode/utf8"
 
 // appendJSONString appends s as a JSON string exactly as encoding/json's Marshal writes
 // it: HTML-sensitive characters (<, >, &) and U+2028/U+2029 escaped, invalid UTF-8
-// replaced by \ufffd. Streamed responses use it so that their bytes are the ones the
-// library's json.Marshal of the same resource would have produced.
+// replaced by \ufffd. Streamed responses use it so that their strings are written as
+// every other answer, which encoding/json writes, writes them.
 func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')

@@ -220,6 +220,6 @@ func removeRef(m map[string]any, r attrRef) {
 	}
 }
 
-// wantsExternalID reports whether externalId (a common attribute the library adds
+// wantsExternalID reports whether externalId (a common attribute, which render adds
 // outside the map) should be returned.
 func (p projection) wantsExternalID() bool { return !p.excludes("externalId") }

@@ -238,7 +238,7 @@ func (r *attrReader) boolean(m map[string]any, k string) bool {
 		return false
 	case bool:
 		return v
-	case string: // "True"/"False" from Entra, where the library let it through
+	case string: // "True"/"False" from Entra, which the schemas' validation lets through
 		switch strings.ToLower(v) {
 		case "true":
 			return true
@@ -263,7 +263,7 @@ func (r *attrReader) obj(m map[string]any, k string) map[string]any {
 }
 
 // list reads a multi-valued complex attribute; a single object is taken as a list of
-// one, since the library passes `"emails": {...}` through as a map.
+// one, since the schemas' validation passes `"emails": {...}` through as a map.
 func (r *attrReader) list(m map[string]any, k string) []map[string]any {
 	var items []any
 	switch v := m[k].(type) {

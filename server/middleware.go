@@ -109,8 +109,8 @@ func recoverPanics(log *slog.Logger, writeErr func(w http.ResponseWriter, status
 }
 
 // limitBody reads the request body up front, answering 413 when it is larger than max.
-// Reading it here (the library reads bodies with io.ReadAll and no limit) makes the
-// limit hold for chunked bodies too, not only for an honest Content-Length.
+// Reading it here makes the limit hold for chunked bodies too, not only for an honest
+// Content-Length, before any handler reads it.
 func limitBody(max int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,8 @@ import (
 )
 
 // tokenTTL is how long a server trusts a stored token it has already checked. Every SCIM
-// request carries a bearer token, and a lookup per request cost 4% of the lookup rate
-// (docs/performance.md). Replicas share nothing but the database, so a revocation cannot
+// request carries a bearer token, and looking it up every time is a database round trip
+// per request. Replicas share nothing but the database, so a revocation cannot
 // be pushed to them: the cache expires instead, and a revoked token stops working on every
 // replica within tokenTTL. Only successes are cached, so a token created a moment ago works
 // at once.

@@ -1,7 +1,8 @@
-// Package patch applies SCIM PATCH operations (RFC 7644 §3.5.2) to a resource held as a
-// canonical attribute map. elimity-com/scim only parses and validates PATCH requests; it
-// hands the handler paths and values in the client's spelling (any case, dotted or
-// URN-prefixed keys, string booleans) and applies nothing, so this package does it.
+// Package patch reads SCIM PATCH requests (ParseRequest) and applies their operations
+// (RFC 7644 §3.5.2) to a resource held as a canonical attribute map (Apply), or, for a
+// group's members, turns them into the store's member operations (SplitGroupOps). Paths
+// and values arrive in the client's spelling (any case, dotted or URN-prefixed keys,
+// string booleans); names are resolved and values checked against the schemas here.
 //
 // The canonical map uses the schema's attribute names exactly: simple attributes hold
 // string/bool/int64/float64, complex ones map[string]any, multi-valued ones []any, and an
@@ -27,7 +28,7 @@
 //     applies its default for an absent active (the same as a POST without active); Apply
 //     never turns a removal into active=false.
 //   - In a path-less value, a key whose value is null removes that attribute (RFC 7643
-//     §2.5: null and unassigned are equivalent). elimity rejects such ops before us today.
+//     §2.5: null and unassigned are equivalent).
 //   - A remove on a whole multi-valued attribute that carries a value list removes only the
 //     listed elements (matched by "value" where present), never the whole attribute; this
 //     is Entra's member-removal form applied generically.
@@ -68,8 +69,8 @@ const (
 // The common attributes (id, externalId, meta, schemas) are known implicitly.
 //
 // Apply is atomic: it works on a deep copy and only replaces the contents of attrs when
-// every operation succeeded. Lists it rewrites are []any. Every error is an elimity
-// errors.ScimError value (never a pointer, which elimity would turn into a 500).
+// every operation succeeded. Lists it rewrites are []any. Every error is an
+// errors.ScimError value.
 func Apply(attrs map[string]any, ops []Operation, s schema.Schema, exts ...schema.Schema) error {
 	r := newResolver(s, exts)
 	work := deepCopyMap(attrs)

@@ -11,8 +11,8 @@ import (
 	"github.com/elimity-com/scim/schema"
 )
 
-// Values reach Apply either sanitised by elimity (booleans already bool, integers int64)
-// or raw from the client (json.Number, string booleans, keys in any case). The coerce
+// Values reach Apply either canonical (from the attribute map: booleans already bool) or
+// raw from the client (json.Number, string booleans, keys in any case). The coerce
 // functions turn both into the canonical form, driven by the schema.
 
 // coerceSingle converts one value of attribute a (one element if a is multi-valued).

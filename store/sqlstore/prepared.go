@@ -7,12 +7,11 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// The hot write paths (a create's one statement on PostgreSQL, a member add's delta) run
-// through the same prepared-statement cache as the reads (stmtcache.go): lib/pq sends any
-// other statement unnamed, parsed and planned on each execution (a create's one statement
-// spent more time there than in its inserts), and modernc.org/sqlite compiles every
-// statement afresh. As there, a statement not prepared yet runs unprepared; nobody waits
-// for a preparation.
+// The hot write paths (a create's one statement, a member add's delta) run through the
+// same prepared-statement cache as the reads (stmtcache.go): lib/pq sends any other
+// statement unnamed, parsed and planned on each execution, and modernc.org/sqlite
+// compiles every statement afresh. As there, a statement not prepared yet runs
+// unprepared; nobody waits for a preparation.
 
 // prepared returns the pool's statement for q (already rebound), or nil when it is to run
 // unprepared.

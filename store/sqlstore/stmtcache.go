@@ -11,11 +11,10 @@ import (
 // stmtCache keeps the hot paths' statements prepared, by SQL text: the reads of users
 // here, the create and member-add writes through prepared.go.
 //
-// Unprepared, every query is compiled afresh: on SQLite (modernc.org/sqlite) compiling
-// the one large read of a user with its children was three quarters of the CPU of a
-// `userName eq` lookup; on PostgreSQL, parsing and planning it was 0.45 of its 0.65 ms.
-// database/sql keeps one prepared copy per pooled connection (prepared lazily, reused by
-// Tx.Stmt), so a cached statement costs one Bind/Execute round trip per use.
+// Unprepared, every query is compiled afresh, and the read of a user with its children is
+// a large statement to compile (docs/performance.md has what that cost). database/sql
+// keeps one prepared copy per pooled connection (prepared lazily, reused by Tx.Stmt), so
+// a cached statement costs one Bind/Execute round trip per use.
 //
 // On PostgreSQL a prepared statement may switch to a generic plan after five runs. The
 // planner does so only when the generic plan is estimated no dearer than the custom plans
@@ -29,8 +28,7 @@ import (
 // Preparing a statement for the pool takes a connection of the pool. A caller inside a
 // transaction already holds one, and if every other connection is held by transactions
 // waiting for this one's locks (or, on SQLite, for the write lock), waiting for a
-// connection would never end: scimload's one-member adds on SQLite stalled for the 10 s
-// busy timeout that way. So a statement is prepared in the background on first use, and
+// connection would never end. So a statement is prepared in the background on first use, and
 // that use, and any other until it is ready, runs unprepared; nobody waits for a
 // preparation. The zero value is ready to use.
 type stmtCache struct {
@@ -53,12 +51,11 @@ const prepareTimeout = 30 * time.Second
 
 // maxStmtAge is how long a prepared statement is used before it is prepared afresh.
 // PostgreSQL switches a prepared statement to a generic plan after five runs and keeps it
-// until the next ANALYZE of its tables; a generic plan made while the tables were small
-// read a grown user_emails by a sequential scan for every lookup (scimload: lookups 5×
-// slower at 10k users than at 1k, one run in three). Re-preparing plans again with the
-// tables' current size, so a stale plan lives at most this long, whatever the server's
-// autovacuum settings. Planning every execution instead (plan_cache_mode=
-// force_custom_plan) doubled the database's CPU per lookup and per create.
+// until the next ANALYZE of its tables, so a generic plan made while the tables were
+// small (a sequential scan of a table that has since grown) would live on. Re-preparing
+// plans again with the tables' current size, so a stale plan lives at most this long,
+// whatever the server's autovacuum settings; planning every execution instead costs far
+// more database CPU (docs/performance.md).
 var maxStmtAge = 10 * time.Second // a variable so that tests can age statements at once
 
 // retiredGrace is how long a replaced statement stays open for callers that fetched it
