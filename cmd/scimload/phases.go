@@ -182,7 +182,6 @@ func (r *runner) start(name, desc string, planned, conc int) *Phase {
 type phaseAcc struct {
 	elapsed time.Duration
 	cpu     cpuSample
-	have    bool
 }
 
 var accs sync.Map // *Phase -> *phaseAcc

@@ -227,7 +227,7 @@ func slug(s, keep string) string {
 			if !lastReplaced && b.Len() > 0 {
 				b.WriteByte('-')
 			}
-		case r < utf8.RuneSelf && strings.IndexRune(keep, r) >= 0:
+		case r < utf8.RuneSelf && strings.ContainsRune(keep, r):
 			if b.Len() > 0 {
 				b.WriteRune(r)
 				lastReplaced = false
