@@ -37,3 +37,30 @@ func TestParseRequest(t *testing.T) {
 		t.Fatalf("numbers are kept as json.Number: %#v", ops[1].Value)
 	}
 }
+
+// FuzzParseRequest: any body is either operations or a 400 ScimError; never a panic.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range applySeeds {
+		f.Add(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":` + s + `}`)
+	}
+	f.Add(`{"schemas":`)
+	f.Add(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members[value eq \"x\"]"}]}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		ops, err := patch.ParseRequest([]byte(body))
+		if err != nil {
+			var se errors.ScimError
+			if !stderrors.As(err, &se) || se.Status != 400 {
+				t.Fatalf("%q: %#v", body, err)
+			}
+			return
+		}
+		if len(ops) == 0 {
+			t.Fatalf("%q: no operations and no error", body)
+		}
+		for _, op := range ops {
+			if op.Op != "add" && op.Op != "remove" && op.Op != "replace" {
+				t.Fatalf("%q: op %q", body, op.Op)
+			}
+		}
+	})
+}
