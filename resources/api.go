@@ -54,6 +54,29 @@ func New(s store.Store, log *slog.Logger, baseURL string) (*API, error) {
 	return a, nil
 }
 
+// endpointNames are the SCIM root's endpoint names as RFC 7644 spells them: the first
+// segment of every path endpoints registers (TestEndpointNames).
+var endpointNames = []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "Bulk", "Me", ".search"}
+
+// CanonicalPath respells a path below the SCIM root ("users/abc") as the API registers it:
+// the endpoint name as RFC 7644 spells it, without a trailing slash. Microsoft's reference
+// tests send GET /users and /Users/?filter=…; RFC 7644 paths are case-sensitive, so this
+// is leniency, not a change of meaning, as no two endpoints differ only by case. An id
+// (the segment after the endpoint) is left exactly as sent.
+func CanonicalPath(p string) string {
+	seg, tail, _ := strings.Cut(p, "/")
+	for _, name := range endpointNames {
+		if strings.EqualFold(seg, name) {
+			seg = name
+			break
+		}
+	}
+	if tail == "" {
+		return seg
+	}
+	return seg + "/" + tail
+}
+
 // endpoint is one path of the SCIM root and the handler of each method it serves.
 type endpoint struct {
 	path    string

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	fp "github.com/scim2/filter-parser/v2"
@@ -219,5 +220,29 @@ func BenchmarkParseFilterEq(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestEndpointNames: CanonicalPath knows every endpoint the API registers, and only those.
+func TestEndpointNames(t *testing.T) {
+	registered := map[string]bool{}
+	for _, e := range (&API{}).endpoints() {
+		seg, _, _ := strings.Cut(strings.TrimPrefix(e.path, "/"), "/")
+		registered[seg] = true
+	}
+	for _, name := range endpointNames {
+		if !registered[name] {
+			t.Errorf("%s is in endpointNames but registers no endpoint", name)
+		}
+		delete(registered, name)
+	}
+	if len(registered) > 0 {
+		t.Errorf("endpoints missing from endpointNames: %v", registered)
+	}
+	for in, want := range map[string]string{"users": "Users", "Users/": "Users", "GROUPS/AbC": "Groups/AbC",
+		"serviceproviderconfig": "ServiceProviderConfig", "Users/a/": "Users/a/", "nope/x": "nope/x"} {
+		if got := CanonicalPath(in); got != want {
+			t.Errorf("CanonicalPath(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

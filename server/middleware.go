@@ -144,28 +144,12 @@ func tooLarge(w http.ResponseWriter, max int64) {
 	writeSCIMError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
 }
 
-// scimEndpoints are the SCIM root's endpoint names as RFC 7644 spells them.
-var scimEndpoints = []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig", "Bulk", "Me"}
-
-// canonicalPaths accepts endpoint names in any case and a trailing slash: Microsoft's
-// reference tests send GET /users and /Users/?filter=…. RFC 7644 paths are
-// case-sensitive, so this is leniency, not a change of meaning: no two endpoints differ
-// only by case. Ids (the segment after the endpoint) are left exactly as sent.
+// canonicalPaths respells SCIM paths as the SCIM API registers them
+// (resources.CanonicalPath): endpoint names in any case, a trailing slash.
 func canonicalPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rest, ok := strings.CutPrefix(r.URL.Path, SCIMPrefix+"/"); ok && rest != "" {
-			seg, tail, hasTail := strings.Cut(rest, "/")
-			for _, ep := range scimEndpoints {
-				if strings.EqualFold(seg, ep) {
-					seg = ep
-					break
-				}
-			}
-			p := SCIMPrefix + "/" + seg
-			if hasTail && tail != "" {
-				p += "/" + tail
-			}
-			if p != r.URL.Path {
+			if p := SCIMPrefix + "/" + resources.CanonicalPath(rest); p != r.URL.Path {
 				r.URL.Path, r.URL.RawPath = p, ""
 			}
 		}
