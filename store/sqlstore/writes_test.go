@@ -327,10 +327,8 @@ func TestGroupDeleteWaitsForMemberAdd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		lock := `SELECT pk FROM groups WHERE id = ?`
-		if s.Dialect() == store.Postgres {
-			lock += ` FOR NO KEY UPDATE`
-		}
+		// The lock a member add takes on the group's row (UpdateGroup).
+		lock := `SELECT pk FROM groups WHERE id = ?` + s.LockForUpdateForTest()
 		var gpk, upk int64
 		if err := tx.Get(&gpk, tx.Rebind(lock), eng.ID); err != nil {
 			t.Fatal(err)
