@@ -2,8 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"testing"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 // Hooks for the external tests of this package (compiled only with the tests).
@@ -15,30 +18,76 @@ type PlannedStatement struct {
 	Args []any
 }
 
+// planned binds a statement as the store does and rebinds it for the store's database.
+func (s *Store) planned(what, text string, p params) PlannedStatement {
+	q, args := bind(text, p)
+	return PlannedStatement{what, s.db.Rebind(q), args}
+}
+
+// lockUsersSQL is the statement of lockUsers (provision.go), which spells it inline:
+// keep the two the same.
+const lockUsersSQL = `SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`
+
 // ReconcileStatementsForTest returns the statements of one reconcile chunk for the
-// accounts pks, rebound for the store's database, as reconcileChunk sends them.
+// accounts pks, bound and rebound as reconcileChunk sends them: the search for teams
+// lacking team-join channels, the dialect's reconcile steps, and the lock of the accounts
+// that precedes them (lockUsers).
 func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []PlannedStatement {
-	joinNames := s.rules.TeamJoinChannels()
-	lists := map[string]listParam{"users": s.int64List(pks), "joins": s.textList(joinNames)}
+	joins := s.rules.TeamJoinChannels()
+	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joins), "joins_count": len(joins),
+		"ts": micros(now()), "default_team": defaultTeam}
+	out := []PlannedStatement{s.planned("find teams lacking team-join channels", s.d.ensureJoinChannels, p)}
+	for _, st := range s.d.reconcile {
+		out = append(out, s.planned(st.what, st.sql, p))
+	}
+	return append(out, s.planned("lock accounts", lockUsersSQL+s.d.lockForUpdate, p))
+}
+
+// The statements of lockAndInsertMembers (members.go) and insertMembers (groups.go),
+// which spell them inline: keep them the same. lock ends the SELECT of the members'
+// rows (the dialect's lockForUpdate).
+func lockAndInsertMembersSQL(lock string) string {
+	return `WITH r AS (SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows FROM users
+	  WHERE id IN :ids ORDER BY pk` + lock + `),
+	i AS (INSERT INTO group_members (group_pk, user_pk) SELECT CAST(:group AS BIGINT), r.pk FROM r WHERE r.live
+	  ON CONFLICT DO NOTHING RETURNING user_pk)
+	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added FROM r`
+}
+
+func resolveMembersSQL(lock string) string {
+	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users
+	  WHERE id IN :ids ORDER BY pk` + lock
+}
+
+const insertMembersSQL = `INSERT INTO group_members (group_pk, user_pk)
+		SELECT CAST(:group AS BIGINT), x.pk FROM ROWS(:users) x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`
+
+// GrantGroupStatementsForTest returns the statements of a member add of the accounts pks
+// (whose SCIM ids are ids) to the group groupPK, bound and rebound as addMembers sends
+// them: those that resolve, lock and insert the members (lockAndInsertMembers: one
+// statement where the dialect has writable CTEs, two where not), then the dialect's delta
+// (grantGroup).
+func (s *Store) GrantGroupStatementsForTest(groupPK int64, pks []int64, ids []string) []PlannedStatement {
+	joins := s.rules.TeamJoinChannels()
+	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joins), "joins_count": len(joins), "ids": s.d.textList(ids),
+		"group": groupPK, "source": groupSource(groupPK), "ts": micros(now())}
 	var out []PlannedStatement
-	text := ensureJoinChannelsSQL
-	if s.dialect == Postgres {
-		text = ensureJoinChannelsPostgres
+	if s.d.writableCTEs {
+		out = append(out, s.planned("lock and insert members", lockAndInsertMembersSQL(s.d.lockForUpdate), p))
+	} else {
+		out = append(out, s.planned("resolve members", resolveMembersSQL(s.d.lockForUpdate), p),
+			s.planned("insert members", insertMembersSQL, p))
 	}
-	q, args := bind(text, lists, len(joinNames))
-	out = append(out, PlannedStatement{"find teams lacking team-join channels", s.db.Rebind(q), args})
-	for _, st := range reconcileSteps {
-		text := st.sql
-		if s.dialect == Postgres {
-			text = st.pg
-		}
-		q, args := bind(text, lists, st.scalars(micros(now()), defaultTeam)...)
-		out = append(out, PlannedStatement{st.what, s.db.Rebind(q), args})
+	for _, st := range s.d.grantGroup {
+		out = append(out, s.planned(st.what, st.sql, p))
 	}
-	q, args = bind(lockUsersSQL(s.dialect), lists)
-	out = append(out, PlannedStatement{"lock accounts", s.db.Rebind(q), args})
 	return out
 }
+
+// LockForUpdateForTest returns what ends a SELECT of rows the store will update, as
+// UpdateGroup locks a group's row: a test holding that lock in its own transaction
+// stands for a concurrent member change.
+func (s *Store) LockForUpdateForTest() string { return s.d.lockForUpdate }
 
 // SetJoinCacheForTest makes the default-team cache hold the given keys for the rules in
 // force, as if they had been read earlier: how a test stands for a cache gone stale.
@@ -58,33 +107,29 @@ func (s *Store) ReconcileAllForTest(ctx context.Context) error {
 	})
 }
 
-// GrantGroupStatementsForTest returns the statements of one delta chunk (grantGroup) for
-// the accounts pks joining the group groupPK, rebound, as grantGroup sends them.
-// On PostgreSQL the statement that resolves, locks and inserts the members ids comes
-// first.
-func (s *Store) GrantGroupStatementsForTest(groupPK int64, pks []int64, ids []string) []PlannedStatement {
-	joins := s.rules.TeamJoinChannels()
-	lists := map[string]listParam{"users": s.int64List(pks), "joins": s.textList(joins), "ids": s.textList(ids)}
-	src, ts := groupSource(groupPK), micros(now())
-	if s.dialect == Postgres {
-		lq, largs := bind(lockAndInsertMembersPostgres, lists, groupPK)
-		q, args := bind(grantGroupPostgres, lists, groupPK, groupPK, lists["users"].arg, src, ts, src, ts, groupPK, ts, len(joins))
-		return []PlannedStatement{{"lock and insert members", s.db.Rebind(lq), largs}, {"grant group memberships", s.db.Rebind(q), args}}
-	}
-	users := lists["users"].arg
-	scalars := [][]any{{src, ts, users, groupPK, groupPK}, {src, ts, users, groupPK, ts, users, groupPK, groupPK}, nil, nil}
-	var out []PlannedStatement
-	for i, st := range grantGroupSQLite {
-		q, args := bind(st.sql, lists, scalars[i]...)
-		out = append(out, PlannedStatement{st.what, s.db.Rebind(q), args})
-	}
-	return out
-}
-
-// SetMemberChunkForTest makes EachGroupMember read n members per statement on PostgreSQL
-// until the returned function restores the default.
+// SetMemberChunkForTest makes EachGroupMember read n members per statement until the
+// returned function restores the default.
 func SetMemberChunkForTest(n int) (restore func()) {
 	old := memberChunk
 	memberChunk = n
 	return func() { memberChunk = old }
+}
+
+// CompileUsersForTest and CompileGroupsForTest compile a filter for the store's database
+// as ListUsers and ListGroups do, into a condition on the users or groups table.
+func (s *Store) CompileUsersForTest(f store.Filter) (sql string, args []any, err error) {
+	c, err := compileFilter(userFilter, f, s.d)
+	return c.sql, c.args, err
+}
+
+func (s *Store) CompileGroupsForTest(f store.Filter) (sql string, args []any, err error) {
+	c, err := compileFilter(groupFilter, f, s.d)
+	return c.sql, c.args, err
+}
+
+// CheckCompiledSQLForTest fails t unless a compiled condition is built only from the
+// compiler's own words (checkSQL, filter_internal_test.go).
+func CheckCompiledSQLForTest(t *testing.T, input, sql string, args []any) {
+	t.Helper()
+	checkSQL(t, input, condition{sql: sql, args: args})
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // EachGroupMember lists every member exactly once, in the order the members' accounts
-// were created, whatever the chunk size (PostgreSQL reads in chunks; a chunk boundary
+// were created (key order), whatever the size of the chunks it reads (a chunk boundary
 // falling on the last member, and one past it, are both covered), stops when fn fails,
 // and lists nothing for an unknown group.
 func TestEachGroupMemberInChunks(t *testing.T) {
@@ -41,7 +41,7 @@ func TestEachGroupMemberInChunks(t *testing.T) {
 		}
 		for _, chunk := range []int{1, 2, 3, 9, 10, 1000} {
 			t.Run(fmt.Sprint("chunk=", chunk), func(t *testing.T) {
-				defer store.SetMemberChunkForTest(chunk)()
+				defer sqlstore.SetMemberChunkForTest(chunk)()
 				var got []string
 				if err := s.EachGroupMember(ctx, g.ID, func(m store.Member) error {
 					got = append(got, m.Value+"|"+m.Display)
@@ -54,7 +54,7 @@ func TestEachGroupMemberInChunks(t *testing.T) {
 				}
 			})
 		}
-		defer store.SetMemberChunkForTest(2)()
+		defer sqlstore.SetMemberChunkForTest(2)()
 		stop := errors.New("enough")
 		n := 0
 		err := s.EachGroupMember(ctx, g.ID, func(store.Member) error {

@@ -11,7 +11,6 @@ import (
 
 	fp "github.com/scim2/filter-parser/v2"
 
-	"github.com/townsquare/townsquare/resources/filtersql"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
@@ -20,8 +19,8 @@ import (
 // Benchmarks of the store's hot paths, on SQLite and, with TOWNSQUARE_TEST_DATABASE_URL
 // set, on PostgreSQL (a schema of its own, dropped afterwards):
 //
-//	go test -run '^$' -bench . -benchmem ./store
-//	TOWNSQUARE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go test -run '^$' -bench . ./store
+//	go test -run '^$' -bench . -benchmem ./store/sqlstore
+//	TOWNSQUARE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go test -run '^$' -bench . ./store/sqlstore
 //
 // The large-group fixture has TOWNSQUARE_BENCH_USERS users (default 10000), all members of
 // one group, built once per backend through the store's own API.
@@ -201,8 +200,8 @@ func BenchmarkAddMember(b *testing.B) {
 }
 
 // BenchmarkListUsers is a page of 100 users at the start and at the end of the table, and
-// the `userName eq` / `externalId eq` lookups IdPs make before every write, compiled as
-// the server compiles them.
+// the `userName eq` / `externalId eq` lookups IdPs make before every write, parsed as the
+// server parses them.
 func BenchmarkListUsers(b *testing.B) {
 	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
@@ -231,11 +230,7 @@ func BenchmarkListUsers(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						w, err := filtersql.CompileUsers(expr, s.Dialect())
-						if err != nil {
-							b.Fatal(err)
-						}
-						users, total, err := s.ListUsers(ctx, store.Query{Where: w, StartIndex: 1, Count: 100})
+						users, total, err := s.ListUsers(ctx, store.Query{Filter: expr, StartIndex: 1, Count: 100})
 						if err != nil || total != 1 || len(users) != 1 {
 							b.Fatalf("%d users, total %d, err %v", len(users), total, err)
 						}

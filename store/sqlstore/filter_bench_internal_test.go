@@ -1,19 +1,17 @@
-package sqlstore_test
+package sqlstore
 
 import (
 	"testing"
 
 	fp "github.com/scim2/filter-parser/v2"
-
-	"github.com/townsquare/townsquare/resources/filtersql"
-	"github.com/townsquare/townsquare/store"
 )
 
 // Benchmarks of the filter path of GET /Users?filter=…: the parse (scim2/filter-parser,
-// the same parser elimity uses) and our compile to SQL, separately and together, for the
-// filters IdPs send on every lookup and one richer filter.
+// which the HTTP side runs, the same parser elimity uses) and the compile to SQL here,
+// separately and together, for the filters IdPs send on every lookup and one richer
+// filter, in every dialect.
 //
-//	go test -run '^$' -bench . -benchmem ./resources/filtersql
+//	go test -run '^$' -bench 'Filter|Compile' -benchmem ./store/sqlstore
 
 var benchFilters = []struct{ name, filter string }{
 	{"userName_eq", `userName eq "ltabc123u4567@example.com"`},
@@ -41,11 +39,11 @@ func BenchmarkCompileUsers(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
-			b.Run(f.name+"/"+d.String(), func(b *testing.B) {
+		for _, d := range dialects {
+			b.Run(f.name+"/"+d.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := filtersql.CompileUsers(expr, d); err != nil {
+					if _, err := compileFilter(userFilter, expr, d); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -57,18 +55,20 @@ func BenchmarkCompileUsers(b *testing.B) {
 // BenchmarkParseAndCompile is what one filtered GET pays before it reaches the database.
 func BenchmarkParseAndCompile(b *testing.B) {
 	for _, f := range benchFilters {
-		b.Run(f.name, func(b *testing.B) {
-			raw := []byte(f.filter)
-			b.ReportAllocs()
-			for b.Loop() {
-				expr, err := fp.ParseFilter(raw)
-				if err != nil {
-					b.Fatal(err)
+		for _, d := range dialects {
+			b.Run(f.name+"/"+d.name, func(b *testing.B) {
+				raw := []byte(f.filter)
+				b.ReportAllocs()
+				for b.Loop() {
+					expr, err := fp.ParseFilter(raw)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := compileFilter(userFilter, expr, d); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if _, err := filtersql.CompileUsers(expr, store.Postgres); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			})
+		}
 	}
 }
