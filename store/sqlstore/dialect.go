@@ -70,7 +70,10 @@ type dialect struct {
 	grantGroup []statement
 
 	// Derived by init from the fields above.
-	selectUsers string // users rows with their children; callers append the WHERE clause
+	selectUsers          string // users rows with their children; callers append the WHERE clause
+	lockUsers            string // lockUsersSQL, locking
+	lockAndInsertMembers string // lockAndInsertMembersSQL, locking
+	resolveMembers       string // resolveMembersSQL, locking
 }
 
 // statement is one SQL statement of a sequence, named for error messages.
@@ -91,6 +94,9 @@ var dialects = []*dialect{postgresDialect, sqliteDialect}
 func init() {
 	for _, d := range dialects {
 		d.selectUsers = `SELECT ` + userColumns + `, ` + d.userChildren + ` AS children FROM users`
+		d.lockUsers = lockUsersSQL + d.lockForUpdate
+		d.lockAndInsertMembers = lockAndInsertMembersSQL(d.lockForUpdate)
+		d.resolveMembers = resolveMembersSQL(d.lockForUpdate)
 		for i, st := range d.reconcile {
 			if st.sql == "" {
 				panic(fmt.Sprintf("sqlstore: dialect %s lacks reconcile step %d", d.name, i))

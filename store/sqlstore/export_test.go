@@ -24,10 +24,6 @@ func (s *Store) planned(what, text string, p params) PlannedStatement {
 	return PlannedStatement{what, s.db.Rebind(q), args}
 }
 
-// lockUsersSQL is the statement of lockUsers (provision.go), which spells it inline:
-// keep the two the same.
-const lockUsersSQL = `SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`
-
 // ReconcileStatementsForTest returns the statements of one reconcile chunk for the
 // accounts pks, bound and rebound as reconcileChunk sends them: the search for teams
 // lacking team-join channels, the dialect's reconcile steps, and the lock of the accounts
@@ -40,27 +36,8 @@ func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []Pla
 	for _, st := range s.d.reconcile {
 		out = append(out, s.planned(st.what, st.sql, p))
 	}
-	return append(out, s.planned("lock accounts", lockUsersSQL+s.d.lockForUpdate, p))
+	return append(out, s.planned("lock accounts", s.d.lockUsers, p))
 }
-
-// The statements of lockAndInsertMembers (members.go) and insertMembers (groups.go),
-// which spell them inline: keep them the same. lock ends the SELECT of the members'
-// rows (the dialect's lockForUpdate).
-func lockAndInsertMembersSQL(lock string) string {
-	return `WITH r AS (SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows FROM users
-	  WHERE id IN :ids ORDER BY pk` + lock + `),
-	i AS (INSERT INTO group_members (group_pk, user_pk) SELECT CAST(:group AS BIGINT), r.pk FROM r WHERE r.live
-	  ON CONFLICT DO NOTHING RETURNING user_pk)
-	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added FROM r`
-}
-
-func resolveMembersSQL(lock string) string {
-	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users
-	  WHERE id IN :ids ORDER BY pk` + lock
-}
-
-const insertMembersSQL = `INSERT INTO group_members (group_pk, user_pk)
-		SELECT CAST(:group AS BIGINT), x.pk FROM ROWS(:users) x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`
 
 // GrantGroupStatementsForTest returns the statements of a member add of the accounts pks
 // (whose SCIM ids are ids) to the group groupPK, bound and rebound as addMembers sends
@@ -73,9 +50,9 @@ func (s *Store) GrantGroupStatementsForTest(groupPK int64, pks []int64, ids []st
 		"group": groupPK, "source": groupSource(groupPK), "ts": micros(now())}
 	var out []PlannedStatement
 	if s.d.writableCTEs {
-		out = append(out, s.planned("lock and insert members", lockAndInsertMembersSQL(s.d.lockForUpdate), p))
+		out = append(out, s.planned("lock and insert members", s.d.lockAndInsertMembers, p))
 	} else {
-		out = append(out, s.planned("resolve members", resolveMembersSQL(s.d.lockForUpdate), p),
+		out = append(out, s.planned("resolve members", s.d.resolveMembers, p),
 			s.planned("insert members", insertMembersSQL, p))
 	}
 	for _, st := range s.d.grantGroup {

@@ -1,15 +1,16 @@
-// Package filtersql compiles a parsed SCIM filter (RFC 7644 §3.4.2.2) into a SQL
+// The filter compiler turns a parsed SCIM filter (RFC 7644 §3.4.2.2) into a SQL
 // condition, so that a list request reads only the matching rows and the database does
 // the paging, instead of every resource being loaded and tested in memory.
 //
 // The compiled condition follows three rules:
 //   - User input travels only in the arguments; the SQL text is assembled from the
-//     attribute tables in attrs.go and fixed keywords, so no filter can change the
+//     attribute tables in filterattrs.go and fixed keywords, so no filter can change the
 //     query's shape.
 //   - Both databases return the same rows: case folding, LIKE and string ordering are
 //     pinned to what SQLite and PostgreSQL both do byte for byte.
 //   - Every condition is two-valued (never SQL NULL), so that `not (...)` is the exact
 //     complement of what it wraps and an absent attribute behaves as SCIM says.
+
 package sqlstore
 
 import (

@@ -358,15 +358,17 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 	return pks, nil
 }
 
+// insertMembersSQL inserts the accounts :users into the group :group. WHERE true:
+// without it SQLite would read ON CONFLICT as a join constraint.
+const insertMembersSQL = `INSERT INTO group_members (group_pk, user_pk)
+	SELECT CAST(:group AS BIGINT), x.pk FROM ROWS(:users) x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`
+
 // insertMembers adds the users to the group and returns those that were not members yet.
 func (s *Store) insertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, userPKs []int64) ([]int64, error) {
 	if len(userPKs) == 0 {
 		return nil, nil
 	}
-	// WHERE true: without it SQLite would read ON CONFLICT as a join constraint.
-	q, args := bind(`INSERT INTO group_members (group_pk, user_pk)
-		SELECT CAST(:group AS BIGINT), x.pk FROM ROWS(:users) x WHERE true ON CONFLICT DO NOTHING RETURNING user_pk`,
-		params{"group": groupPK, "users": s.d.int64List(userPKs)})
+	q, args := bind(insertMembersSQL, params{"group": groupPK, "users": s.d.int64List(userPKs)})
 	var added []int64
 	if err := s.txSelect(ctx, tx, &added, tx.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("add members: %w", err)

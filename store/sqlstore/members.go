@@ -74,22 +74,12 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 	}
 	var rows []member
 	if s.d.writableCTEs {
-		// One statement: the rows are locked in key order (the sort is below the lock),
-		// and the insert reads them from the CTE, so it runs once every lock is held.
-		// Whether a user is live is read, not filtered on: "scim_deleted_at IS NULL" in
-		// the WHERE clause lets a planner without statistics read every live user
-		// through the partial index users_user_name_ci_live, believing it selective.
-		q, args := bind(`WITH r AS (SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows FROM users
-	  WHERE id IN :ids ORDER BY pk`+s.d.lockForUpdate+`),
-	i AS (INSERT INTO group_members (group_pk, user_pk) SELECT CAST(:group AS BIGINT), r.pk FROM r WHERE r.live
-	  ON CONFLICT DO NOTHING RETURNING user_pk)
-	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added FROM r`, p)
+		q, args := bind(s.d.lockAndInsertMembers, p)
 		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("add members: %w", err)
 		}
 	} else {
-		q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users
-	  WHERE id IN :ids ORDER BY pk`+s.d.lockForUpdate, p)
+		q, args := bind(s.d.resolveMembers, p)
 		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("resolve members: %w", err)
 		}
@@ -123,6 +113,28 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 		return nil, &store.UnknownMembersError{IDs: missing}
 	}
 	return out, nil
+}
+
+// lockAndInsertMembersSQL resolves, locks and inserts a member add's accounts in one
+// statement, where the dialect has writable CTEs; lock ends a SELECT of rows to lock
+// (dialect.lockForUpdate). The rows are locked in key order (the sort is below the
+// lock), and the insert reads them from the CTE, so it runs once every lock is held.
+// Whether a user is live is read, not filtered on: "scim_deleted_at IS NULL" in the
+// WHERE clause lets a planner without statistics read every live user through the
+// partial index users_user_name_ci_live, believing it selective.
+func lockAndInsertMembersSQL(lock string) string {
+	return `WITH r AS (SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows FROM users
+	  WHERE id IN :ids ORDER BY pk` + lock + `),
+	i AS (INSERT INTO group_members (group_pk, user_pk) SELECT CAST(:group AS BIGINT), r.pk FROM r WHERE r.live
+	  ON CONFLICT DO NOTHING RETURNING user_pk)
+	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added FROM r`
+}
+
+// resolveMembersSQL resolves and locks a member add's accounts, where the dialect has no
+// writable CTEs; insertMembers then inserts them.
+func resolveMembersSQL(lock string) string {
+	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users
+	  WHERE id IN :ids ORDER BY pk` + lock
 }
 
 // missingIDs lists, once each and in order, the ids not in found.

@@ -196,8 +196,7 @@ func (s *Store) lockUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) ([]int6
 	}
 	sorted := append([]int64(nil), pks...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	q, args := bind(`SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`+s.d.lockForUpdate,
-		params{"users": s.d.int64List(dedupeSorted(sorted))})
+	q, args := bind(s.d.lockUsers, params{"users": s.d.int64List(dedupeSorted(sorted))})
 	var rows []struct {
 		PK      int64 `db:"pk"`
 		Follows bool  `db:"follows"`
@@ -213,6 +212,9 @@ func (s *Store) lockUsers(ctx context.Context, tx *sqlx.Tx, pks []int64) ([]int6
 	}
 	return out, nil
 }
+
+// lockUsersSQL reads the accounts :users in key order, to be locked (dialect.lockUsers).
+const lockUsersSQL = `SELECT pk, active AND scim_deleted_at IS NULL AS follows FROM users WHERE pk IN :users ORDER BY pk`
 
 func dedupeSorted(xs []int64) []int64 {
 	out := xs[:0]
