@@ -23,7 +23,7 @@ type userWithChildren struct {
 
 // readUsers reads the users a query of dialect.selectUsers selects, with their children.
 func (s *Store) readUsers(ctx context.Context, tx *sqlx.Tx, query string, args ...any) ([]store.User, error) {
-	var users []store.User
+	users := []store.User{}
 	err := s.readRows(ctx, tx, func(sc scanner) error {
 		var r userWithChildren
 		if err := sc.Scan(append(r.dest(), &r.Children)...); err != nil {

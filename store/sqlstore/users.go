@@ -291,7 +291,7 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int
 		where += " AND (" + cond.sql + ")"
 	}
 	start := max(q.StartIndex, 1)
-	var users []store.User
+	users := []store.User{}
 	if q.Count > 0 {
 		args := append(append([]any{}, cond.args...), q.Count, start-1)
 		if users, err = s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
