@@ -20,8 +20,8 @@ import (
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
-// Benchmarks of whole SCIM requests through the real handler (routing, auth, elimity,
-// resources, store), in process, without a network: what one request costs the server.
+// Benchmarks of whole SCIM requests through the real handler (routing, auth, resources,
+// store), in process, without a network: what one request costs the server.
 // SQLite always; PostgreSQL with TOWNSQUARE_TEST_DATABASE_URL. The fixture has
 // TOWNSQUARE_BENCH_USERS users (default 10000), all in one "big" group.
 //

@@ -91,27 +91,24 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 	case err != nil:
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
 	}
-	type memberRow struct {
-		PK      int64  `db:"user_pk"`
-		ID      string `db:"id"`
-		Display string `db:"display"`
-	}
-	chunk := make([]memberRow, 0, memberChunk)
-	for after := int64(math.MinInt64); ; {
-		chunk = chunk[:0]
+	var (
+		m     store.Member
+		after = int64(math.MinInt64)
+		dest  = []any{&after, &m.Value, &m.Display} // scanned into for every row
+	)
+	for {
 		q, args := bind(s.d.memberChunk, params{"group": groupPK, "after": after, "limit": memberChunk})
-		if err := tx.SelectContext(ctx, &chunk, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("read members of group %q: %w", groupID, err)
-		}
-		for _, r := range chunk {
-			if err := fn(store.Member{Value: r.ID, Display: r.Display}); err != nil {
-				return err
+		n := 0
+		err := s.readRows(ctx, tx, func(sc scanner) error {
+			if err := sc.Scan(dest...); err != nil {
+				return fmt.Errorf("read members of group %q: %w", groupID, err)
 			}
+			n++
+			return fn(m)
+		}, q, args...)
+		if err != nil || n < memberChunk {
+			return err
 		}
-		if len(chunk) < memberChunk {
-			return nil
-		}
-		after = chunk[len(chunk)-1].PK
 	}
 }
 
