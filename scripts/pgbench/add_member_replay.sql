@@ -1,7 +1,7 @@
 -- Not a reference: every statement store.UpdateGroup sends on PostgreSQL (branch
 -- perf-writes) for a PATCH adding one member who joins its first group, in order (see
 -- create_user_replay.sql for why). Users and groups are taken as add_member.sql takes them.
--- The member add is a delta (store/members.go): one statement resolves, locks and
+-- The member add is a delta (store/sqlstore/members.go): one statement resolves, locks and
 -- inserts the member, one grants what the group brings and ends the default-team
 -- membership. Before, the same PATCH was 18 statements (the full reconcile).
 -- Variables: groups.

@@ -2,7 +2,7 @@
 -- for the body scimload sends, with the same parameters: one statement, outside any
 -- transaction, that checks for an account to relink, a taken username and the cached
 -- default-team keys, and writes the users row, its email, the default team and its two
--- channels only if all three are as expected (store/create.go, createUserOneStatement).
+-- channels only if all three are as expected (store/sqlstore/create.go, createUserOneStatement).
 -- Before that commit a create was 9 statements in a transaction (BEGIN, relink lookup,
 -- username check, users, email, team lookup, team, channels, COMMIT); lib/pq, without
 -- binary_parameters, also sent each in two round trips. Comparing this script's tps with
