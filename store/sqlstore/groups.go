@@ -91,10 +91,14 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 	case err != nil:
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
 	}
+	// Every row is scanned into the same destinations; the key goes into an any, which
+	// database/sql fills without reflection (it converts into an *int64 by reflection, a
+	// cost per member).
 	var (
 		m     store.Member
+		key   any
 		after = int64(math.MinInt64)
-		dest  = []any{&after, &m.Value, &m.Display} // scanned into for every row
+		dest  = []any{&key, &m.Value, &m.Display}
 	)
 	for {
 		q, args := bind(s.d.memberChunk, params{"group": groupPK, "after": after, "limit": memberChunk})
@@ -103,6 +107,11 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 			if err := sc.Scan(dest...); err != nil {
 				return fmt.Errorf("read members of group %q: %w", groupID, err)
 			}
+			pk, ok := key.(int64)
+			if !ok {
+				return fmt.Errorf("read members of group %q: member key %T", groupID, key)
+			}
+			after = pk
 			n++
 			return fn(m)
 		}, q, args...)
