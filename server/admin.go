@@ -16,7 +16,7 @@ import (
 
 // AdminPrefix is where the admin read API is served: plain JSON (not SCIM) views of
 // teams, channels and accounts for IdP consoles, scripts and tests, behind the same
-// bearer tokens as SCIM.
+// bearer tokens as SCIM, with the admin scopes (adminScope).
 const AdminPrefix = "/api/v1"
 
 // Admin API page sizes for member lists.
@@ -27,12 +27,21 @@ const (
 
 type adminAPI struct{ store store.Store }
 
+// adminScope is the scope an admin request needs: admin:read to read (GET, HEAD),
+// admin:write for any other method.
+func adminScope(r *http.Request) store.Scope {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return store.ScopeAdminRead
+	}
+	return store.ScopeAdminWrite
+}
+
 // registerAdminAPI mounts the admin read API on r under AdminPrefix. Only GET is
 // served; every answer, errors included, is application/json.
 func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *slog.Logger) {
 	a := &adminAPI{store: s}
 	api := r.PathPrefix(AdminPrefix).Subrouter()
-	api.Use(recoverPanics(log, writeAdminError), auth.require(writeAdminError))
+	api.Use(recoverPanics(log, writeAdminError), auth.require(adminScope, writeAdminError))
 	routes := []struct {
 		path string
 		h    http.HandlerFunc

@@ -32,7 +32,8 @@ func HashToken(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// BootstrapTokenName is the name under which a TOWNSQUARE_TOKEN request is logged.
+// BootstrapTokenName is the name under which a TOWNSQUARE_TOKEN request is logged. The
+// bootstrap token has every scope.
 const BootstrapTokenName = "env:TOWNSQUARE_TOKEN"
 
 // authenticator checks bearer tokens against the store and an optional bootstrap token.
@@ -42,8 +43,8 @@ type authenticator struct {
 	cache         *tokenCache
 }
 
-func newAuthenticator(s store.Store, bootstrap string) *authenticator {
-	a := &authenticator{store: s, cache: newTokenCache(time.Now)}
+func newAuthenticator(s store.Store, bootstrap string, now func() time.Time) *authenticator {
+	a := &authenticator{store: s, cache: newTokenCache(now)}
 	if bootstrap != "" {
 		sum := sha256.Sum256([]byte(bootstrap))
 		a.bootstrapHash = sum[:]
@@ -53,42 +54,54 @@ func newAuthenticator(s store.Store, bootstrap string) *authenticator {
 
 var errUnauthorized = errors.New("unauthorized")
 
-// tokenName returns the name of the token the request carries, or errUnauthorized.
-func (a *authenticator) tokenName(r *http.Request) (string, error) {
+// authenticate returns the token the request carries (with its scopes), or
+// errUnauthorized.
+func (a *authenticator) authenticate(r *http.Request) (store.Token, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", errUnauthorized
+		return store.Token{}, errUnauthorized
 	}
 	secret = strings.TrimSpace(secret)
 	if secret == "" {
-		return "", errUnauthorized
+		return store.Token{}, errUnauthorized
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if a.bootstrapHash != nil && subtle.ConstantTimeCompare(sum[:], a.bootstrapHash) == 1 {
-		return BootstrapTokenName, nil
+		return store.Token{Name: BootstrapTokenName, Scopes: store.AllScopes}, nil
 	}
 	hash := hex.EncodeToString(sum[:])
-	if name, ok := a.cache.get(hash); ok {
-		return name, nil
+	if tok, ok := a.cache.get(hash); ok {
+		return tok, nil
 	}
-	name, err := a.store.TokenName(r.Context(), hash)
+	tok, err := a.store.LookupToken(r.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", errUnauthorized
+		return store.Token{}, errUnauthorized
 	}
 	if err != nil {
-		return "", err
+		return store.Token{}, err
 	}
-	a.cache.put(hash, name)
-	return name, nil
+	a.cache.put(hash, tok)
+	return tok, nil
 }
 
-// require rejects requests without a valid token: 401 with WWW-Authenticate, as RFC
-// 6750 asks, and the body writeErr writes (each API answers errors in its own shape).
-func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int, detail string)) func(http.Handler) http.Handler {
+// errorWriter answers an error in one API's own shape (SCIM errors below /scim/v2,
+// {"error": …} below /api/v1).
+type errorWriter func(w http.ResponseWriter, status int, detail string)
+
+// scopeFor names the scope a request needs.
+type scopeFor func(r *http.Request) store.Scope
+
+// needs is a scopeFor that asks scope of every request.
+func needs(scope store.Scope) scopeFor { return func(*http.Request) store.Scope { return scope } }
+
+// require admits a request only with a valid token that holds the scope need names.
+// Otherwise it answers, with writeErr: 401 with WWW-Authenticate (as RFC 6750 asks)
+// without a valid token; 403 naming the scope when the token lacks it.
+func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			name, err := a.tokenName(r)
+			tok, err := a.authenticate(r)
 			switch {
 			case errors.Is(err, errUnauthorized):
 				w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
@@ -99,8 +112,13 @@ func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int,
 				writeErr(w, http.StatusInternalServerError, "internal server error; the server log has the details")
 				return
 			}
-			requestLog(r.Context()).token = name
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, name)))
+			requestLog(r.Context()).token = tok.Name
+			if scope := need(r); !tok.Has(scope) {
+				writeErr(w, http.StatusForbidden, fmt.Sprintf("token %q lacks the scope %q, which this request needs (it has: %s)",
+					tok.Name, scope, store.ScopeList(tok.Scopes)))
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 		})
 	}
 }
@@ -109,6 +127,6 @@ type tokenKey struct{}
 
 // TokenName returns the name of the token that authenticated the request, if any.
 func TokenName(ctx context.Context) string {
-	name, _ := ctx.Value(tokenKey{}).(string)
-	return name
+	tok, _ := ctx.Value(tokenKey{}).(store.Token)
+	return tok.Name
 }

@@ -29,7 +29,7 @@ type Config struct {
 	Store          store.Store
 	Log            *slog.Logger
 	BaseURL        string // public URL of SCIMPrefix; meta.location and Location use it
-	BootstrapToken string // TOWNSQUARE_TOKEN: accepted beside stored tokens, if set
+	BootstrapToken string // TOWNSQUARE_TOKEN: accepted beside stored tokens, with every scope, if set
 	MaxBodyBytes   int64
 }
 
@@ -45,7 +45,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken)
+	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken, time.Now)
 
 	r := mux.NewRouter()
 	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError))
@@ -68,7 +68,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	registerAdminAPI(r, cfg.Store, auth, cfg.Log)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
-	scim.Use(auth.require(writeSCIMError), limitBody(cfg.MaxBodyBytes))
+	scim.Use(auth.require(needs(store.ScopeSCIM), writeSCIMError), limitBody(cfg.MaxBodyBytes))
 	api.Register(scim)
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)

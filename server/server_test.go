@@ -122,7 +122,7 @@ func TestAuth(t *testing.T) {
 		}
 		// A stored token works, by its hash.
 		secret, _ := server.NewTokenSecret()
-		if err := s.CreateToken(t.Context(), "okta", server.HashToken(secret)); err != nil {
+		if err := s.CreateToken(t.Context(), "okta", server.HashToken(secret), []store.Scope{store.ScopeSCIM}); err != nil {
 			t.Fatal(err)
 		}
 		if r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", "Bearer "+secret); r.status != 200 {

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -17,6 +19,8 @@ type fakeClock struct {
 	t  time.Time
 }
 
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_000_000, 0)} }
+
 func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
@@ -24,39 +28,43 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+func bearer(secret string) *http.Request {
+	req := httptest.NewRequest("GET", "/scim/v2/Users", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	return req
+}
+
 // A revoked token keeps working for at most tokenTTL on a server that has seen it, and no
 // longer; a token the server has never seen is checked against the database at once.
 func TestTokenCacheRevocationDelay(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
-		clock := &fakeClock{t: time.Unix(1_000_000, 0)}
-		a := newAuthenticator(s, "")
-		a.cache = newTokenCache(clock.now)
+		clock := newFakeClock()
+		a := newAuthenticator(s, "", clock.now)
 		secret, err := NewTokenSecret()
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := httptest.NewRequest("GET", "/scim/v2/Users", nil)
-		req.Header.Set("Authorization", "Bearer "+secret)
+		req := bearer(secret)
 
-		if _, err := a.tokenName(req); err != errUnauthorized {
+		if _, err := a.authenticate(req); err != errUnauthorized {
 			t.Fatalf("unknown token: err %v, want unauthorized", err)
 		}
 		// Created after a failed attempt: failures are not cached, so it works at once.
-		if err := s.CreateToken(t.Context(), "okta", HashToken(secret)); err != nil {
+		if err := s.CreateToken(t.Context(), "okta", HashToken(secret), []store.Scope{store.ScopeSCIM}); err != nil {
 			t.Fatal(err)
 		}
-		if name, err := a.tokenName(req); err != nil || name != "okta" {
-			t.Fatalf("new token: %q %v", name, err)
+		if tok, err := a.authenticate(req); err != nil || tok.Name != "okta" || !tok.Has(store.ScopeSCIM) || tok.Has(store.ScopeAdminRead) {
+			t.Fatalf("new token: %+v %v", tok, err)
 		}
 		if err := s.RevokeToken(t.Context(), "okta"); err != nil {
 			t.Fatal(err)
 		}
 		clock.advance(tokenTTL - time.Millisecond)
-		if name, err := a.tokenName(req); err != nil || name != "okta" {
-			t.Fatalf("within the TTL the cached token should still pass: %q %v", name, err)
+		if tok, err := a.authenticate(req); err != nil || tok.Name != "okta" || !tok.Has(store.ScopeSCIM) {
+			t.Fatalf("within the TTL the cached token (and its scopes) should still pass: %+v %v", tok, err)
 		}
 		clock.advance(time.Millisecond)
-		if _, err := a.tokenName(req); err != errUnauthorized {
+		if _, err := a.authenticate(req); err != errUnauthorized {
 			t.Fatalf("after the TTL a revoked token must fail: err %v", err)
 		}
 	})
@@ -65,7 +73,7 @@ func TestTokenCacheRevocationDelay(t *testing.T) {
 func TestTokenCacheIsBounded(t *testing.T) {
 	c := newTokenCache(time.Now)
 	for i := range tokenCacheMax * 3 {
-		c.put(HashToken(strconv.Itoa(i)), "t")
+		c.put(HashToken(strconv.Itoa(i)), store.Token{Name: "t"})
 	}
 	if n := len(c.entries); n > tokenCacheMax {
 		t.Fatalf("cache holds %d entries, bound is %d", n, tokenCacheMax)

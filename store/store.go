@@ -116,16 +116,18 @@ type Chat interface {
 
 // Tokens are the API bearer tokens. Only a hash of each secret is stored.
 type Tokens interface {
-	// CreateToken records a named token by the hash of its secret; a name in use is
-	// a ConflictError.
-	CreateToken(ctx context.Context, name, secretHash string) error
+	// CreateToken records a named token by the hash of its secret, with its scopes; a
+	// name in use is a ConflictError, and an unknown scope or none at all is an error
+	// matching ErrInvalidScope (NormalizeScopes), with nothing written.
+	CreateToken(ctx context.Context, name, secretHash string, scopes []Scope) error
 	// CreateFirstToken records a token only if none exists yet, atomically, so that two
-	// servers starting on an empty database do not both mint one. It reports whether it did.
-	CreateFirstToken(ctx context.Context, name, secretHash string) (bool, error)
-	// TokenName returns the name of the token whose secret hashes to secretHash, or
-	// ErrNotFound.
-	TokenName(ctx context.Context, secretHash string) (string, error)
-	// ListTokens lists tokens by name, without secrets.
+	// servers starting on an empty database do not both mint one. It reports whether it
+	// did. Scopes are checked as by CreateToken.
+	CreateFirstToken(ctx context.Context, name, secretHash string, scopes []Scope) (bool, error)
+	// LookupToken returns the token whose secret hashes to secretHash (its name, creation
+	// time and scopes, in AllScopes order), or ErrNotFound.
+	LookupToken(ctx context.Context, secretHash string) (Token, error)
+	// ListTokens lists tokens by name, with their scopes, without secrets.
 	ListTokens(ctx context.Context) ([]Token, error)
 	// RevokeToken deletes a token by name; ErrNotFound if there is none.
 	RevokeToken(ctx context.Context, name string) error

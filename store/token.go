@@ -1,9 +1,80 @@
 package store
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Token is a named API bearer token. Only a hash of the secret is stored.
 type Token struct {
 	Name    string
 	Created time.Time
+	// Scopes are what the token may do, in AllScopes order. A stored token may list a
+	// scope this version does not know (written by a newer one); it grants nothing here.
+	Scopes []Scope
+}
+
+// Has reports whether the token holds scope s.
+func (t Token) Has(s Scope) bool { return slices.Contains(t.Scopes, s) }
+
+// Scope is a permission a token holds. Each API names the scope it needs.
+type Scope string
+
+// The scopes. An IdP needs only ScopeSCIM.
+const (
+	ScopeSCIM       Scope = "scim"        // every endpoint below /scim/v2
+	ScopeAdminRead  Scope = "admin:read"  // the GETs of the admin API (/api/v1)
+	ScopeAdminWrite Scope = "admin:write" // every other method of the admin API
+)
+
+// AllScopes lists every scope, in the order tokens list them.
+var AllScopes = []Scope{ScopeSCIM, ScopeAdminRead, ScopeAdminWrite}
+
+// ErrInvalidScope is a scope name that is not one of AllScopes, or an empty scope list.
+var ErrInvalidScope = errors.New("invalid scope")
+
+// NormalizeScopes checks scopes and returns them without duplicates, in AllScopes order:
+// an unknown name, or no scope at all, is an error matching ErrInvalidScope.
+func NormalizeScopes(scopes []Scope) ([]Scope, error) {
+	if len(scopes) == 0 {
+		return nil, fmt.Errorf("%w: a token needs at least one scope (known: %s)", ErrInvalidScope, scopeNames(AllScopes))
+	}
+	for _, s := range scopes {
+		if !slices.Contains(AllScopes, s) {
+			return nil, fmt.Errorf("%w %q (known: %s)", ErrInvalidScope, string(s), scopeNames(AllScopes))
+		}
+	}
+	out := make([]Scope, 0, len(scopes))
+	for _, s := range AllScopes {
+		if slices.Contains(scopes, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ParseScopes reads a comma-separated list of scope names ("scim,admin:read"), as the
+// command line takes it, and normalizes it (NormalizeScopes).
+func ParseScopes(list string) ([]Scope, error) {
+	var scopes []Scope
+	for name := range strings.SplitSeq(list, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			scopes = append(scopes, Scope(name))
+		}
+	}
+	return NormalizeScopes(scopes)
+}
+
+// ScopeList spells scopes as ParseScopes reads them: "scim,admin:read".
+func ScopeList(scopes []Scope) string { return scopeNames(scopes) }
+
+func scopeNames(scopes []Scope) string {
+	names := make([]string, len(scopes))
+	for i, s := range scopes {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ",")
 }

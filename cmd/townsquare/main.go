@@ -37,8 +37,9 @@ commands:
   serve                 run the SCIM server
   migrate               apply database migrations and exit
   check                 check the provisioning rules over the whole database
-  token create NAME     create an API token and print its secret once
-  token list            list API tokens (names and dates, never secrets)
+  token create NAME [--scope scim,admin:read,admin:write]
+                        create an API token (default scope: scim) and print its secret once
+  token list            list API tokens (names, dates and scopes, never secrets)
   token revoke NAME     revoke an API token
   version               print the version
 
@@ -178,21 +179,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return server.Serve(ctx, ln, h, log, 20*time.Second)
 }
 
-// ensureFirstToken creates and prints a token named "default" when the database has
-// none, so that the first run needs no extra step. The secret is shown only here.
+// ensureFirstToken creates and prints a token named "default" with every scope when the
+// database has none, so that the first run needs no extra step. The secret is shown
+// only here.
 func ensureFirstToken(ctx context.Context, st store.Store, stdout io.Writer) error {
 	secret, err := server.NewTokenSecret()
 	if err != nil {
 		return err
 	}
-	created, err := st.CreateFirstToken(ctx, "default", server.HashToken(secret))
+	created, err := st.CreateFirstToken(ctx, "default", server.HashToken(secret), store.AllScopes)
 	if err != nil {
 		return err
 	}
 	if created {
-		fmt.Fprintf(stdout, "No API token existed, so one was created. It is shown only this once:\n\n"+
-			"    name:  default\n    token: %s\n\n"+
-			"Send it as \"Authorization: Bearer <token>\". Manage tokens with \"townsquare token\".\n\n", secret)
+		fmt.Fprintf(stdout, "No API token existed, so one was created with every scope. It is shown only this once:\n\n"+
+			"    name:   default\n    scopes: %s\n    token:  %s\n\n"+
+			"Send it as \"Authorization: Bearer <token>\". Give an IdP a token of its own with only the scim scope:\n"+
+			"\"townsquare token create okta\". Manage tokens with \"townsquare token\".\n\n", store.ScopeList(store.AllScopes), secret)
 	}
 	return nil
 }
@@ -253,7 +256,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const tokenUsage = "usage: townsquare token create NAME | list | revoke NAME [--database DSN]"
+	const tokenUsage = "usage: townsquare token create NAME [--scope scim,admin:read,admin:write] | list | revoke NAME [--database DSN]"
 	if len(args) == 0 {
 		return errors.New(tokenUsage)
 	}
@@ -261,6 +264,14 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dsn := dbFlag(fs)
+	var scopeArgs []string
+	if sub == "create" {
+		fs.Func("scope", fmt.Sprintf("the token's scopes, comma-separated or repeated: %s (default %s, what an IdP needs)",
+			store.ScopeList(store.AllScopes), store.ScopeSCIM), func(v string) error {
+			scopeArgs = append(scopeArgs, v)
+			return nil
+		})
+	}
 	// Accept the name before or after the flags.
 	var name string
 	rest := args[1:]
@@ -280,6 +291,13 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if sub != "create" && sub != "list" && sub != "revoke" {
 		return fmt.Errorf("unknown token command %q; %s", sub, tokenUsage)
 	}
+	scopes := []store.Scope{store.ScopeSCIM}
+	if len(scopeArgs) > 0 {
+		var err error
+		if scopes, err = store.ParseScopes(strings.Join(scopeArgs, ",")); err != nil {
+			return fmt.Errorf("--scope: %w", err)
+		}
+	}
 	st, err := sqlstore.Open(ctx, *dsn)
 	if err != nil {
 		return err
@@ -291,23 +309,23 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if err := st.CreateToken(ctx, name, server.HashToken(secret)); err != nil {
+		if err := st.CreateToken(ctx, name, server.HashToken(secret), scopes); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("a token named %q already exists", name)
 			}
 			return err
 		}
 		fmt.Fprintln(stdout, secret)
-		fmt.Fprintf(stderr, "token %q created; its secret (above) is shown only this once\n", name)
+		fmt.Fprintf(stderr, "token %q created with scopes %s; its secret (above) is shown only this once\n", name, store.ScopeList(scopes))
 	case "list":
 		toks, err := st.ListTokens(ctx)
 		if err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tCREATED")
+		fmt.Fprintln(tw, "NAME\tCREATED\tSCOPES")
 		for _, t := range toks {
-			fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Created.Format(time.RFC3339), store.ScopeList(t.Scopes))
 		}
 		tw.Flush()
 	case "revoke":

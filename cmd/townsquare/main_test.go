@@ -147,3 +147,104 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("check on an empty database: %q %v", out, err)
 	}
 }
+
+func TestTokenScopes(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		scopes string // as token list shows them; "" when create must fail
+		errHas string
+	}{
+		{"idp", nil, "scim", ""},
+		{"reader", []string{"--scope", "admin:read"}, "admin:read", ""},
+		{"ops", []string{"--scope", "admin:write,admin:read"}, "admin:read,admin:write", ""},
+		{"both", []string{"--scope", "scim", "--scope", "admin:read"}, "scim,admin:read", ""},
+		{"root", []string{"--scope", "scim,admin:read,admin:write"}, "scim,admin:read,admin:write", ""},
+		{"bad", []string{"--scope", "admin"}, "", `invalid scope "admin"`},
+		{"typo", []string{"--scope", "scim,admin-read"}, "", `invalid scope "admin-read"`},
+		{"empty", []string{"--scope", ""}, "", "at least one scope"},
+	} {
+		args := append([]string{"token", "create", tc.name, "--database", db}, tc.args...)
+		out, errOut, err := runCmd(t, args...)
+		if tc.scopes == "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) || !strings.Contains(err.Error(), "scim,admin:read,admin:write") {
+				t.Errorf("create %s %v: err %v, want one naming %s and the known scopes", tc.name, tc.args, err, tc.errHas)
+			}
+			continue
+		}
+		if err != nil || !strings.HasPrefix(out, "ts_") || !strings.Contains(errOut, "with scopes "+tc.scopes) {
+			t.Errorf("create %s %v: %q %q %v", tc.name, tc.args, out, errOut, err)
+		}
+	}
+	list, _, err := runCmd(t, "token", "list", "--database", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAME CREATED SCOPES" {
+		t.Fatalf("list header: %q", lines[0])
+	}
+	want := map[string]string{"both": "scim,admin:read", "idp": "scim", "ops": "admin:read,admin:write",
+		"reader": "admin:read", "root": "scim,admin:read,admin:write"}
+	if len(lines) != 1+len(want) {
+		t.Fatalf("list:\n%s", list)
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) != 3 || want[f[0]] != f[2] {
+			t.Errorf("list line %q, want scopes %q", l, want[f[0]])
+		}
+	}
+}
+
+// The token a first start mints has every scope, and says so.
+func TestServeFirstTokenHasEveryScope(t *testing.T) {
+	t.Setenv("TOWNSQUARE_TOKEN", "")
+	db := filepath.Join(t.TempDir(), "s.db")
+	out, _ := serveBriefly(t, db, "127.0.0.1:0")
+	if !strings.Contains(out, "scopes: scim,admin:read,admin:write") {
+		t.Fatalf("first-run message: %q", out)
+	}
+	list, _, err := runCmd(t, "token", "list", "--database", db)
+	if err != nil || !strings.Contains(list, "default") || !strings.Contains(list, "scim,admin:read,admin:write") {
+		t.Fatalf("list: %q %v", list, err)
+	}
+}
+
+// serveBriefly runs serve on addr until /readyz answers (or it returns), then stops it,
+// and returns its stdout and stderr.
+func serveBriefly(t *testing.T, db, addr string, extra ...string) (string, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr, "--database", db}, extra...), &out, &errOut)
+	}()
+	for i := 0; i < 100; i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned %v: %s", err, errOut.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	return out.String(), errOut.String()
+}

@@ -110,3 +110,9 @@ func CheckCompiledSQLForTest(t *testing.T, input, sql string, args []any) {
 	t.Helper()
 	checkSQL(t, input, condition{sql: sql, args: args})
 }
+
+// MigrateToForTest applies the migrations up to version upTo only, as an older release
+// left the database.
+func (s *Store) MigrateToForTest(ctx context.Context, upTo int) (int, error) {
+	return s.migrateTo(ctx, upTo)
+}

@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/townsquare/townsquare/server"
+	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
+)
+
+// storedToken creates a token with scopes and returns its Authorization header.
+func storedToken(t *testing.T, s store.Store, name string, scopes ...store.Scope) string {
+	t.Helper()
+	secret, err := server.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateToken(t.Context(), name, server.HashToken(secret), scopes); err != nil {
+		t.Fatal(err)
+	}
+	return "Bearer " + secret
+}
+
+// wantAdminError checks an admin API error: status, plain JSON, {"error": …} holding want.
+func wantAdminError(t *testing.T, r response, status int, want string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.raw)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("content type %q, want application/json", ct)
+	}
+	msg, _ := r.body["error"].(string)
+	if len(r.body) != 1 || !strings.Contains(msg, want) {
+		t.Fatalf("body %s, want {\"error\": …%s…}", r.raw, want)
+	}
+}
+
+// Each API asks its own scope: a valid token without it gets 403 naming the scope, in
+// the API's own error shape; with it, the request goes through.
+func TestScopes(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		tokens := map[string]string{
+			"idp":    storedToken(t, s, "idp", store.ScopeSCIM),
+			"reader": storedToken(t, s, "reader", store.ScopeAdminRead),
+			"writer": storedToken(t, s, "writer", store.ScopeAdminWrite),
+			"all":    storedToken(t, s, "all", store.AllScopes...),
+		}
+		for _, tc := range []struct {
+			token, method, path string
+			status              int
+			needs               store.Scope // the scope a 403 names
+		}{
+			{"idp", "GET", "/scim/v2/Users", 200, ""},
+			{"idp", "POST", "/scim/v2/Users", 201, ""},
+			{"idp", "GET", "/scim/v2/ServiceProviderConfig", 200, ""},
+			{"idp", "GET", "/api/v1/teams", 403, store.ScopeAdminRead},
+			{"idp", "GET", "/api/v1/accounts/x", 403, store.ScopeAdminRead},
+			{"reader", "GET", "/api/v1/teams", 200, ""},
+			{"reader", "GET", "/api/v1/nothing-here", 404, ""},
+			{"reader", "POST", "/api/v1/teams", 403, store.ScopeAdminWrite},
+			{"reader", "GET", "/scim/v2/Users", 403, store.ScopeSCIM},
+			{"reader", "POST", "/scim/v2/Users", 403, store.ScopeSCIM},
+			{"reader", "GET", "/scim/v2/Schemas", 403, store.ScopeSCIM},
+			{"writer", "GET", "/api/v1/teams", 403, store.ScopeAdminRead},
+			{"writer", "POST", "/api/v1/teams", 405, ""},
+			{"writer", "GET", "/scim/v2/Groups", 403, store.ScopeSCIM},
+			{"all", "GET", "/api/v1/teams", 200, ""},
+			{"all", "GET", "/scim/v2/Groups", 200, ""},
+		} {
+			t.Run(fmt.Sprintf("%s %s %s", tc.token, tc.method, tc.path), func(t *testing.T) {
+				body := ""
+				if tc.method == "POST" {
+					body = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + tc.token + `@example.com"}`
+				}
+				r := do(t, srv, tc.method, tc.path, body, "Authorization", tokens[tc.token])
+				switch {
+				case tc.status != 403:
+					if r.status != tc.status {
+						t.Fatalf("status %d, want %d; body %s", r.status, tc.status, r.raw)
+					}
+				case strings.HasPrefix(tc.path, server.SCIMPrefix):
+					wantError(t, r, 403, "")
+					if d, _ := r.body["detail"].(string); !strings.Contains(d, `"`+string(tc.needs)+`"`) {
+						t.Fatalf("detail %q does not name the scope %q", d, tc.needs)
+					}
+				default:
+					wantAdminError(t, r, 403, `"`+string(tc.needs)+`"`)
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,52 @@
+package store_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/townsquare/townsquare/store"
+)
+
+func TestParseScopes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []store.Scope // nil: ErrInvalidScope
+	}{
+		{"scim", []store.Scope{store.ScopeSCIM}},
+		{"admin:read", []store.Scope{store.ScopeAdminRead}},
+		{"admin:write,admin:read, scim", store.AllScopes},
+		{"scim,scim", []store.Scope{store.ScopeSCIM}},
+		{" scim , ", []store.Scope{store.ScopeSCIM}},
+		{"", nil},
+		{",", nil},
+		{"admin", nil},
+		{"SCIM", nil},
+		{"scim,admin:delete", nil},
+		{"scim admin:read", nil}, // one unknown name, not two scopes
+	} {
+		got, err := store.ParseScopes(tc.in)
+		if tc.want == nil {
+			if !errors.Is(err, store.ErrInvalidScope) {
+				t.Errorf("ParseScopes(%q) = %v, %v; want ErrInvalidScope", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseScopes(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+		if back, err := store.ParseScopes(store.ScopeList(got)); err != nil || !slices.Equal(back, got) {
+			t.Errorf("ScopeList(%v) does not parse back: %v %v", got, back, err)
+		}
+	}
+}
+
+func TestTokenHas(t *testing.T) {
+	tok := store.Token{Name: "okta", Scopes: []store.Scope{store.ScopeSCIM}}
+	if !tok.Has(store.ScopeSCIM) || tok.Has(store.ScopeAdminRead) || tok.Has(store.ScopeAdminWrite) {
+		t.Fatalf("Has on %+v", tok)
+	}
+	if (store.Token{}).Has(store.ScopeSCIM) {
+		t.Fatal("a token without scopes has one")
+	}
+}
