@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -21,6 +22,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
@@ -130,6 +132,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr, *logFormat)
+	bootstrap := os.Getenv("TOWNSQUARE_TOKEN")
+	if err := checkBootstrapToken(bootstrap, *addr, log); err != nil {
+		return err
+	}
 	// The mapping rules are checked before anything else: a rule naming something
 	// invalid is an error at start-up, never at request time.
 	cfg, err := rules.Load(*configPath)
@@ -154,7 +160,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("mapping rules changed; groups re-mapped and their members re-evaluated", "groups", remapped)
 	}
 
-	bootstrap := os.Getenv("TOWNSQUARE_TOKEN")
 	if bootstrap == "" {
 		if err := ensureFirstToken(ctx, st, stdout); err != nil {
 			return err
@@ -177,6 +182,52 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
 		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "version", versionString())
 	return server.Serve(ctx, ln, h, log, 20*time.Second)
+}
+
+// MinBootstrapToken is the shortest TOWNSQUARE_TOKEN a server accepts on an address
+// other clients can reach. The variable cannot be revoked without a restart, so it must
+// not be guessable: 32 characters of a random secret.
+const MinBootstrapToken = 32
+
+// checkBootstrapToken refuses a TOWNSQUARE_TOKEN shorter than MinBootstrapToken when the
+// server would listen on an address that is not loopback, and warns about one on
+// loopback (tests, CI and local tools use short ones there).
+func checkBootstrapToken(token, addr string, log *slog.Logger) error {
+	n := utf8.RuneCountInString(token)
+	if token == "" || n >= MinBootstrapToken {
+		return nil
+	}
+	if !isLoopback(addr) {
+		return fmt.Errorf("TOWNSQUARE_TOKEN is %d characters long; a server listening on %s (not a loopback address) "+
+			"needs one of at least %d: use a random secret (for example the output of \"openssl rand -hex 32\"), "+
+			"or unset it and use a stored token (\"townsquare token create\")", n, addr, MinBootstrapToken)
+	}
+	log.Warn("TOWNSQUARE_TOKEN is short; it is accepted only because the server listens on a loopback address",
+		"length", n, "minimum_elsewhere", MinBootstrapToken, "addr", addr)
+	return nil
+}
+
+// isLoopback reports whether addr (host:port) listens on a loopback address only: an IP
+// literal in 127.0.0.0/8 or ::1, or a host name all of whose addresses are. An empty host
+// listens on every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap().IsLoopback()
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 // ensureFirstToken creates and prints a token named "default" with every scope when the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -247,4 +248,53 @@ func serveBriefly(t *testing.T, db, addr string, extra ...string) (string, strin
 		t.Fatalf("serve: %v", err)
 	}
 	return out.String(), errOut.String()
+}
+
+// A short TOWNSQUARE_TOKEN stops a server that would listen beyond loopback, before it
+// opens anything; on loopback it is accepted with a warning. A long one is fine anywhere.
+func TestBootstrapTokenLength(t *testing.T) {
+	short := strings.Repeat("x", MinBootstrapToken-1)
+	long := strings.Repeat("x", MinBootstrapToken)
+	for _, tc := range []struct {
+		token, addr string
+		refused     bool
+		warned      bool
+	}{
+		{short, "0.0.0.0:0", true, false},
+		{short, ":0", true, false},
+		{short, "[::]:0", true, false},
+		{"t0ken", "192.0.2.1:8080", true, false}, // refused before it tries to listen
+		{short, "127.0.0.1:0", false, true},
+		{"t0ken", "127.0.0.1:0", false, true},
+		{short, "[::1]:0", false, true},
+		{short, "localhost:0", false, true},
+		{long, "127.0.0.1:0", false, false},
+		{"", "127.0.0.1:0", false, false},
+	} {
+		t.Run(fmt.Sprintf("%d chars on %s", len(tc.token), tc.addr), func(t *testing.T) {
+			t.Setenv("TOWNSQUARE_TOKEN", tc.token)
+			db := filepath.Join(t.TempDir(), "b.db")
+			if tc.refused {
+				_, _, err := runCmd(t, "serve", "--addr", tc.addr, "--database", db)
+				if err == nil || !strings.Contains(err.Error(), "TOWNSQUARE_TOKEN") || !strings.Contains(err.Error(), "at least 32") {
+					t.Fatalf("err %v, want a refusal naming TOWNSQUARE_TOKEN and the minimum", err)
+				}
+				if _, err := os.Stat(db); !os.IsNotExist(err) {
+					t.Fatalf("the database was created before the refusal: %v", err)
+				}
+				return
+			}
+			if tc.addr == "[::1]:0" {
+				if ln, err := net.Listen("tcp", tc.addr); err != nil {
+					t.Skip("no IPv6 loopback here")
+				} else {
+					ln.Close()
+				}
+			}
+			_, errOut := serveBriefly(t, db, tc.addr)
+			if got := strings.Contains(errOut, "TOWNSQUARE_TOKEN is short"); got != tc.warned {
+				t.Fatalf("warned %v, want %v; log: %s", got, tc.warned, errOut)
+			}
+		})
+	}
 }
