@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,6 +93,73 @@ func TestScopes(t *testing.T) {
 					wantAdminError(t, r, 403, `"`+string(tc.needs)+`"`)
 				}
 			})
+		}
+	})
+}
+
+// A token over its rate gets 429 with Retry-After, on either API in its own shape; other
+// tokens go on.
+func TestRateLimitPerToken(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		// 2 at once, then one a minute: the third request in a row is refused.
+		srv, _ := testServerWith(t, s, server.Limits{TokenRate: 1.0 / 60, TokenBurst: 2})
+		busy := storedToken(t, s, "busy", store.AllScopes...)
+		for i := range 2 {
+			if r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", busy); r.status != 200 {
+				t.Fatalf("request %d: %d %s", i+1, r.status, r.raw)
+			}
+		}
+		r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", busy)
+		wantError(t, r, 429, "")
+		if d, _ := r.body["detail"].(string); !strings.Contains(d, `"busy"`) {
+			t.Errorf("detail %q does not name the token", d)
+		}
+		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 59 || ra > 60 {
+			t.Errorf("Retry-After %q, want about 60", r.header.Get("Retry-After"))
+		}
+		r = do(t, srv, "GET", "/api/v1/teams", "", "Authorization", busy)
+		wantAdminError(t, r, 429, "rate limit")
+		if r.header.Get("Retry-After") == "" {
+			t.Error("admin 429 without Retry-After")
+		}
+		// A refused request spends nothing, and writes nothing.
+		r = do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"late@example.com"}`,
+			"Authorization", busy)
+		wantError(t, r, 429, "")
+		if r := do(t, srv, "GET", "/scim/v2/Users?filter=userName+eq+%22late@example.com%22", ""); r.status != 200 || r.body["totalResults"] != float64(0) {
+			t.Fatalf("a refused POST wrote: %d %s", r.status, r.raw)
+		}
+		other := storedToken(t, s, "other", store.ScopeSCIM)
+		if r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", other); r.status != 200 {
+			t.Fatalf("another token: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// An address that keeps failing authentication gets 429 with Retry-After before any
+// token check, on either API in its own shape; a valid token the server knows still works
+// from it.
+func TestRateLimitFailedAuthentication(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServerWith(t, s, server.Limits{AuthFailRate: 1.0 / 60, AuthFailBurst: 2})
+		if r := do(t, srv, "GET", "/scim/v2/Users", ""); r.status != 200 { // the bootstrap token
+			t.Fatal(r.status)
+		}
+		for _, h := range []string{"Bearer guess-1", ""} {
+			wantError(t, do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", h), 401, "")
+		}
+		r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", "Bearer guess-2")
+		wantError(t, r, 429, "")
+		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 59 || ra > 60 {
+			t.Errorf("Retry-After %q, want about 60", r.header.Get("Retry-After"))
+		}
+		r = do(t, srv, "GET", "/api/v1/teams", "", "Authorization", "Bearer guess-3")
+		wantAdminError(t, r, 429, "failed authentications")
+		if r.header.Get("Retry-After") == "" {
+			t.Error("admin 429 without Retry-After")
+		}
+		if r := do(t, srv, "GET", "/scim/v2/Users", ""); r.status != 200 {
+			t.Fatalf("the bootstrap token from a throttled address: %d %s", r.status, r.raw)
 		}
 	})
 }

@@ -32,19 +32,26 @@ func HashToken(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// BootstrapTokenName is the name under which a TOWNSQUARE_TOKEN request is logged. The
-// bootstrap token has every scope.
+// BootstrapTokenName is the name under which a TOWNSQUARE_TOKEN request is logged and
+// rate-limited. The bootstrap token has every scope.
 const BootstrapTokenName = "env:TOWNSQUARE_TOKEN"
 
-// authenticator checks bearer tokens against the store and an optional bootstrap token.
+// authenticator checks bearer tokens against the store and an optional bootstrap token,
+// and applies the per-token and per-address limits.
 type authenticator struct {
 	store         store.Store
-	bootstrapHash []byte // SHA-256 of TOWNSQUARE_TOKEN, nil when unset
-	cache         *tokenCache
+	bootstrapHash []byte        // SHA-256 of TOWNSQUARE_TOKEN, nil when unset
+	cache         *tokenCache   // tokens checked within tokenTTL
+	failed        *failedTokens // secrets that matched no token within failedTTL
+	perToken      *keyedLimiter // requests by token name; nil: no limit
+	failures      *keyedLimiter // failed authentications by client address; nil: no limit
+	limits        Limits
 }
 
-func newAuthenticator(s store.Store, bootstrap string, now func() time.Time) *authenticator {
-	a := &authenticator{store: s, cache: newTokenCache(now)}
+func newAuthenticator(s store.Store, bootstrap string, limits Limits, now func() time.Time) *authenticator {
+	a := &authenticator{store: s, cache: newTokenCache(now), failed: newFailedTokens(now), limits: limits,
+		perToken: newKeyedLimiter(limits.TokenRate, limits.TokenBurst, maxLimitedTokens, now),
+		failures: newKeyedLimiter(limits.AuthFailRate, limits.AuthFailBurst, maxLimitedAddresses, now)}
 	if bootstrap != "" {
 		sum := sha256.Sum256([]byte(bootstrap))
 		a.bootstrapHash = sum[:]
@@ -54,28 +61,43 @@ func newAuthenticator(s store.Store, bootstrap string, now func() time.Time) *au
 
 var errUnauthorized = errors.New("unauthorized")
 
-// authenticate returns the token the request carries (with its scopes), or
-// errUnauthorized.
+// throttledError is a client address that has spent its failed-authentication burst.
+type throttledError struct{ retryAfter time.Duration }
+
+func (e *throttledError) Error() string { return "too many failed authentications" }
+
+// authenticate returns the token the request carries; errUnauthorized when it carries
+// none that is valid; a *throttledError when its address has failed too often lately and
+// the token is not one this server already knows to be valid. A known-bad secret (within
+// failedTTL) and a throttled address cost no database query.
 func (a *authenticator) authenticate(r *http.Request) (store.Token, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return store.Token{}, errUnauthorized
-	}
 	secret = strings.TrimSpace(secret)
-	if secret == "" {
+	ok = ok && strings.EqualFold(scheme, "Bearer") && secret != ""
+	var hash string
+	if ok {
+		sum := sha256.Sum256([]byte(secret))
+		if a.bootstrapHash != nil && subtle.ConstantTimeCompare(sum[:], a.bootstrapHash) == 1 {
+			return store.Token{Name: BootstrapTokenName, Scopes: store.AllScopes}, nil
+		}
+		hash = hex.EncodeToString(sum[:])
+		if tok, ok := a.cache.get(hash); ok {
+			return tok, nil
+		}
+	}
+	addr := clientKey(r)
+	if wait, empty := a.failures.empty(addr); empty {
+		return store.Token{}, &throttledError{retryAfter: wait}
+	}
+	if !ok || a.failed.has(hash) {
+		a.failures.spend(addr)
 		return store.Token{}, errUnauthorized
-	}
-	sum := sha256.Sum256([]byte(secret))
-	if a.bootstrapHash != nil && subtle.ConstantTimeCompare(sum[:], a.bootstrapHash) == 1 {
-		return store.Token{Name: BootstrapTokenName, Scopes: store.AllScopes}, nil
-	}
-	hash := hex.EncodeToString(sum[:])
-	if tok, ok := a.cache.get(hash); ok {
-		return tok, nil
 	}
 	tok, err := a.store.LookupToken(r.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
+		a.failed.put(hash)
+		a.failures.spend(addr)
 		return store.Token{}, errUnauthorized
 	}
 	if err != nil {
@@ -95,15 +117,27 @@ type scopeFor func(r *http.Request) store.Scope
 // needs is a scopeFor that asks scope of every request.
 func needs(scope store.Scope) scopeFor { return func(*http.Request) store.Scope { return scope } }
 
-// require admits a request only with a valid token that holds the scope need names.
-// Otherwise it answers, with writeErr: 401 with WWW-Authenticate (as RFC 6750 asks)
-// without a valid token; 403 naming the scope when the token lacks it.
+// require admits a request only with a valid token that holds the scope need names and is
+// within its rate limit. Otherwise it answers, with writeErr: 401 with WWW-Authenticate (as
+// RFC 6750 asks) without a valid token; 429 with Retry-After when the client address has
+// failed authentication too often, or the token is over its rate; 403 naming the scope
+// when the token lacks it. A rejected request's body is never read: the connection is
+// closed at once instead, so a client trickling a body it may not send holds nothing.
 func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := a.authenticate(r)
+			var throttled *throttledError
 			switch {
+			case errors.As(err, &throttled):
+				reject(w, r)
+				w.Header().Set("Retry-After", retryAfterSeconds(throttled.retryAfter))
+				writeErr(w, http.StatusTooManyRequests, fmt.Sprintf(
+					"too many failed authentications from this address (limit: %g a second, %d at once); retry after %s seconds",
+					a.limits.AuthFailRate, a.limits.AuthFailBurst, retryAfterSeconds(throttled.retryAfter)))
+				return
 			case errors.Is(err, errUnauthorized):
+				reject(w, r)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
 				writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
 				return
@@ -113,7 +147,16 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 				return
 			}
 			requestLog(r.Context()).token = tok.Name
+			if wait, ok := a.perToken.take(tok.Name); !ok {
+				reject(w, r)
+				w.Header().Set("Retry-After", retryAfterSeconds(wait))
+				writeErr(w, http.StatusTooManyRequests, fmt.Sprintf(
+					"token %q is over its rate limit (%g requests a second, %d at once); retry after %s seconds",
+					tok.Name, a.limits.TokenRate, a.limits.TokenBurst, retryAfterSeconds(wait)))
+				return
+			}
 			if scope := need(r); !tok.Has(scope) {
+				reject(w, r)
 				writeErr(w, http.StatusForbidden, fmt.Sprintf("token %q lacks the scope %q, which this request needs (it has: %s)",
 					tok.Name, scope, store.ScopeList(tok.Scopes)))
 				return
@@ -121,6 +164,17 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 		})
 	}
+}
+
+// reject prepares the answer to a request that is refused before its body is read: the
+// body will not be read, so the connection closes after the answer rather than waiting
+// for (or draining) whatever the client still sends.
+func reject(w http.ResponseWriter, r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 type tokenKey struct{}

@@ -11,7 +11,8 @@ import (
 )
 
 // TestConformanceKit runs every scimtest check (rfc, okta, entra) against the real
-// handler on each backend: the kit that anyone can aim at a URL, aimed at ourselves.
+// handler on each backend, with the limits serve applies by default: the kit that anyone
+// can aim at a URL, aimed at ourselves.
 func TestConformanceKit(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, _ := testServer(t, s)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"golang.org/x/net/netutil"
 
 	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
@@ -31,6 +32,7 @@ type Config struct {
 	BaseURL        string // public URL of SCIMPrefix; meta.location and Location use it
 	BootstrapToken string // TOWNSQUARE_TOKEN: accepted beside stored tokens, with every scope, if set
 	MaxBodyBytes   int64
+	Limits         Limits // per-token and per-address rate limits; the zero value limits nothing
 }
 
 // Handler builds the whole HTTP handler.
@@ -45,7 +47,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken, time.Now)
+	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken, cfg.Limits, time.Now)
 
 	r := mux.NewRouter()
 	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError))
@@ -82,17 +84,50 @@ func writeSCIMError(w http.ResponseWriter, status int, detail string) {
 	resources.WriteError(w, resources.Error(status, "", detail))
 }
 
+// The server's timeouts. A request's header must arrive within ReadHeaderTimeout and its
+// body within ReadTimeout of the request's start, so a client trickling bytes holds a
+// connection that long at most (a rejected request's body is not read at all: see
+// reject); a 1 MiB body needs only 35 KB/s. Answers may take WriteTimeout: a full read of
+// a 50,000-member group streams for a while.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 120 * time.Second
+	IdleTimeout       = 120 * time.Second
+)
+
+// DefaultMaxConns is how many connections `townsquare serve` holds open at once unless
+// told otherwise: far above what IdPs open (Okta and Entra use a few each), low enough
+// that a flood cannot exhaust file descriptors or memory.
+const DefaultMaxConns = 1024
+
+// LimitListener caps ln at n concurrent connections (golang.org/x/net/netutil): further
+// ones wait in the kernel's accept queue until one closes. n <= 0 is no cap.
+func LimitListener(ln net.Listener, n int) net.Listener {
+	if n <= 0 {
+		return ln
+	}
+	return netutil.LimitListener(ln, n)
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Serve runs the server on ln until ctx is cancelled, then shuts down gracefully,
 // letting requests in flight finish for up to grace.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, grace time.Duration) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	return serve(ctx, ln, newHTTPServer(h, log), log, grace)
+}
+
+func serve(ctx context.Context, ln net.Listener, srv *http.Server, log *slog.Logger, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

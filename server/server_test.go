@@ -18,14 +18,21 @@ import (
 
 const token = "test-token"
 
-// testServer starts the full handler on s with the bootstrap token, logging into buf.
+// testServer starts the full handler on s with the bootstrap token and the limits
+// `townsquare serve` applies by default, logging into buf.
 func testServer(t *testing.T, s store.Store) (*httptest.Server, *bytes.Buffer) {
+	t.Helper()
+	return testServerWith(t, s, server.DefaultLimits())
+}
+
+// testServerWith is testServer with the given limits.
+func testServerWith(t *testing.T, s store.Store, limits server.Limits) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
 	var logBuf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
-	h, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: srv.URL + "/scim/v2", BootstrapToken: token})
+	h, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: srv.URL + "/scim/v2", BootstrapToken: token, Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -11,8 +13,7 @@ import (
 // scopes. Every SCIM request carries a bearer token, and looking it up every time is a
 // database round trip per request. Replicas share nothing but the database, so a
 // revocation cannot be pushed to them: the cache expires instead, and a revoked token (or
-// a changed scope) takes effect on every replica within tokenTTL. Only successes are
-// cached, so a token created a moment ago works at once.
+// a changed scope) takes effect on every replica within tokenTTL.
 const tokenTTL = 5 * time.Second
 
 // tokenCacheMax bounds the cache: a deployment has a handful of tokens, and the bound keeps
@@ -60,4 +61,47 @@ func (c *tokenCache) put(hash string, tok store.Token) {
 		clear(c.entries)
 	}
 	c.entries[hash] = tokenEntry{token: tok, expires: c.now().Add(tokenTTL)}
+}
+
+// failedTTL is how long a server remembers that a secret is no token, so that a client
+// repeating a bad token costs no database query per request. It is short because a
+// token created meanwhile is refused until it passes.
+const failedTTL = 3 * time.Second
+
+// failedCacheMax bounds the failures remembered; when full, the oldest is forgotten. A
+// flood of distinct bad secrets is what the per-address limit (Limits.AuthFailRate) stops.
+const failedCacheMax = 10_000
+
+// failedTokens remembers the hashes of secrets that matched no token, for failedTTL.
+type failedTokens struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	hashes *simplelru.LRU[string, time.Time] // hash → when the entry expires
+}
+
+func newFailedTokens(now func() time.Time) *failedTokens {
+	hashes, err := simplelru.NewLRU[string, time.Time](failedCacheMax, nil)
+	if err != nil { // only for a size <= 0
+		panic(err)
+	}
+	return &failedTokens{now: now, hashes: hashes}
+}
+
+// has reports whether hash failed within failedTTL.
+func (f *failedTokens) has(hash string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	expires, ok := f.hashes.Peek(hash)
+	if ok && !f.now().Before(expires) {
+		f.hashes.Remove(hash)
+		return false
+	}
+	return ok
+}
+
+// put remembers that hash matched no token.
+func (f *failedTokens) put(hash string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hashes.Add(hash, f.now().Add(failedTTL))
 }

@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -128,7 +130,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", envDefault("TOWNSQUARE_LOG_FORMAT", "text"), "log format: text or json (env TOWNSQUARE_LOG_FORMAT)")
 	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""),
 		"YAML file mapping IdP groups to teams and channels (env TOWNSQUARE_CONFIG; default: built-in defaults, see README)")
+	limits := server.DefaultLimits()
+	maxConns := server.DefaultMaxConns
+	var nums numFlags
+	nums.float(fs, &limits.TokenRate, "rate-limit", "TOWNSQUARE_RATE_LIMIT", "requests per second per token; 0: no limit")
+	nums.int(fs, &limits.TokenBurst, "rate-burst", "TOWNSQUARE_RATE_BURST", "requests a token may send at once beyond its rate; 0: no limit")
+	nums.float(fs, &limits.AuthFailRate, "auth-fail-limit", "TOWNSQUARE_AUTH_FAIL_LIMIT",
+		"failed authentications per second per client address; 0: no limit")
+	nums.int(fs, &limits.AuthFailBurst, "auth-fail-burst", "TOWNSQUARE_AUTH_FAIL_BURST",
+		"failed authentications a client address may make at once; 0: no limit")
+	nums.int(fs, &maxConns, "max-conns", "TOWNSQUARE_MAX_CONNS", "connections held open at once; 0: no cap")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := nums.check(); err != nil {
 		return err
 	}
 	log := newLogger(stderr, *logFormat)
@@ -170,17 +185,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	ln = server.LimitListener(ln, maxConns)
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String() + server.SCIMPrefix
 	}
-	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap})
+	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap, Limits: limits})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
 		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
-		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "version", versionString())
+		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "rate_limit", limits.TokenRate, "rate_burst", limits.TokenBurst,
+		"auth_fail_limit", limits.AuthFailRate, "auth_fail_burst", limits.AuthFailBurst, "max_conns", maxConns,
+		"version", versionString())
 	return server.Serve(ctx, ln, h, log, 20*time.Second)
 }
 
@@ -228,6 +246,60 @@ func isLoopback(addr string) bool {
 		}
 	}
 	return true
+}
+
+// numFlags registers numeric flags whose defaults come from environment twins, keeping
+// the first malformed twin's error for check.
+type numFlags struct {
+	err    error
+	checks []func() error
+}
+
+func (n *numFlags) float(fs *flag.FlagSet, p *float64, name, env, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil && n.err == nil {
+			n.err = fmt.Errorf("%s=%q: want a number", env, v)
+		}
+		*p = f
+	}
+	fs.Float64Var(p, name, *p, fmt.Sprintf("%s (env %s)", usage, env))
+	n.checks = append(n.checks, func() error {
+		if *p < 0 || math.IsNaN(*p) || math.IsInf(*p, 0) {
+			return fmt.Errorf("--%s %v: want a number of at least 0", name, *p)
+		}
+		return nil
+	})
+}
+
+func (n *numFlags) int(fs *flag.FlagSet, p *int, name, env, usage string) {
+	if v, ok := os.LookupEnv(env); ok {
+		i, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil && n.err == nil {
+			n.err = fmt.Errorf("%s=%q: want a whole number", env, v)
+		}
+		*p = i
+	}
+	fs.IntVar(p, name, *p, fmt.Sprintf("%s (env %s)", usage, env))
+	n.checks = append(n.checks, func() error {
+		if *p < 0 {
+			return fmt.Errorf("--%s %d: want a whole number of at least 0", name, *p)
+		}
+		return nil
+	})
+}
+
+// check reports a malformed environment twin, or a value out of range.
+func (n *numFlags) check() error {
+	if n.err != nil {
+		return n.err
+	}
+	for _, c := range n.checks {
+		if err := c(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ensureFirstToken creates and prints a token named "default" with every scope when the

@@ -298,3 +298,45 @@ func TestBootstrapTokenLength(t *testing.T) {
 		})
 	}
 }
+
+func TestServeLimitFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		env    [2]string
+		errHas string
+	}{
+		{args: []string{"--rate-limit", "-1"}, errHas: "--rate-limit"},
+		{args: []string{"--rate-limit", "NaN"}, errHas: "--rate-limit"},
+		{args: []string{"--rate-burst", "-5"}, errHas: "--rate-burst"},
+		{args: []string{"--auth-fail-limit", "-0.5"}, errHas: "--auth-fail-limit"},
+		{args: []string{"--auth-fail-burst", "x"}, errHas: "auth-fail-burst"},
+		{args: []string{"--max-conns", "-1"}, errHas: "--max-conns"},
+		{env: [2]string{"TOWNSQUARE_RATE_LIMIT", "fast"}, errHas: "TOWNSQUARE_RATE_LIMIT"},
+		{env: [2]string{"TOWNSQUARE_MAX_CONNS", "1e3"}, errHas: "TOWNSQUARE_MAX_CONNS"},
+	} {
+		if tc.env[0] != "" {
+			t.Setenv(tc.env[0], tc.env[1])
+		}
+		args := append([]string{"serve", "--database", filepath.Join(t.TempDir(), "f.db")}, tc.args...)
+		if _, _, err := runCmd(t, args...); err == nil || !strings.Contains(err.Error(), tc.errHas) {
+			t.Errorf("%v %v: err %v, want one naming %s", tc.args, tc.env, err, tc.errHas)
+		}
+		if tc.env[0] != "" {
+			os.Unsetenv(tc.env[0])
+		}
+	}
+}
+
+// Zero turns each limit off, and the environment twins set them: the server starts and
+// serves with them.
+func TestServeLimitsOff(t *testing.T) {
+	t.Setenv("TOWNSQUARE_TOKEN", "")
+	t.Setenv("TOWNSQUARE_AUTH_FAIL_BURST", "0")
+	db := filepath.Join(t.TempDir(), "z.db")
+	_, errOut := serveBriefly(t, db, "127.0.0.1:0", "--rate-limit", "0", "--rate-burst", "0", "--auth-fail-limit", "0", "--max-conns", "0")
+	for _, want := range []string{"rate_limit=0", "rate_burst=0", "auth_fail_limit=0", "auth_fail_burst=0", "max_conns=0"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("start-up line lacks %s: %s", want, errOut)
+		}
+	}
+}

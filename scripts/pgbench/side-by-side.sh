@@ -13,6 +13,8 @@
 # default $TMPDIR/townsquare-perf-<time>), TOWNSQUARE_BIN and SCIMLOAD_BIN (built from this checkout
 # when unset). With --servers 2, two server processes share the database, scimload
 # alternates between them. The provisioning rules are checked afterwards (townsquare check).
+# The servers run with their rate limits and connection cap off (TOWNSQUARE_RATE_LIMIT=0,
+# TOWNSQUARE_AUTH_FAIL_LIMIT=0, TOWNSQUARE_MAX_CONNS=0): the load is one token at full speed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -109,7 +111,12 @@ for i in $(seq 0 $((servers - 1))); do
 	p=$((port + i))
 	tv=()
 	[ ${#timev[@]} -gt 0 ] && tv=(/usr/bin/time -v -o "$out/server$i-time.txt")
-	TOWNSQUARE_TOKEN=t0ken "${tv[@]}" "$bin" serve --addr "127.0.0.1:$p" --database "$dsn" >"$out/server$i.log" 2>&1 &
+	# scimload sends thousands of requests a second with one token: the per-token and
+	# per-address limits and the connection cap are off for the measurement. (The
+	# environment twins of --rate-limit, --auth-fail-limit and --max-conns, so that a
+	# TOWNSQUARE_BIN older than them still starts.)
+	TOWNSQUARE_TOKEN=t0ken TOWNSQUARE_RATE_LIMIT=0 TOWNSQUARE_AUTH_FAIL_LIMIT=0 TOWNSQUARE_MAX_CONNS=0 \
+		"${tv[@]}" "$bin" serve --addr "127.0.0.1:$p" --database "$dsn" >"$out/server$i.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 1 100); do
 		curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break
