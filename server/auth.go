@@ -127,23 +127,8 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := a.authenticate(r)
-			var throttled *throttledError
-			switch {
-			case errors.As(err, &throttled):
-				reject(w, r)
-				w.Header().Set("Retry-After", retryAfterSeconds(throttled.retryAfter))
-				writeErr(w, http.StatusTooManyRequests, fmt.Sprintf(
-					"too many failed authentications from this address (limit: %g a second, %d at once); retry after %s seconds",
-					a.limits.AuthFailRate, a.limits.AuthFailBurst, retryAfterSeconds(throttled.retryAfter)))
-				return
-			case errors.Is(err, errUnauthorized):
-				reject(w, r)
-				w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
-				writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
-				return
-			case err != nil:
-				requestLog(r.Context()).setErr(err)
-				writeErr(w, http.StatusInternalServerError, "internal server error; the server log has the details")
+			if err != nil {
+				a.refuse(w, r, err, writeErr)
 				return
 			}
 			requestLog(r.Context()).token = tok.Name
@@ -163,6 +148,27 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
 		})
+	}
+}
+
+// refuse answers a request whose authentication failed: 429 for a throttled address, 401
+// for no valid token, 500 for anything else (logged).
+func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, err error, writeErr errorWriter) {
+	var throttled *throttledError
+	switch {
+	case errors.As(err, &throttled):
+		reject(w, r)
+		w.Header().Set("Retry-After", retryAfterSeconds(throttled.retryAfter))
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf(
+			"too many failed authentications from this address (limit: %g a second, %d at once); retry after %s seconds",
+			a.limits.AuthFailRate, a.limits.AuthFailBurst, retryAfterSeconds(throttled.retryAfter)))
+	case errors.Is(err, errUnauthorized):
+		reject(w, r)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
+		writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
+	default:
+		requestLog(r.Context()).setErr(err)
+		writeErr(w, http.StatusInternalServerError, "internal server error; the server log has the details")
 	}
 }
 
