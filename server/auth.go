@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -93,6 +95,11 @@ func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int,
 			case errors.Is(err, errUnauthorized):
 				w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
 				writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
+				return
+			case err != nil && resources.Unavailable(r.Context(), err):
+				requestLog(r.Context()).setErr(err)
+				w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
+				writeErr(w, http.StatusServiceUnavailable, "the database is unavailable, so the token cannot be checked; try again later")
 				return
 			case err != nil:
 				requestLog(r.Context()).setErr(err)

@@ -5,11 +5,13 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -24,6 +26,13 @@ const SCIMPrefix = "/scim/v2"
 // DefaultMaxBodyBytes is the request body limit when Config leaves it at zero.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultRequestTimeout is how long a request may take when Config leaves it at zero.
+const DefaultRequestTimeout = 30 * time.Second
+
+// readyTimeout bounds /readyz: a database that takes longer to answer its few statements
+// is not ready to serve.
+const readyTimeout = 2 * time.Second
+
 // Config is what a server needs.
 type Config struct {
 	Store          store.Store
@@ -31,6 +40,10 @@ type Config struct {
 	BaseURL        string // public URL of SCIMPrefix; meta.location and Location use it
 	BootstrapToken string // TOWNSQUARE_TOKEN: accepted beside stored tokens, if set
 	MaxBodyBytes   int64
+	// RequestTimeout is the deadline of every request, from its headers to its last
+	// byte, and of every statement it runs (the request's context reaches the store);
+	// a request past it is answered 503 with Retry-After. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Handler builds the whole HTTP handler.
@@ -41,6 +54,9 @@ func Handler(cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
 	api, err := resources.New(cfg.Store, cfg.Log, cfg.BaseURL)
 	if err != nil {
 		return nil, err
@@ -48,23 +64,12 @@ func Handler(cfg Config) (http.Handler, error) {
 	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken)
 
 	r := mux.NewRouter()
-	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError))
+	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError), withDeadline(cfg.RequestTimeout))
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "application/json")
-		if err := cfg.Store.Ping(ctx); err != nil {
-			requestLog(req.Context()).setErr(err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"database unreachable"}` + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", readyz(cfg.Store)).Methods(http.MethodGet, http.MethodHead)
 	registerAdminAPI(r, cfg.Store, auth, cfg.Log)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
@@ -74,6 +79,48 @@ func Handler(cfg Config) (http.Handler, error) {
 		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)
 	}).GetHandler()
 	return canonicalPaths(r), nil
+}
+
+// readyz answers 200 when the store can serve (store.Store.Ready: its tables readable,
+// its schema this build's), else 503 with Retry-After and a reason that names no
+// secret: this endpoint needs no token.
+func readyz(s store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		err := s.Ready(ctx)
+		if err == nil {
+			_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+			return
+		}
+		requestLog(r.Context()).setErr(err)
+		reason := "the database is unavailable"
+		var sv *store.SchemaVersionError
+		switch {
+		case errors.As(err, &sv):
+			reason = sv.Error()
+		case errors.Is(err, context.DeadlineExceeded):
+			reason = "the database did not answer in time"
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
+		_, _ = w.Write(append(body, '\n'))
+	}
+}
+
+// withDeadline gives every request a deadline of d: its context, which every store call
+// is handed, ends then, and so does any statement still running for it.
+func withDeadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
 // writeSCIMError answers outside a SCIM handler (authentication, limits, panics) the way

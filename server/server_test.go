@@ -21,11 +21,26 @@ const token = "test-token"
 // testServer starts the full handler on s with the bootstrap token, logging into buf.
 func testServer(t *testing.T, s store.Store) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
+	return testServerWith(t, server.Config{Store: s})
+}
+
+// testServerWith starts the full handler on cfg, whose Log, BaseURL and BootstrapToken
+// default to a JSON log into the returned buffer, the test server's URL and token.
+func testServerWith(t *testing.T, cfg server.Config) (*httptest.Server, *bytes.Buffer) {
+	t.Helper()
 	var logBuf bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
+	}
+	if cfg.BootstrapToken == "" {
+		cfg.BootstrapToken = token
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
-	h, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: srv.URL + "/scim/v2", BootstrapToken: token})
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = srv.URL + "/scim/v2"
+	}
+	h, err := server.Handler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

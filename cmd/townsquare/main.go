@@ -102,6 +102,15 @@ func envDefault(name, def string) string {
 	return def
 }
 
+// positiveDuration parses a duration flag's value ("30s", "2m"), which must be above zero.
+func positiveDuration(flagName, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 30s or 2m", flagName, v)
+	}
+	return d, nil
+}
+
 // dbFlag registers --database on fs.
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", envDefault("TOWNSQUARE_DATABASE", sqlstore.DefaultSQLitePath),
@@ -125,7 +134,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", envDefault("TOWNSQUARE_LOG_FORMAT", "text"), "log format: text or json (env TOWNSQUARE_LOG_FORMAT)")
 	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""),
 		"YAML file mapping IdP groups to teams and channels (env TOWNSQUARE_CONFIG; default: built-in defaults, see README)")
+	requestTimeout := fs.String("request-timeout", envDefault("TOWNSQUARE_REQUEST_TIMEOUT", server.DefaultRequestTimeout.String()),
+		"the deadline of every request and of the statements it runs; past it the answer is 503 (env TOWNSQUARE_REQUEST_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	timeout, err := positiveDuration("--request-timeout", *requestTimeout)
+	if err != nil {
 		return err
 	}
 	log := newLogger(stderr, *logFormat)
@@ -167,7 +182,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String() + server.SCIMPrefix
 	}
-	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap})
+	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap,
+		RequestTimeout: timeout})
 	if err != nil {
 		ln.Close()
 		return err

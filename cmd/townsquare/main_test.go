@@ -88,6 +88,22 @@ func TestServeRejectsInvalidConfig(t *testing.T) {
 	}
 }
 
+// TestServeRejectsBadFlagValues: a flag value serve cannot use stops it at start, naming
+// the flag, before anything listens.
+func TestServeRejectsBadFlagValues(t *testing.T) {
+	for _, c := range []struct{ args []string }{
+		{[]string{"--request-timeout", "0"}},
+		{[]string{"--request-timeout", "-1s"}},
+		{[]string{"--request-timeout", "soon"}},
+	} {
+		args := append([]string{"serve", "--database", filepath.Join(t.TempDir(), "x.db"), "--addr", "127.0.0.1:0"}, c.args...)
+		_, _, err := runCmd(t, args...)
+		if err == nil || !strings.Contains(err.Error(), c.args[0]) {
+			t.Errorf("serve %v: err = %v, want one naming %s", c.args, err, c.args[0])
+		}
+	}
+}
+
 // TestServeFirstRunPrintsTokenAndShutsDown starts serve on an empty database: it must
 // print a first token that works, answer /readyz, and stop cleanly when cancelled.
 func TestServeFirstRunPrintsTokenAndShutsDown(t *testing.T) {

@@ -60,6 +60,7 @@ var sqliteDialect = &dialect{
 		var e *sqlite.Error
 		return errors.As(err, &e) && e.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY
 	},
+	unavailable:     sqliteUnavailable,
 	lock:            func(context.Context, *sqlx.Tx, lockKey) error { return nil }, // BEGIN IMMEDIATE holds the database
 	binaryCollation: "",                                                            // BINARY is the default collation
 	// A JSON array read back with json_each.
@@ -170,6 +171,33 @@ var sqliteDialect = &dialect{
 		{"find teams lacking team-join channels", `SELECT COUNT(*) FROM ` + groupTeamsSQL + ` gt
 		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`},
 	},
+}
+
+// sqliteUnavailable reports the errors of a SQLite database that cannot serve now,
+// whatever the statement: its file cannot be opened (CANTOPEN, PERM), read or written
+// (IOERR, READONLY: the file or its directory lost its permissions, the disk failed),
+// is not a database or is damaged (NOTADB, CORRUPT: replaced or overwritten), or its
+// disk or memory is full (FULL, NOMEM); the write lock stayed taken beyond the busy
+// timeout and the retries (BUSY, LOCKED); or the store's tables are gone (the file was
+// replaced by an empty one), which SQLite reports only as a generic error with "no such
+// table" in its message (every statement names only the store's own tables, so no
+// request causes it). Constraint violations, SQL errors in general (a bug of ours, to
+// be seen as one) and interrupts (the caller's context, which the caller tells apart)
+// are not here.
+func sqliteUnavailable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlitelib.SQLITE_CANTOPEN, sqlitelib.SQLITE_PERM, sqlitelib.SQLITE_IOERR, sqlitelib.SQLITE_READONLY,
+		sqlitelib.SQLITE_NOTADB, sqlitelib.SQLITE_CORRUPT, sqlitelib.SQLITE_FULL, sqlitelib.SQLITE_NOMEM,
+		sqlitelib.SQLITE_BUSY, sqlitelib.SQLITE_LOCKED:
+		return true
+	case sqlitelib.SQLITE_ERROR:
+		return strings.Contains(e.Error(), "no such table")
+	}
+	return false
 }
 
 // jsonList is a list bound as one JSON array parameter.

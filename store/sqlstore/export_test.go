@@ -110,3 +110,6 @@ func CheckCompiledSQLForTest(t *testing.T, input, sql string, args []any) {
 	t.Helper()
 	checkSQL(t, input, condition{sql: sql, args: args})
 }
+
+// ReadyTablesForTest returns the tables Ready reads.
+func ReadyTablesForTest() []string { return readyTables }

@@ -10,8 +10,9 @@ import (
 
 // CreateToken records a named token by the hash of its secret. A name already in use is
 // ErrConflict.
-func (s *Store) CreateToken(ctx context.Context, name, secretHash string) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_tokens (name, secret_hash, created_at) VALUES (?, ?, ?)`),
+func (s *Store) CreateToken(ctx context.Context, name, secretHash string) (err error) {
+	defer s.classify(&err)
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_tokens (name, secret_hash, created_at) VALUES (?, ?, ?)`),
 		name, secretHash, micros(now()))
 	if err != nil {
 		return fmt.Errorf("create token %q: %w", name, mapErr(err))
@@ -21,9 +22,10 @@ func (s *Store) CreateToken(ctx context.Context, name, secretHash string) error 
 
 // CreateFirstToken records a token only if no token exists yet, atomically, so that two
 // servers starting on an empty database do not both mint one. It reports whether it did.
-func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string) (bool, error) {
+func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string) (_ bool, err error) {
+	defer s.classify(&err)
 	created := false
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.d.lock(ctx, tx, lockFirstToken); err != nil {
 			return fmt.Errorf("lock for the first token: %w", err)
 		}
@@ -50,9 +52,10 @@ func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string) (
 // TokenName returns the name of the token whose secret hashes to secretHash, or
 // ErrNotFound. The lookup is by an indexed equality on the hash, so its time does not
 // depend on how much of a wrong secret was right.
-func (s *Store) TokenName(ctx context.Context, secretHash string) (string, error) {
+func (s *Store) TokenName(ctx context.Context, secretHash string) (_ string, err error) {
+	defer s.classify(&err)
 	var name string
-	err := s.readGet(ctx, nil, &name, `SELECT name FROM api_tokens WHERE secret_hash = ?`, secretHash)
+	err = s.readGet(ctx, nil, &name, `SELECT name FROM api_tokens WHERE secret_hash = ?`, secretHash)
 	if err != nil {
 		return "", mapErr(err)
 	}
@@ -60,7 +63,8 @@ func (s *Store) TokenName(ctx context.Context, secretHash string) (string, error
 }
 
 // ListTokens lists tokens by name, without secrets.
-func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
+func (s *Store) ListTokens(ctx context.Context) (_ []store.Token, err error) {
+	defer s.classify(&err)
 	var rows []struct {
 		Name    string `db:"name"`
 		Created int64  `db:"created_at"`
@@ -76,7 +80,8 @@ func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
 }
 
 // RevokeToken deletes a token by name; ErrNotFound if there is none.
-func (s *Store) RevokeToken(ctx context.Context, name string) error {
+func (s *Store) RevokeToken(ctx context.Context, name string) (err error) {
+	defer s.classify(&err)
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM api_tokens WHERE name = ?`), name)
 	if err != nil {
 		return fmt.Errorf("revoke token %q: %w", name, err)
