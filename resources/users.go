@@ -42,6 +42,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, u.UserName, err)
 		return
 	}
+	a.event(EventUserCreated, 1)
 	a.writeResource(w, http.StatusCreated, userType, a.renderUser(&u.User, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -70,7 +71,9 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	var wasActive bool
 	u, err := a.store.UpdateUser(r.Context(), id, nu.ifVersion, func(u *store.User) error {
+		wasActive = u.Active
 		next := nu.User
 		if !nu.hasActive {
 			next.Active = u.Active
@@ -85,6 +88,7 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	a.activeChange(wasActive, u.Active)
 	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -98,7 +102,9 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	var wasActive bool
 	u, err := a.store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
+		wasActive = u.Active
 		attrs := userToAttributes(u)
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
@@ -126,6 +132,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	a.activeChange(wasActive, u.Active)
 	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -140,6 +147,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	a.event(EventUserDeleted, 1)
 	w.WriteHeader(http.StatusNoContent)
 }
 

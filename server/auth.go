@@ -42,6 +42,7 @@ type authenticator struct {
 	store         store.Store
 	bootstrapHash []byte // SHA-256 of TOWNSQUARE_TOKEN, nil when unset
 	cache         *tokenCache
+	metrics       *Metrics // counts failures; nil counts nothing
 }
 
 func newAuthenticator(s store.Store, bootstrap string) *authenticator {
@@ -93,6 +94,7 @@ func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int,
 			name, err := a.tokenName(r)
 			switch {
 			case errors.Is(err, errUnauthorized):
+				a.metrics.AuthFailure(authFailureReason(r))
 				w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
 				writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
 				return
@@ -110,6 +112,16 @@ func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int,
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, name)))
 		})
 	}
+}
+
+// authFailureReason is the metrics' reason for a refused request: "missing" without a
+// bearer token, "invalid" with one that names no token.
+func authFailureReason(r *http.Request) string {
+	scheme, secret, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return "missing"
+	}
+	return "invalid"
 }
 
 type tokenKey struct{}

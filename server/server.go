@@ -44,6 +44,9 @@ type Config struct {
 	// byte, and of every statement it runs (the request's context reaches the store);
 	// a request past it is answered 503 with Retry-After. Default DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Metrics, when set, counts requests, authentication failures and provisioning
+	// events (serve them with MetricsHandler); nil counts nothing.
+	Metrics *Metrics
 }
 
 // Handler builds the whole HTTP handler.
@@ -51,6 +54,8 @@ func Handler(cfg Config) (http.Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	rawLog := cfg.Log // for panics, whose stacks must stay whole
+	cfg.Log = boundedLogger(cfg.Log)
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -61,16 +66,18 @@ func Handler(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	api.OnEvent(cfg.Metrics.provisioning)
 	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken)
+	auth.metrics = cfg.Metrics
 
 	r := mux.NewRouter()
-	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError), withDeadline(cfg.RequestTimeout))
+	r.Use(routeLabel, recoverPanics(rawLog, writeSCIMError))
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", readyz(cfg.Store)).Methods(http.MethodGet, http.MethodHead)
-	registerAdminAPI(r, cfg.Store, auth, cfg.Log)
+	registerAdminAPI(r, cfg.Store, auth, rawLog)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
 	scim.Use(auth.require(writeSCIMError), limitBody(cfg.MaxBodyBytes))
@@ -78,7 +85,9 @@ func Handler(cfg Config) (http.Handler, error) {
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)
 	}).GetHandler()
-	return canonicalPaths(r), nil
+	// Outside the router, so that every answer has them, an unmatched path's too.
+	return withRequestID(securityHeaders(accessLog(cfg.Log, cfg.Metrics)(
+		withDeadline(cfg.RequestTimeout)(canonicalPaths(r))))), nil
 }
 
 // readyz answers 200 when the store can serve (store.Store.Ready: its tables readable,

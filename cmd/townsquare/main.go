@@ -134,6 +134,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", envDefault("TOWNSQUARE_LOG_FORMAT", "text"), "log format: text or json (env TOWNSQUARE_LOG_FORMAT)")
 	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""),
 		"YAML file mapping IdP groups to teams and channels (env TOWNSQUARE_CONFIG; default: built-in defaults, see README)")
+	metricsAddr := fs.String("metrics-addr", envDefault("TOWNSQUARE_METRICS_ADDR", ""),
+		"listen address of Prometheus metrics at /metrics, apart from the SCIM port; unauthenticated, so a private address (env TOWNSQUARE_METRICS_ADDR; default: no metrics)")
 	requestTimeout := fs.String("request-timeout", envDefault("TOWNSQUARE_REQUEST_TIMEOUT", server.DefaultRequestTimeout.String()),
 		"the deadline of every request and of the statements it runs; past it the answer is 503 (env TOWNSQUARE_REQUEST_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
@@ -175,6 +177,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	var metrics *server.Metrics
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		metrics = server.NewMetrics()
+		metrics.WatchDB(st.DB().DB, st.Backend())
+		if metricsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", *metricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -183,7 +195,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*baseURL = "http://" + ln.Addr().String() + server.SCIMPrefix
 	}
 	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap,
-		RequestTimeout: timeout})
+		RequestTimeout: timeout, Metrics: metrics})
 	if err != nil {
 		ln.Close()
 		return err
@@ -191,7 +203,24 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
 		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
 		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "version", versionString())
-	return server.Serve(ctx, ln, h, log, 20*time.Second)
+	if metricsLn == nil {
+		return server.Serve(ctx, ln, h, log, 20*time.Second)
+	}
+	log.Info("metrics listening", "addr", metricsLn.Addr().String(), "path", "/metrics")
+	// Either server's end ends the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsDone := make(chan error, 1)
+	go func() {
+		defer cancel()
+		metricsDone <- server.Serve(ctx, metricsLn, server.MetricsHandler(metrics), log, 5*time.Second)
+	}()
+	err = server.Serve(ctx, ln, h, log, 20*time.Second)
+	cancel()
+	if merr := <-metricsDone; err == nil && merr != nil {
+		err = fmt.Errorf("metrics: %w", merr)
+	}
+	return err
 }
 
 // ensureFirstToken creates and prints a token named "default" when the database has
