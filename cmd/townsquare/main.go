@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -102,6 +103,10 @@ func envDefault(name, def string) string {
 	return def
 }
 
+// certWatchInterval is how often serve looks for a renewed TLS certificate; SIGHUP makes
+// it look at once.
+const certWatchInterval = 10 * time.Second
+
 // positiveDuration parses a duration flag's value ("30s", "2m"), which must be above zero.
 func positiveDuration(flagName, v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
@@ -134,6 +139,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", envDefault("TOWNSQUARE_LOG_FORMAT", "text"), "log format: text or json (env TOWNSQUARE_LOG_FORMAT)")
 	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""),
 		"YAML file mapping IdP groups to teams and channels (env TOWNSQUARE_CONFIG; default: built-in defaults, see README)")
+	tlsCert := fs.String("tls-cert", envDefault("TOWNSQUARE_TLS_CERT", ""),
+		"PEM certificate (chain) to serve HTTPS with, read again on SIGHUP and when it changes (env TOWNSQUARE_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envDefault("TOWNSQUARE_TLS_KEY", ""), "PEM private key of --tls-cert (env TOWNSQUARE_TLS_KEY)")
 	metricsAddr := fs.String("metrics-addr", envDefault("TOWNSQUARE_METRICS_ADDR", ""),
 		"listen address of Prometheus metrics at /metrics, apart from the SCIM port; unauthenticated, so a private address (env TOWNSQUARE_METRICS_ADDR; default: no metrics)")
 	requestTimeout := fs.String("request-timeout", envDefault("TOWNSQUARE_REQUEST_TIMEOUT", server.DefaultRequestTimeout.String()),
@@ -145,7 +153,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
+	}
 	log := newLogger(stderr, *logFormat)
+	var certs *server.CertReloader
+	if *tlsCert != "" {
+		if certs, err = server.NewCertReloader(*tlsCert, *tlsKey, log); err != nil {
+			return fmt.Errorf("--tls-cert and --tls-key: %w", err)
+		}
+	}
 	// The mapping rules are checked before anything else: a rule naming something
 	// invalid is an error at start-up, never at request time.
 	cfg, err := rules.Load(*configPath)
@@ -191,8 +208,30 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, certs.TLSConfig())
+		go certs.Watch(ctx, certWatchInterval)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					_ = certs.Reload() // logs its outcome
+				}
+			}
+		}()
+	} else if !server.IsLoopback(ln.Addr()) {
+		log.Warn("listening on a non-loopback address without TLS: bearer tokens and personal data cross the network in clear; "+
+			"serve HTTPS with --tls-cert and --tls-key, or only behind a proxy that terminates TLS", "addr", ln.Addr().String())
+	}
 	if *baseURL == "" {
-		*baseURL = "http://" + ln.Addr().String() + server.SCIMPrefix
+		*baseURL = scheme + "://" + ln.Addr().String() + server.SCIMPrefix
 	}
 	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap,
 		RequestTimeout: timeout, Metrics: metrics})
@@ -200,7 +239,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln.Close()
 		return err
 	}
-	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
+	log.Info("townsquare listening", "addr", ln.Addr().String(), "tls", certs != nil, "scim", *baseURL,
 		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
 		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "version", versionString())
 	if metricsLn == nil {

@@ -95,6 +95,9 @@ func TestServeRejectsBadFlagValues(t *testing.T) {
 		{[]string{"--request-timeout", "0"}},
 		{[]string{"--request-timeout", "-1s"}},
 		{[]string{"--request-timeout", "soon"}},
+		{[]string{"--tls-cert", "cert.pem"}},
+		{[]string{"--tls-key", "key.pem"}},
+		{[]string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}},
 	} {
 		args := append([]string{"serve", "--database", filepath.Join(t.TempDir(), "x.db"), "--addr", "127.0.0.1:0"}, c.args...)
 		_, _, err := runCmd(t, args...)
