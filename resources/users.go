@@ -98,6 +98,10 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
 	ops, ifVersion, err := decodePatch(r)
+	pws := newPasswords(r.Context())
+	if err == nil {
+		err = pws.prepare(ops) // before the transaction: a hash holds no lock
+	}
 	if err != nil {
 		a.fail(w, r, userKind, id, err)
 		return
@@ -122,7 +126,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 			nu.Active = u.Active
 		}
 		nu.PasswordHash = u.PasswordHash
-		if err := setPassword(&nu, attrs); err != nil {
+		if err := setPassword(&nu, attrs, pws); err != nil {
 			return err
 		}
 		*u = nu
@@ -168,7 +172,7 @@ func decodeUser(r *http.Request) (decodedUser, error) {
 	if err != nil {
 		return decodedUser{}, err
 	}
-	if err := setPassword(&u, attrs); err != nil {
+	if err := setPassword(&u, attrs, newPasswords(r.Context())); err != nil {
 		return decodedUser{}, err
 	}
 	_, hasActive := attrs["active"]
@@ -189,8 +193,8 @@ func decodePatch(r *http.Request) ([]patch.Operation, int64, error) {
 	return ops, ifVersion, err
 }
 
-// setPassword hashes a password present in attrs into u.
-func setPassword(u *store.User, attrs map[string]any) error {
+// setPassword hashes a password present in attrs into u, with pws.
+func setPassword(u *store.User, attrs map[string]any, pws *passwords) error {
 	_, v, ok := lookup(attrs, "password")
 	if !ok || v == nil {
 		return nil
@@ -202,7 +206,7 @@ func setPassword(u *store.User, attrs map[string]any) error {
 	if pw == "" {
 		return nil
 	}
-	h, err := hashPassword(pw)
+	h, err := pws.hash(pw)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
@@ -174,8 +175,19 @@ func TestUserLifecycleOverHTTP(t *testing.T) {
 		if err := s.DB().Get(&hash, s.DB().Rebind(`SELECT password_hash FROM users WHERE id = ?`), id); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(hash, "pbkdf2-sha256$") || strings.Contains(hash, "s3cret") {
-			t.Fatalf("password stored as %q", hash)
+		if ok, err := resources.VerifyPassword(hash, "s3cret!"); !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "s3cret") || !ok {
+			t.Fatalf("password stored as %q (verifies: %v, %v)", hash, ok, err)
+		}
+		// A PATCH changes it, hashed the same way.
+		r = do(t, srv, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"n3w!"}]}`)
+		if r.status != 200 || strings.Contains(r.raw, "n3w") {
+			t.Fatalf("password patch: %d %s", r.status, r.raw)
+		}
+		if err := s.DB().Get(&hash, s.DB().Rebind(`SELECT password_hash FROM users WHERE id = ?`), id); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := resources.VerifyPassword(hash, "n3w!"); !ok || err != nil {
+			t.Fatalf("patched password stored as %q (verifies: %v, %v)", hash, ok, err)
 		}
 
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users", strings.Replace(aliceJSON, "Alice@Example.com", "alice@EXAMPLE.com", 1)), 409, "uniqueness")
