@@ -33,17 +33,41 @@ func boundedLogger(log *slog.Logger) *slog.Logger {
 func (b boundedHandler) Enabled(ctx context.Context, l slog.Level) bool { return b.h.Enabled(ctx, l) }
 
 func (b boundedHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, boundString(r.Message), r.PC)
-	hasID := false
+	// Most records are within bounds (every access log line without an error): they
+	// pass as they are, without a copy.
+	fits, hasID := len(r.Message) <= MaxLogValue, false
 	r.Attrs(func(a slog.Attr) bool {
 		hasID = hasID || a.Key == "request_id"
-		out.AddAttrs(boundAttr(a))
+		fits = fits && withinBound(a)
 		return true
 	})
-	if id := store.RequestID(ctx); id != "" && !hasID {
-		out.AddAttrs(slog.String("request_id", id))
+	if !fits {
+		out := slog.NewRecord(r.Time, r.Level, boundString(r.Message), r.PC)
+		r.Attrs(func(a slog.Attr) bool {
+			out.AddAttrs(boundAttr(a))
+			return true
+		})
+		r = out
 	}
-	return b.h.Handle(ctx, out)
+	if id := store.RequestID(ctx); id != "" && !hasID {
+		r.AddAttrs(slog.String("request_id", id)) // r is this call's own copy
+	}
+	return b.h.Handle(ctx, r)
+}
+
+// withinBound reports an attribute that boundAttr would leave as it is, cheaply: values
+// that format to a bounded length, and strings within the bound.
+func withinBound(a slog.Attr) bool {
+	if len(a.Key) > MaxLogValue {
+		return false
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		return len(a.Value.String()) <= MaxLogValue
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
+		return true
+	}
+	return false // errors, groups, anything formatted: boundAttr looks
 }
 
 func (b boundedHandler) WithAttrs(as []slog.Attr) slog.Handler {
