@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -259,7 +258,7 @@ func adminStoreError(w http.ResponseWriter, r *http.Request, err error, notFound
 	}
 	requestLog(r.Context()).setErr(err)
 	if resources.Unavailable(r.Context(), err) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
+		setRetryAfter(w)
 		writeAdminError(w, http.StatusServiceUnavailable, "the database is unavailable; try again later")
 		return
 	}

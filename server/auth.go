@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -100,7 +99,7 @@ func (a *authenticator) require(writeErr func(w http.ResponseWriter, status int,
 				return
 			case err != nil && resources.Unavailable(r.Context(), err):
 				requestLog(r.Context()).setErr(err)
-				w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
+				setRetryAfter(w)
 				writeErr(w, http.StatusServiceUnavailable, "the database is unavailable, so the token cannot be checked; try again later")
 				return
 			case err != nil:

@@ -236,6 +236,9 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	unavailable("table locked", srv)
+	if r := do(t, srv, "GET", "/readyz", ""); !strings.Contains(r.raw, "did not answer in time") {
+		t.Errorf("readyz behind a lock: %s", r.raw)
+	}
 	if err := blocker.Rollback(); err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,6 @@ func readyz(s store.Store) http.HandlerFunc {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
 		err := s.Ready(ctx)
 		if err == nil {
 			_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -110,14 +109,20 @@ func readyz(s store.Store) http.HandlerFunc {
 		switch {
 		case errors.As(err, &sv):
 			reason = sv.Error()
-		case errors.Is(err, context.DeadlineExceeded):
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 			reason = "the database did not answer in time"
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
+		setRetryAfter(w)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
 		_, _ = w.Write(append(body, '\n'))
 	}
+}
+
+// setRetryAfter asks the client of a 503 to come back after resources.RetryAfter, as
+// resources.WriteError does for SCIM errors.
+func setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
 }
 
 // withDeadline gives every request a deadline of d: its context, which every store call
