@@ -210,3 +210,25 @@ func TestDeadlineEndsABlockedStatement(t *testing.T) {
 		}
 	})
 }
+
+// TestContextErrorsAreNotUnavailable: an operation that ends because its context did
+// (here while waiting for the pool's only connection, which database/sql reports as
+// the context's error) is not ErrUnavailable: the caller tells its own deadline apart.
+func TestContextErrorsAreNotUnavailable(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := mustUser(t, s, "alice@example.com", "")
+		s.DB().SetMaxOpenConns(1)
+		held, err := s.DB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close()
+		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_, err = s.GetUser(dctx, u.ID)
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("GetUser waiting for a connection past its deadline: %v, want the deadline and not ErrUnavailable", err)
+		}
+	})
+}
