@@ -149,7 +149,7 @@ func TestPostgresOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() }) // after the drops below, which cleanups run first
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "ts_outage_" + hex.EncodeToString(b[:]) // the database's and the role's: ours, not input
