@@ -40,6 +40,7 @@ type API struct {
 	log     *slog.Logger
 	baseURL string // public URL of the SCIM root, without a trailing slash
 	docs    discovery
+	onEvent func(Event, int) // OnEvent; nil reports nothing
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.

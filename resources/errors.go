@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
@@ -36,13 +37,41 @@ func badRequest(scimType scimerrors.ScimType, format string, args ...any) error 
 // logged, never sent.
 var errInternal = Error(http.StatusInternalServerError, "", "internal server error; the server log has the details")
 
+// RetryAfter is what a 503 asks a client to wait before trying again (Retry-After, in
+// seconds): long enough for a database restart or failover, short enough that an IdP's
+// queue does not stall for long once it is back.
+const RetryAfter = 10 * time.Second
+
+// errUnavailable is the 503 of a store that cannot serve now; errTimeout the 503 of a
+// request that ran out of its time. Neither says more: the cause is in the server log.
+var (
+	errUnavailable = Error(http.StatusServiceUnavailable, "", "the database is unavailable; try again later")
+	errTimeout     = Error(http.StatusServiceUnavailable, "", "the request did not complete in the server's time limit; try again later")
+)
+
+// Unavailable reports whether err, returned while serving a request whose context is
+// ctx, means "try again later" rather than anything about the request: the store cannot
+// serve now (store.ErrUnavailable), or the request's deadline passed (the database did
+// not answer in time).
+func Unavailable(ctx context.Context, err error) bool {
+	return errors.Is(err, store.ErrUnavailable) || timedOut(ctx, err)
+}
+
+func timedOut(ctx context.Context, err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
+}
+
 // WriteError answers err as a SCIM error (RFC 7644 §3.12): a ScimError as it is (status
 // as a string in the body, as the RFC's examples have it), anything else as a plain 500
-// that reveals nothing.
+// that reveals nothing. A 503 carries Retry-After (RetryAfter, unless the caller set
+// one).
 func WriteError(w http.ResponseWriter, err error) {
 	var se scimerrors.ScimError
 	if !errors.As(err, &se) || se.Status < 400 || se.Status > 599 {
 		se = errInternal.(scimerrors.ScimError)
+	}
+	if se.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
 	}
 	body := struct {
 		Schemas  []string `json:"schemas"`
@@ -78,6 +107,12 @@ func (a *API) scimError(ctx context.Context, kind, id string, err error) error {
 		return errPrecondition
 	case errors.As(err, &unknown):
 		return badRequest(scimerrors.ScimTypeInvalidValue, "members: %s", unknown.Error())
+	case errors.Is(err, store.ErrUnavailable):
+		a.log.WarnContext(ctx, "the store is unavailable", "resource", kind, "id", id, "err", err)
+		return errUnavailable
+	case timedOut(ctx, err):
+		a.log.WarnContext(ctx, "the request ran out of time", "resource", kind, "id", id, "err", err)
+		return errTimeout
 	case errors.Is(err, context.Canceled):
 		return errorf(http.StatusBadRequest, "", "request cancelled")
 	}

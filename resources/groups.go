@@ -41,6 +41,8 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, groupKind, g.DisplayName, err)
 		return
 	}
+	a.event(EventGroupCreated, 1)
+	a.event(EventMemberAdded, len(ids))
 	a.writeGroup(w, r, http.StatusCreated, &g, parseProjection(r.URL.Query()))
 }
 
@@ -68,14 +70,16 @@ func (a *API) replaceGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, groupKind, id, err)
 		return
 	}
+	replace := []store.MemberOp{{Kind: store.ReplaceMembers, IDs: ids}}
 	g, err := a.store.UpdateGroup(r.Context(), id, ifVersion, func(g *store.Group) error {
 		g.DisplayName, g.ExternalID = ng.DisplayName, ng.ExternalID
 		return nil
-	}, []store.MemberOp{{Kind: store.ReplaceMembers, IDs: ids}})
+	}, replace)
 	if err != nil {
 		a.fail(w, r, groupKind, id, err)
 		return
 	}
+	a.memberEvents(replace)
 	a.writeGroup(w, r, http.StatusOK, &g, parseProjection(r.URL.Query()))
 }
 
@@ -119,6 +123,7 @@ func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, groupKind, id, err)
 		return
 	}
+	a.memberEvents(memberOps)
 	if q := r.URL.Query(); wantsGroupBack(q) {
 		a.writeGroup(w, r, http.StatusOK, &g, parseProjection(q))
 		return
@@ -143,6 +148,7 @@ func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, groupKind, id, err)
 		return
 	}
+	a.event(EventGroupDeleted, 1)
 	w.WriteHeader(http.StatusNoContent)
 }
 

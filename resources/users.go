@@ -42,6 +42,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, u.UserName, err)
 		return
 	}
+	a.event(EventUserCreated, 1)
 	a.writeResource(w, http.StatusCreated, userType, a.renderUser(&u.User, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -70,7 +71,9 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	var wasActive bool
 	u, err := a.store.UpdateUser(r.Context(), id, nu.ifVersion, func(u *store.User) error {
+		wasActive = u.Active
 		next := nu.User
 		if !nu.hasActive {
 			next.Active = u.Active
@@ -85,6 +88,7 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	a.activeChange(wasActive, u.Active)
 	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -94,11 +98,17 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
 	ops, ifVersion, err := decodePatch(r)
+	pws := newPasswords(r.Context())
+	if err == nil {
+		err = pws.prepare(ops) // before the transaction: a hash holds no lock
+	}
 	if err != nil {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	var wasActive bool
 	u, err := a.store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
+		wasActive = u.Active
 		attrs := userToAttributes(u)
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
@@ -116,7 +126,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 			nu.Active = u.Active
 		}
 		nu.PasswordHash = u.PasswordHash
-		if err := setPassword(&nu, attrs); err != nil {
+		if err := setPassword(&nu, attrs, pws); err != nil {
 			return err
 		}
 		*u = nu
@@ -126,6 +136,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	a.activeChange(wasActive, u.Active)
 	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -140,6 +151,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	a.event(EventUserDeleted, 1)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -160,7 +172,7 @@ func decodeUser(r *http.Request) (decodedUser, error) {
 	if err != nil {
 		return decodedUser{}, err
 	}
-	if err := setPassword(&u, attrs); err != nil {
+	if err := setPassword(&u, attrs, newPasswords(r.Context())); err != nil {
 		return decodedUser{}, err
 	}
 	_, hasActive := attrs["active"]
@@ -181,8 +193,8 @@ func decodePatch(r *http.Request) ([]patch.Operation, int64, error) {
 	return ops, ifVersion, err
 }
 
-// setPassword hashes a password present in attrs into u.
-func setPassword(u *store.User, attrs map[string]any) error {
+// setPassword hashes a password present in attrs into u, with pws.
+func setPassword(u *store.User, attrs map[string]any, pws *passwords) error {
 	_, v, ok := lookup(attrs, "password")
 	if !ok || v == nil {
 		return nil
@@ -194,7 +206,7 @@ func setPassword(u *store.User, attrs map[string]any) error {
 	if pw == "" {
 		return nil
 	}
-	h, err := hashPassword(pw)
+	h, err := pws.hash(pw)
 	if err != nil {
 		return err
 	}

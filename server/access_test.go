@@ -102,7 +102,7 @@ func TestScopes(t *testing.T) {
 func TestRateLimitPerToken(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		// 2 at once, then one a minute: the third request in a row is refused.
-		srv, _ := testServerWith(t, s, server.Limits{TokenRate: 1.0 / 60, TokenBurst: 2})
+		srv, _ := testServerWith(t, server.Config{Store: s, Limits: server.Limits{TokenRate: 1.0 / 60, TokenBurst: 2}})
 		busy := storedToken(t, s, "busy", store.AllScopes...)
 		for i := range 2 {
 			if r := do(t, srv, "GET", "/scim/v2/Users", "", "Authorization", busy); r.status != 200 {
@@ -141,7 +141,7 @@ func TestRateLimitPerToken(t *testing.T) {
 // from it.
 func TestRateLimitFailedAuthentication(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
-		srv, _ := testServerWith(t, s, server.Limits{AuthFailRate: 1.0 / 60, AuthFailBurst: 2})
+		srv, _ := testServerWith(t, server.Config{Store: s, Limits: server.Limits{AuthFailRate: 1.0 / 60, AuthFailBurst: 2}})
 		if r := do(t, srv, "GET", "/scim/v2/Users", ""); r.status != 200 { // the bootstrap token
 			t.Fatal(r.status)
 		}

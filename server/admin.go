@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -257,13 +258,19 @@ func pageParams(w http.ResponseWriter, r *http.Request) (limit, offset int, ok b
 }
 
 // adminStoreError answers 404 with notFound for store.ErrNotFound (when notFound is
-// set), and a logged 500 for anything else.
+// set), 503 with Retry-After when the store cannot serve now or the request ran out of
+// time, and a logged 500 for anything else.
 func adminStoreError(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	if errors.Is(err, store.ErrNotFound) && notFound != "" {
 		writeAdminError(w, http.StatusNotFound, notFound)
 		return
 	}
 	requestLog(r.Context()).setErr(err)
+	if resources.Unavailable(r.Context(), err) {
+		setRetryAfter(w)
+		writeAdminError(w, http.StatusServiceUnavailable, "the database is unavailable; try again later")
+		return
+	}
 	writeAdminError(w, http.StatusInternalServerError, "internal server error; the server log has the details")
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -46,6 +47,7 @@ type authenticator struct {
 	perToken      *keyedLimiter // requests by token name; nil: no limit
 	failures      *keyedLimiter // failed authentications by client address; nil: no limit
 	limits        Limits
+	metrics       *Metrics // counts failures and rejections; nil counts nothing
 }
 
 func newAuthenticator(s store.Store, bootstrap string, limits Limits, now func() time.Time) *authenticator {
@@ -133,6 +135,7 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 			}
 			requestLog(r.Context()).token = tok.Name
 			if wait, ok := a.perToken.take(tok.Name); !ok {
+				a.metrics.RateLimited("token")
 				reject(w, r)
 				w.Header().Set("Retry-After", retryAfterSeconds(wait))
 				writeErr(w, http.StatusTooManyRequests, fmt.Sprintf(
@@ -141,6 +144,7 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 				return
 			}
 			if scope := need(r); !tok.Has(scope) {
+				a.metrics.AuthFailure("forbidden")
 				reject(w, r)
 				writeErr(w, http.StatusForbidden, fmt.Sprintf("token %q lacks the scope %q, which this request needs (it has: %s)",
 					tok.Name, scope, store.ScopeList(tok.Scopes)))
@@ -152,20 +156,26 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 }
 
 // refuse answers a request whose authentication failed: 429 for a throttled address, 401
-// for no valid token, 500 for anything else (logged).
+// for no valid token, 503 when the store cannot answer now, 500 for anything else (logged).
 func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, err error, writeErr errorWriter) {
 	var throttled *throttledError
 	switch {
 	case errors.As(err, &throttled):
+		a.metrics.RateLimited("client")
 		reject(w, r)
 		w.Header().Set("Retry-After", retryAfterSeconds(throttled.retryAfter))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf(
 			"too many failed authentications from this address (limit: %g a second, %d at once); retry after %s seconds",
 			a.limits.AuthFailRate, a.limits.AuthFailBurst, retryAfterSeconds(throttled.retryAfter)))
 	case errors.Is(err, errUnauthorized):
+		a.metrics.AuthFailure(authFailureReason(r))
 		reject(w, r)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="townsquare"`)
 		writeErr(w, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
+	case resources.Unavailable(r.Context(), err):
+		requestLog(r.Context()).setErr(err)
+		setRetryAfter(w)
+		writeErr(w, http.StatusServiceUnavailable, "the database is unavailable, so the token cannot be checked; try again later")
 	default:
 		requestLog(r.Context()).setErr(err)
 		writeErr(w, http.StatusInternalServerError, "internal server error; the server log has the details")
@@ -181,6 +191,16 @@ func reject(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Connection", "close")
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// authFailureReason is the metrics' reason for a refused request: "missing" without a
+// bearer token, "invalid" with one that names no token.
+func authFailureReason(r *http.Request) string {
+	scheme, secret, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return "missing"
+	}
+	return "invalid"
 }
 
 type tokenKey struct{}

@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,12 +13,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"github.com/townsquare/townsquare/resources"
+	"github.com/townsquare/townsquare/store"
 )
 
 // reqLog collects what the access log line reports; inner middleware fills it in.
 type reqLog struct {
 	token string
+	route string // the matched route's path template
 	err   error
 }
 
@@ -59,16 +65,75 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog writes one line per request: method, path, status, duration, token name.
-func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
+// RequestIDHeader carries a request's id, both ways.
+const RequestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds an X-Request-Id that is honoured; a longer one is replaced.
+const maxRequestIDLen = 64
+
+// withRequestID gives every request an id: the client's (or its proxy's) X-Request-Id
+// when it is 1–64 characters of [A-Za-z0-9._:-], else a new random one. It is echoed in
+// the response's X-Request-Id, logged with every line the request writes, and put in
+// the request's context (store.RequestID).
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(store.WithRequestID(r.Context(), id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID is 128 random bits in hex.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// securityHeaders marks every answer as not to be cached (answers hold personal data and
+// depend on the token) and not to be sniffed as another content type than it says.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessLog writes one line per request — method, path, route, status, duration, token
+// name, client address, request id (with log, whose handler bounds every value, see
+// boundedHandler) — and counts it in m. The client address is the connection's peer:
+// behind a proxy that is the proxy, whose own log has the client (match the lines by
+// X-Request-Id); X-Forwarded-For is not trusted.
+func accessLog(log *slog.Logger, m *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			rl := &reqLog{}
+			rl := &reqLog{route: unmatchedRoute}
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reqLogKey{}, rl)))
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "token", rl.token}
+			took := time.Since(start)
+			m.request(rl.route, knownMethod(r.Method), sw.status, took)
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "route", rl.route, "status", sw.status,
+				"duration_ms", float64(took.Microseconds()) / 1000, "token", rl.token, "client", r.RemoteAddr,
+				"request_id", store.RequestID(r.Context())}
 			level := slog.LevelInfo
 			if rl.err != nil {
 				attrs = append(attrs, "err", rl.err.Error())
@@ -77,6 +142,22 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			log.Log(r.Context(), level, "request", attrs...)
 		})
 	}
+}
+
+// unmatchedRoute is the route of a request no route of the router matched.
+const unmatchedRoute = "unmatched"
+
+// routeLabel records the matched route's path template ("/scim/v2/Users/{id}") for the
+// access log and the metrics: a label with a bounded number of values, unlike the path.
+func routeLabel(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if tmpl, err := route.GetPathTemplate(); err == nil {
+				requestLog(r.Context()).route = tmpl
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // recoverPanics turns a panic into a logged 500, answered by writeErr in the API's own
@@ -96,8 +177,10 @@ func recoverPanics(log *slog.Logger, writeErr func(w http.ResponseWriter, status
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
-					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				// log is the server's own logger, whose values are not bounded, so that the
+				// stack is whole: the values a client chose are bounded here.
+				log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", boundString(r.URL.Path),
+					"panic", boundString(fmt.Sprint(p)), "request_id", store.RequestID(r.Context()), "stack", string(debug.Stack()))
 				requestLog(r.Context()).setErr(fmt.Errorf("panic: %v", p))
 				if !sw.written {
 					writeErr(sw, http.StatusInternalServerError, "internal server error; the server log has the details")

@@ -5,11 +5,13 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -25,6 +27,17 @@ const SCIMPrefix = "/scim/v2"
 // DefaultMaxBodyBytes is the request body limit when Config leaves it at zero.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultRequestTimeout is how long a request may take when Config leaves it at zero.
+const DefaultRequestTimeout = 30 * time.Second
+
+// MaxRequestTimeout is the longest request deadline Handler accepts: it must end before
+// the server's WriteTimeout, which would otherwise cut an answer off with no 503.
+const MaxRequestTimeout = WriteTimeout - 20*time.Second
+
+// readyTimeout bounds /readyz: a database that takes longer to answer its few statements
+// is not ready to serve.
+const readyTimeout = 2 * time.Second
+
 // Config is what a server needs.
 type Config struct {
 	Store          store.Store
@@ -33,6 +46,13 @@ type Config struct {
 	BootstrapToken string // TOWNSQUARE_TOKEN: accepted beside stored tokens, with every scope, if set
 	MaxBodyBytes   int64
 	Limits         Limits // per-token and per-address rate limits; the zero value limits nothing
+	// RequestTimeout is the deadline of every request, from its headers to its last
+	// byte, and of every statement it runs (the request's context reaches the store);
+	// a request past it is answered 503 with Retry-After. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Metrics, when set, counts requests, authentication failures and provisioning
+	// events (serve them with MetricsHandler); nil counts nothing.
+	Metrics *Metrics
 }
 
 // Handler builds the whole HTTP handler.
@@ -40,34 +60,33 @@ func Handler(cfg Config) (http.Handler, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	rawLog := cfg.Log // for panics, whose stacks must stay whole
+	cfg.Log = boundedLogger(cfg.Log)
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.RequestTimeout > MaxRequestTimeout {
+		return nil, fmt.Errorf("request timeout %s: at most %s", cfg.RequestTimeout, MaxRequestTimeout)
 	}
 	api, err := resources.New(cfg.Store, cfg.Log, cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
+	api.OnEvent(cfg.Metrics.provisioning)
 	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken, cfg.Limits, time.Now)
+	auth.metrics = cfg.Metrics
 
 	r := mux.NewRouter()
-	r.Use(accessLog(cfg.Log), recoverPanics(cfg.Log, writeSCIMError))
+	r.Use(routeLabel, recoverPanics(rawLog, writeSCIMError))
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "application/json")
-		if err := cfg.Store.Ping(ctx); err != nil {
-			requestLog(req.Context()).setErr(err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"database unreachable"}` + "\n"))
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	}).Methods(http.MethodGet, http.MethodHead)
-	registerAdminAPI(r, cfg.Store, auth, cfg.Log)
+	r.HandleFunc("/readyz", readyz(cfg.Store)).Methods(http.MethodGet, http.MethodHead)
+	registerAdminAPI(r, cfg.Store, auth, rawLog)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
 	scim.Use(auth.require(needs(store.ScopeSCIM), writeSCIMError), limitBody(cfg.MaxBodyBytes))
@@ -75,7 +94,56 @@ func Handler(cfg Config) (http.Handler, error) {
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)
 	}).GetHandler()
-	return canonicalPaths(r), nil
+	// Outside the router, so that every answer has them, an unmatched path's too.
+	return withRequestID(securityHeaders(accessLog(cfg.Log, cfg.Metrics)(
+		withDeadline(cfg.RequestTimeout)(canonicalPaths(r))))), nil
+}
+
+// readyz answers 200 when the store can serve (store.Store.Ready: its tables readable,
+// its schema this build's), else 503 with Retry-After and a reason that names no
+// secret: this endpoint needs no token.
+func readyz(s store.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		err := s.Ready(ctx)
+		if err == nil {
+			_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+			return
+		}
+		requestLog(r.Context()).setErr(err)
+		reason := "the database is unavailable"
+		var sv *store.SchemaVersionError
+		switch {
+		case errors.As(err, &sv):
+			reason = sv.Error()
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+			reason = "the database did not answer in time"
+		}
+		setRetryAfter(w)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		body, _ := json.Marshal(map[string]string{"status": "unavailable", "reason": reason})
+		_, _ = w.Write(append(body, '\n'))
+	}
+}
+
+// setRetryAfter asks the client of a 503 to come back after resources.RetryAfter, as
+// resources.WriteError does for SCIM errors.
+func setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(resources.RetryAfter/time.Second)))
+}
+
+// withDeadline gives every request a deadline of d: its context, which every store call
+// is handed, ends then, and so does any statement still running for it.
+func withDeadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
 // writeSCIMError answers outside a SCIM handler (authentication, limits, panics) the way
@@ -87,8 +155,9 @@ func writeSCIMError(w http.ResponseWriter, status int, detail string) {
 // The server's timeouts. A request's header must arrive within ReadHeaderTimeout and its
 // body within ReadTimeout of the request's start, so a client trickling bytes holds a
 // connection that long at most (a rejected request's body is not read at all: see
-// reject); a 1 MiB body needs only 35 KB/s. Answers may take WriteTimeout: a full read of
-// a 50,000-member group streams for a while.
+// reject); a 1 MiB body needs only 35 KB/s. WriteTimeout backs up the request deadline
+// (Config.RequestTimeout, at most MaxRequestTimeout), which the handler answers 503 at: it
+// closes a connection whose client reads an answer too slowly for the deadline to help.
 const (
 	ReadHeaderTimeout = 5 * time.Second
 	ReadTimeout       = 30 * time.Second

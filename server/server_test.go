@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
@@ -22,17 +23,26 @@ const token = "test-token"
 // `townsquare serve` applies by default, logging into buf.
 func testServer(t *testing.T, s store.Store) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
-	return testServerWith(t, s, server.DefaultLimits())
+	return testServerWith(t, server.Config{Store: s, Limits: server.DefaultLimits()})
 }
 
-// testServerWith is testServer with the given limits.
-func testServerWith(t *testing.T, s store.Store, limits server.Limits) (*httptest.Server, *bytes.Buffer) {
+// testServerWith starts the full handler on cfg, whose Log, BaseURL and BootstrapToken
+// default to a JSON log into the returned buffer, the test server's URL and token.
+func testServerWith(t *testing.T, cfg server.Config) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
 	var logBuf bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewJSONHandler(&syncWriter{w: &logBuf}, nil))
+	}
+	if cfg.BootstrapToken == "" {
+		cfg.BootstrapToken = token
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
-	h, err := server.Handler(server.Config{Store: s, Log: log, BaseURL: srv.URL + "/scim/v2", BootstrapToken: token, Limits: limits})
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = srv.URL + "/scim/v2"
+	}
+	h, err := server.Handler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +176,19 @@ func TestUserLifecycleOverHTTP(t *testing.T) {
 		if err := s.DB().Get(&hash, s.DB().Rebind(`SELECT password_hash FROM users WHERE id = ?`), id); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(hash, "pbkdf2-sha256$") || strings.Contains(hash, "s3cret") {
-			t.Fatalf("password stored as %q", hash)
+		if ok, err := resources.VerifyPassword(hash, "s3cret!"); !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "s3cret") || !ok {
+			t.Fatalf("password stored as %q (verifies: %v, %v)", hash, ok, err)
+		}
+		// A PATCH changes it, hashed the same way.
+		r = do(t, srv, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"n3w!"}]}`)
+		if r.status != 200 || strings.Contains(r.raw, "n3w") {
+			t.Fatalf("password patch: %d %s", r.status, r.raw)
+		}
+		if err := s.DB().Get(&hash, s.DB().Rebind(`SELECT password_hash FROM users WHERE id = ?`), id); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := resources.VerifyPassword(hash, "n3w!"); !ok || err != nil {
+			t.Fatalf("patched password stored as %q (verifies: %v, %v)", hash, ok, err)
 		}
 
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users", strings.Replace(aliceJSON, "Alice@Example.com", "alice@EXAMPLE.com", 1)), 409, "uniqueness")

@@ -24,6 +24,12 @@ import (
 
 // Store is everything Townsquare keeps. Implementations are safe for concurrent use, and
 // any number of them may share one database: nothing that matters lives in a process.
+//
+// Any method's error that comes from the backend being unable to serve at the moment (it
+// is unreachable, out of connections or space, refuses this server's privileges, or its
+// schema is gone) matches ErrUnavailable, whatever the request was: the same request may
+// succeed later. Methods honour ctx: a cancelled or expired ctx ends the call, blocked
+// statements included, with an error.
 type Store interface {
 	Users
 	Groups
@@ -41,8 +47,12 @@ type Store interface {
 	// line per violation (none when all hold). It only reads.
 	CheckInvariants(ctx context.Context) ([]string, error)
 
-	// Ping checks that the backend answers (/readyz).
-	Ping(ctx context.Context) error
+	// Ready reports whether the store can serve now (/readyz): the backend answers, the
+	// tables it serves from can be read, and its schema is the version this build
+	// expects. It is nil when ready, else an error matching ErrUnavailable; a schema at
+	// another version is a *SchemaVersionError. It only reads, and costs a few
+	// statements.
+	Ready(ctx context.Context) error
 	// Close releases the backend's resources.
 	Close() error
 }
@@ -151,7 +161,23 @@ var (
 	ErrConflict      = errors.New("already exists")   // a unique constraint would be broken
 	ErrPrecondition  = errors.New("version mismatch") // If-Match did not match the stored version
 	ErrInvalidFilter = errors.New("invalid filter")   // a filter names what cannot be filtered on
+	// ErrUnavailable is the backend unable to serve now; trying again later may work.
+	// The error that matches it keeps the backend's own error for logs (it may quote the
+	// driver), so callers answer it with words of their own, never its text.
+	ErrUnavailable = errors.New("backend unavailable")
 )
+
+// SchemaVersionError is a backend whose schema is not the version this build runs on:
+// not migrated yet (Applied < Want: run "townsquare migrate"), emptied, or migrated by a
+// newer build (Applied > Want). It matches ErrUnavailable under errors.Is.
+type SchemaVersionError struct{ Applied, Want int }
+
+func (e *SchemaVersionError) Error() string {
+	return fmt.Sprintf("the database schema is at migration %d; this build needs %d", e.Applied, e.Want)
+}
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *SchemaVersionError) Is(target error) bool { return target == ErrUnavailable }
 
 // ConflictError is a write that would break a uniqueness rule. It matches ErrConflict
 // under errors.Is; Attribute names the SCIM attribute (userName, name).

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -107,6 +107,19 @@ func envDefault(name, def string) string {
 	return def
 }
 
+// certWatchInterval is how often serve looks for a renewed TLS certificate; SIGHUP makes
+// it look at once.
+const certWatchInterval = 10 * time.Second
+
+// positiveDuration parses a duration flag's value ("30s", "2m"), which must be above zero.
+func positiveDuration(flagName, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 30s or 2m", flagName, v)
+	}
+	return d, nil
+}
+
 // dbFlag registers --database on fs.
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", envDefault("TOWNSQUARE_DATABASE", sqlstore.DefaultSQLitePath),
@@ -140,16 +153,39 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nums.int(fs, &limits.AuthFailBurst, "auth-fail-burst", "TOWNSQUARE_AUTH_FAIL_BURST",
 		"failed authentications a client address may make at once; 0: no limit")
 	nums.int(fs, &maxConns, "max-conns", "TOWNSQUARE_MAX_CONNS", "connections held open at once; 0: no cap")
+	tlsCert := fs.String("tls-cert", envDefault("TOWNSQUARE_TLS_CERT", ""),
+		"PEM certificate (chain) to serve HTTPS with, read again on SIGHUP and when it changes (env TOWNSQUARE_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envDefault("TOWNSQUARE_TLS_KEY", ""), "PEM private key of --tls-cert (env TOWNSQUARE_TLS_KEY)")
+	metricsAddr := fs.String("metrics-addr", envDefault("TOWNSQUARE_METRICS_ADDR", ""),
+		"listen address of Prometheus metrics at /metrics, apart from the SCIM port; unauthenticated, so a private address (env TOWNSQUARE_METRICS_ADDR; default: no metrics)")
+	requestTimeout := fs.String("request-timeout", envDefault("TOWNSQUARE_REQUEST_TIMEOUT", server.DefaultRequestTimeout.String()),
+		"the deadline of every request and of the statements it runs; past it the answer is 503 (env TOWNSQUARE_REQUEST_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := nums.check(); err != nil {
 		return err
 	}
+	timeout, err := positiveDuration("--request-timeout", *requestTimeout)
+	if err != nil {
+		return err
+	}
+	if timeout > server.MaxRequestTimeout {
+		return fmt.Errorf("--request-timeout %s: at most %s", timeout, server.MaxRequestTimeout)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
+	}
 	log := newLogger(stderr, *logFormat)
 	bootstrap := os.Getenv("TOWNSQUARE_TOKEN")
 	if err := checkBootstrapToken(bootstrap, *addr, log); err != nil {
 		return err
+	}
+	var certs *server.CertReloader
+	if *tlsCert != "" {
+		if certs, err = server.NewCertReloader(*tlsCert, *tlsKey, log); err != nil {
+			return fmt.Errorf("--tls-cert and --tls-key: %w", err)
+		}
 	}
 	// The mapping rules are checked before anything else: a rule naming something
 	// invalid is an error at start-up, never at request time.
@@ -181,25 +217,75 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	var metrics *server.Metrics
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		metrics = server.NewMetrics()
+		metrics.WatchDB(st.DB().DB, st.Backend())
+		if metricsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", *metricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	ln = server.LimitListener(ln, maxConns)
-	if *baseURL == "" {
-		*baseURL = "http://" + ln.Addr().String() + server.SCIMPrefix
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, certs.TLSConfig())
+		go certs.Watch(ctx, certWatchInterval)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					_ = certs.Reload() // logs its outcome
+				}
+			}
+		}()
+	} else if !server.IsLoopback(ln.Addr().String()) {
+		log.Warn("listening on a non-loopback address without TLS: bearer tokens and personal data cross the network in clear; "+
+			"serve HTTPS with --tls-cert and --tls-key, or only behind a proxy that terminates TLS", "addr", ln.Addr().String())
 	}
-	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap, Limits: limits})
+	if *baseURL == "" {
+		*baseURL = scheme + "://" + ln.Addr().String() + server.SCIMPrefix
+	}
+	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap,
+		Limits: limits, RequestTimeout: timeout, Metrics: metrics})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	log.Info("townsquare listening", "addr", ln.Addr().String(), "scim", *baseURL,
+	log.Info("townsquare listening", "addr", ln.Addr().String(), "tls", certs != nil, "scim", *baseURL,
 		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
 		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "rate_limit", limits.TokenRate, "rate_burst", limits.TokenBurst,
 		"auth_fail_limit", limits.AuthFailRate, "auth_fail_burst", limits.AuthFailBurst, "max_conns", maxConns,
 		"version", versionString())
-	return server.Serve(ctx, ln, h, log, 20*time.Second)
+	if metricsLn == nil {
+		return server.Serve(ctx, ln, h, log, 20*time.Second)
+	}
+	log.Info("metrics listening", "addr", metricsLn.Addr().String(), "path", "/metrics")
+	// Either server's end ends the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsDone := make(chan error, 1)
+	go func() {
+		defer cancel()
+		metricsDone <- server.Serve(ctx, metricsLn, server.MetricsHandler(metrics), log, 5*time.Second)
+	}()
+	err = server.Serve(ctx, ln, h, log, 20*time.Second)
+	cancel()
+	if merr := <-metricsDone; err == nil && merr != nil {
+		err = fmt.Errorf("metrics: %w", merr)
+	}
+	return err
 }
 
 // MinBootstrapToken is the shortest TOWNSQUARE_TOKEN a server accepts on an address
@@ -215,7 +301,7 @@ func checkBootstrapToken(token, addr string, log *slog.Logger) error {
 	if token == "" || n >= MinBootstrapToken {
 		return nil
 	}
-	if !isLoopback(addr) {
+	if !server.IsLoopback(addr) {
 		return fmt.Errorf("TOWNSQUARE_TOKEN is %d characters long; a server listening on %s (not a loopback address) "+
 			"needs one of at least %d: use a random secret (for example the output of \"openssl rand -hex 32\"), "+
 			"or unset it and use a stored token (\"townsquare token create\")", n, addr, MinBootstrapToken)
@@ -223,29 +309,6 @@ func checkBootstrapToken(token, addr string, log *slog.Logger) error {
 	log.Warn("TOWNSQUARE_TOKEN is short; it is accepted only because the server listens on a loopback address",
 		"length", n, "minimum_elsewhere", MinBootstrapToken, "addr", addr)
 	return nil
-}
-
-// isLoopback reports whether addr (host:port) listens on a loopback address only: an IP
-// literal in 127.0.0.0/8 or ::1, or a host name all of whose addresses are. An empty host
-// listens on every interface.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || host == "" {
-		return false
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Unmap().IsLoopback()
-	}
-	ips, err := net.LookupIP(host)
-	if err != nil || len(ips) == 0 {
-		return false
-	}
-	for _, ip := range ips {
-		if !ip.IsLoopback() {
-			return false
-		}
-	}
-	return true
 }
 
 // numFlags registers numeric flags whose defaults come from environment twins, keeping

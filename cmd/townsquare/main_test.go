@@ -89,6 +89,26 @@ func TestServeRejectsInvalidConfig(t *testing.T) {
 	}
 }
 
+// TestServeRejectsBadFlagValues: a flag value serve cannot use stops it at start, naming
+// the flag, before anything listens.
+func TestServeRejectsBadFlagValues(t *testing.T) {
+	for _, c := range []struct{ args []string }{
+		{[]string{"--request-timeout", "0"}},
+		{[]string{"--request-timeout", "-1s"}},
+		{[]string{"--request-timeout", "soon"}},
+		{[]string{"--request-timeout", "100001ms"}}, // server.MaxRequestTimeout is 100s
+		{[]string{"--tls-cert", "cert.pem"}},
+		{[]string{"--tls-key", "key.pem"}},
+		{[]string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}},
+	} {
+		args := append([]string{"serve", "--database", filepath.Join(t.TempDir(), "x.db"), "--addr", "127.0.0.1:0"}, c.args...)
+		_, _, err := runCmd(t, args...)
+		if err == nil || !strings.Contains(err.Error(), c.args[0]) {
+			t.Errorf("serve %v: err = %v, want one naming %s", c.args, err, c.args[0])
+		}
+	}
+}
+
 // TestServeFirstRunPrintsTokenAndShutsDown starts serve on an empty database: it must
 // print a first token that works, answer /readyz, and stop cleanly when cancelled.
 func TestServeFirstRunPrintsTokenAndShutsDown(t *testing.T) {

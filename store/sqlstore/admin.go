@@ -21,14 +21,15 @@ import (
 func (s *Store) byName(expr string) string { return expr + s.d.binaryCollation }
 
 // ListTeams returns every team, ordered by name.
-func (s *Store) ListTeams(ctx context.Context) ([]store.TeamSummary, error) {
+func (s *Store) ListTeams(ctx context.Context) (_ []store.TeamSummary, err error) {
+	defer s.classify(&err)
 	var rows []struct {
 		Name         string `db:"name"`
 		DisplayName  string `db:"display_name"`
 		MemberCount  int    `db:"member_count"`
 		ChannelCount int    `db:"channel_count"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT t.name, t.display_name,
+	err = s.db.SelectContext(ctx, &rows, `SELECT t.name, t.display_name,
 		(SELECT COUNT(DISTINCT tm.user_pk) FROM team_members tm WHERE tm.team_pk = t.pk) AS member_count,
 		(SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.pk) AS channel_count
 		FROM teams t ORDER BY `+s.byName("t.name"))
@@ -52,7 +53,8 @@ func (s *Store) teamPK(ctx context.Context, team string) (int64, error) {
 
 // TeamChannels returns the channels of a team, ordered by name; ErrNotFound when there
 // is no such team.
-func (s *Store) TeamChannels(ctx context.Context, team string) ([]store.ChannelSummary, error) {
+func (s *Store) TeamChannels(ctx context.Context, team string) (_ []store.ChannelSummary, err error) {
+	defer s.classify(&err)
 	teamPK, err := s.teamPK(ctx, team)
 	if err != nil {
 		return nil, err
@@ -79,7 +81,8 @@ func (s *Store) TeamChannels(ctx context.Context, team string) ([]store.ChannelS
 // TeamMembers returns one page of a team's members, ordered by username, with the
 // sources of each membership; ErrNotFound when there is no such team. limit is capped
 // to MaxMemberPage; limit 0 asks only for the total.
-func (s *Store) TeamMembers(ctx context.Context, team string, limit, offset int) (store.MemberPage, error) {
+func (s *Store) TeamMembers(ctx context.Context, team string, limit, offset int) (_ store.MemberPage, err error) {
+	defer s.classify(&err)
 	teamPK, err := s.teamPK(ctx, team)
 	if err != nil {
 		return store.MemberPage{}, err
@@ -93,9 +96,10 @@ func (s *Store) TeamMembers(ctx context.Context, team string, limit, offset int)
 
 // ChannelMembers is TeamMembers for a channel of a team; ErrNotFound when there is no
 // such team or channel.
-func (s *Store) ChannelMembers(ctx context.Context, team, channel string, limit, offset int) (store.MemberPage, error) {
+func (s *Store) ChannelMembers(ctx context.Context, team, channel string, limit, offset int) (_ store.MemberPage, err error) {
+	defer s.classify(&err)
 	var pk int64
-	err := s.db.GetContext(ctx, &pk, s.db.Rebind(`SELECT c.pk FROM channels c JOIN teams t ON t.pk = c.team_pk
+	err = s.db.GetContext(ctx, &pk, s.db.Rebind(`SELECT c.pk FROM channels c JOIN teams t ON t.pk = c.team_pk
 		WHERE t.name = ? AND c.name = ?`), team, channel)
 	if err != nil {
 		return store.MemberPage{}, fmt.Errorf("channel %q of team %q: %w", channel, team, mapErr(err))
@@ -161,7 +165,8 @@ func (s *Store) memberPage(ctx context.Context, table, col string, pk int64, lim
 // AccountDetails returns the account of a SCIM user id, including one whose SCIM
 // resource was deleted (SCIMDeleted), with its memberships and groups; ErrNotFound when
 // no account has that id.
-func (s *Store) AccountDetails(ctx context.Context, id string) (store.AccountDetails, error) {
+func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountDetails, err error) {
+	defer s.classify(&err)
 	var u struct {
 		PK            int64          `db:"pk"`
 		ID            string         `db:"id"`

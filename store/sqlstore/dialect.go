@@ -32,6 +32,11 @@ type dialect struct {
 	uniqueViolation func(error) (constraint string, ok bool)
 	// foreignKeyViolation reports a foreign key violation.
 	foreignKeyViolation func(error) bool
+	// unavailable reports an error that says the database cannot serve now, whatever
+	// the statement: unreachable, out of resources, refusing this server's privileges,
+	// its schema gone. The Store answers it as store.ErrUnavailable (classify); an error
+	// that says the statement itself is wrong is never one.
+	unavailable func(error) bool
 
 	// lockForUpdate and lockForDelete end a SELECT of rows the transaction will update
 	// (but not their keys) or delete, locking them until it ends; "" where a transaction

@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -52,6 +56,7 @@ var postgresDialect = &dialect{
 		var e *pq.Error
 		return errors.As(err, &e) && e.Code == "23503"
 	},
+	unavailable: postgresUnavailable,
 	// NO KEY: the foreign keys of membership rows take KEY SHARE locks on the rows they
 	// name, which FOR UPDATE would conflict with (and deadlock against).
 	lockForUpdate: ` FOR NO KEY UPDATE`,
@@ -197,4 +202,42 @@ func withBinaryParameters(dsn string) string {
 	q.Set("binary_parameters", "yes")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// postgresUnavailable reports the errors of a PostgreSQL server that cannot serve this
+// one now, whatever the statement:
+//
+//   - no connection: a dial refused or timed out, a connection broken mid-statement
+//     (database/sql's ErrBadConn, an EOF, a network error);
+//   - SQLSTATE class 08 (connection exception), class 28 (the role may no longer log in:
+//     dropped, or its password changed), class 53 (insufficient resources: too many
+//     connections, disk full, out of memory);
+//   - 57P01–57P03 (the server is shutting down, crashed, or not accepting connections yet);
+//   - 3D000 (the database does not exist: dropped), 42501 (privileges revoked), 42P01
+//     (the schema's tables are gone): none of them can be caused by a request, since
+//     every statement names only the store's own tables;
+//   - 25006 (a read-only transaction: the server became a standby after a failover) and
+//     58030 (an I/O error on the server).
+//
+// A cancelled statement (57014) is not here: it is the request's deadline or its client
+// going away, which the caller tells from its context.
+func postgresUnavailable(err error) bool {
+	var e *pq.Error
+	if errors.As(err, &e) {
+		switch e.Code.Class() {
+		case "08", "28", "53":
+			return true
+		}
+		switch e.Code {
+		case "57P01", "57P02", "57P03", "3D000", "42501", "42P01", "25006", "58030":
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false // the caller's context (a deadline is also a net.Error): the caller tells it apart
+	}
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
 }

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +31,9 @@ var sqliteDialect = &dialect{
 	name:    "sqlite",
 	matches: func(string) bool { return true },
 	open: func(dsn string) (*sqlx.DB, error) {
+		if err := createSQLiteFile(dsn); err != nil {
+			return nil, err
+		}
 		db, err := sqlx.Open("sqlite", sqliteDSN(dsn))
 		if err != nil {
 			return nil, err
@@ -60,6 +65,7 @@ var sqliteDialect = &dialect{
 		var e *sqlite.Error
 		return errors.As(err, &e) && e.Code() == sqlitelib.SQLITE_CONSTRAINT_FOREIGNKEY
 	},
+	unavailable:     sqliteUnavailable,
 	lock:            func(context.Context, *sqlx.Tx, lockKey) error { return nil }, // BEGIN IMMEDIATE holds the database
 	binaryCollation: "",                                                            // BINARY is the default collation
 	// A JSON array read back with json_each.
@@ -172,9 +178,62 @@ var sqliteDialect = &dialect{
 	},
 }
 
+// sqliteUnavailable reports the errors of a SQLite database that cannot serve now,
+// whatever the statement: its file cannot be opened (CANTOPEN, PERM), read or written
+// (IOERR, READONLY: the file or its directory lost its permissions, the disk failed),
+// is not a database or is damaged (NOTADB, CORRUPT: replaced or overwritten), or its
+// disk or memory is full (FULL, NOMEM); the write lock stayed taken beyond the busy
+// timeout and the retries (BUSY, LOCKED); or the store's tables are gone (the file was
+// replaced by an empty one), which SQLite reports only as a generic error with "no such
+// table" in its message (every statement names only the store's own tables, so no
+// request causes it). Constraint violations, SQL errors in general (a bug of ours, to
+// be seen as one) and interrupts (the caller's context, which the caller tells apart)
+// are not here.
+func sqliteUnavailable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlitelib.SQLITE_CANTOPEN, sqlitelib.SQLITE_PERM, sqlitelib.SQLITE_IOERR, sqlitelib.SQLITE_READONLY,
+		sqlitelib.SQLITE_NOTADB, sqlitelib.SQLITE_CORRUPT, sqlitelib.SQLITE_FULL, sqlitelib.SQLITE_NOMEM,
+		sqlitelib.SQLITE_BUSY, sqlitelib.SQLITE_LOCKED:
+		return true
+	case sqlitelib.SQLITE_ERROR:
+		return strings.Contains(e.Error(), "no such table")
+	}
+	return false
+}
+
 // jsonList is a list bound as one JSON array parameter.
 func jsonList(arg string) listParam {
 	return listParam{in: ` IN (SELECT value FROM json_each(?))`, rows: `(SELECT value AS pk FROM json_each(?))`, arg: arg}
+}
+
+// createSQLiteFile creates a database file that does not exist yet, readable and
+// writable by its owner only (0600), in directories it creates for the owner only
+// (0700): the file holds every user's personal data and the tokens' hashes. SQLite gives
+// its -wal and -shm files the database file's permissions. A file or directory that
+// exists is left as it is (its owner chose), and so are in-memory and read-only DSNs.
+func createSQLiteFile(dsn string) error {
+	base, rawQuery, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	q, _ := url.ParseQuery(rawQuery)
+	if base == "" || strings.HasPrefix(base, ":memory:") || q.Get("mode") == "memory" || q.Get("mode") == "ro" {
+		return nil
+	}
+	if dir := filepath.Dir(base); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create the database's directory: %w", err)
+		}
+	}
+	f, err := os.OpenFile(base, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	return f.Close() // an empty file is an empty SQLite database
 }
 
 // sqliteDSN turns a path into a modernc.org/sqlite DSN with the pragmas every connection
@@ -184,11 +243,6 @@ func jsonList(arg string) listParam {
 func sqliteDSN(path string) string {
 	base, rawQuery, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
 	q, _ := url.ParseQuery(rawQuery)
-	if !strings.HasPrefix(base, ":memory:") {
-		if dir := filepath.Dir(base); dir != "." {
-			_ = os.MkdirAll(dir, 0o755)
-		}
-	}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
 		"case_sensitive_like(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)

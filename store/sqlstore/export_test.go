@@ -116,3 +116,6 @@ func CheckCompiledSQLForTest(t *testing.T, input, sql string, args []any) {
 func (s *Store) MigrateToForTest(ctx context.Context, upTo int) (int, error) {
 	return s.migrateTo(ctx, upTo)
 }
+
+// ReadyTablesForTest returns the tables Ready reads.
+func ReadyTablesForTest() []string { return readyTables }

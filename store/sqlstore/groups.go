@@ -38,12 +38,13 @@ func (r groupRow) group() store.Group {
 
 // CreateGroup stores a new group with its initial members, assigning ID, times and
 // version. Member ids that name no user fail the whole create (UnknownMembersError).
-func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []string) error {
+func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []string) (err error) {
+	defer s.classify(&err)
 	g.ID = uuid.NewString()
 	g.Created = now()
 	g.LastModified = g.Created
 	g.Version = 1
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var pk int64
 		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO groups (id, external_id, display_name, display_name_ci, name, created_at, updated_at, version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`),
@@ -65,7 +66,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []str
 }
 
 // GetGroup reads a group without its members.
-func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
+func (s *Store) GetGroup(ctx context.Context, id string) (_ store.Group, err error) {
+	defer s.classify(&err)
 	var r groupRow
 	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
 		return store.Group{}, fmt.Errorf("get group %q: %w", id, mapErr(err))
@@ -78,7 +80,8 @@ func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
 // so the first member leaves after one chunk and every chunk costs the same, whatever
 // the group's size. The chunks share one read-only transaction, so the members listed
 // are those of one moment, as with one statement.
-func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(store.Member) error) error {
+func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(store.Member) error) (err error) {
+	defer s.classify(&err)
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
@@ -113,7 +116,10 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 			}
 			after = pk
 			n++
-			return fn(m)
+			if err := fn(m); err != nil {
+				return &callerError{err}
+			}
+			return nil
 		}, q, args...)
 		if err != nil || n < memberChunk {
 			return err
@@ -127,9 +133,10 @@ var memberChunk = 1000
 
 // UpdateGroup changes a group in one transaction: fn edits its scalar attributes, then
 // ops change its member list. ifVersion > 0 demands the stored version (If-Match).
-func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *store.Group) error, ops []store.MemberOp) (store.Group, error) {
+func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *store.Group) error, ops []store.MemberOp) (_ store.Group, err error) {
+	defer s.classify(&err)
 	var out store.Group
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var r groupRow
 		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`+s.d.lockForUpdate), id); err != nil {
 			return mapErr(err)
@@ -194,8 +201,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 }
 
 // DeleteGroup removes a group and its memberships.
-func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) error {
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (err error) {
+	defer s.classify(&err)
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The group's row is locked before its members are read: member changes hold it
 		// until they commit, so the list read is the one the delete removes.
 		var r groupRow
@@ -225,7 +233,8 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) err
 // total number of matches. As in ListUsers, the page's keys are picked first, from the
 // primary key index alone, and only those rows are read (a deferred join), and the
 // COUNT runs only when the page does not tell the total (pageTotal).
-func (s *Store) ListGroups(ctx context.Context, q store.Query) ([]store.Group, int, error) {
+func (s *Store) ListGroups(ctx context.Context, q store.Query) (_ []store.Group, _ int, err error) {
+	defer s.classify(&err)
 	cond, err := compileFilter(groupFilter, q.Filter, s.d)
 	if err != nil {
 		return nil, 0, err

@@ -9,7 +9,8 @@ import (
 // CheckInvariants checks the provisioning rules over the whole database and returns one
 // line per violation (none when all hold). It is what the tests run after every scenario
 // and after concurrent runs; it reads only, and costs a few full scans.
-func (s *Store) CheckInvariants(ctx context.Context) ([]string, error) {
+func (s *Store) CheckInvariants(ctx context.Context) (_ []string, err error) {
+	defer s.classify(&err)
 	joinChannels := s.rules.TeamJoinChannels()
 	in := "(?" + strings.Repeat(", ?", len(joinChannels)-1) + ")"
 	var joinArgs []any

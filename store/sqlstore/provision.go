@@ -357,10 +357,11 @@ func accountEmail(u *store.User) string {
 // ApplyRules re-resolves every group's mapping when the rules differ from those last
 // applied to this database (a fingerprint is kept in settings), and reconciles the
 // members of each group whose mapping changed. Servers call it at start-up.
-func (s *Store) ApplyRules(ctx context.Context) (int, error) {
+func (s *Store) ApplyRules(ctx context.Context) (_ int, err error) {
+	defer s.classify(&err)
 	fp := rulesFingerprint(s.rules)
 	changed := 0
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		changed = 0
 		if err := s.d.lock(ctx, tx, lockRules); err != nil {
 			return fmt.Errorf("lock for the rules: %w", err)

@@ -94,8 +94,78 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Ping checks that the database answers; /readyz uses it.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ready reports whether the store can serve: one statement reads every table of the
+// schema (so a table gone or unreadable fails it, as it would fail requests) and the
+// newest migration applied, which must be the newest this build embeds.
+func (s *Store) Ready(ctx context.Context) (err error) {
+	defer s.classify(&err)
+	migs, err := migrations(s.d)
+	if err != nil {
+		return err
+	}
+	want := migs[len(migs)-1].Version
+	var applied int
+	if err := s.db.GetContext(ctx, &applied, readyQuery); err != nil {
+		return fmt.Errorf("ready: %w", err)
+	}
+	if applied != want {
+		return &store.SchemaVersionError{Applied: applied, Want: want}
+	}
+	return nil
+}
+
+// readyTables are the tables the store serves from; Ready reads each
+// (TestReadyReadsEveryTable keeps the list whole).
+var readyTables = []string{"users", "user_emails", "user_phone_numbers", "user_addresses", "groups",
+	"group_members", "api_tokens", "teams", "channels", "team_members", "channel_members",
+	"group_teams", "group_channels", "settings"}
+
+// readyQuery reads no row of any table, yet needs each to exist and be readable (a
+// statement's privileges are checked, and its tables locked, whatever its WHERE says).
+var readyQuery = func() string {
+	q := `SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE true`
+	for _, t := range readyTables {
+		q += ` AND NOT EXISTS (SELECT 1 FROM ` + t + ` WHERE false)`
+	}
+	return q
+}()
+
+// classify is deferred by every exported method that reaches the database: an error the
+// dialect reports as the database unable to serve (dialect.unavailable) becomes one that
+// matches store.ErrUnavailable and still wraps the driver's error, for logs. An error
+// that a caller's function returned (callerError) is returned as that function returned
+// it, even when it is a network error (a client gone): it is the caller's, not the
+// database's.
+func (s *Store) classify(err *error) {
+	e := *err
+	if e == nil {
+		return
+	}
+	var ce *callerError
+	if errors.As(e, &ce) {
+		*err = ce.err
+		return
+	}
+	if errors.Is(e, store.ErrUnavailable) {
+		return
+	}
+	if s.d.unavailable(e) {
+		*err = &unavailableError{e}
+	}
+}
+
+// unavailableError is a database error that store.ErrUnavailable describes.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string   { return "database unavailable: " + e.err.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{store.ErrUnavailable, e.err} }
+
+// callerError marks an error returned by a function the caller handed in, so that
+// classify returns it as it is.
+type callerError struct{ err error }
+
+func (e *callerError) Error() string { return e.err.Error() }
+func (e *callerError) Unwrap() error { return e.err }
 
 // DB exposes the pool to tests and tools in this module that inspect rows directly.
 func (s *Store) DB() *sqlx.DB { return s.db }

@@ -40,7 +40,8 @@ func scopesFromColumn(col string) []store.Scope {
 
 // CreateToken records a named token by the hash of its secret, with its scopes. A name
 // already in use is ErrConflict; an unknown scope or none is ErrInvalidScope.
-func (s *Store) CreateToken(ctx context.Context, name, secretHash string, scopes []store.Scope) error {
+func (s *Store) CreateToken(ctx context.Context, name, secretHash string, scopes []store.Scope) (err error) {
+	defer s.classify(&err)
 	col, err := scopesColumn(scopes)
 	if err != nil {
 		return fmt.Errorf("create token %q: %w", name, err)
@@ -54,7 +55,8 @@ func (s *Store) CreateToken(ctx context.Context, name, secretHash string, scopes
 
 // CreateFirstToken records a token only if no token exists yet, atomically, so that two
 // servers starting on an empty database do not both mint one. It reports whether it did.
-func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string, scopes []store.Scope) (bool, error) {
+func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string, scopes []store.Scope) (_ bool, err error) {
+	defer s.classify(&err)
 	col, err := scopesColumn(scopes)
 	if err != nil {
 		return false, fmt.Errorf("create first token: %w", err)
@@ -97,9 +99,10 @@ func (r tokenRow) token() store.Token {
 // LookupToken returns the token whose secret hashes to secretHash, or ErrNotFound. The
 // lookup is by an indexed equality on the hash, so its time does not depend on how much
 // of a wrong secret was right.
-func (s *Store) LookupToken(ctx context.Context, secretHash string) (store.Token, error) {
+func (s *Store) LookupToken(ctx context.Context, secretHash string) (_ store.Token, err error) {
+	defer s.classify(&err)
 	var row tokenRow
-	err := s.readGet(ctx, nil, &row, `SELECT name, created_at, scopes FROM api_tokens WHERE secret_hash = ?`, secretHash)
+	err = s.readGet(ctx, nil, &row, `SELECT name, created_at, scopes FROM api_tokens WHERE secret_hash = ?`, secretHash)
 	if err != nil {
 		return store.Token{}, mapErr(err)
 	}
@@ -107,7 +110,8 @@ func (s *Store) LookupToken(ctx context.Context, secretHash string) (store.Token
 }
 
 // ListTokens lists tokens by name, with their scopes, without secrets.
-func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
+func (s *Store) ListTokens(ctx context.Context) (_ []store.Token, err error) {
+	defer s.classify(&err)
 	var rows []tokenRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT name, created_at, scopes FROM api_tokens ORDER BY name`); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
@@ -120,7 +124,8 @@ func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
 }
 
 // RevokeToken deletes a token by name; ErrNotFound if there is none.
-func (s *Store) RevokeToken(ctx context.Context, name string) error {
+func (s *Store) RevokeToken(ctx context.Context, name string) (err error) {
+	defer s.classify(&err)
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM api_tokens WHERE name = ?`), name)
 	if err != nil {
 		return fmt.Errorf("revoke token %q: %w", name, err)

@@ -28,7 +28,8 @@ const live = ` AND users.scim_deleted_at IS NULL`
 // Where the database has writable CTEs, the usual create (nothing to relink, the
 // username free, the default team's keys cached) is one statement; anything else takes
 // the general path, a transaction.
-func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+func (s *Store) CreateUser(ctx context.Context, u *store.User) (err error) {
+	defer s.classify(&err)
 	in := *u
 	if s.d.writableCTEs {
 		var done bool
@@ -45,7 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 			return nil
 		}
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		*u = in
 		p, err := s.probeNewUser(ctx, tx, u)
 		if err != nil {
@@ -164,7 +165,8 @@ func (s *Store) loadAccountMemberships(ctx context.Context, tx *sqlx.Tx, pk int6
 }
 
 // GetUser reads one user with its multi-valued attributes and groups, in one statement.
-func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+func (s *Store) GetUser(ctx context.Context, id string) (_ store.User, err error) {
+	defer s.classify(&err)
 	users, err := s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.id = ?`+live, id)
 	if err == nil && len(users) == 0 {
 		err = store.ErrNotFound
@@ -179,9 +181,10 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 // transaction holding the row lock, so concurrent updates never lose each other's
 // changes. ifVersion > 0 demands that the stored version still be that one
 // (ErrPrecondition otherwise): that is how If-Match is honoured.
-func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *store.User) error) (store.User, error) {
+func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *store.User) error) (_ store.User, err error) {
+	defer s.classify(&err)
 	var out store.User
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, prev, err := s.readUserForUpdate(ctx, tx, id)
 		if err != nil {
 			return err
@@ -242,8 +245,9 @@ func (s *Store) readUserForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (
 // while the SCIM resource disappears: it leaves its groups, later reads are ErrNotFound,
 // and its userName is free again. With "purge" the account and everything hanging off it
 // are removed. ifVersion > 0 works as in UpdateUser.
-func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) error {
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err error) {
+	defer s.classify(&err)
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -281,7 +285,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) erro
 // users_live_pk (migration 0003), and only those rows are then read whole, so an OFFSET
 // deep into the table skips index entries rather than rows. The COUNT, when the page
 // does not tell the total (pageTotal), is index-only the same way.
-func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
+func (s *Store) ListUsers(ctx context.Context, q store.Query) (_ []store.User, _ int, err error) {
+	defer s.classify(&err)
 	cond, err := compileFilter(userFilter, q.Filter, s.d)
 	if err != nil {
 		return nil, 0, err

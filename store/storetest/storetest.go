@@ -51,6 +51,9 @@ var tests = []struct {
 	{"ListGroupsTotals", testListGroupsTotals},
 	{"GroupMemberDeltas", testGroupMemberDeltas},
 	{"EachGroupMember", testEachGroupMember},
+	// Readiness and errors (ready.go).
+	{"Ready", testReady},
+	{"CallerErrorsAreNotUnavailable", testCallerErrorsAreNotUnavailable},
 	// Filters (filter.go).
 	{"UserFilters", testUserFilters},
 	{"GroupFilters", testGroupFilters},
