@@ -28,10 +28,9 @@ import (
 )
 
 // maxNodes bounds the size of a filter (comparisons, and/or, not and value paths all
-// count). Real IdPs send one or two comparisons; the bound keeps a hostile filter from
-// producing SQL that is expensive to plan or deep enough to hit a parser limit, while a
-// lookup of 50 ids joined with "or" (99 nodes) still fits.
-const maxNodes = 100
+// count): store.MaxFilterTerms, the contract's bound, which the HTTP side also checks on
+// the filter's text before parsing it.
+const maxNodes = store.MaxFilterTerms
 
 // condition is a parameterised SQL condition: SQL uses '?' placeholders only and args
 // holds the values, in order. User input only ever travels in args.

@@ -39,6 +39,9 @@ func (r groupRow) group() store.Group {
 // CreateGroup stores a new group with its initial members, assigning ID, times and
 // version. Member ids that name no user fail the whole create (UnknownMembersError).
 func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []string) error {
+	if err := g.Check(); err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
 	g.ID = uuid.NewString()
 	g.Created = now()
 	g.LastModified = g.Created
@@ -66,6 +69,9 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []str
 
 // GetGroup reads a group without its members.
 func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
+	if !store.PossibleID(id) {
+		return store.Group{}, fmt.Errorf("get group: %w", store.ErrNotFound)
+	}
 	var r groupRow
 	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
 		return store.Group{}, fmt.Errorf("get group %q: %w", id, mapErr(err))
@@ -79,6 +85,9 @@ func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
 // the group's size. The chunks share one read-only transaction, so the members listed
 // are those of one moment, as with one statement.
 func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(store.Member) error) error {
+	if !store.PossibleID(groupID) {
+		return nil // no such group: no members
+	}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
@@ -126,8 +135,12 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 var memberChunk = 1000
 
 // UpdateGroup changes a group in one transaction: fn edits its scalar attributes, then
-// ops change its member list. ifVersion > 0 demands the stored version (If-Match).
+// ops change its member list. ifVersion > 0 demands the stored version (If-Match). The
+// group fn leaves is checked (Group.Check) before anything is written.
 func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *store.Group) error, ops []store.MemberOp) (store.Group, error) {
+	if !store.PossibleID(id) {
+		return store.Group{}, fmt.Errorf("update group: %w", store.ErrNotFound)
+	}
 	var out store.Group
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var r groupRow
@@ -140,6 +153,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		g := r.group()
 		if fn != nil {
 			if err := fn(&g); err != nil {
+				return err
+			}
+			if err := g.Check(); err != nil {
 				return err
 			}
 		}
@@ -195,6 +211,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 
 // DeleteGroup removes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) error {
+	if !store.PossibleID(id) {
+		return fmt.Errorf("delete group: %w", store.ErrNotFound)
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The group's row is locked before its members are read: member changes hold it
 		// until they commit, so the list read is the one the delete removes.
@@ -322,7 +341,8 @@ func coalesce(ops []store.MemberOp) []store.MemberOp {
 }
 
 // userPKs maps SCIM user ids to internal keys, in the order of ids, without duplicates.
-// With strict, an unknown id is an error.
+// With strict, an unknown id is an error. Ids that could name nothing (PossibleID) are
+// unknown without being looked up.
 func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -334,7 +354,7 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 	}
 	// Liveness is read rather than filtered on, as in lockAndInsertMembersPostgres.
 	q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live FROM users WHERE id IN :ids`,
-		params{"ids": s.d.textList(ids)})
+		params{"ids": s.d.textList(possibleIDs(ids))})
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("resolve members: %w", err)
 	}

@@ -29,6 +29,9 @@ const live = ` AND users.scim_deleted_at IS NULL`
 // username free, the default team's keys cached) is one statement; anything else takes
 // the general path, a transaction.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	if err := u.Check(); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
 	in := *u
 	if s.d.writableCTEs {
 		var done bool
@@ -165,6 +168,9 @@ func (s *Store) loadAccountMemberships(ctx context.Context, tx *sqlx.Tx, pk int6
 
 // GetUser reads one user with its multi-valued attributes and groups, in one statement.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	if !store.PossibleID(id) {
+		return store.User{}, fmt.Errorf("get user: %w", store.ErrNotFound)
+	}
 	users, err := s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.id = ?`+live, id)
 	if err == nil && len(users) == 0 {
 		err = store.ErrNotFound
@@ -178,8 +184,12 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 // UpdateUser reads the user, lets fn change it, and writes it back, all in one
 // transaction holding the row lock, so concurrent updates never lose each other's
 // changes. ifVersion > 0 demands that the stored version still be that one
-// (ErrPrecondition otherwise): that is how If-Match is honoured.
+// (ErrPrecondition otherwise): that is how If-Match is honoured. The user fn leaves is
+// checked (User.Check) before anything is written.
 func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *store.User) error) (store.User, error) {
+	if !store.PossibleID(id) {
+		return store.User{}, fmt.Errorf("update user: %w", store.ErrNotFound)
+	}
 	var out store.User
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, prev, err := s.readUserForUpdate(ctx, tx, id)
@@ -194,6 +204,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 			return store.ErrPrecondition
 		}
 		if err := fn(&u); err != nil {
+			return err
+		}
+		if err := u.Check(); err != nil {
 			return err
 		}
 		u.ID, u.Created = r.ID, fromMicros(r.CreatedAt)
@@ -243,6 +256,9 @@ func (s *Store) readUserForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (
 // and its userName is free again. With "purge" the account and everything hanging off it
 // are removed. ifVersion > 0 works as in UpdateUser.
 func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) error {
+	if !store.PossibleID(id) {
+		return fmt.Errorf("delete user: %w", store.ErrNotFound)
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := s.lockUser(ctx, tx, id)
 		if err != nil {

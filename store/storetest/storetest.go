@@ -51,6 +51,12 @@ var tests = []struct {
 	{"ListGroupsTotals", testListGroupsTotals},
 	{"GroupMemberDeltas", testGroupMemberDeltas},
 	{"EachGroupMember", testEachGroupMember},
+	// Limits of what is stored, and ids that could name nothing (limits.go).
+	{"UserStringLimits", testUserStringLimits},
+	{"UserMultiValueLimits", testUserMultiValueLimits},
+	{"GroupLimits", testGroupLimits},
+	{"ImpossibleIDs", testImpossibleIDs},
+	{"FilterTermLimit", testFilterTermLimit},
 	// Filters (filter.go).
 	{"UserFilters", testUserFilters},
 	{"GroupFilters", testGroupFilters},
