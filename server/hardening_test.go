@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
+)
+
+// The reproductions of issue 10's findings 1–6, over HTTP, on every backend: each answers
+// a 4xx the same on SQLite and PostgreSQL, never a 5xx.
+
+// probe is one request and the answer it must get: status, and for a SCIM error its
+// scimType and a fragment of its detail.
+type probe struct {
+	method, path, body string
+	status             int
+	scimType           string
+	detail             string
+}
+
+func (p probe) check(t *testing.T, r response) {
+	t.Helper()
+	if strings.HasPrefix(p.path, "/api/") {
+		if r.status != p.status || !strings.Contains(r.raw, `"error":`) {
+			t.Errorf("%s %s: %d %s, want %d with an admin error", p.method, p.path, r.status, r.raw, p.status)
+		}
+		return
+	}
+	if r.status != p.status {
+		t.Errorf("%s %s: %d %s, want %d", p.method, p.path, r.status, shortBody(r.raw), p.status)
+		return
+	}
+	if p.status < 400 {
+		return
+	}
+	if got, _ := r.body["scimType"].(string); got != p.scimType {
+		t.Errorf("%s %s: scimType %q, want %q; %s", p.method, p.path, got, p.scimType, shortBody(r.raw))
+	}
+	if d, _ := r.body["detail"].(string); !strings.Contains(d, p.detail) {
+		t.Errorf("%s %s: detail %q, want it to say %q", p.method, p.path, d, p.detail)
+	}
+}
+
+func shortBody(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+const (
+	userSchemaJSON  = `"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]`
+	groupSchemaJSON = `"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"]`
+)
+
+func patchBody(ops string) string {
+	return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}`
+}
+
+// TestNULInvalidUTF8AndLongStrings is finding 4: NUL bytes or invalid UTF-8 in a string,
+// id or path segment, and strings longer than their limit, answer 400 invalidValue (404
+// for ids) on both databases; PostgreSQL answered 500.
+func TestNULInvalidUTF8AndLongStrings(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		uid := scimCreate(t, do(t, srv, "POST", "/scim/v2/Users", `{`+userSchemaJSON+`,"userName":"someone@example.com"}`))
+		gid := scimCreate(t, do(t, srv, "POST", "/scim/v2/Groups", `{`+groupSchemaJSON+`,"displayName":"Some Group"}`))
+		long := strings.Repeat("a", 65)
+		user := func(attrs string) string { return `{` + userSchemaJSON + `,` + attrs + `}` }
+		put := user(`"userName":"x@example.com"`)
+		groupPut := `{` + groupSchemaJSON + `,"displayName":"x"}`
+		rename := patchBody(`{"op":"replace","path":"displayName","value":"x"}`)
+		var probes []probe
+		for _, id := range []string{"%00", "a%00b", "%FF", "%C3", long} {
+			for _, p := range []probe{
+				{"GET", "/scim/v2/Users/" + id, "", 404, "", "not found"},
+				{"PUT", "/scim/v2/Users/" + id, put, 404, "", "not found"},
+				{"PATCH", "/scim/v2/Users/" + id, rename, 404, "", "not found"},
+				{"DELETE", "/scim/v2/Users/" + id, "", 404, "", "not found"},
+				{"GET", "/scim/v2/Groups/" + id, "", 404, "", "not found"},
+				{"PUT", "/scim/v2/Groups/" + id, groupPut, 404, "", "not found"},
+				{"PATCH", "/scim/v2/Groups/" + id, rename, 404, "", "not found"},
+				{"DELETE", "/scim/v2/Groups/" + id, "", 404, "", "not found"},
+				{"GET", "/api/v1/accounts/" + id, "", 404, "", ""},
+				{"GET", "/api/v1/teams/" + id + "/members", "", 404, "", ""},
+				{"GET", "/api/v1/teams/" + id + "/channels", "", 404, "", ""},
+				{"GET", "/api/v1/teams/everyone/channels/" + id + "/members", "", 404, "", ""},
+			} {
+				probes = append(probes, p)
+			}
+		}
+		probes = append(probes, []probe{
+			{"POST", "/scim/v2/Users", user(`"userName":"a\u0000b"`), 400, "invalidValue", "userName must not contain a NUL"},
+			{"POST", "/scim/v2/Users", user(`"userName":"` + strings.Repeat("é", 257) + `"`), 400, "invalidValue", "userName must not be longer than 256 characters"},
+			{"POST", "/scim/v2/Users", user(`"userName":"` + strings.Repeat("a", 2800) + `"`), 400, "invalidValue", "userName must not be longer"},
+			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","externalId":"\u0000"`), 400, "invalidValue", "externalId must not contain a NUL"},
+			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","displayName":"x\u0000"`), 400, "invalidValue", "displayName must not contain a NUL"},
+			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","name":{"givenName":"\u0000"}}`), 400, "invalidValue", "name.givenName"},
+			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","emails":[{"value":"\u0000"}]`), 400, "invalidValue", "emails.value must not contain a NUL"},
+			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","addresses":[{"streetAddress":"` + strings.Repeat("a", 2049) + `"}]`), 400, "invalidValue", "addresses.streetAddress must not be longer than 2048"},
+			{"POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"userName":"n@example.com",
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"\u0000"}}`, 400, "invalidValue", "enterprise:2.0:User:department must not contain a NUL"},
+			{"PUT", "/scim/v2/Users/" + uid, user(`"userName":"a\u0000b"`), 400, "invalidValue", "userName must not contain a NUL"},
+			{"PATCH", "/scim/v2/Users/" + uid, patchBody(`{"op":"replace","path":"title","value":"\u0000"}`), 400, "invalidValue", "title must not contain a NUL"},
+			{"PATCH", "/scim/v2/Users/" + uid, patchBody(`{"op":"replace","value":{"userName":"` + strings.Repeat("a", 257) + `"}}`), 400, "invalidValue", "userName must not be longer"},
+			{"POST", "/scim/v2/Groups", `{` + groupSchemaJSON + `,"displayName":"a\u0000b"}`, 400, "invalidValue", "displayName must not contain a NUL"},
+			{"POST", "/scim/v2/Groups", `{` + groupSchemaJSON + `,"displayName":"` + strings.Repeat("a", 257) + `"}`, 400, "invalidValue", "displayName must not be longer"},
+			{"POST", "/scim/v2/Groups", `{` + groupSchemaJSON + `,"displayName":"G2","members":[{"value":"\u0000"}]}`, 400, "invalidValue", "members: no user with id"},
+			{"PUT", "/scim/v2/Groups/" + gid, `{` + groupSchemaJSON + `,"displayName":"G2","members":[{"value":"a\u0000b"}]}`, 400, "invalidValue", "members: no user with id"},
+			{"PATCH", "/scim/v2/Groups/" + gid, patchBody(`{"op":"add","path":"members","value":[{"value":"\u0000"}]}`), 400, "invalidValue", "members: no user with id"},
+			{"PATCH", "/scim/v2/Groups/" + gid, patchBody(`{"op":"remove","path":"members","value":[{"value":"\u0000"}]}`), 204, "", ""},
+			{"PATCH", "/scim/v2/Groups/" + gid, patchBody(`{"op":"remove","path":"members[value eq \"` + long + `\"]"}`), 204, "", ""},
+			{"PATCH", "/scim/v2/Groups/" + gid, patchBody(`{"op":"replace","path":"externalId","value":"\u0000"}`), 400, "invalidValue", "externalId must not contain a NUL"},
+			{"GET", "/scim/v2/Users?filter=userName%20eq%20%22a%00%22", "", 400, "invalidFilter", ""},
+			{"GET", "/scim/v2/Users?filter=userName%20eq%20%22a%FF%22", "", 400, "invalidFilter", ""},
+			{"GET", "/scim/v2/Groups?filter=displayName%20co%20%22%00%22", "", 400, "invalidFilter", ""},
+		}...)
+		for _, p := range probes {
+			p.check(t, do(t, srv, p.method, p.path, p.body))
+		}
+		// Nothing was written by any of them but the two removes that succeed (each
+		// PATCH that succeeds is a new version).
+		if r := do(t, srv, "GET", "/scim/v2/Users", ""); r.body["totalResults"] != 1.0 {
+			t.Errorf("users after the probes: %s", shortBody(r.raw))
+		}
+		r := do(t, srv, "GET", "/scim/v2/Groups/"+gid, "")
+		if r.body["displayName"] != "Some Group" || r.body["meta"].(map[string]any)["version"] != `W/"3"` {
+			t.Errorf("group after the probes: %s", shortBody(r.raw))
+		}
+	})
+}
