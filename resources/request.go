@@ -12,6 +12,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	"github.com/gorilla/mux"
 
+	"github.com/townsquare/townsquare/resources/limits"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -114,6 +115,9 @@ func parseListRequest(r *http.Request) (listRequest, error) {
 	lr.query.StartIndex = max(lr.query.StartIndex, 1)
 	lr.query.Count = min(max(lr.query.Count, 0), MaxPageSize)
 	if raw := strings.TrimSpace(q.Get("filter")); raw != "" {
+		if err := limits.CheckFilter(raw); err != nil {
+			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is %v", err)
+		}
 		expr, err := parseFilter(raw)
 		if err != nil {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")

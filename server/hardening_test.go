@@ -1,9 +1,17 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/townsquare/townsquare/server"
+	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -39,7 +47,7 @@ func (p probe) check(t *testing.T, r response) {
 		t.Errorf("%s %s: scimType %q, want %q; %s", p.method, p.path, got, p.scimType, shortBody(r.raw))
 	}
 	if d, _ := r.body["detail"].(string); !strings.Contains(d, p.detail) {
-		t.Errorf("%s %s: detail %q, want it to say %q", p.method, p.path, d, p.detail)
+		t.Errorf("%s %s: detail %q, want it to say %q", p.method, p.path, shortBody(d), p.detail)
 	}
 }
 
@@ -131,3 +139,107 @@ func TestNULInvalidUTF8AndLongStrings(t *testing.T) {
 		}
 	})
 }
+
+// serveForTest runs the whole server as `townsquare serve` does (server.Serve, with its
+// http.Server settings) on a loopback port, on s, until the test ends.
+func serveForTest(t *testing.T, s store.Store) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	h, err := server.Handler(server.Config{Store: s, Log: slog.New(slog.DiscardHandler), BaseURL: base + "/scim/v2", BootstrapToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(ctx, ln, h, slog.New(slog.DiscardHandler), time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return base
+}
+
+// getRaw sends a GET whose request target is sent exactly as given (parentheses
+// unescaped, as a client may send them), with extra header bytes, and returns the status
+// and the SCIM error's scimType.
+func getRaw(t *testing.T, base, target string, headerBytes int) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.URL.Opaque = target
+	req.Header.Set("Authorization", "Bearer "+token)
+	if headerBytes > 0 {
+		req.Header.Set("X-Padding", strings.Repeat("p", headerBytes))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %.80s…: %v", target, err)
+	}
+	defer resp.Body.Close()
+	var body struct{ ScimType string }
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.ScimType
+}
+
+// TestDeepFilters is finding 1: a filter nested 100,000 levels deep (200 KB) made the
+// parser overflow Go's stack, killing the process. The server now refuses a request line
+// and headers over server.MaxHeaderBytes (431) before reading them whole, and a filter
+// over its length, depth or term limits (resources/limits) is 400 invalidFilter before
+// any parser sees it; the server keeps serving.
+func TestDeepFilters(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		base := serveForTest(t, s)
+		users := "/scim/v2/Users?filter="
+		for _, c := range []struct {
+			name        string
+			target      string
+			headerBytes int
+			status      int
+			scimType    string
+		}{
+			{"100,000 levels (200 KB)", users + nested(100000, "userName%20pr"), 0, 431, ""},
+			{"20,000 levels (40 KB)", users + nested(20000, "userName%20pr"), 0, 400, "invalidFilter"},
+			{"4,000 levels (8 KB)", users + nested(4000, "userName%20pr"), 0, 400, "invalidFilter"},
+			{"11 levels", users + nested(11, "userName%20pr"), 0, 400, "invalidFilter"},
+			{"10 levels", users + nested(10, "userName%20pr"), 0, 200, ""},
+			{"10 levels in a value path", users + nested(9, "emails%5Bvalue%20pr%5D"), 0, 200, ""},
+			{"11 levels in a value path", users + nested(10, "emails%5Bvalue%20pr%5D"), 0, 400, "invalidFilter"},
+			{"headers just under the limit", users + "userName%20pr", server.MaxHeaderBytes - 1024, 200, ""},
+			{"headers over the limit and its slack", users + "userName%20pr", server.MaxHeaderBytes + 8192, 431, ""},
+			{"a group filter", "/scim/v2/Groups?filter=" + nested(11, "displayName%20pr"), 0, 400, "invalidFilter"},
+		} {
+			status, scimType := getRaw(t, base, c.target, c.headerBytes)
+			if status != c.status || scimType != c.scimType {
+				t.Errorf("%s: %d %q, want %d %q", c.name, status, scimType, c.status, c.scimType)
+			}
+		}
+		// A PATCH path's value filter is a filter, in a body of up to 1 MiB: bounded alike.
+		srv, _ := testServer(t, s)
+		uid := scimCreate(t, do(t, srv, "POST", "/scim/v2/Users", `{`+userSchemaJSON+`,"userName":"deep@example.com"}`))
+		gid := scimCreate(t, do(t, srv, "POST", "/scim/v2/Groups", `{`+groupSchemaJSON+`,"displayName":"Deep"}`))
+		deep := `emails[` + nested(100000, `type eq \"work\"`) + `].value`
+		for _, p := range []probe{
+			{"PATCH", "/scim/v2/Users/" + uid, patchBody(`{"op":"replace","path":"` + deep + `","value":"x"}`), 400, "invalidPath", "the path is longer than 8192 bytes"},
+			{"PATCH", "/scim/v2/Users/" + uid, patchBody(`{"op":"replace","value":{"` + deep + `":"x"}}`), 400, "invalidValue", "the path is longer than 8192 bytes"},
+			{"PATCH", "/scim/v2/Groups/" + gid, patchBody(`{"op":"remove","path":"members[` + nested(100000, `value eq \"x\"`) + `]"}`), 400, "invalidPath", "the path is longer than 8192 bytes"},
+			{"PATCH", "/scim/v2/Users/" + uid, patchBody(`{"op":"replace","path":"emails[` + nested(10, `type eq \"work\"`) + `].value","value":"x"}`), 400, "invalidPath", "the path is nested more than 10 levels"},
+			{"PATCH", "/scim/v2/Users/" + uid, patchBody(`{"op":"replace","path":"emails[type eq \"work\"].value","value":"w@example.com"}`), 200, "", ""},
+		} {
+			p.check(t, do(t, srv, p.method, p.path, p.body))
+		}
+		// Still serving.
+		if status, _ := getRaw(t, base, "/scim/v2/Users", 0); status != 200 {
+			t.Errorf("after the deep filters: %d", status)
+		}
+	})
+}
+
+func nested(n int, f string) string { return strings.Repeat("(", n) + f + strings.Repeat(")", n) }

@@ -24,6 +24,12 @@ const SCIMPrefix = "/scim/v2"
 // DefaultMaxBodyBytes is the request body limit when Config leaves it at zero.
 const DefaultMaxBodyBytes = 1 << 20
 
+// MaxHeaderBytes bounds a request's line and headers (http.Server.MaxHeaderBytes; Go
+// allows 4 KiB of slack over it); beyond, the answer is 431. A SCIM request needs a few
+// hundred bytes beside its filter (itself at most 8 KiB, limits.MaxFilterLength, three
+// times that percent-encoded); net/http's default of 1 MiB let a 200 KB filter in.
+const MaxHeaderBytes = 64 << 10
+
 // Config is what a server needs.
 type Config struct {
 	Store          store.Store
@@ -91,6 +97,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
+
+	"github.com/townsquare/townsquare/resources/limits"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -67,8 +69,12 @@ func ParseRequest(body []byte) ([]Operation, error) {
 // ParsePath parses a PATCH path (RFC 7644 §3.5.2, "path"). The shapes IdPs send on every
 // request, attr, attr.sub and attr[sub eq "value"] with an optional .sub after the
 // brackets, are read here; anything else goes to the filter parser. Both give the same
-// path for the same text (FuzzParsePath). The error is a ScimError, invalidPath.
+// path for the same text (FuzzParsePath). A path's value filter is a filter: the text
+// is bounded first (limits.CheckFilter). The error is a ScimError, invalidPath.
 func ParsePath(s string) (fp.Path, error) {
+	if err := limits.CheckFilter(s); err != nil {
+		return fp.Path{}, errf(errors.ScimTypeInvalidPath, "the path is %v", err)
+	}
 	if p, ok := parseSimplePath(s); ok {
 		return p, nil
 	}
