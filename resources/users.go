@@ -89,8 +89,10 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // patchUser serves PATCH /Users/{id}: the operations are applied to the stored user
-// inside the store's update, so a failing operation writes nothing. It answers 200 with
-// the user.
+// inside the store's update, so a failing operation writes nothing. Everything that does
+// not depend on the stored user (reading the request, resolving paths, coercing values,
+// hashing a password it sets) is done before, outside the store's transaction. It
+// answers 200 with the user.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
 	ops, ifVersion, err := decodePatch(r)
@@ -98,12 +100,24 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	prog := patch.Compile(ops, userSchema, enterpriseUserSchema, townsquareUserSchema)
+	// The stored user never holds a password, so the one the operations leave is known
+	// now (patch.Program.LastSet); only a non-empty string is one (as setPassword has it).
+	var pwHash string
+	if pw, ok := prog.LastSet("password"); ok {
+		if s, _ := pw.(string); s != "" {
+			if pwHash, err = hashPassword(s); err != nil {
+				a.fail(w, r, userKind, id, err)
+				return
+			}
+		}
+	}
 	u, err := a.store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
 		attrs := userToAttributes(u)
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
 		}
-		if err := patch.Apply(attrs, ops, userSchema, enterpriseUserSchema, townsquareUserSchema); err != nil {
+		if err := prog.Apply(r.Context(), attrs); err != nil {
 			return err
 		}
 		nu, err := userFromAttributes(attrs)
@@ -116,8 +130,8 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 			nu.Active = u.Active
 		}
 		nu.PasswordHash = u.PasswordHash
-		if err := setPassword(&nu, attrs); err != nil {
-			return err
+		if pwHash != "" {
+			nu.PasswordHash = pwHash
 		}
 		*u = nu
 		return nil

@@ -230,7 +230,7 @@ func TestGroupGetMemberReadFails(t *testing.T) {
 
 		// After the first bytes: a big group, so that the answer has left before the failure.
 		ctx := context.Background()
-		long := strings.Repeat("x", 900)
+		long := strings.Repeat("𝔵", store.MaxNameLength) // 1 KiB of UTF-8
 		var ids []string
 		for i := range 100 {
 			u := store.User{UserName: fmt.Sprintf("big%d@example.com", i), DisplayName: long, Active: true}
@@ -443,7 +443,7 @@ func (c *chunkRecorder) Write(p []byte) (int, error) {
 func TestGroupsStream(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		long := strings.Repeat("display name long enough to make a big body ", 6)
+		long := strings.Repeat("display name long enough to make a big body ", 6)[:store.MaxNameLength]
 		var ids []string
 		for i := range 400 {
 			u := store.User{UserName: fmt.Sprintf("streamed%d@example.com", i), DisplayName: long, Active: true}

@@ -25,7 +25,8 @@ type Operation struct {
 // ParseRequest reads a PATCH request body: exactly the PatchOp schema, one or more
 // operations, each an add, remove or replace (in any case) whose path, if any, parses.
 // Errors are ScimError values: invalidSyntax for a body that is not JSON, invalidValue
-// for a wrong envelope or op, invalidPath for a path that does not parse.
+// for a wrong envelope or op, or more than limits.MaxPatchOperations operations (counted
+// before any path is parsed), invalidPath for a path that does not parse.
 func ParseRequest(body []byte) ([]Operation, error) {
 	var req struct {
 		Schemas    []string
@@ -45,6 +46,10 @@ func ParseRequest(body []byte) ([]Operation, error) {
 	}
 	if len(req.Operations) == 0 {
 		return nil, errf(errors.ScimTypeInvalidValue, "Operations must hold at least one operation")
+	}
+	if len(req.Operations) > limits.MaxPatchOperations {
+		return nil, errf(errors.ScimTypeInvalidValue, "a PATCH request holds at most %d operations; this one has %d",
+			limits.MaxPatchOperations, len(req.Operations))
 	}
 	ops := make([]Operation, len(req.Operations))
 	for i, o := range req.Operations {
