@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/townsquare/townsquare/resources/limits"
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
@@ -303,6 +305,67 @@ func TestPatchLimits(t *testing.T) {
 		}
 		if r := do(t, srv, "GET", "/scim/v2/Users/"+uid, ""); len(r.body["emails"].([]any)) != 100 || r.body["title"] != "t" {
 			t.Fatalf("at the limits: %s", shortBody(r.raw))
+		}
+	})
+}
+
+// TestSQLParameterBounds is finding 3: SQLite answered 500 above about 4,700 emails ("too
+// many SQL variables") and for co values over about 50 KB ("LIKE pattern too complex");
+// PostgreSQL took 10,000 emails, and every later update of that user failed with 500
+// (65,535 parameters). The statements' sizes now follow bounded inputs: a user with
+// every multi-valued attribute at store.MaxMultiValues is created, replaced and patched
+// on both databases, and a co filter at limits.MaxFilterLength, every character escaped
+// in its LIKE pattern, runs; one over either limit is a 400.
+func TestSQLParameterBounds(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		list := func(n int, format string) string {
+			var b strings.Builder
+			for i := range n {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, format, i, i)
+			}
+			return b.String()
+		}
+		long := strings.Repeat("é", store.MaxNameLength-8)
+		text := strings.Repeat("é", store.MaxTextLength)
+		user := func(userName string, n int) string {
+			return `{` + userSchemaJSON + `,"userName":"` + userName + `",
+			"emails":[` + list(n, `{"value":"%03d`+long[:len(long)-14]+`@example.com","type":"work%d"}`) + `],
+			"phoneNumbers":[` + list(n, `{"value":"+1 555 %04d","type":"`+long+`%d"}`) + `],
+			"addresses":[` + list(n, `{"streetAddress":"%d `+text[:len(text)-16]+`","locality":"`+long+`%d"}`) + `]}`
+		}
+		id := scimCreate(t, do(t, srv, "POST", "/scim/v2/Users", user("full@example.com", store.MaxMultiValues)))
+		for _, p := range []probe{
+			{"PUT", "/scim/v2/Users/" + id, user("full2@example.com", store.MaxMultiValues), 200, "", ""},
+			{"PATCH", "/scim/v2/Users/" + id, patchBody(`{"op":"replace","path":"emails","value":[` + list(store.MaxMultiValues, `{"value":"r%03d@example.com","display":"%d"}`) + `]}`), 200, "", ""},
+			{"PATCH", "/scim/v2/Users/" + id, patchBody(`{"op":"replace","path":"active","value":false}`), 200, "", ""},
+			{"POST", "/scim/v2/Users", user("over@example.com", store.MaxMultiValues+1), 400, "invalidValue", "emails must not hold more than 100 values"},
+		} {
+			p.check(t, do(t, srv, p.method, p.path, p.body))
+		}
+		r := do(t, srv, "GET", "/scim/v2/Users/"+id, "")
+		for _, attr := range []string{"emails", "phoneNumbers", "addresses"} {
+			if l, _ := r.body[attr].([]any); len(l) != store.MaxMultiValues {
+				t.Errorf("%s: %d values, want %d", attr, len(l), store.MaxMultiValues)
+			}
+		}
+		// The filter's LIKE pattern at its longest: every character escaped.
+		prefix := `userName co "`
+		escaped := strings.Repeat("%", limits.MaxFilterLength-len(prefix)-1)
+		for _, c := range []struct {
+			filter string
+			status int
+		}{
+			{prefix + escaped + `"`, 200},
+			{prefix + escaped + `%"`, 400},
+		} {
+			r := do(t, srv, "GET", "/scim/v2/Users?filter="+url.QueryEscape(c.filter), "")
+			if r.status != c.status {
+				t.Errorf("a co filter of %d bytes: %d %s", len(c.filter), r.status, shortBody(r.raw))
+			}
 		}
 	})
 }

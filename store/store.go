@@ -74,8 +74,9 @@ type Users interface {
 	DeleteUser(ctx context.Context, id string, ifVersion int64) error
 	// ListUsers returns one page of the live users q selects, in creation order, and the
 	// total number of matches. An invalid filter is an error matching ErrInvalidFilter:
-	// so is one of more than MaxFilterTerms terms, or one comparing with a string that
-	// is not valid UTF-8 or holds a NUL (no stored string can equal it).
+	// so is one of more than MaxFilterTerms terms, one comparing with a string that is
+	// not valid UTF-8 or holds a NUL (no stored string can equal it), and one whose co,
+	// sw or ew value is longer than any stored string (4 × MaxTextLength bytes).
 	ListUsers(ctx context.Context, q Query) ([]User, int, error)
 }
 

@@ -358,7 +358,10 @@ func userChildTables(u, prev *store.User) []childTable {
 
 // writeUserChildren writes the multi-valued attributes of the user with key pk: one
 // multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
-// that changed.
+// that changed. Each row is a set of parameters, so a statement's parameters grow with
+// the attribute's elements: User.Check bounds them (store.MaxMultiValues), and the
+// largest, 100 addresses, binds 1,000 parameters, far below SQLite's limit of 32,766
+// and PostgreSQL's of 65,535 (UserMultiValueLimits in the conformance suite writes them).
 func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *store.User) error {
 	for _, t := range userChildTables(u, prev) {
 		if !t.changed {

@@ -203,6 +203,25 @@ func testUserMultiValueLimits(t *testing.T, s store.Store) {
 			}
 		}
 	}
+	// All three at the limit: the largest statements a user's writes build.
+	all := store.User{UserName: "all@example.com", Active: true}
+	for _, attr := range []string{"emails", "phoneNumbers", "addresses"} {
+		fill(&all, attr, store.MaxMultiValues)
+	}
+	want := all
+	if err := s.CreateUser(ctx, &all); err != nil {
+		t.Fatalf("create with all three at the limit: %v", err)
+	}
+	if got, err := s.GetUser(ctx, all.ID); err != nil || !sameStrings(got, want) {
+		t.Errorf("all three at the limit: read back differs (%v)", err)
+	}
+	up, err := s.UpdateUser(ctx, all.ID, 0, func(u *store.User) error { slicesReverse(u); return nil })
+	if err != nil {
+		t.Fatalf("update with all three at the limit: %v", err)
+	}
+	if got, err := s.GetUser(ctx, all.ID); err != nil || !sameStrings(got, up) {
+		t.Errorf("update with all three at the limit: read back differs (%v)", err)
+	}
 	for _, attr := range []string{"emails", "phoneNumbers", "addresses"} {
 		t.Run(attr, func(t *testing.T) {
 			u := store.User{UserName: attr + "@example.com", Active: true}
@@ -385,18 +404,44 @@ func testImpossibleIDs(t *testing.T, s store.Store) {
 	}
 }
 
-// testFilterTermLimit: a filter of exactly MaxFilterTerms terms runs; one more is a
-// FilterError.
-func testFilterTermLimit(t *testing.T, s store.Store) {
+// testFilterLimits: a filter of exactly MaxFilterTerms terms runs, one more is a
+// FilterError; a co, sw or ew value as long as the longest stored string can be (a
+// profileUrl of MaxTextLength four-byte characters) finds it, one byte more is a
+// FilterError, the same on every backend (SQLite fails a LIKE pattern over 50,000
+// bytes).
+func testFilterLimits(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "someone@example.com", "")
+	longest := strings.Repeat("𝔵", store.MaxTextLength)
+	withURL := store.User{UserName: "url@example.com", ProfileURL: longest, Active: true}
+	if err := s.CreateUser(ctx, &withURL); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"co", "sw", "ew"} {
+		users, _, err := s.ListUsers(ctx, store.Query{Filter: parseFilter(t, `profileUrl `+op+` "`+longest+`"`), StartIndex: 1, Count: 10})
+		if err != nil || len(users) != 1 || users[0].ID != withURL.ID {
+			t.Errorf("profileUrl %s the longest value: %d users, %v", op, len(users), err)
+		}
+		_, _, err = s.ListUsers(ctx, store.Query{Filter: parseFilter(t, `profileUrl `+op+` "a`+longest+`"`), StartIndex: 1, Count: 10})
+		if !errors.Is(err, store.ErrInvalidFilter) {
+			t.Errorf("profileUrl %s a value one byte longer: err = %v, want ErrInvalidFilter", op, err)
+		}
+	}
+	// The longest pattern: every character escaped.
+	escaped := strings.Repeat("%_", 4*store.MaxTextLength/2)
+	if users, _, err := s.ListUsers(ctx, store.Query{Filter: parseFilter(t, `userName co "`+escaped+`"`), StartIndex: 1, Count: 10}); err != nil || len(users) != 0 {
+		t.Errorf("userName co %d bytes to escape: %d users, %v", len(escaped), len(users), err)
+	}
+	if _, _, err := s.ListGroups(ctx, store.Query{Filter: parseFilter(t, `displayName sw "`+escaped+`"`), StartIndex: 1, Count: 10}); err != nil {
+		t.Errorf("displayName sw %d bytes to escape: %v", len(escaped), err)
+	}
 	ors := func(n int) string {
 		return `id eq "x"` + strings.Repeat(` or id eq "x"`, n-1)
 	}
 	// n comparisons joined by or are 2n-1 terms; not (...) is one more.
 	atLimit := `not (` + ors((store.MaxFilterTerms)/2) + `)`
 	users, _, err := s.ListUsers(ctx, store.Query{Filter: parseFilter(t, atLimit), StartIndex: 1, Count: 10})
-	if err != nil || len(users) != 1 || users[0].ID != u.ID {
+	if err != nil || len(users) != 2 || users[0].ID != u.ID {
 		t.Fatalf("%d terms: %d users, %v; want the one user", store.MaxFilterTerms, len(users), err)
 	}
 	over := ors(store.MaxFilterTerms/2 + 1)

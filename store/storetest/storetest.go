@@ -56,7 +56,7 @@ var tests = []struct {
 	{"UserMultiValueLimits", testUserMultiValueLimits},
 	{"GroupLimits", testGroupLimits},
 	{"ImpossibleIDs", testImpossibleIDs},
-	{"FilterTermLimit", testFilterTermLimit},
+	{"FilterLimits", testFilterLimits},
 	// Filters (filter.go).
 	{"UserFilters", testUserFilters},
 	{"GroupFilters", testGroupFilters},
