@@ -106,7 +106,7 @@ func TestNULInvalidUTF8AndLongStrings(t *testing.T) {
 			{"POST", "/scim/v2/Users", user(`"userName":"` + strings.Repeat("a", 2800) + `"`), 400, "invalidValue", "userName must not be longer"},
 			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","externalId":"\u0000"`), 400, "invalidValue", "externalId must not contain a NUL"},
 			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","displayName":"x\u0000"`), 400, "invalidValue", "displayName must not contain a NUL"},
-			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","name":{"givenName":"\u0000"}}`), 400, "invalidValue", "name.givenName"},
+			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","name":{"givenName":"\u0000"}`), 400, "invalidValue", "name.givenName"},
 			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","emails":[{"value":"\u0000"}]`), 400, "invalidValue", "emails.value must not contain a NUL"},
 			{"POST", "/scim/v2/Users", user(`"userName":"n@example.com","addresses":[{"streetAddress":"` + strings.Repeat("a", 2049) + `"}]`), 400, "invalidValue", "addresses.streetAddress must not be longer than 2048"},
 			{"POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"userName":"n@example.com",
@@ -366,6 +366,63 @@ func TestSQLParameterBounds(t *testing.T) {
 			if r.status != c.status {
 				t.Errorf("a co filter of %d bytes: %d %s", len(c.filter), r.status, shortBody(r.raw))
 			}
+		}
+	})
+}
+
+// TestStrictBodies is finding 5: a body with data after its JSON value was accepted, and a
+// text/plain body was read as SCIM. A body is now exactly one JSON value (whitespace
+// aside), else 400 invalidSyntax; its Content-Type is application/scim+json or
+// application/json (any parameters, a charset only UTF-8), else 415; a body without
+// Content-Type is read as JSON.
+func TestStrictBodies(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		uid := scimCreate(t, do(t, srv, "POST", "/scim/v2/Users", `{`+userSchemaJSON+`,"userName":"strict@example.com"}`))
+		gid := scimCreate(t, do(t, srv, "POST", "/scim/v2/Groups", `{`+groupSchemaJSON+`,"displayName":"Strict"}`))
+		n := 0
+		user := func() string { n++; return fmt.Sprintf(`{`+userSchemaJSON+`,"userName":"u%d@example.com"}`, n) }
+		rename := patchBody(`{"op":"replace","path":"displayName","value":"x"}`)
+		for _, c := range []struct {
+			method, path, body, contentType string
+			status                          int
+			scimType                        string
+		}{
+			{"POST", "/scim/v2/Users", user() + `{}`, "application/scim+json", 400, "invalidSyntax"},
+			{"POST", "/scim/v2/Users", user() + ` trailing`, "application/scim+json", 400, "invalidSyntax"},
+			{"POST", "/scim/v2/Users", user() + `}`, "application/scim+json", 400, "invalidSyntax"},
+			{"POST", "/scim/v2/Users", user() + " \r\n\t", "application/scim+json", 201, ""},
+			{"PUT", "/scim/v2/Users/" + uid, `{` + userSchemaJSON + `,"userName":"strict@example.com"}[]`, "application/scim+json", 400, "invalidSyntax"},
+			{"PATCH", "/scim/v2/Users/" + uid, rename + `{}`, "application/scim+json", 400, "invalidSyntax"},
+			{"PATCH", "/scim/v2/Groups/" + gid, rename + `x`, "application/scim+json", 400, "invalidSyntax"},
+			{"POST", "/scim/v2/Groups", `{` + groupSchemaJSON + `,"displayName":"G2"} {}`, "application/json", 400, "invalidSyntax"},
+			{"POST", "/scim/v2/Users", user(), "text/plain", 415, ""},
+			{"POST", "/scim/v2/Users", user(), "application/xml", 415, ""},
+			{"POST", "/scim/v2/Users", user(), "application/x-www-form-urlencoded", 415, ""},
+			{"POST", "/scim/v2/Users", user(), "application/json; charset=iso-8859-1", 415, ""},
+			{"POST", "/scim/v2/Users", user(), "not a media type;;", 415, ""},
+			{"PUT", "/scim/v2/Users/" + uid, `{` + userSchemaJSON + `,"userName":"strict@example.com"}`, "text/plain", 415, ""},
+			{"PATCH", "/scim/v2/Users/" + uid, rename, "text/plain; charset=utf-8", 415, ""},
+			{"PATCH", "/scim/v2/Groups/" + gid, rename, "multipart/form-data", 415, ""},
+			{"POST", "/scim/v2/Users", user(), "application/scim+json; charset=utf-8", 201, ""},
+			{"POST", "/scim/v2/Users", user(), "application/json", 201, ""},
+			{"POST", "/scim/v2/Users", user(), "Application/JSON; Charset=UTF-8", 201, ""},
+			{"POST", "/scim/v2/Users", user(), "application/json;charset=utf8", 201, ""},
+			{"POST", "/scim/v2/Users", user(), "", 201, ""}, // no Content-Type: read as JSON
+			{"PATCH", "/scim/v2/Groups/" + gid, rename, "application/json; charset=UTF-8", 204, ""},
+		} {
+			r := do(t, srv, c.method, c.path, c.body, "Content-Type", c.contentType)
+			if r.status != c.status {
+				t.Errorf("%s %s with %q, %.40q: %d %s, want %d", c.method, c.path, c.contentType, c.body, r.status, shortBody(r.raw), c.status)
+				continue
+			}
+			if c.status >= 400 {
+				wantError(t, r, c.status, c.scimType)
+			}
+		}
+		r := do(t, srv, "GET", "/scim/v2/Users/"+uid, "")
+		if r.header.Get("ETag") != `W/"1"` || r.body["displayName"] != nil {
+			t.Errorf("a refused body wrote: %s", shortBody(r.raw))
 		}
 	})
 }

@@ -3,6 +3,7 @@ package patch
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"unicode/utf8"
 
@@ -22,7 +23,8 @@ type Operation struct {
 	Value any
 }
 
-// ParseRequest reads a PATCH request body: exactly the PatchOp schema, one or more
+// ParseRequest reads a PATCH request body: one JSON object (trailing data is
+// invalidSyntax), exactly the PatchOp schema, one or more
 // operations, each an add, remove or replace (in any case) whose path, if any, parses.
 // Errors are ScimError values: invalidSyntax for a body that is not JSON, invalidValue
 // for a wrong envelope or op, or more than limits.MaxPatchOperations operations (counted
@@ -40,6 +42,9 @@ func ParseRequest(body []byte) ([]Operation, error) {
 	d.UseNumber()
 	if err := d.Decode(&req); err != nil {
 		return nil, errf(errors.ScimTypeInvalidSyntax, "the request body is not a PATCH request: %v", err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errf(errors.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
 	}
 	if len(req.Schemas) != 1 || req.Schemas[0] != store.PatchOpSchema {
 		return nil, errf(errors.ScimTypeInvalidValue, "schemas must be exactly [%q]", store.PatchOpSchema)
