@@ -64,19 +64,19 @@ func (u *User) Check() error {
 	if u.UserName == "" {
 		return &InvalidError{"userName", "is required"}
 	}
-	if err := checkString("userName", u.UserName, MaxNameLength); err != nil {
-		return err
+	if r := checkString(u.UserName, MaxNameLength); r != "" {
+		return &InvalidError{"userName", r}
 	}
-	if err := checkString("externalId", u.ExternalID, MaxNameLength); err != nil {
-		return err
+	if r := checkString(u.ExternalID, MaxNameLength); r != "" {
+		return &InvalidError{"externalId", r}
 	}
 	for _, a := range UserStrings {
-		name := a.Name
-		if a.Schema != "" {
-			name = a.Schema + ":" + a.Name
-		}
-		if err := checkString(name, *a.Field(u), a.Max); err != nil {
-			return err
+		if r := checkString(*a.Field(u), a.Max); r != "" {
+			name := a.Name
+			if a.Schema != "" {
+				name = a.Schema + ":" + a.Name
+			}
+			return &InvalidError{name, r}
 		}
 	}
 	if err := checkMulti("emails", u.Emails); err != nil {
@@ -90,7 +90,7 @@ func (u *User) Check() error {
 	}
 	for i := range u.Addresses {
 		a := &u.Addresses[i]
-		for _, f := range []struct {
+		for _, f := range [...]struct {
 			name  string
 			value string
 			max   int
@@ -103,8 +103,8 @@ func (u *User) Check() error {
 			{"country", a.Country, MaxNameLength},
 			{"type", a.Type, MaxNameLength},
 		} {
-			if err := checkString("addresses."+f.name, f.value, f.max); err != nil {
-				return err
+			if r := checkString(f.value, f.max); r != "" {
+				return &InvalidError{"addresses." + f.name, r}
 			}
 		}
 	}
@@ -118,10 +118,13 @@ func (g *Group) Check() error {
 	if g.DisplayName == "" {
 		return &InvalidError{"displayName", "is required"}
 	}
-	if err := checkString("displayName", g.DisplayName, MaxNameLength); err != nil {
-		return err
+	if r := checkString(g.DisplayName, MaxNameLength); r != "" {
+		return &InvalidError{"displayName", r}
 	}
-	return checkString("externalId", g.ExternalID, MaxNameLength)
+	if r := checkString(g.ExternalID, MaxNameLength); r != "" {
+		return &InvalidError{"externalId", r}
+	}
+	return nil
 }
 
 // PossibleID reports whether id could name a resource: at most MaxIDLength characters
@@ -136,7 +139,7 @@ func PossibleID(id string) bool { return possible(id, MaxIDLength) }
 func PossibleName(name string) bool { return possible(name, MaxNameLength) }
 
 func possible(s string, max int) bool {
-	return len(s) <= 4*max && checkString("", s, max) == nil
+	return len(s) <= 4*max && checkString(s, max) == ""
 }
 
 func checkMulti(attr string, vs []MultiValue) error {
@@ -145,9 +148,9 @@ func checkMulti(attr string, vs []MultiValue) error {
 	}
 	for i := range vs {
 		v := &vs[i]
-		for _, f := range []struct{ name, value string }{{"value", v.Value}, {"display", v.Display}, {"type", v.Type}} {
-			if err := checkString(attr+"."+f.name, f.value, MaxNameLength); err != nil {
-				return err
+		for _, f := range [...]struct{ name, value string }{{"value", v.Value}, {"display", v.Display}, {"type", v.Type}} {
+			if r := checkString(f.value, MaxNameLength); r != "" {
+				return &InvalidError{attr + "." + f.name, r}
 			}
 		}
 	}
@@ -158,17 +161,17 @@ func tooMany(attr string) error {
 	return &InvalidError{attr, fmt.Sprintf("must not hold more than %d values", MaxMultiValues)}
 }
 
-// checkString checks one stored string: valid UTF-8, no NUL, at most max characters.
-// The byte length is compared first: a string of at most max bytes has at most max
-// characters, so the usual value is never counted.
-func checkString(attr, s string, max int) error {
+// checkString checks one stored string: valid UTF-8, no NUL, at most max characters. It
+// returns what is wrong, or "". The byte length is compared first: a string of at most
+// max bytes has at most max characters, so the usual value is never counted.
+func checkString(s string, max int) string {
 	switch {
 	case !utf8.ValidString(s):
-		return &InvalidError{attr, "must be valid UTF-8"}
+		return "must be valid UTF-8"
 	case strings.IndexByte(s, 0) >= 0:
-		return &InvalidError{attr, "must not contain a NUL character"}
+		return "must not contain a NUL character"
 	case len(s) > max && utf8.RuneCountInString(s) > max:
-		return &InvalidError{attr, fmt.Sprintf("must not be longer than %d characters", max)}
+		return fmt.Sprintf("must not be longer than %d characters", max)
 	}
-	return nil
+	return ""
 }

@@ -119,6 +119,9 @@ type step struct {
 // Compile resolves and coerces ops against s and exts. It does not fail: an operation
 // that cannot be compiled fails when Apply reaches it.
 func Compile(ops []Operation, s schema.Schema, exts ...schema.Schema) *Program {
+	if len(ops) == 0 {
+		return &Program{} // a group PATCH of members only: no resolver to build
+	}
 	r := newResolver(s, exts)
 	p := &Program{ops: make([]compiledOp, len(ops))}
 	for i, op := range ops {
