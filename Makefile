@@ -31,8 +31,11 @@ lint:
 	  if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changes go.mod/go.sum:"; git diff -- go.mod go.sum; \
 	  cp "$${TMPDIR:-/tmp}/go.mod" "$${TMPDIR:-/tmp}/go.sum" .; exit 1; fi
 
-# A short run of every fuzz target (their seed corpora already run in `make test`).
+# A short run of every fuzz target (their seed corpora already run in `make test`), and a
+# longer one of FuzzRequest, whole requests against the server on every configured
+# backend (set TOWNSQUARE_TEST_DATABASE_URL to include PostgreSQL).
 FUZZTIME ?= 20s
+FUZZREQUESTTIME ?= 2m
 # -fuzzminimizetime keeps a 2-core machine from stalling on minimising new inputs.
 FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 fuzz:
@@ -45,6 +48,9 @@ fuzz:
 	$(FUZZ) -fuzz FuzzParseSimpleEq ./resources
 	$(FUZZ) -fuzz FuzzQuoteBareValues ./resources
 	$(FUZZ) -fuzz FuzzAppendJSONString ./resources
+	$(FUZZ) -fuzz FuzzCheckFilter ./resources/limits
+	$(FUZZ) -fuzz FuzzFoldKey ./resources/patch
+	$(GO) test -run '^$$' -fuzztime $(FUZZREQUESTTIME) -fuzzminimizetime 200x -fuzz FuzzRequest ./server
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -93,10 +93,13 @@ func (a *API) scimError(ctx context.Context, kind, id string, err error) error {
 		se        scimerrors.ScimError
 		unknown   *store.UnknownMembersError
 		badFilter *store.FilterError
+		invalid   *store.InvalidError
 	)
 	switch {
 	case errors.As(err, &se):
 		return se
+	case errors.As(err, &invalid):
+		return badRequest(scimerrors.ScimTypeInvalidValue, "%s", invalid.Error())
 	case errors.As(err, &badFilter):
 		return badRequest(scimerrors.ScimTypeInvalidFilter, "%s", badFilter.Error())
 	case errors.Is(err, store.ErrNotFound):

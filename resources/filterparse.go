@@ -7,7 +7,9 @@ import (
 	fp "github.com/scim2/filter-parser/v2"
 )
 
-// parseFilter parses a SCIM filter. The one shape every IdP sends on every lookup,
+// parseFilter parses a SCIM filter that limits.CheckFilter has bounded (quoting bare
+// values adds no parenthesis, bracket or keyword, so the retry stays bounded too). The
+// one shape every IdP sends on every lookup,
 // `attr eq "value"` (Okta's userName, Entra's userName, externalId and displayName), is
 // recognised directly, without the general PEG parser, which is costly for it. Any
 // other filter goes to the parser; one that fails there is retried with bare comparison

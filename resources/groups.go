@@ -101,6 +101,7 @@ func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, groupKind, id, err)
 		return
 	}
+	prog := patch.Compile(rest, groupSchema) // before the store's transaction, as for users
 	g, err := a.store.UpdateGroup(r.Context(), id, ifVersion, func(g *store.Group) error {
 		if len(rest) == 0 {
 			return nil
@@ -109,7 +110,7 @@ func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) {
 		if g.ExternalID != "" {
 			attrs["externalId"] = g.ExternalID
 		}
-		if err := patch.Apply(attrs, rest, groupSchema); err != nil {
+		if err := prog.Apply(r.Context(), attrs); err != nil {
 			return err
 		}
 		ng, _, err := groupFromAttributes(attrs)

@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
-
-	"github.com/townsquare/townsquare/resources/patch"
 )
 
 // A password an IdP pushes is kept only as an argon2id hash (RFC 9106, from
@@ -105,58 +103,4 @@ func VerifyPassword(hash, pw string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// passwords hashes the passwords of one request, each once. A PATCH's are hashed by
-// prepare before the store's transaction begins, so that no write lock is held while a
-// hash is computed, and a transaction the store runs again hashes nothing again.
-type passwords struct {
-	ctx     context.Context
-	byPlain map[string]string
-}
-
-func newPasswords(ctx context.Context) *passwords {
-	return &passwords{ctx: ctx}
-}
-
-// hash returns pw's hash, computing it once.
-func (p *passwords) hash(pw string) (string, error) {
-	if h, ok := p.byPlain[pw]; ok {
-		return h, nil
-	}
-	h, err := hashPassword(p.ctx, pw)
-	if err != nil {
-		return "", err
-	}
-	if p.byPlain == nil {
-		p.byPlain = map[string]string{}
-	}
-	p.byPlain[pw] = h
-	return h, nil
-}
-
-// prepare hashes every password that ops set: the value of an operation whose path is
-// password, and the password of an operation's value map (by its name or its URN).
-func (p *passwords) prepare(ops []patch.Operation) error {
-	for _, op := range ops {
-		if op.Path != nil {
-			if pw, ok := op.Value.(string); ok && op.Path.ValueExpression == nil && op.Path.SubAttribute == nil &&
-				strings.EqualFold(op.Path.AttributePath.AttributeName, "password") && pw != "" {
-				if _, err := p.hash(pw); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		m, _ := op.Value.(map[string]any)
-		for k, v := range m {
-			lk := strings.ToLower(k)
-			if pw, ok := v.(string); ok && pw != "" && (lk == "password" || strings.HasSuffix(lk, ":password")) {
-				if _, err := p.hash(pw); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
 }

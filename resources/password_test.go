@@ -10,8 +10,6 @@ import (
 	"regexp"
 	"testing"
 	"time"
-
-	"github.com/townsquare/townsquare/resources/patch"
 )
 
 // TestPasswordHashes: a new hash is argon2id with OWASP's parameters in the PHC format,
@@ -77,28 +75,5 @@ func TestHashWaitsForASlotNoLongerThanItsContext(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("waited %v", took)
-	}
-}
-
-// TestPatchPasswordsAreHashedBeforeTheTransaction: every way a PATCH sets a password is
-// found by prepare, so the store's transaction only looks the hash up.
-func TestPatchPasswordsAreHashedBeforeTheTransaction(t *testing.T) {
-	for _, body := range []string{
-		`{"op":"replace","path":"password","value":"p1"}`,
-		`{"op":"Replace","path":"Password","value":"p1"}`,
-		`{"op":"replace","value":{"password":"p1","active":true}}`,
-		`{"op":"add","value":{"urn:ietf:params:scim:schemas:core:2.0:User:password":"p1"}}`,
-	} {
-		ops, err := patch.ParseRequest([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + body + `]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pws := newPasswords(context.Background())
-		if err := pws.prepare(ops); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := pws.byPlain["p1"]; !ok || len(pws.byPlain) != 1 {
-			t.Errorf("%s: prepared %v", body, pws.byPlain)
-		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/elimity-com/scim/schema"
 	"github.com/gorilla/mux"
 
+	"github.com/townsquare/townsquare/resources/limits"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -21,8 +23,14 @@ import (
 // resourceID is the {id} of the request's path.
 func resourceID(r *http.Request) string { return mux.Vars(r)["id"] }
 
-// readBody reads the whole request body (the server has already bounded its size).
+// readBody reads the whole request body (the server has already bounded its size). A
+// body is JSON (RFC 7644 §3.1): a Content-Type other than application/scim+json or
+// application/json is 415, as is a charset other than UTF-8; parameters are otherwise
+// ignored, and a request without Content-Type is read as JSON (some clients send none).
 func readBody(r *http.Request) ([]byte, error) {
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
 	if r.Body == nil {
 		return nil, nil
 	}
@@ -33,8 +41,38 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// decodeResource reads a POST or PUT body of a resource type: JSON (numbers kept as
-// json.Number) whose "schemas" holds the core schema, validated against the core schema
+// checkContentType accepts a request body's media type (see readBody).
+func checkContentType(ct string) error {
+	switch ct {
+	case "", "application/scim+json", "application/json": // what IdPs send, read without parsing
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/scim+json" && mt != "application/json" {
+		return errorf(http.StatusUnsupportedMediaType, "",
+			"the request body must be application/scim+json or application/json (RFC 7644 §3.1), not %.100q", ct)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return errorf(http.StatusUnsupportedMediaType, "", "the request body must be UTF-8, not %.100q", cs)
+	}
+	return nil
+}
+
+// decodeJSON decodes body, which must be exactly one JSON value (whitespace aside),
+// into v, keeping numbers as json.Number. ok is false for anything else: trailing data
+// after the value is refused rather than ignored.
+func decodeJSON(body []byte, v any) (ok bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if d.Decode(v) != nil {
+		return false
+	}
+	_, err := d.Token()
+	return err == io.EOF
+}
+
+// decodeResource reads a POST or PUT body of a resource type: one JSON value (numbers
+// kept as json.Number), an object whose "schemas" holds the core schema, validated against the core schema
 // with the common attributes and against each extension's schema. The result is the
 // canonical attribute map: names as the schemas spell them, values of the schemas' types,
 // unknown and readOnly attributes dropped, each extension's attributes under its URN.
@@ -44,10 +82,8 @@ func decodeResource(r *http.Request, rt resourceType) (map[string]any, error) {
 		return nil, err
 	}
 	var doc map[string]any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&doc); err != nil || doc == nil {
-		return nil, badRequest(scimerrors.ScimTypeInvalidSyntax, "the request body is not a JSON object")
+	if !decodeJSON(body, &doc) || doc == nil {
+		return nil, badRequest(scimerrors.ScimTypeInvalidSyntax, "the request body is not one JSON object")
 	}
 	normalizeResource(doc)
 	attrs, scimErr := rt.withCommon.Validate(doc)
@@ -114,6 +150,9 @@ func parseListRequest(r *http.Request) (listRequest, error) {
 	lr.query.StartIndex = max(lr.query.StartIndex, 1)
 	lr.query.Count = min(max(lr.query.Count, 0), MaxPageSize)
 	if raw := strings.TrimSpace(q.Get("filter")); raw != "" {
+		if err := limits.CheckFilter(raw); err != nil {
+			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is %v", err)
+		}
 		expr, err := parseFilter(raw)
 		if err != nil {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")

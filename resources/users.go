@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"context"
 	"net/http"
 
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -93,27 +94,39 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // patchUser serves PATCH /Users/{id}: the operations are applied to the stored user
-// inside the store's update, so a failing operation writes nothing. It answers 200 with
-// the user.
+// inside the store's update, so a failing operation writes nothing. Everything that does
+// not depend on the stored user (reading the request, resolving paths, coercing values,
+// hashing a password it sets) is done before, outside the store's transaction. It
+// answers 200 with the user.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
 	ops, ifVersion, err := decodePatch(r)
-	pws := newPasswords(r.Context())
-	if err == nil {
-		err = pws.prepare(ops) // before the transaction: a hash holds no lock
-	}
 	if err != nil {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
 	var wasActive bool
+	prog := patch.Compile(ops, userSchema, enterpriseUserSchema, townsquareUserSchema)
+	// The stored user never holds a password, so the one the operations leave is known
+	// now (patch.Program.LastSet), and is hashed before the transaction: a hash holds no
+	// lock, and a transaction run again hashes nothing again. Only a non-empty string is
+	// one (as setPassword has it).
+	var pwHash string
+	if pw, ok := prog.LastSet("password"); ok {
+		if s, _ := pw.(string); s != "" {
+			if pwHash, err = hashPassword(r.Context(), s); err != nil {
+				a.fail(w, r, userKind, id, err)
+				return
+			}
+		}
+	}
 	u, err := a.store.UpdateUser(r.Context(), id, ifVersion, func(u *store.User) error {
 		wasActive = u.Active
 		attrs := userToAttributes(u)
 		if u.ExternalID != "" {
 			attrs["externalId"] = u.ExternalID
 		}
-		if err := patch.Apply(attrs, ops, userSchema, enterpriseUserSchema, townsquareUserSchema); err != nil {
+		if err := prog.Apply(r.Context(), attrs); err != nil {
 			return err
 		}
 		nu, err := userFromAttributes(attrs)
@@ -126,8 +139,8 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 			nu.Active = u.Active
 		}
 		nu.PasswordHash = u.PasswordHash
-		if err := setPassword(&nu, attrs, pws); err != nil {
-			return err
+		if pwHash != "" {
+			nu.PasswordHash = pwHash
 		}
 		*u = nu
 		return nil
@@ -172,7 +185,7 @@ func decodeUser(r *http.Request) (decodedUser, error) {
 	if err != nil {
 		return decodedUser{}, err
 	}
-	if err := setPassword(&u, attrs, newPasswords(r.Context())); err != nil {
+	if err := setPassword(r.Context(), &u, attrs); err != nil {
 		return decodedUser{}, err
 	}
 	_, hasActive := attrs["active"]
@@ -193,8 +206,8 @@ func decodePatch(r *http.Request) ([]patch.Operation, int64, error) {
 	return ops, ifVersion, err
 }
 
-// setPassword hashes a password present in attrs into u, with pws.
-func setPassword(u *store.User, attrs map[string]any, pws *passwords) error {
+// setPassword hashes a password present in attrs into u.
+func setPassword(ctx context.Context, u *store.User, attrs map[string]any) error {
 	_, v, ok := lookup(attrs, "password")
 	if !ok || v == nil {
 		return nil
@@ -206,7 +219,7 @@ func setPassword(u *store.User, attrs map[string]any, pws *passwords) error {
 	if pw == "" {
 		return nil
 	}
-	h, err := pws.hash(pw)
+	h, err := hashPassword(ctx, pw)
 	if err != nil {
 		return err
 	}

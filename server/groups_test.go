@@ -230,7 +230,7 @@ func TestGroupGetMemberReadFails(t *testing.T) {
 
 		// After the first bytes: a big group, so that the answer has left before the failure.
 		ctx := context.Background()
-		long := strings.Repeat("x", 900)
+		long := strings.Repeat("𝔵", store.MaxNameLength) // 1 KiB of UTF-8
 		var ids []string
 		for i := range 100 {
 			u := store.User{UserName: fmt.Sprintf("big%d@example.com", i), DisplayName: long, Active: true}
@@ -326,8 +326,10 @@ var groupPatchCases = []groupPatchCase{
 	{name: "unknown group, rename", group: "no-such-group", body: oktaPatch(`{"op":"replace","path":"displayName","value":"x"}`), status: 404, members: fiveMembers},
 	{name: "id that does not unescape", group: "%25zz", body: oktaPatch(`{"op":"remove","path":"members"}`), status: 404, members: fiveMembers},
 	{name: "search path", group: ".search", body: oktaPatch(`{"op":"remove","path":"members"}`), status: 405, members: fiveMembers},
-	{name: "mixed case and trailing data", body: `{"SCHEMAS":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"operations":[{"OP":"ADD","PATH":"Members","VALUE":[{"VALUE":"{u5}"}]}]} trailing`,
+	{name: "mixed case", body: `{"SCHEMAS":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"operations":[{"OP":"ADD","PATH":"Members","VALUE":[{"VALUE":"{u5}"}]}]}`,
 		status: 204, members: sixMembers},
+	{name: "trailing data", body: `{"SCHEMAS":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"operations":[{"OP":"ADD","PATH":"Members","VALUE":[{"VALUE":"{u5}"}]}]} trailing`,
+		status: 400, scimType: "invalidSyntax", members: fiveMembers},
 	{name: "remove without path", body: oktaPatch(`{"op":"remove"}`), status: 400, scimType: "noTarget", members: fiveMembers},
 	{name: "displayName path", body: oktaPatch(`{"op":"replace","path":"displayName","value":"By path"}`), status: 204, members: fiveMembers, name2: "By path"},
 	{name: "member sub-attribute", body: oktaPatch(`{"op":"replace","path":"members[value eq \"{u0}\"].display","value":"x"}`), status: 204, members: fiveMembers},
@@ -443,7 +445,7 @@ func (c *chunkRecorder) Write(p []byte) (int, error) {
 func TestGroupsStream(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		long := strings.Repeat("display name long enough to make a big body ", 6)
+		long := strings.Repeat("display name long enough to make a big body ", 6)[:store.MaxNameLength]
 		var ids []string
 		for i := range 400 {
 			u := store.User{UserName: fmt.Sprintf("streamed%d@example.com", i), DisplayName: long, Active: true}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/townsquare/townsquare/server"
+	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -126,15 +127,20 @@ func TestEveryAnswerHasSecurityHeaders(t *testing.T) {
 }
 
 // TestLogLinesAreBounded: a value a client chooses reaches the log cut to
-// server.MaxLogValue: here a 100 KB path, in the access log and in the error the store's
-// failure logs. (TestBoundedHandler checks the cut itself.)
+// server.MaxLogValue: here a 100 KB path in the access log, and a 1 KiB userName in the
+// error the store's failure logs. (TestBoundedHandler checks the cut itself.)
 func TestLogLinesAreBounded(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		srv, logs := testServer(t, s)
 		if _, err := s.DB().Exec(`DROP TABLE user_emails`); err != nil { // reads of users fail, naming the id
 			t.Fatal(err)
 		}
-		wantError(t, do(t, srv, "GET", "/scim/v2/Users/"+strings.Repeat("p", 100_000), ""), 503, "")
+		wantError(t, do(t, srv, "GET", "/scim/v2/Users/"+strings.Repeat("p", 100_000), ""), 404, "")
+		// The longest userName there is (store.MaxNameLength characters) of 4-byte characters: 1 KiB in
+		// the store's error, which names it.
+		long := strings.Repeat("𝔭", store.MaxNameLength)
+		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+			"userName":"`+long+`","emails":[{"value":"p@example.com"}]}`), 503, "")
 		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 		cut := 0
 		for _, l := range lines {

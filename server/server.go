@@ -38,6 +38,12 @@ const MaxRequestTimeout = WriteTimeout - 20*time.Second
 // is not ready to serve.
 const readyTimeout = 2 * time.Second
 
+// MaxHeaderBytes bounds a request's line and headers (http.Server.MaxHeaderBytes; Go
+// allows 4 KiB of slack over it); beyond, the answer is 431. A SCIM request needs a few
+// hundred bytes beside its filter (itself at most 8 KiB, limits.MaxFilterLength, three
+// times that percent-encoded); net/http's default of 1 MiB let a 200 KB filter in.
+const MaxHeaderBytes = 64 << 10
+
 // Config is what a server needs.
 type Config struct {
 	Store          store.Store
@@ -186,6 +192,7 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }

@@ -64,21 +64,29 @@ type Users interface {
 	// case is a ConflictError. When an account DELETEd earlier (delete_mode deactivate)
 	// has the same externalId, the user is relinked to it: it keeps its old id, creation
 	// time and memberships, and is reactivated. Live users may share an externalId.
+	// A user that breaks a limit of what is stored (User.Check) is an InvalidError, and
+	// nothing is written.
 	CreateUser(ctx context.Context, u *User) error
 	// GetUser reads one live user with its multi-valued attributes, groups and account;
-	// ErrNotFound when there is none.
+	// ErrNotFound when there is none. Here and in every call that takes an id, an id
+	// that could name nothing (PossibleID) is ErrNotFound without a look at the database.
 	GetUser(ctx context.Context, id string) (User, error)
 	// UpdateUser reads the user, lets fn change it, and writes it back atomically, so
 	// concurrent updates never lose each other's changes. ifVersion > 0 demands that the
 	// stored version still be that one (ErrPrecondition otherwise): If-Match. fn's error
-	// is returned as it is, and nothing is written.
+	// is returned as it is, and nothing is written; so is the InvalidError of a user fn
+	// leaves breaking a limit (User.Check). fn may run more than once (a transaction that
+	// lost a race is run again), each time on the user as then stored.
 	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *User) error) (User, error)
 	// DeleteUser ends a SCIM user: with delete_mode "deactivate" the account is kept,
 	// deactivated, with its memberships, while the resource disappears (it leaves its
 	// groups, reads are ErrNotFound, its userName is free); with "purge" everything goes.
 	DeleteUser(ctx context.Context, id string, ifVersion int64) error
 	// ListUsers returns one page of the live users q selects, in creation order, and the
-	// total number of matches. An invalid filter is an error matching ErrInvalidFilter.
+	// total number of matches. An invalid filter is an error matching ErrInvalidFilter:
+	// so is one of more than MaxFilterTerms terms, one comparing with a string that is
+	// not valid UTF-8 or holds a NUL (no stored string can equal it), and one whose co,
+	// sw or ew value is longer than any stored string (4 × MaxTextLength bytes).
 	ListUsers(ctx context.Context, q Query) ([]User, int, error)
 }
 
@@ -87,9 +95,12 @@ type Users interface {
 type Groups interface {
 	// CreateGroup stores a new group with its initial members, assigning ID, times and
 	// version, and maps it to teams and channels. Member ids naming no live user fail the
-	// whole create (UnknownMembersError).
+	// whole create (UnknownMembersError), ids that could name nothing (PossibleID)
+	// included. A group that breaks a limit of what is stored (Group.Check) is an
+	// InvalidError. Either way nothing is written.
 	CreateGroup(ctx context.Context, g *Group, memberIDs []string) error
-	// GetGroup reads a group without its members; ErrNotFound when there is none.
+	// GetGroup reads a group without its members; ErrNotFound when there is none (or the
+	// id could name nothing, PossibleID).
 	GetGroup(ctx context.Context, id string) (Group, error)
 	// EachGroupMember calls fn for each member of the group in a stable order, as of one
 	// moment, streaming them so that a large group is never held in memory. A group that
@@ -97,17 +108,23 @@ type Groups interface {
 	EachGroupMember(ctx context.Context, groupID string, fn func(Member) error) error
 	// UpdateGroup changes a group atomically: fn (which may be nil) edits its scalar
 	// attributes, then ops change its member list, in order. ifVersion > 0 demands the
-	// stored version (If-Match). A rename is matched against the rules again.
+	// stored version (If-Match). A rename is matched against the rules again. A group fn
+	// leaves breaking a limit (Group.Check) is an InvalidError; an add naming ids that
+	// are no live user is an UnknownMembersError (a remove skips them); either way
+	// nothing is written. fn may run more than once, as in UpdateUser.
 	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *Group) error, ops []MemberOp) (Group, error)
 	// DeleteGroup removes a group; every member leaves it.
 	DeleteGroup(ctx context.Context, id string, ifVersion int64) error
 	// ListGroups returns one page of the groups q selects, in creation order, and the
-	// total number of matches. An invalid filter is an error matching ErrInvalidFilter.
+	// total number of matches. An invalid filter is an error matching ErrInvalidFilter,
+	// as in ListUsers.
 	ListGroups(ctx context.Context, q Query) ([]Group, int, error)
 }
 
 // Chat is the read side of provisioning: teams, channels and accounts as the chat sees
-// them, and why each membership exists.
+// them, and why each membership exists. A team or channel name that could name nothing
+// (PossibleName), like an id that could not (PossibleID), is ErrNotFound without a look
+// at the database.
 type Chat interface {
 	// ListTeams returns every team, by name.
 	ListTeams(ctx context.Context) ([]TeamSummary, error)

@@ -122,31 +122,32 @@ type StringAttribute struct {
 	Schema    string // "" for the core User schema, else the extension's URN
 	Name      string // the attribute, or attribute.sub-attribute: "nickName", "name.givenName"
 	CaseExact bool   // compared case-sensitively (RFC 7643 §2.2, caseExact)
+	Max       int    // the most characters a value may have: MaxNameLength or MaxTextLength (limits.go)
 	Field     func(*User) *string
 }
 
 // UserStrings are the User's single-valued string attributes, in a stable order.
 var UserStrings = []StringAttribute{
-	{"", "name.formatted", false, func(u *User) *string { return &u.Name.Formatted }},
-	{"", "name.familyName", false, func(u *User) *string { return &u.Name.FamilyName }},
-	{"", "name.givenName", false, func(u *User) *string { return &u.Name.GivenName }},
-	{"", "name.middleName", false, func(u *User) *string { return &u.Name.MiddleName }},
-	{"", "name.honorificPrefix", false, func(u *User) *string { return &u.Name.HonorificPrefix }},
-	{"", "name.honorificSuffix", false, func(u *User) *string { return &u.Name.HonorificSuffix }},
-	{"", "displayName", false, func(u *User) *string { return &u.DisplayName }},
-	{"", "nickName", false, func(u *User) *string { return &u.NickName }},
-	{"", "profileUrl", false, func(u *User) *string { return &u.ProfileURL }},
-	{"", "title", false, func(u *User) *string { return &u.Title }},
-	{"", "userType", false, func(u *User) *string { return &u.UserType }},
-	{"", "preferredLanguage", false, func(u *User) *string { return &u.PreferredLanguage }},
-	{"", "locale", false, func(u *User) *string { return &u.Locale }},
-	{"", "timezone", false, func(u *User) *string { return &u.Timezone }},
-	{EnterpriseUserSchema, "employeeNumber", false, func(u *User) *string { return &u.Enterprise.EmployeeNumber }},
-	{EnterpriseUserSchema, "costCenter", false, func(u *User) *string { return &u.Enterprise.CostCenter }},
-	{EnterpriseUserSchema, "organization", false, func(u *User) *string { return &u.Enterprise.Organization }},
-	{EnterpriseUserSchema, "division", false, func(u *User) *string { return &u.Enterprise.Division }},
-	{EnterpriseUserSchema, "department", false, func(u *User) *string { return &u.Enterprise.Department }},
-	{EnterpriseUserSchema, "manager.value", true, func(u *User) *string { return &u.Enterprise.Manager.Value }},
-	{EnterpriseUserSchema, "manager.$ref", true, func(u *User) *string { return &u.Enterprise.Manager.Ref }},
-	{EnterpriseUserSchema, "manager.displayName", false, func(u *User) *string { return &u.Enterprise.Manager.DisplayName }},
+	{"", "name.formatted", false, MaxNameLength, func(u *User) *string { return &u.Name.Formatted }},
+	{"", "name.familyName", false, MaxNameLength, func(u *User) *string { return &u.Name.FamilyName }},
+	{"", "name.givenName", false, MaxNameLength, func(u *User) *string { return &u.Name.GivenName }},
+	{"", "name.middleName", false, MaxNameLength, func(u *User) *string { return &u.Name.MiddleName }},
+	{"", "name.honorificPrefix", false, MaxNameLength, func(u *User) *string { return &u.Name.HonorificPrefix }},
+	{"", "name.honorificSuffix", false, MaxNameLength, func(u *User) *string { return &u.Name.HonorificSuffix }},
+	{"", "displayName", false, MaxNameLength, func(u *User) *string { return &u.DisplayName }},
+	{"", "nickName", false, MaxNameLength, func(u *User) *string { return &u.NickName }},
+	{"", "profileUrl", false, MaxTextLength, func(u *User) *string { return &u.ProfileURL }},
+	{"", "title", false, MaxNameLength, func(u *User) *string { return &u.Title }},
+	{"", "userType", false, MaxNameLength, func(u *User) *string { return &u.UserType }},
+	{"", "preferredLanguage", false, MaxNameLength, func(u *User) *string { return &u.PreferredLanguage }},
+	{"", "locale", false, MaxNameLength, func(u *User) *string { return &u.Locale }},
+	{"", "timezone", false, MaxNameLength, func(u *User) *string { return &u.Timezone }},
+	{EnterpriseUserSchema, "employeeNumber", false, MaxNameLength, func(u *User) *string { return &u.Enterprise.EmployeeNumber }},
+	{EnterpriseUserSchema, "costCenter", false, MaxNameLength, func(u *User) *string { return &u.Enterprise.CostCenter }},
+	{EnterpriseUserSchema, "organization", false, MaxNameLength, func(u *User) *string { return &u.Enterprise.Organization }},
+	{EnterpriseUserSchema, "division", false, MaxNameLength, func(u *User) *string { return &u.Enterprise.Division }},
+	{EnterpriseUserSchema, "department", false, MaxNameLength, func(u *User) *string { return &u.Enterprise.Department }},
+	{EnterpriseUserSchema, "manager.value", true, MaxNameLength, func(u *User) *string { return &u.Enterprise.Manager.Value }},
+	{EnterpriseUserSchema, "manager.$ref", true, MaxTextLength, func(u *User) *string { return &u.Enterprise.Manager.Ref }},
+	{EnterpriseUserSchema, "manager.displayName", false, MaxNameLength, func(u *User) *string { return &u.Enterprise.Manager.DisplayName }},
 }

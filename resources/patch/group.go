@@ -5,6 +5,8 @@ import (
 
 	"github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
+
+	"github.com/townsquare/townsquare/resources/limits"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -27,8 +29,10 @@ import (
 // dropped: display, $ref and type are not stored, and value is immutable (mutability).
 // Member entries may carry display, $ref and type, which are ignored, except that
 // "type":"Group" is invalidValue (no nested groups). An entry without a non-empty string
-// "value" is invalidValue. Errors are errors.ScimError values.
+// "value" is invalidValue, and so are more than limits.MaxPatchMemberIDs member ids over
+// all the operations. Errors are errors.ScimError values.
 func SplitGroupOps(ops []Operation) (members []store.MemberOp, rest []Operation, err error) {
+	ids := 0
 	for i, op := range ops {
 		kind := strings.ToLower(op.Op)
 		var mo *store.MemberOp
@@ -65,6 +69,10 @@ func SplitGroupOps(ops []Operation) (members []store.MemberOp, rest []Operation,
 			}
 		}
 		if mo != nil {
+			if ids += len(mo.IDs); ids > limits.MaxPatchMemberIDs {
+				return nil, nil, atOp(i, errf(errors.ScimTypeInvalidValue,
+					"a PATCH request names at most %d members over all its operations", limits.MaxPatchMemberIDs))
+			}
 			members = append(members, *mo)
 		}
 	}

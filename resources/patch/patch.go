@@ -1,8 +1,14 @@
 // Package patch reads SCIM PATCH requests (ParseRequest) and applies their operations
-// (RFC 7644 §3.5.2) to a resource held as a canonical attribute map (Apply), or, for a
-// group's members, turns them into the store's member operations (SplitGroupOps). Paths
-// and values arrive in the client's spelling (any case, dotted or URN-prefixed keys,
-// string booleans); names are resolved and values checked against the schemas here.
+// (RFC 7644 §3.5.2) to a resource held as a canonical attribute map (Compile, then
+// Program.Apply; Apply does both), or, for a group's members, turns them into the store's
+// member operations (SplitGroupOps). Paths and values arrive in the client's spelling
+// (any case, dotted or URN-prefixed keys, string booleans); names are resolved and values
+// checked against the schemas when compiling, before the resource is read, and the
+// compiled program only changes the map.
+//
+// A request's size is bounded (resources/limits: operations, member ids, path length
+// and nesting), a multi-valued attribute holds at most store.MaxMultiValues elements
+// after every operation, and applying costs time linear in the elements involved.
 //
 // The canonical map uses the schema's attribute names exactly: simple attributes hold
 // string/bool/int64/float64, complex ones map[string]any, multi-valued ones []any, and an
@@ -47,15 +53,22 @@
 package patch
 
 import (
+	"context"
 	stderrors "errors"
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
+
+	"github.com/townsquare/townsquare/store"
 )
 
 const (
@@ -64,19 +77,75 @@ const (
 	opReplace = "replace"
 )
 
-// Apply applies ops in order to attrs (mutating it). s is the resource's core schema and
-// exts its extension schemas, whose attributes are kept in attrs under the extension's ID.
-// The common attributes (id, externalId, meta, schemas) are known implicitly.
+// Apply applies ops in order to attrs (mutating it): Compile, then Program.Apply. s is
+// the resource's core schema and exts its extension schemas, whose attributes are kept in
+// attrs under the extension's ID. The common attributes (id, externalId, meta, schemas)
+// are known implicitly.
 //
 // Apply is atomic: it works on a deep copy and only replaces the contents of attrs when
 // every operation succeeded. Lists it rewrites are []any. Every error is an
 // errors.ScimError value.
 func Apply(attrs map[string]any, ops []Operation, s schema.Schema, exts ...schema.Schema) error {
+	return Compile(ops, s, exts...).Apply(context.Background(), attrs)
+}
+
+// Program is a PATCH request made ready to apply: every path and key resolved against
+// the schemas, every value coerced to its attribute's type. Compiling holds all the work
+// that does not depend on the resource, so that a caller can do it before the store's
+// write transaction and keep only Apply inside. A Program is not changed by Apply and
+// may be applied again (a transaction that lost a race runs again).
+type Program struct {
+	ops []compiledOp
+}
+
+// compiledOp is one operation: the changes it makes, in order, then the error its
+// compilation met, if any. The error is reported when Apply reaches it, after the
+// earlier changes, so Apply reports the same error for a request whether or not it was
+// compiled first.
+type compiledOp struct {
+	steps []step
+	err   error
+}
+
+// step is one change to one resolved target. v is the value coerced for the target
+// (see prepare); Apply copies it before use, so the Program stays as compiled.
+type step struct {
+	kind    string
+	t       target
+	v       any
+	dropExt string // set: the step removes this whole extension instead
+}
+
+// Compile resolves and coerces ops against s and exts. It does not fail: an operation
+// that cannot be compiled fails when Apply reaches it.
+func Compile(ops []Operation, s schema.Schema, exts ...schema.Schema) *Program {
+	if len(ops) == 0 {
+		return &Program{} // a group PATCH of members only: no resolver to build
+	}
 	r := newResolver(s, exts)
-	work := deepCopyMap(attrs)
+	p := &Program{ops: make([]compiledOp, len(ops))}
 	for i, op := range ops {
-		if err := r.applyOp(work, op); err != nil {
-			return atOp(i, err)
+		c := &p.ops[i]
+		c.err = r.compileOp(c, op)
+	}
+	return p
+}
+
+// Apply applies the program to attrs (mutating it), atomically as the package-level
+// Apply does. It stops, returning ctx's error, when ctx ends: the client is gone.
+func (p *Program) Apply(ctx context.Context, attrs map[string]any) error {
+	work := deepCopyMap(attrs)
+	for i, op := range p.ops {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, st := range op.steps {
+			if err := st.apply(work); err != nil {
+				return atOp(i, err)
+			}
+		}
+		if op.err != nil {
+			return atOp(i, op.err)
 		}
 	}
 	if attrs == nil {
@@ -89,6 +158,31 @@ func Apply(attrs map[string]any, ops []Operation, s schema.Schema, exts ...schem
 	clear(attrs)
 	maps.Copy(attrs, work)
 	return nil
+}
+
+// LastSet returns the value the program's last change to the core schema's top-level
+// attribute name (its canonical name) sets, and false when no change names it or the
+// last one removes it. For an attribute the stored resource never holds (the writeOnly
+// password), that is the value Apply leaves, known before Apply runs.
+func (p *Program) LastSet(name string) (any, bool) {
+	var v any
+	var set bool
+	for _, op := range p.ops {
+		for _, st := range op.steps {
+			if st.dropExt == "" && st.t.ext == "" && !st.t.container && st.t.sub == nil && st.t.attr.Name() == name {
+				v, set = st.v, st.kind != opRemove
+			}
+		}
+	}
+	return v, set
+}
+
+func (st step) apply(work map[string]any) error {
+	if st.dropExt != "" {
+		delete(work, st.dropExt)
+		return nil
+	}
+	return applyTarget(work, st.kind, st.t, deepCopy(st.v))
 }
 
 // asScimType is err, a ScimError, with another scimType.
@@ -117,7 +211,8 @@ func errf(t errors.ScimType, format string, args ...any) error {
 	return errors.ScimError{ScimType: t, Status: http.StatusBadRequest, Detail: fmt.Sprintf(format, args...)}
 }
 
-func (r *resolver) applyOp(work map[string]any, op Operation) error {
+// compileOp appends op's steps to c.
+func (r *resolver) compileOp(c *compiledOp, op Operation) error {
 	kind := strings.ToLower(op.Op)
 	switch kind {
 	case opAdd, opReplace, opRemove:
@@ -128,7 +223,7 @@ func (r *resolver) applyOp(work map[string]any, op Operation) error {
 		if kind == opRemove {
 			return errf(errors.ScimTypeNoTarget, "remove needs a path")
 		}
-		return r.applyValueMap(work, kind, "", true, op.Value)
+		return r.compileValueMap(c, kind, "", true, op.Value)
 	}
 	t, err := r.resolvePath(*op.Path)
 	if err != nil {
@@ -140,23 +235,33 @@ func (r *resolver) applyOp(work map[string]any, op Operation) error {
 			if t.ext == "" {
 				return errf(errors.ScimTypeNoTarget, "cannot remove the resource itself")
 			}
-			delete(work, t.ext)
+			c.steps = append(c.steps, step{dropExt: t.ext})
 			return nil
 		}
-		return r.applyValueMap(work, kind, t.ext, false, op.Value)
+		return r.compileValueMap(c, kind, t.ext, false, op.Value)
 	}
-	return r.applyTarget(work, kind, t, op.Value)
+	return c.add(kind, t, op.Value)
 }
 
-// applyValueMap applies a path-less add/replace: every key of v names an attribute (in
-// any case, optionally dotted or URN-prefixed) and is applied as if it were the path.
-// scope is "" for the core schema or an extension URN; containers says whether keys that
-// are whole schema URNs ({"urn:...:enterprise:2.0:User": {...}}) may appear.
-func (r *resolver) applyValueMap(work map[string]any, kind, scope string, containers bool, v any) error {
+// add appends one change to one target, its value prepared.
+func (c *compiledOp) add(kind string, t target, v any) error {
+	pv, err := prepare(kind, t, v)
+	if err != nil {
+		return err
+	}
+	c.steps = append(c.steps, step{kind: kind, t: t, v: pv})
+	return nil
+}
+
+// compileValueMap compiles a path-less add/replace: every key of v names an attribute
+// (in any case, optionally dotted or URN-prefixed) and is applied as if it were the
+// path. scope is "" for the core schema or an extension URN; containers says whether
+// keys that are whole schema URNs ({"urn:...:enterprise:2.0:User": {...}}) may appear.
+func (r *resolver) compileValueMap(c *compiledOp, kind, scope string, containers bool, v any) error {
 	m, ok := v.(map[string]any)
 	if !ok {
 		if v == nil && scope != "" {
-			delete(work, scope) // {"urn:...:User": null}: unassign the whole extension
+			c.steps = append(c.steps, step{dropExt: scope}) // {"urn:...:User": null}: unassign the whole extension
 			return nil
 		}
 		return errf(errors.ScimTypeInvalidValue, "an operation without a path needs an object value")
@@ -175,7 +280,7 @@ func (r *resolver) applyValueMap(work map[string]any, kind, scope string, contai
 		}
 		if containers {
 			if id, ok := r.schemaURN(k); ok {
-				if err := r.applyValueMap(work, kind, id, false, x); err != nil {
+				if err := r.compileValueMap(c, kind, id, false, x); err != nil {
 					return err
 				}
 				continue
@@ -205,7 +310,7 @@ func (r *resolver) applyValueMap(work map[string]any, kind, scope string, contai
 		if x == nil {
 			opKind = opRemove // null means unassigned (RFC 7643 §2.5)
 		}
-		if err := r.applyTarget(work, opKind, t, x); err != nil {
+		if err := c.add(opKind, t, x); err != nil {
 			return err
 		}
 	}
@@ -218,11 +323,54 @@ func isIgnoredKey(k string) bool {
 	return strings.EqualFold(k, "id") || strings.EqualFold(k, "schemas") || strings.EqualFold(k, "meta")
 }
 
-// applyTarget applies one operation to one resolved target.
-func (r *resolver) applyTarget(work map[string]any, kind string, t target, v any) error {
+// prepare checks that t may be written and coerces v to what applying kind to t takes:
+// nothing for a remove (but a list of elements to remove from a whole multi-valued
+// attribute), the elements of a whole multi-valued attribute ([]any), one element or
+// sub-attribute of one, or a single value (a map for a complex attribute). These are
+// the checks and conversions that do not depend on the resource.
+func prepare(kind string, t target, v any) (any, error) {
 	if err := t.writable(); err != nil {
-		return err
+		return nil, err
 	}
+	a := t.attr
+	name := a.Name()
+	switch {
+	case a.MultiValued() && t.match == nil && t.sub == nil: // the whole attribute: emails, members
+		if v == nil {
+			if kind == opRemove {
+				return nil, nil
+			}
+			return nil, errf(errors.ScimTypeInvalidValue, "%s %s needs a value", kind, name)
+		}
+		return coerceMulti(a, v)
+	case kind == opRemove:
+		return nil, nil
+	case a.MultiValued(): // a filter, a sub-attribute, or both
+		if v == nil {
+			return nil, errf(errors.ScimTypeInvalidValue, "%s %s needs a value", kind, name)
+		}
+		if t.sub != nil {
+			return coerceSingle(*t.sub, v)
+		}
+		return coerceElement(a, v)
+	case t.sub != nil:
+		if v == nil {
+			return nil, errf(errors.ScimTypeInvalidValue, "%s %s.%s needs a value", kind, name, t.sub.Name())
+		}
+		return coerceSingle(*t.sub, v)
+	default:
+		if v == nil {
+			return nil, errf(errors.ScimTypeInvalidValue, "%s %s needs a value", kind, name)
+		}
+		if a.AttributeType() == "complex" {
+			return coerceComplex(a, v)
+		}
+		return coerceSimple(a, v)
+	}
+}
+
+// applyTarget applies one operation to one resolved target; v is prepared (prepare).
+func applyTarget(work map[string]any, kind string, t target, v any) error {
 	c := work
 	if t.ext != "" {
 		m, ok := work[t.ext].(map[string]any)
@@ -252,7 +400,8 @@ func (r *resolver) applyTarget(work map[string]any, kind string, t target, v any
 	}
 }
 
-// applySingle handles a whole single-valued attribute, simple or complex.
+// applySingle handles a whole single-valued attribute, simple or complex; v is
+// prepared: a map for a complex attribute, else the value.
 func applySingle(c map[string]any, kind string, a schema.CoreAttribute, v any) error {
 	name := a.Name()
 	cur, present := c[name]
@@ -266,14 +415,8 @@ func applySingle(c map[string]any, kind string, a schema.CoreAttribute, v any) e
 		delete(c, name)
 		return nil
 	}
-	if v == nil {
-		return errf(errors.ScimTypeInvalidValue, "%s %s needs a value", kind, name)
-	}
 	if a.AttributeType() == "complex" {
-		nv, err := coerceComplex(a, v)
-		if err != nil {
-			return err
-		}
+		nv, _ := v.(map[string]any)
 		base, _ := cur.(map[string]any)
 		if base == nil {
 			base = map[string]any{}
@@ -288,18 +431,15 @@ func applySingle(c map[string]any, kind string, a schema.CoreAttribute, v any) e
 		}
 		return nil
 	}
-	x, err := coerceSimple(a, v)
-	if err != nil {
-		return err
-	}
-	if present && cur != nil && isImmutable(a) && !equalValues(cur, x) {
+	if present && cur != nil && isImmutable(a) && !equalValues(cur, v) {
 		return errf(errors.ScimTypeMutability, "%s is immutable", name)
 	}
-	c[name] = x
+	c[name] = v
 	return nil
 }
 
-// applySub handles a sub-attribute of a single-valued complex attribute (name.givenName).
+// applySub handles a sub-attribute of a single-valued complex attribute (name.givenName);
+// v is the sub-attribute's value, prepared.
 func applySub(c map[string]any, kind string, a, sub schema.CoreAttribute, v any) error {
 	name, sn := a.Name(), sub.Name()
 	m, _ := c[name].(map[string]any)
@@ -319,25 +459,22 @@ func applySub(c map[string]any, kind string, a, sub schema.CoreAttribute, v any)
 		}
 		return nil
 	}
-	if v == nil {
-		return errf(errors.ScimTypeInvalidValue, "%s %s.%s needs a value", kind, name, sn)
-	}
-	x, err := coerceSingle(sub, v)
-	if err != nil {
-		return err
-	}
 	if m == nil {
 		m = map[string]any{}
 		c[name] = m
 	}
-	if old, ok := m[sn]; ok && old != nil && isImmutable(sub) && !equalValues(old, x) {
+	if old, ok := m[sn]; ok && old != nil && isImmutable(sub) && !equalValues(old, v) {
 		return errf(errors.ScimTypeMutability, "%s.%s is immutable", name, sn)
 	}
-	m[sn] = x
+	m[sn] = v
 	return nil
 }
 
-// applyMulti handles every path shape on a multi-valued attribute.
+// applyMulti handles every path shape on a multi-valued attribute; v is prepared (the
+// elements, for the whole attribute). Its cost is linear in the attribute's elements and
+// the operation's: elements are compared by key (elemKey), never pairwise. An attribute
+// left with more than store.MaxMultiValues elements is invalidValue, so that no
+// operation starts on a longer list.
 func applyMulti(c map[string]any, kind string, t target, v any) error {
 	a := t.attr
 	name := a.Name()
@@ -352,41 +489,29 @@ func applyMulti(c map[string]any, kind string, t target, v any) error {
 				delete(c, name)
 				return nil
 			}
-			items, err := coerceMulti(a, v)
-			if err != nil {
-				return err
+			list = removeItems(a, list, v.([]any))
+		case opAdd, opReplace:
+			if kind == opReplace {
+				list = list[:0:0]
 			}
-			list = removeItems(a, list, items)
-		case opAdd:
-			if v == nil {
-				return errf(errors.ScimTypeInvalidValue, "add %s needs a value", name)
+			at := make(map[string]int, len(list))
+			for i, e := range list {
+				if _, dup := at[elemKey(e)]; !dup {
+					at[elemKey(e)] = i
+				}
 			}
-			items, err := coerceMulti(a, v)
-			if err != nil {
-				return err
-			}
-			for _, it := range items {
-				if i := indexOf(list, it); i >= 0 {
+			for _, it := range v.([]any) {
+				k := elemKey(it)
+				if i, dup := at[k]; dup {
 					touched = append(touched, i) // exact duplicate: keep one, still the one written
 					continue
 				}
+				if len(list) >= store.MaxMultiValues {
+					return tooMany(name)
+				}
+				at[k] = len(list)
 				list = append(list, it)
 				touched = append(touched, len(list)-1)
-			}
-		case opReplace:
-			if v == nil {
-				return errf(errors.ScimTypeInvalidValue, "replace %s needs a value", name)
-			}
-			items, err := coerceMulti(a, v)
-			if err != nil {
-				return err
-			}
-			list = list[:0:0]
-			for _, it := range items {
-				if indexOf(list, it) < 0 {
-					list = append(list, it)
-					touched = append(touched, len(list)-1)
-				}
 			}
 		}
 	} else {
@@ -421,19 +546,7 @@ func applyMulti(c map[string]any, kind string, t target, v any) error {
 				delete(m, sn)
 			}
 		} else {
-			if v == nil {
-				return errf(errors.ScimTypeInvalidValue, "%s %s needs a value", kind, name)
-			}
-			var x any
-			var err error
-			if t.sub != nil {
-				x, err = coerceSingle(*t.sub, v)
-			} else {
-				x, err = coerceElement(a, v)
-			}
-			if err != nil {
-				return err
-			}
+			x := v
 			if len(hits) == 0 {
 				// Upsert: see the package comment.
 				elem, ok := seedOf(a, t.filter)
@@ -461,6 +574,9 @@ func applyMulti(c map[string]any, kind string, t target, v any) error {
 
 	fixPrimary(list, touched)
 	list = compact(list)
+	if len(list) > store.MaxMultiValues {
+		return tooMany(name)
+	}
 	if len(list) == 0 {
 		delete(c, name)
 	} else {
@@ -530,24 +646,30 @@ func merge(a schema.CoreAttribute, dst, src map[string]any) error {
 }
 
 // removeItems removes the elements of list that match one of items: by the "value"
-// sub-attribute when the item has one (Entra sends {"value":"id","$ref":null}), otherwise
-// by exact equality.
+// sub-attribute when the item has one (Entra sends {"value":"id","$ref":null}), honouring
+// its caseExact, otherwise by exact equality. Items are looked up by key, so the cost is
+// linear in both lists.
 func removeItems(a schema.CoreAttribute, list, items []any) []any {
 	valueSub, hasValue := findAttr(a.SubAttributes(), "value")
+	byValue := map[string]bool{} // the values of the items that name one
+	whole := map[string]bool{}   // the other items
+	every := map[string]bool{}   // all items, for an element that is no object
+	for _, it := range items {
+		k := elemKey(it)
+		every[k] = true
+		if im, ok := it.(map[string]any); ok && hasValue && im["value"] != nil {
+			byValue[valueKey(valueSub, im["value"])] = true
+		} else {
+			whole[k] = true
+		}
+	}
 	out := list[:0:0]
 	for _, e := range list {
-		drop := false
-		for _, it := range items {
-			im, iok := it.(map[string]any)
-			em, eok := e.(map[string]any)
-			if iok && eok && hasValue && im["value"] != nil {
-				drop = sameScalar(valueSub, em["value"], im["value"])
-			} else {
-				drop = equalValues(e, it)
-			}
-			if drop {
-				break
-			}
+		var drop bool
+		if em, ok := e.(map[string]any); ok {
+			drop = whole[elemKey(e)] || len(byValue) > 0 && em["value"] != nil && byValue[valueKey(valueSub, em["value"])]
+		} else {
+			drop = every[elemKey(e)]
 		}
 		if !drop {
 			out = append(out, e)
@@ -556,23 +678,86 @@ func removeItems(a schema.CoreAttribute, list, items []any) []any {
 	return out
 }
 
-// sameScalar compares two values of a simple attribute, honouring caseExact for strings.
-func sameScalar(a schema.CoreAttribute, x, y any) bool {
-	xs, xok := x.(string)
-	ys, yok := y.(string)
-	if xok && yok && !a.CaseExact() {
-		return strings.EqualFold(xs, ys)
+// valueKey is the key of a value of the simple attribute a: two values have the same key
+// exactly when they are the same value, strings compared without regard to case unless a
+// is caseExact (strings.EqualFold's simple folding).
+func valueKey(a schema.CoreAttribute, x any) string {
+	if s, ok := x.(string); ok && !a.CaseExact() {
+		return "f" + foldKey(s)
 	}
-	return equalValues(x, y)
+	return "=" + elemKey(x)
 }
 
-func indexOf(list []any, it any) int {
-	for i, e := range list {
-		if equalValues(e, it) {
-			return i
+// foldKey maps every character of s to the smallest of the characters it folds with
+// (unicode.SimpleFold's orbit), so that two strings have the same key exactly when
+// strings.EqualFold holds for them.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z':
+			r -= 'a' - 'A' // the smallest of its orbit: the others are 'a'-'z' and, for k and s, above 0x7F
+		case r >= utf8.RuneSelf:
+			m := r
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				m = min(m, f)
+			}
+			r = m
 		}
+		b.WriteRune(r)
 	}
-	return -1
+	return b.String()
+}
+
+// elemKey is a key of a canonical value (what the attribute map holds: strings, booleans,
+// numbers, maps and lists of them): two values have the same key exactly when
+// equalValues holds for them, so that lists are compared by looking keys up rather than
+// element by element.
+func elemKey(v any) string {
+	var b strings.Builder
+	writeKey(&b, v)
+	return b.String()
+}
+
+func writeKey(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("n")
+	case string:
+		b.WriteString("s")
+		b.WriteString(strconv.Quote(x))
+	case bool:
+		if x {
+			b.WriteString("t")
+		} else {
+			b.WriteString("f")
+		}
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		b.WriteString("{")
+		for _, k := range keys {
+			b.WriteString(strconv.Quote(k))
+			b.WriteString(":")
+			writeKey(b, x[k])
+			b.WriteString(",")
+		}
+		b.WriteString("}")
+	case []any:
+		b.WriteString("[")
+		for _, e := range x {
+			writeKey(b, e)
+			b.WriteString(",")
+		}
+		b.WriteString("]")
+	default: // numbers, and anything else by its type and Go syntax
+		fmt.Fprintf(b, "%T:%#v", x, x)
+	}
+}
+
+// tooMany is the error of a multi-valued attribute left with too many elements.
+func tooMany(name string) error {
+	return errf(errors.ScimTypeInvalidValue, "%s must not hold more than %d values", name, store.MaxMultiValues)
 }
 
 func isImmutable(a schema.CoreAttribute) bool { return a.Mutability() == "immutable" }

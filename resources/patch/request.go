@@ -3,11 +3,14 @@ package patch
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
+
+	"github.com/townsquare/townsquare/resources/limits"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -20,10 +23,12 @@ type Operation struct {
 	Value any
 }
 
-// ParseRequest reads a PATCH request body: exactly the PatchOp schema, one or more
+// ParseRequest reads a PATCH request body: one JSON object (trailing data is
+// invalidSyntax), exactly the PatchOp schema, one or more
 // operations, each an add, remove or replace (in any case) whose path, if any, parses.
 // Errors are ScimError values: invalidSyntax for a body that is not JSON, invalidValue
-// for a wrong envelope or op, invalidPath for a path that does not parse.
+// for a wrong envelope or op, or more than limits.MaxPatchOperations operations (counted
+// before any path is parsed), invalidPath for a path that does not parse.
 func ParseRequest(body []byte) ([]Operation, error) {
 	var req struct {
 		Schemas    []string
@@ -38,11 +43,18 @@ func ParseRequest(body []byte) ([]Operation, error) {
 	if err := d.Decode(&req); err != nil {
 		return nil, errf(errors.ScimTypeInvalidSyntax, "the request body is not a PATCH request: %v", err)
 	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errf(errors.ScimTypeInvalidSyntax, "the request body holds more than one JSON value")
+	}
 	if len(req.Schemas) != 1 || req.Schemas[0] != store.PatchOpSchema {
 		return nil, errf(errors.ScimTypeInvalidValue, "schemas must be exactly [%q]", store.PatchOpSchema)
 	}
 	if len(req.Operations) == 0 {
 		return nil, errf(errors.ScimTypeInvalidValue, "Operations must hold at least one operation")
+	}
+	if len(req.Operations) > limits.MaxPatchOperations {
+		return nil, errf(errors.ScimTypeInvalidValue, "a PATCH request holds at most %d operations; this one has %d",
+			limits.MaxPatchOperations, len(req.Operations))
 	}
 	ops := make([]Operation, len(req.Operations))
 	for i, o := range req.Operations {
@@ -67,8 +79,12 @@ func ParseRequest(body []byte) ([]Operation, error) {
 // ParsePath parses a PATCH path (RFC 7644 §3.5.2, "path"). The shapes IdPs send on every
 // request, attr, attr.sub and attr[sub eq "value"] with an optional .sub after the
 // brackets, are read here; anything else goes to the filter parser. Both give the same
-// path for the same text (FuzzParsePath). The error is a ScimError, invalidPath.
+// path for the same text (FuzzParsePath). A path's value filter is a filter: the text
+// is bounded first (limits.CheckFilter). The error is a ScimError, invalidPath.
 func ParsePath(s string) (fp.Path, error) {
+	if err := limits.CheckFilter(s); err != nil {
+		return fp.Path{}, errf(errors.ScimTypeInvalidPath, "the path is %v", err)
+	}
 	if p, ok := parseSimplePath(s); ok {
 		return p, nil
 	}

@@ -20,6 +20,9 @@ func TestParseRequest(t *testing.T) {
 		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"move","path":"title"}]}`:                                  errors.ScimTypeInvalidValue,
 		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"emails[type eq]","value":"x"}]}`:             errors.ScimTypeInvalidPath,
 		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"title","value":"x"},{"op":"x","path":"a"}]}`: errors.ScimTypeInvalidValue,
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"title","value":"x"}]} trailing`:              errors.ScimTypeInvalidSyntax,
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"title","value":"x"}]}{}`:                     errors.ScimTypeInvalidSyntax,
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"title","value":"x"}]}}`:                      errors.ScimTypeInvalidSyntax,
 	} {
 		_, err := patch.ParseRequest([]byte(body))
 		var se errors.ScimError
@@ -28,7 +31,7 @@ func TestParseRequest(t *testing.T) {
 		}
 	}
 	ops, err := patch.ParseRequest([]byte(`{"SCHEMAS":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"operations":[
-		{"OP":"Replace","PATH":"emails[type eq \"work\"].value","VALUE":"x"},{"op":"add","value":{"n":1}},{"op":"remove","path":"members"}]} trailing`))
+		{"OP":"Replace","PATH":"emails[type eq \"work\"].value","VALUE":"x"},{"op":"add","value":{"n":1}},{"op":"remove","path":"members"}]}` + " \n\t"))
 	if err != nil || len(ops) != 3 || ops[0].Op != "replace" || ops[0].Path == nil || ops[0].Path.SubAttributeName() != "value" ||
 		ops[0].Value != "x" || ops[1].Path != nil || ops[2].Op != "remove" || ops[2].Value != nil {
 		t.Fatalf("%+v %v", ops, err)

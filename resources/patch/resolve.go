@@ -145,9 +145,9 @@ func (r *resolver) resolvePath(p fp.Path) (target, error) {
 // scope is the extension whose container the key sits in, "" at the top level.
 func (r *resolver) resolveKey(k, scope string) (target, error) {
 	if strings.ContainsAny(k, "[]") {
-		p, err := fp.ParsePath([]byte(k))
+		p, err := ParsePath(k)
 		if err != nil {
-			return target{}, errf(errors.ScimTypeInvalidPath, "invalid attribute path %q", k)
+			return target{}, err
 		}
 		if p.AttributePath.URIPrefix == nil && scope != "" {
 			s := scope

@@ -44,6 +44,9 @@ func (s *Store) ListTeams(ctx context.Context) (_ []store.TeamSummary, err error
 }
 
 func (s *Store) teamPK(ctx context.Context, team string) (int64, error) {
+	if !store.PossibleName(team) {
+		return 0, fmt.Errorf("team: %w", store.ErrNotFound)
+	}
 	var pk int64
 	if err := s.db.GetContext(ctx, &pk, s.db.Rebind(`SELECT pk FROM teams WHERE name = ?`), team); err != nil {
 		return 0, fmt.Errorf("team %q: %w", team, mapErr(err))
@@ -98,6 +101,9 @@ func (s *Store) TeamMembers(ctx context.Context, team string, limit, offset int)
 // such team or channel.
 func (s *Store) ChannelMembers(ctx context.Context, team, channel string, limit, offset int) (_ store.MemberPage, err error) {
 	defer s.classify(&err)
+	if !store.PossibleName(team) || !store.PossibleName(channel) {
+		return store.MemberPage{}, fmt.Errorf("channel: %w", store.ErrNotFound)
+	}
 	var pk int64
 	err = s.db.GetContext(ctx, &pk, s.db.Rebind(`SELECT c.pk FROM channels c JOIN teams t ON t.pk = c.team_pk
 		WHERE t.name = ? AND c.name = ?`), team, channel)
@@ -167,6 +173,9 @@ func (s *Store) memberPage(ctx context.Context, table, col string, pk int64, lim
 // no account has that id.
 func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountDetails, err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return store.AccountDetails{}, fmt.Errorf("account: %w", store.ErrNotFound)
+	}
 	var u struct {
 		PK            int64          `db:"pk"`
 		ID            string         `db:"id"`

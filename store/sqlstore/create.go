@@ -113,7 +113,8 @@ var userInsertCasts = map[string]string{
 // that finds an account to relink, a taken username, or cached keys that no longer name
 // the default team and its channels writes nothing and reports false: the caller then
 // takes the general path, which handles all three. With no cache yet it reports false
-// at once.
+// at once. Its parameters grow with the user's multi-valued attributes (see
+// writeUserChildren): with all three at store.MaxMultiValues, about 2,050.
 func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool, error) {
 	t := s.cachedJoin()
 	if t == nil {

@@ -28,10 +28,15 @@ import (
 )
 
 // maxNodes bounds the size of a filter (comparisons, and/or, not and value paths all
-// count). Real IdPs send one or two comparisons; the bound keeps a hostile filter from
-// producing SQL that is expensive to plan or deep enough to hit a parser limit, while a
-// lookup of 50 ids joined with "or" (99 nodes) still fits.
-const maxNodes = 100
+// count): store.MaxFilterTerms, the contract's bound, which the HTTP side also checks on
+// the filter's text before parsing it.
+const maxNodes = store.MaxFilterTerms
+
+// maxLikeBytes bounds the value of a co, sw or ew comparison: no stored string is longer
+// (store.MaxTextLength characters of at most 4 bytes), so a longer value matches nothing,
+// and its LIKE pattern (at most twice as long, escaped) stays far below SQLite's limit
+// of 50,000 bytes, which fails the statement.
+const maxLikeBytes = 4 * store.MaxTextLength
 
 // condition is a parameterised SQL condition: SQL uses '?' placeholders only and args
 // holds the values, in order. User input only ever travels in args.
@@ -362,6 +367,9 @@ func (c *compiler) compareText(name, col string, a *attr, op filter.CompareOpera
 	case ascii:
 		s = asciiLower(s)
 		lhs = "lower(" + col + c.binary + ")"
+	}
+	if (op == filter.CO || op == filter.SW || op == filter.EW) && len(s) > maxLikeBytes {
+		return "", invalid("the value compared with %q by %s is longer than any stored string (%d bytes)", name, op, maxLikeBytes)
 	}
 	var cond string
 	switch op {

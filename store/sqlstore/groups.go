@@ -40,6 +40,9 @@ func (r groupRow) group() store.Group {
 // version. Member ids that name no user fail the whole create (UnknownMembersError).
 func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []string) (err error) {
 	defer s.classify(&err)
+	if err := g.Check(); err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
 	g.ID = uuid.NewString()
 	g.Created = now()
 	g.LastModified = g.Created
@@ -68,6 +71,9 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []str
 // GetGroup reads a group without its members.
 func (s *Store) GetGroup(ctx context.Context, id string) (_ store.Group, err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return store.Group{}, fmt.Errorf("get group: %w", store.ErrNotFound)
+	}
 	var r groupRow
 	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`), id); err != nil {
 		return store.Group{}, fmt.Errorf("get group %q: %w", id, mapErr(err))
@@ -82,6 +88,9 @@ func (s *Store) GetGroup(ctx context.Context, id string) (_ store.Group, err err
 // are those of one moment, as with one statement.
 func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(store.Member) error) (err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(groupID) {
+		return nil // no such group: no members
+	}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
@@ -132,9 +141,13 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 var memberChunk = 1000
 
 // UpdateGroup changes a group in one transaction: fn edits its scalar attributes, then
-// ops change its member list. ifVersion > 0 demands the stored version (If-Match).
+// ops change its member list. ifVersion > 0 demands the stored version (If-Match). The
+// group fn leaves is checked (Group.Check) before anything is written.
 func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *store.Group) error, ops []store.MemberOp) (_ store.Group, err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return store.Group{}, fmt.Errorf("update group: %w", store.ErrNotFound)
+	}
 	var out store.Group
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var r groupRow
@@ -147,6 +160,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		g := r.group()
 		if fn != nil {
 			if err := fn(&g); err != nil {
+				return err
+			}
+			if err := g.Check(); err != nil {
 				return err
 			}
 		}
@@ -203,6 +219,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 // DeleteGroup removes a group and its memberships.
 func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return fmt.Errorf("delete group: %w", store.ErrNotFound)
+	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The group's row is locked before its members are read: member changes hold it
 		// until they commit, so the list read is the one the delete removes.
@@ -331,7 +350,8 @@ func coalesce(ops []store.MemberOp) []store.MemberOp {
 }
 
 // userPKs maps SCIM user ids to internal keys, in the order of ids, without duplicates.
-// With strict, an unknown id is an error.
+// With strict, an unknown id is an error. Ids that could name nothing (PossibleID) are
+// unknown without being looked up.
 func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -343,7 +363,7 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 	}
 	// Liveness is read rather than filtered on, as in lockAndInsertMembersPostgres.
 	q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live FROM users WHERE id IN :ids`,
-		params{"ids": s.d.textList(ids)})
+		params{"ids": s.d.textList(possibleIDs(ids))})
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("resolve members: %w", err)
 	}

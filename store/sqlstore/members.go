@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/townsquare/townsquare/store"
@@ -62,9 +63,10 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 // lockAndInsertMembers resolves ids to accounts, locks them, inserts the group_members
 // rows and returns the accounts that were not members yet and are active: those whose
 // memberships must now follow the group. A user DELETEd concurrently is seen once its
-// lock is free, and is unknown.
+// lock is free, and is unknown; so is an id that could name nothing (PossibleID), which
+// is not looked up.
 func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids []string) ([]int64, error) {
-	p := params{"ids": s.d.textList(ids), "group": groupPK}
+	p := params{"ids": s.d.textList(possibleIDs(ids)), "group": groupPK}
 	type member struct {
 		PK      int64  `db:"pk"`
 		ID      string `db:"id"`
@@ -135,6 +137,24 @@ func lockAndInsertMembersSQL(lock string) string {
 func resolveMembersSQL(lock string) string {
 	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users
 	  WHERE id IN :ids ORDER BY pk` + lock
+}
+
+// possibleIDs are the ids that could name a user (store.PossibleID), the only ones a
+// statement may carry: PostgreSQL refuses a NUL or invalid UTF-8 in any text, and the
+// others would find nothing anyway. It returns ids itself when all could.
+func possibleIDs(ids []string) []string {
+	for i, id := range ids {
+		if !store.PossibleID(id) {
+			out := slices.Clone(ids[:i])
+			for _, id := range ids[i+1:] {
+				if store.PossibleID(id) {
+					out = append(out, id)
+				}
+			}
+			return out
+		}
+	}
+	return ids
 }
 
 // missingIDs lists, once each and in order, the ids not in found.

@@ -30,6 +30,9 @@ const live = ` AND users.scim_deleted_at IS NULL`
 // the general path, a transaction.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) (err error) {
 	defer s.classify(&err)
+	if err := u.Check(); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
 	in := *u
 	if s.d.writableCTEs {
 		var done bool
@@ -167,6 +170,9 @@ func (s *Store) loadAccountMemberships(ctx context.Context, tx *sqlx.Tx, pk int6
 // GetUser reads one user with its multi-valued attributes and groups, in one statement.
 func (s *Store) GetUser(ctx context.Context, id string) (_ store.User, err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return store.User{}, fmt.Errorf("get user: %w", store.ErrNotFound)
+	}
 	users, err := s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.id = ?`+live, id)
 	if err == nil && len(users) == 0 {
 		err = store.ErrNotFound
@@ -180,9 +186,13 @@ func (s *Store) GetUser(ctx context.Context, id string) (_ store.User, err error
 // UpdateUser reads the user, lets fn change it, and writes it back, all in one
 // transaction holding the row lock, so concurrent updates never lose each other's
 // changes. ifVersion > 0 demands that the stored version still be that one
-// (ErrPrecondition otherwise): that is how If-Match is honoured.
+// (ErrPrecondition otherwise): that is how If-Match is honoured. The user fn leaves is
+// checked (User.Check) before anything is written.
 func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *store.User) error) (_ store.User, err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return store.User{}, fmt.Errorf("update user: %w", store.ErrNotFound)
+	}
 	var out store.User
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, prev, err := s.readUserForUpdate(ctx, tx, id)
@@ -197,6 +207,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 			return store.ErrPrecondition
 		}
 		if err := fn(&u); err != nil {
+			return err
+		}
+		if err := u.Check(); err != nil {
 			return err
 		}
 		u.ID, u.Created = r.ID, fromMicros(r.CreatedAt)
@@ -247,6 +260,9 @@ func (s *Store) readUserForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (
 // are removed. ifVersion > 0 works as in UpdateUser.
 func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err error) {
 	defer s.classify(&err)
+	if !store.PossibleID(id) {
+		return fmt.Errorf("delete user: %w", store.ErrNotFound)
+	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := s.lockUser(ctx, tx, id)
 		if err != nil {
@@ -347,7 +363,10 @@ func userChildTables(u, prev *store.User) []childTable {
 
 // writeUserChildren writes the multi-valued attributes of the user with key pk: one
 // multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes
-// that changed.
+// that changed. Each row is a set of parameters, so a statement's parameters grow with
+// the attribute's elements: User.Check bounds them (store.MaxMultiValues), and the
+// largest, 100 addresses, binds 1,000 parameters, far below SQLite's limit of 32,766
+// and PostgreSQL's of 65,535 (UserMultiValueLimits in the conformance suite writes them).
 func writeUserChildren(ctx context.Context, tx *sqlx.Tx, pk int64, u, prev *store.User) error {
 	for _, t := range userChildTables(u, prev) {
 		if !t.changed {

@@ -54,6 +54,12 @@ var tests = []struct {
 	// Readiness and errors (ready.go).
 	{"Ready", testReady},
 	{"CallerErrorsAreNotUnavailable", testCallerErrorsAreNotUnavailable},
+	// Limits of what is stored, and ids that could name nothing (limits.go).
+	{"UserStringLimits", testUserStringLimits},
+	{"UserMultiValueLimits", testUserMultiValueLimits},
+	{"GroupLimits", testGroupLimits},
+	{"ImpossibleIDs", testImpossibleIDs},
+	{"FilterLimits", testFilterLimits},
 	// Filters (filter.go).
 	{"UserFilters", testUserFilters},
 	{"GroupFilters", testGroupFilters},
