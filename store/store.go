@@ -144,8 +144,9 @@ type Chat interface {
 // Tokens are the API bearer tokens. Only a hash of each secret is stored.
 type Tokens interface {
 	// CreateToken records a named token by the hash of its secret, with its scopes; a
-	// name in use is a ConflictError, and an unknown scope or none at all is an error
-	// matching ErrInvalidScope (NormalizeScopes), with nothing written.
+	// name in use is a ConflictError, a name CheckTokenName refuses is an InvalidError,
+	// and an unknown scope or none at all is an error matching ErrInvalidScope
+	// (NormalizeScopes), with nothing written.
 	CreateToken(ctx context.Context, name, secretHash string, scopes []Scope) error
 	// CreateFirstToken records a token only if none exists yet, atomically, so that two
 	// servers starting on an empty database do not both mint one. It reports whether it

@@ -78,3 +78,33 @@ func scopeNames(scopes []Scope) string {
 	}
 	return strings.Join(names, ",")
 }
+
+// MaxTokenNameLength is the longest token name: names are typed by admins and written
+// into every access-log line of the token's requests.
+const MaxTokenNameLength = 64
+
+// reservedTokenPrefix starts the names of tokens that are not stored (the server's
+// TOWNSQUARE_TOKEN logs as "env:TOWNSQUARE_TOKEN"), so that a stored one is never
+// mistaken for one in the log.
+const reservedTokenPrefix = "env:"
+
+// CheckTokenName reports whether name can name a stored token: 1 to MaxTokenNameLength
+// ASCII letters, digits and "._-:@", not starting with "env:". A name that cannot is an
+// InvalidError (matching ErrInvalid).
+func CheckTokenName(name string) error {
+	if name == "" {
+		return &InvalidError{"token name", "is required"}
+	}
+	if len(name) > MaxTokenNameLength {
+		return &InvalidError{"token name", fmt.Sprintf("is longer than %d characters", MaxTokenNameLength)}
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-:@", c) >= 0) {
+			return &InvalidError{"token name", `may hold only letters, digits and "._-:@"`}
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(name), reservedTokenPrefix) {
+		return &InvalidError{"token name", fmt.Sprintf("may not start with %q, which names tokens that are not stored", reservedTokenPrefix)}
+	}
+	return nil
+}

@@ -44,6 +44,13 @@ func TestTokenCommands(t *testing.T) {
 	if _, _, err := runCmd(t, "token", "create"); err == nil {
 		t.Fatal("create without a name succeeded")
 	}
+	// A name the store refuses is refused with the rule, and no secret is printed.
+	for _, bad := range []string{"okta prod", "bad\x01name", strings.Repeat("a", 65), "env:TOWNSQUARE_TOKEN"} {
+		out, _, err := runCmd(t, "token", "create", bad, "--database", db)
+		if err == nil || !strings.Contains(err.Error(), "token name") || out != "" {
+			t.Errorf("create %q: out %q, err %v; want a refusal naming the token name", bad, out, err)
+		}
+	}
 }
 
 func TestVersionAndUnknownCommand(t *testing.T) {

@@ -39,9 +39,13 @@ func scopesFromColumn(col string) []store.Scope {
 }
 
 // CreateToken records a named token by the hash of its secret, with its scopes. A name
-// already in use is ErrConflict; an unknown scope or none is ErrInvalidScope.
+// already in use is ErrConflict; a name store.CheckTokenName refuses is ErrInvalid; an
+// unknown scope or none is ErrInvalidScope.
 func (s *Store) CreateToken(ctx context.Context, name, secretHash string, scopes []store.Scope) (err error) {
 	defer s.classify(&err)
+	if err := store.CheckTokenName(name); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
 	col, err := scopesColumn(scopes)
 	if err != nil {
 		return fmt.Errorf("create token %q: %w", name, err)
@@ -57,6 +61,9 @@ func (s *Store) CreateToken(ctx context.Context, name, secretHash string, scopes
 // servers starting on an empty database do not both mint one. It reports whether it did.
 func (s *Store) CreateFirstToken(ctx context.Context, name, secretHash string, scopes []store.Scope) (_ bool, err error) {
 	defer s.classify(&err)
+	if err := store.CheckTokenName(name); err != nil {
+		return false, fmt.Errorf("create first token: %w", err)
+	}
 	col, err := scopesColumn(scopes)
 	if err != nil {
 		return false, fmt.Errorf("create first token: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
@@ -30,6 +31,26 @@ func testTokens(t *testing.T, s store.Store) {
 	// Scopes are kept in AllScopes order, without duplicates, whatever order they came in.
 	if err := s.CreateToken(ctx, "ops", "hash-3", []store.Scope{store.ScopeAdminWrite, store.ScopeAdminRead, store.ScopeAdminWrite}); err != nil {
 		t.Fatal(err)
+	}
+	// Names: at most store.MaxTokenNameLength of a small alphabet, never a name the
+	// server gives tokens that are not stored.
+	longest := strings.Repeat("n", store.MaxTokenNameLength)
+	if err := s.CreateToken(ctx, longest, "hash-long", scim); err != nil {
+		t.Fatalf("a name of %d characters: %v", len(longest), err)
+	}
+	if err := s.RevokeToken(ctx, longest); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", longest + "n", "a\x00b", "a b", "caf\u00e9", "\xff", "env:TOWNSQUARE_TOKEN", "ENV:x"} {
+		if err := s.CreateToken(ctx, bad, "hash-badname", scim); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("name %q: err %v, want ErrInvalid", bad, err)
+		}
+		if _, err := s.CreateFirstToken(ctx, bad, "hash-badname", scim); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("first token named %q: err %v, want ErrInvalid", bad, err)
+		}
+		if _, err := s.LookupToken(ctx, "hash-badname"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("name %q: a token was written: %v", bad, err)
+		}
 	}
 	for _, bad := range [][]store.Scope{nil, {}, {"admin"}, {store.ScopeSCIM, "SCIM"}, {""}} {
 		if err := s.CreateToken(ctx, "bad", "hash-bad", bad); !errors.Is(err, store.ErrInvalidScope) {
