@@ -72,10 +72,11 @@ func decodeJSON(body []byte, v any) (ok bool) {
 }
 
 // decodeResource reads a POST or PUT body of a resource type: one JSON value (numbers
-// kept as json.Number), an object whose "schemas" holds the core schema, validated against the core schema
-// with the common attributes and against each extension's schema. The result is the
-// canonical attribute map: names as the schemas spell them, values of the schemas' types,
-// unknown and readOnly attributes dropped, each extension's attributes under its URN.
+// kept as json.Number), an object whose "schemas" holds the core schema, validated
+// against the core schema with the common attributes and against each extension's
+// schema. The result is the canonical attribute map: names as the schemas spell them,
+// values of the schemas' types, unknown and readOnly attributes dropped, each
+// extension's attributes under its URN.
 func decodeResource(r *http.Request, rt resourceType) (map[string]any, error) {
 	body, err := readBody(r)
 	if err != nil {
