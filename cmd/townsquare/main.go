@@ -237,23 +237,29 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scheme = "https"
 		ln = tls.NewListener(ln, certs.TLSConfig())
 		go certs.Watch(ctx, certWatchInterval)
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-hup:
-					_ = certs.Reload() // logs its outcome
-				}
-			}
-		}()
 	} else if !server.IsLoopback(ln.Addr().String()) {
 		log.Warn("listening on a non-loopback address without TLS: bearer tokens and personal data cross the network in clear; "+
 			"serve HTTPS with --tls-cert and --tls-key, or only behind a proxy that terminates TLS", "addr", ln.Addr().String())
 	}
+	// SIGHUP reloads what can be reloaded (the TLS pair) and never stops the server, as
+	// Go's default would: an operator's reload must not become an outage.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if certs != nil {
+					_ = certs.Reload() // logs its outcome
+				} else {
+					log.Info("SIGHUP: nothing to reload (no --tls-cert); still serving")
+				}
+			}
+		}
+	}()
 	if *baseURL == "" {
 		*baseURL = scheme + "://" + ln.Addr().String() + server.SCIMPrefix
 	}

@@ -196,6 +196,35 @@ func TestServeTLS(t *testing.T) {
 	}
 }
 
+// TestServeSurvivesSIGHUPWithoutTLS: SIGHUP, which reloads the TLS pair, is harmless
+// without one: the server says so and keeps serving (Go's default would end it).
+func TestServeSurvivesSIGHUPWithoutTLS(t *testing.T) {
+	addr := freeAddr(t)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	s := startServe(t, client, "http://"+addr+"/readyz", "--addr", addr)
+	defer s.stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; !strings.Contains(s.errOut.String(), "nothing to reload"); i++ {
+		if i == 200 {
+			t.Fatalf("SIGHUP was not noticed: %s", s.errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := client.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("after SIGHUP /readyz is %d", resp.StatusCode)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestServeWarnsOfPlaintextOffLoopback: serve without TLS warns when it listens on more
 // than the loopback interface, and not when it listens on loopback only.
 func TestServeWarnsOfPlaintextOffLoopback(t *testing.T) {
