@@ -246,10 +246,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
+	go func(done <-chan struct{}) {
 		for {
 			select {
-			case <-ctx.Done():
+			case <-done:
 				return
 			case <-hup:
 				if certs != nil {
@@ -259,7 +259,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				}
 			}
 		}
-	}()
+	}(ctx.Done())
 	if *baseURL == "" {
 		*baseURL = scheme + "://" + ln.Addr().String() + server.SCIMPrefix
 	}
