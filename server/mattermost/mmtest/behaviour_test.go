@@ -340,8 +340,8 @@ func TestNamesAndDuplicates(t *testing.T) {
 		id string
 	}{
 		{mattermost.Channel{TeamID: tm.ID, Name: "town-square", DisplayName: "TS", Type: "O"}, mattermost.ErrChannelExists},
-		{mattermost.Channel{TeamID: tm.ID, Name: "Back End", DisplayName: "B", Type: "O"}, "model.channel.is_valid.2_or_more.app_error"},
-		{mattermost.Channel{TeamID: tm.ID, Name: strings.Repeat("c", 65), DisplayName: "B", Type: "O"}, "model.channel.is_valid.2_or_more.app_error"},
+		{mattermost.Channel{TeamID: tm.ID, Name: "Back End", DisplayName: "B", Type: "O"}, "model.channel.is_valid.1_or_more.app_error"},
+		{mattermost.Channel{TeamID: tm.ID, Name: strings.Repeat("c", 65), DisplayName: "B", Type: "O"}, "model.channel.is_valid.1_or_more.app_error"},
 		{mattermost.Channel{TeamID: tm.ID, Name: "backend", DisplayName: "", Type: "O"}, "model.channel.is_valid.display_name.app_error"},
 	}
 	for _, tc := range chans {
