@@ -274,7 +274,21 @@ func TestTeamCap(t *testing.T) {
 	must[mattermost.TeamMember](t)(c.AddTeamMember(ctx, tm.ID, ids[1])) // an existing member is not refused
 	// Deactivated members do not count (GetActiveMemberCount).
 	ok(t, c.UpdateUserActive(ctx, ids[0], false))
+	ok(t, c.UpdateUserActive(ctx, ids[0], false)) // twice: still one slot
 	must[mattermost.TeamMember](t)(c.AddTeamMember(ctx, tm.ID, ids[2]))
+	// Reactivated, it counts again: the team is over the cap, and a new join is refused.
+	ok(t, c.UpdateUserActive(ctx, ids[0], true))
+	extra := must[mattermost.User](t)(c.CreateUser(ctx, sso("a4")))
+	_, err = c.AddTeamMember(ctx, tm.ID, extra.ID)
+	wantErr(t, err, 400, mattermost.ErrMaxTeamAccounts)
+	// Leaving frees a slot; leaving as a deactivated member frees none.
+	ok(t, c.UpdateUserActive(ctx, ids[1], false))
+	ok(t, c.RemoveTeamMember(ctx, tm.ID, ids[1]))
+	_, err = c.AddTeamMember(ctx, tm.ID, extra.ID)
+	wantErr(t, err, 400, mattermost.ErrMaxTeamAccounts)
+	ok(t, c.RemoveTeamMember(ctx, tm.ID, ids[2]))
+	must[mattermost.TeamMember](t)(c.AddTeamMember(ctx, tm.ID, extra.ID))
+	assertActiveCounts(t, s)
 	// The default is a stock server's 50.
 	if New(t).st.maxUsersPerTeam != 50 {
 		t.Error("default MaxUsersPerTeam is not 50")
@@ -605,6 +619,24 @@ func TestRefuseConnections(t *testing.T) {
 	}
 }
 
+// assertActiveCounts: each team's kept count of active members is the recount.
+func assertActiveCounts(t *testing.T, s *Server) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, tm := range s.st.teams {
+		n := 0
+		for id := range tm.members.m {
+			if s.st.users[id].u.DeleteAt == 0 {
+				n++
+			}
+		}
+		if n != tm.active {
+			t.Errorf("team %s: active %d, recount %d", tm.t.Name, tm.active, n)
+		}
+	}
+}
+
 // TestConcurrent: many clients at once, under -race; the state stays consistent.
 func TestConcurrent(t *testing.T) {
 	s := New(t)
@@ -619,6 +651,9 @@ func TestConcurrent(t *testing.T) {
 				u, err := c.CreateUser(ctx, sso(fmt.Sprintf("w%d-u%d", w, i)))
 				if err == nil {
 					_, err = c.AddTeamMember(ctx, tm.ID, u.ID)
+				}
+				if err == nil && i%3 == 0 {
+					err = c.UpdateUserActive(ctx, u.ID, false)
 				}
 				if err == nil {
 					_, err = c.GetTeamMembers(ctx, tm.ID, 0, 200)
@@ -638,4 +673,5 @@ func TestConcurrent(t *testing.T) {
 	if n := len(s.Snapshot().TeamMembers["eng"]); n != 161 {
 		t.Errorf("%d team members, want 161", n)
 	}
+	assertActiveCounts(t, s)
 }
