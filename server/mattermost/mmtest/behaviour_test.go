@@ -77,8 +77,13 @@ func TestNotFoundAndMalformed(t *testing.T) {
 	if !mattermost.IsNotFound(err) {
 		t.Error("IsNotFound false on 404")
 	}
-	_, err = c.GetUser(ctx, "short")
-	wantErr(t, err, 400, "api.context.invalid_url_param.app_error")
+	// A malformed id: the client refuses to send it; the double answers it as Mattermost.
+	if _, err = c.GetUser(ctx, "short"); err == nil || mattermost.ErrorID(err) != "" {
+		t.Errorf("client sent a malformed id: %v", err)
+	}
+	if st, body := raw(t, s, "GET", "/api/v4/users/short", s.AdminToken(), ""); st != 400 || !strings.Contains(string(body), "api.context.invalid_url_param.app_error") {
+		t.Errorf("malformed id: %d %s", st, body)
+	}
 	_, err = c.GetUserByUsername(ctx, "nobody")
 	wantErr(t, err, 404, "app.user.get_by_username.app_error")
 	_, err = c.GetUserByEmail(ctx, "nobody@example.org")
