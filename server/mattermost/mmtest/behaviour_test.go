@@ -735,10 +735,12 @@ func TestSeedingAndSnapshot(t *testing.T) {
 		t.Errorf("seeded %+v", u)
 	}
 	for name, seed := range map[string]func(){
-		"username":  func() { s.SeedUser(mattermost.User{Username: "ann", Email: "x@example.org"}) },
-		"email":     func() { s.SeedUser(mattermost.User{Username: "x", Email: "ann@example.org"}) },
-		"auth_data": func() { s.SeedUser(mattermost.User{Username: "y", Email: "y@example.org", AuthService: "saml", AuthData: "00uA"}) },
-		"team":      func() { s.SeedTeamMember("nope", id) },
+		"username": func() { s.SeedUser(mattermost.User{Username: "ann", Email: "x@example.org"}) },
+		"email":    func() { s.SeedUser(mattermost.User{Username: "x", Email: "ann@example.org"}) },
+		"auth_data": func() {
+			s.SeedUser(mattermost.User{Username: "y", Email: "y@example.org", AuthService: "saml", AuthData: "00uA"})
+		},
+		"team": func() { s.SeedTeamMember("nope", id) },
 	} {
 		func() {
 			defer func() {
