@@ -778,3 +778,19 @@ func TestSeedingAndSnapshot(t *testing.T) {
 		t.Error("the snapshot shares memory with the double")
 	}
 }
+
+// TestRequestBodyLimit: the double reads at most maxRequestBody bytes of a body.
+func TestRequestBodyLimit(t *testing.T) {
+	s := New(t)
+	pad := func(n int) string { // a JSON object of exactly n bytes
+		return `{"roles":"system_user","x":"` + strings.Repeat("a", n-len(`{"roles":"system_user","x":""}`)) + `"}`
+	}
+	u := s.SeedUser(mattermost.User{Username: "ann", Email: "ann@example.org"})
+	if st, body := raw(t, s, "PUT", "/api/v4/users/"+u+"/roles", s.AdminToken(), pad(maxRequestBody)); st != 200 {
+		t.Errorf("a body at the limit: %d %s", st, body)
+	}
+	if st, body := raw(t, s, "PUT", "/api/v4/users/"+u+"/roles", s.AdminToken(), pad(maxRequestBody+1)); st != 413 || !strings.Contains(string(body), "request_id") {
+		t.Errorf("a body over the limit: %d %s", st, body)
+	}
+	s.ResetViolations() // the stray field "x", and the undeclared 413
+}
