@@ -176,8 +176,12 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool
 	tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at) SELECT CAST(? AS BIGINT), u.pk, 'default', CAST(? AS BIGINT) FROM u),
 	cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 	  SELECT c.pk, u.pk, 'team', CAST(? AS BIGINT) FROM u CROSS JOIN `, t.teamPK, ts, ts)
-	addList(`ROWS(:channels) c)
-	SELECT chk.relink, chk.taken, chk.joinable, (SELECT pk FROM u) FROM chk`)
+	// The new account's entries are one journal row (journalRows).
+	row := journalRows(append([]store.Event{createdEvent(u)}, t.joinEvents(u)...))[0]
+	addList(`ROWS(:channels) c),
+	j AS (INSERT INTO journal (`+journalColumns+`) SELECT CAST(? AS BIGINT), ?, ?, ?, ?, CAST(? AS INTEGER), ? FROM u)
+`, u.Created.UnixMilli(), store.Actor(ctx), store.RequestID(ctx), row.account, row.username, row.n, string(row.entries))
+	add(`	SELECT chk.relink, chk.taken, chk.joinable, (SELECT pk FROM u) FROM chk`)
 
 	var relink, taken, joinable bool
 	var pk sql.NullInt64

@@ -74,6 +74,18 @@ type dialect struct {
 	// teams the group grants that lack a team-join channel.
 	grantGroup []statement
 
+	// insertPosition is the position of the k-th row (from 1) of a journal INSERT: NULL
+	// where the sequencer gives positions later, or an expression above every position
+	// already given where transactions commit in the order they write.
+	insertPosition func(k int) string
+	// sequence gives committed journal rows without a position one, in seq order after
+	// the highest given (journal.go: sequence runs it under lockJournal); "" where
+	// insertPosition gives every row its position.
+	sequence string
+	// nowMillis is the database's clock in Unix milliseconds, for leases: replicas whose
+	// own clocks disagree still agree on when a lease expires.
+	nowMillis string
+
 	// Derived by init from the fields above.
 	selectUsers          string // users rows with their children; callers append the WHERE clause
 	lockUsers            string // lockUsersSQL, locking
@@ -91,6 +103,7 @@ const (
 	lockMigrate    lockKey = 7473
 	lockRules      lockKey = 7474
 	lockFirstToken lockKey = 7475
+	// lockJournal (7476) is in journal.go.
 )
 
 // dialects are the databases a DSN may name, tried in order.

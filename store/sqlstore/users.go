@@ -108,6 +108,10 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 	if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(u), pk)...); err != nil {
 		return mapErr(err)
 	}
+	// Journalled before the memberships a reactivation brings, which follow it.
+	if err := s.appendEvents(ctx, tx, accountEvents(u.ID, u.Account.Username, store.AccountAttributes(prev), store.AccountAttributes(u), "")); err != nil {
+		return err
+	}
 	if err := writeUserChildren(ctx, tx, pk, u, prev); err != nil {
 		return err
 	}
@@ -124,8 +128,10 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 	return nil
 }
 
-// joinDefaultTeam puts a new account in the default team and its team-join channels.
+// joinDefaultTeam puts a new account in the default team and its team-join channels, and
+// journals the account's creation and its joins (one journal row on the usual path).
 func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *store.User) error {
+	created := createdEvent(u)
 	t, err := s.defaultJoin(ctx, tx)
 	if err != nil {
 		return err
@@ -137,15 +143,24 @@ func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *s
 	if !ok {
 		// The cached keys no longer name the default team and its channels (changed by
 		// another process, or the cache filled by a transaction that rolled back): the
-		// general path finds them, or creates them, by name.
+		// general path finds them, or creates them, by name. What was written is dropped
+		// first, so that the journal sees the new account join from nothing.
 		s.join.Store(nil)
+		for _, table := range []string{"team_members", "channel_members"} {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+table+` WHERE user_pk = ?`), pk); err != nil {
+				return err
+			}
+		}
+		if err := s.appendEvents(ctx, tx, []store.Event{created}); err != nil {
+			return err
+		}
 		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
 			return err
 		}
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
 	t.setMemberships(u)
-	return nil
+	return s.appendEvents(ctx, tx, append([]store.Event{created}, t.joinEvents(u)...))
 }
 
 // sameUsernameBase reports whether two userNames derive the same chat username.
@@ -271,9 +286,13 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		if ifVersion > 0 && r.Version != ifVersion {
 			return store.ErrPrecondition
 		}
+		prev := r.user()
 		if s.rules.DeleteMode == rules.DeletePurge {
-			_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK)
-			return err
+			if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
+				return err
+			}
+			return s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
+				Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
 		}
 		t := now()
 		deleteAt := r.DeleteAt
@@ -284,8 +303,14 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 			updated_at = ?, version = version + 1 WHERE pk = ?`), micros(t), false, deleteAt, store.StatusOffline, micros(t), r.PK); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE user_pk = ?`), r.PK)
-		return err
+		if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE user_pk = ?`), r.PK); err != nil {
+			return err
+		}
+		// The account keeps its memberships (frozen while deactivated): only its state
+		// changes, if it was active.
+		after := store.AccountAttributes(&prev)
+		after[store.AttrActive] = "false"
+		return s.appendEvents(ctx, tx, accountEvents(r.ID, prev.Account.Username, store.AccountAttributes(&prev), after, sourceDelete))
 	})
 	if err != nil {
 		return fmt.Errorf("delete user %q: %w", id, err)

@@ -81,6 +81,17 @@ var tests = []struct {
 	{"AdminTeamAndChannelMembers", testAdminTeamAndChannelMembers},
 	{"AdminAccountDetails", testAdminAccountDetails},
 	{"AdminMemberPages", testAdminMemberPages},
+	// The change journal (journal.go).
+	{"JournalAccountLifecycle", testJournalAccountLifecycle},
+	{"JournalPurge", testJournalPurgeAndTeams},
+	{"JournalMemberships", testJournalMemberships},
+	{"JournalApplyRules", testJournalApplyRules},
+	{"AccountID", testAccountID},
+	{"JournalPages", testJournalPages},
+	{"JournalAppendEvent", testJournalAppendEvent},
+	{"JournalCursors", testJournalCursors},
+	{"JournalLeases", testJournalLeases},
+	{"JournalPrune", testJournalPrune},
 }
 
 // replicaTests run on several stores sharing one database (replicas.go): open opens one
@@ -92,6 +103,7 @@ var replicaTests = []struct {
 	{"ConcurrentMembershipChanges", testConcurrentMembershipChanges},
 	{"ConcurrentAddRemoveReactivate", testConcurrentAddRemoveReactivate},
 	{"NewUsernamesSkipTakenNames", testNewUsernamesSkipTakenNames},
+	{"JournalReplayMatchesState", testJournalReplayMatchesState},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t
