@@ -81,6 +81,14 @@ var tests = []struct {
 	{"AdminTeamAndChannelMembers", testAdminTeamAndChannelMembers},
 	{"AdminAccountDetails", testAdminAccountDetails},
 	{"AdminMemberPages", testAdminMemberPages},
+	// The Mattermost connector's state and desired-state reads (mattermost.go).
+	{"ChatAccountState", testChatAccountState},
+	{"ChatAccountStatePurged", testChatAccountStatePurged},
+	{"MMLinks", testMMLinks},
+	{"MMOwnedMemberships", testMMOwnedMemberships},
+	{"MMDeadLetters", testMMDeadLetters},
+	{"MMBreaker", testMMBreaker},
+	{"MMFailuresAndStatus", testMMFailuresAndStatus},
 }
 
 // replicaTests run on several stores sharing one database (replicas.go): open opens one
