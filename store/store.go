@@ -35,6 +35,7 @@ type Store interface {
 	Groups
 	Chat
 	Tokens
+	Journal
 	MattermostState // the connector's state and desired-state reads (mattermost.go)
 
 	// SetRules installs the mapping configuration (default: rules.Default()). Call it

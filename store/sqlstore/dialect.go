@@ -74,6 +74,15 @@ type dialect struct {
 	// teams the group grants that lack a team-join channel.
 	grantGroup []statement
 
+	// sequence gives committed journal entries without a position one, in seq order after
+	// the highest given (journal.go: sequence runs it under lockJournal); "" where every
+	// entry gets its position as it is written, because transactions commit in the order
+	// they write (migration 0005 of that dialect says how).
+	sequence string
+	// nowMillis is the database's clock in Unix milliseconds, for leases: replicas whose
+	// own clocks disagree still agree on when a lease expires.
+	nowMillis string
+
 	// Derived by init from the fields above.
 	selectUsers          string // users rows with their children; callers append the WHERE clause
 	lockUsers            string // lockUsersSQL, locking
@@ -91,6 +100,7 @@ const (
 	lockMigrate    lockKey = 7473
 	lockRules      lockKey = 7474
 	lockFirstToken lockKey = 7475
+	// lockJournal (7476) is in journal.go.
 )
 
 // dialects are the databases a DSN may name, tried in order.

@@ -77,6 +77,15 @@ var postgresDialect = &dialect{
 		return listParam{in: ` = ANY(CAST(? AS TEXT[]))`, rows: `(SELECT unnest(CAST(? AS TEXT[])) AS pk)`, arg: pq.Array(xs)}
 	},
 	writableCTEs: true,
+	// Transactions take seqs as they insert and may commit in another order, so the
+	// entries committed since the last run are numbered here, on from the highest
+	// position: an entry that commits late is numbered late, after every entry a reader
+	// may already have seen (TestJournalOutOfOrderCommits).
+	sequence: `UPDATE journal SET position = n.base + n.rn
+		FROM (SELECT seq, (SELECT COALESCE(MAX(position), 0) FROM journal) AS base, row_number() OVER (ORDER BY seq) AS rn
+		      FROM journal WHERE position IS NULL) AS n
+		WHERE journal.seq = n.seq`,
+	nowMillis: `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`,
 
 	// Every list starts from the user's rows (an index on user_pk) and looks names up by
 	// primary key in scalar subqueries rather than joins: the subqueries run once per

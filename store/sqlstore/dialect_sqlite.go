@@ -68,6 +68,11 @@ var sqliteDialect = &dialect{
 	unavailable:     sqliteUnavailable,
 	lock:            func(context.Context, *sqlx.Tx, lockKey) error { return nil }, // BEGIN IMMEDIATE holds the database
 	binaryCollation: "",                                                            // BINARY is the default collation
+	// Transactions hold the database from BEGIN (IMMEDIATE) to COMMIT, so they commit in
+	// the order they take seqs, and a trigger sets position = seq as each entry is
+	// written (migration 0005): nothing is ever left to sequence.
+	sequence:  "",
+	nowMillis: `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
 	// A JSON array read back with json_each.
 	int64List: func(xs []int64) listParam {
 		if xs == nil {

@@ -36,6 +36,8 @@ const (
 	sourceTeam        = "team"
 	sourceImport      = "import"
 	groupSourcePrefix = "group:"
+	// sourceDelete is the journal's source of what a SCIM DELETE changes.
+	sourceDelete = "delete"
 )
 
 // rulesFingerprint identifies a configuration, so that a change is noticed at start-up.
@@ -69,9 +71,17 @@ func (s *Store) ensureTeam(ctx context.Context, tx *sqlx.Tx, name string) (int64
 	if mapErr(err) != store.ErrNotFound {
 		return 0, fmt.Errorf("find team %q: %w", name, err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO teams (name, display_name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		name, name, micros(now())); err != nil {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO teams (name, display_name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+		name, name, micros(now()))
+	if err != nil {
 		return 0, fmt.Errorf("create team %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 1 {
+		if err := appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamCreated, Team: name}}); err != nil {
+			return 0, err
+		}
 	}
 	if err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM teams WHERE name = ?`), name); err != nil {
 		return 0, fmt.Errorf("find team %q: %w", name, err)
@@ -94,9 +104,21 @@ func (s *Store) ensureChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, na
 	if mapErr(err) != store.ErrNotFound {
 		return 0, fmt.Errorf("find channel %q: %w", name, err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, 'O', ?) ON CONFLICT (team_pk, name) DO NOTHING`),
-		teamPK, name, channelDisplayName(name), micros(now())); err != nil {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, 'O', ?) ON CONFLICT (team_pk, name) DO NOTHING`),
+		teamPK, name, channelDisplayName(name), micros(now()))
+	if err != nil {
 		return 0, fmt.Errorf("create channel %q: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 1 {
+		var team string
+		if err := tx.GetContext(ctx, &team, tx.Rebind(`SELECT name FROM teams WHERE pk = ?`), teamPK); err != nil {
+			return 0, fmt.Errorf("find team %d: %w", teamPK, err)
+		}
+		if err := appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelCreated, Team: team, Channel: name}}); err != nil {
+			return 0, err
+		}
 	}
 	if err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name = ?`), teamPK, name); err != nil {
 		return 0, fmt.Errorf("find channel %q: %w", name, err)

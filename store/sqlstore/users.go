@@ -108,6 +108,10 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 	if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(u), pk)...); err != nil {
 		return mapErr(err)
 	}
+	// Journalled before the memberships a reactivation brings, which follow it.
+	if err := appendEvents(ctx, tx, accountEvents(u.ID, u.Account.Username, store.AccountAttributes(prev), store.AccountAttributes(u), "")); err != nil {
+		return err
+	}
 	if err := writeUserChildren(ctx, tx, pk, u, prev); err != nil {
 		return err
 	}
@@ -145,7 +149,7 @@ func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *s
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
 	t.setMemberships(u)
-	return nil
+	return appendEvents(ctx, tx, t.joinEvents(u))
 }
 
 // sameUsernameBase reports whether two userNames derive the same chat username.
@@ -271,9 +275,13 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		if ifVersion > 0 && r.Version != ifVersion {
 			return store.ErrPrecondition
 		}
+		prev := r.user()
 		if s.rules.DeleteMode == rules.DeletePurge {
-			_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK)
-			return err
+			if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
+				return err
+			}
+			return appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
+				Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
 		}
 		t := now()
 		deleteAt := r.DeleteAt
@@ -284,8 +292,14 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 			updated_at = ?, version = version + 1 WHERE pk = ?`), micros(t), false, deleteAt, store.StatusOffline, micros(t), r.PK); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE user_pk = ?`), r.PK)
-		return err
+		if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE user_pk = ?`), r.PK); err != nil {
+			return err
+		}
+		// The account keeps its memberships (frozen while deactivated): only its state
+		// changes, if it was active.
+		after := store.AccountAttributes(&prev)
+		after[store.AttrActive] = "false"
+		return appendEvents(ctx, tx, accountEvents(r.ID, prev.Account.Username, store.AccountAttributes(&prev), after, sourceDelete))
 	})
 	if err != nil {
 		return fmt.Errorf("delete user %q: %w", id, err)

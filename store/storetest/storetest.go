@@ -81,6 +81,14 @@ var tests = []struct {
 	{"AdminTeamAndChannelMembers", testAdminTeamAndChannelMembers},
 	{"AdminAccountDetails", testAdminAccountDetails},
 	{"AdminMemberPages", testAdminMemberPages},
+	// The change journal (journal.go).
+	{"JournalAccountLifecycle", testJournalAccountLifecycle},
+	{"JournalPurge", testJournalPurgeAndTeams},
+	{"JournalPages", testJournalPages},
+	{"JournalAppendEvent", testJournalAppendEvent},
+	{"JournalCursors", testJournalCursors},
+	{"JournalLeases", testJournalLeases},
+	{"JournalPrune", testJournalPrune},
 	// The Mattermost connector's state and desired-state reads (mattermost.go).
 	{"ChatAccountState", testChatAccountState},
 	{"ChatAccountStatePurged", testChatAccountStatePurged},

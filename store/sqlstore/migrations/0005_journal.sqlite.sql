@@ -1,0 +1,44 @@
+-- The change journal (store.Journal) and its consumers' coordination state.
+--
+-- position is the total order readers follow (the PostgreSQL twin explains why it is not
+-- seq there). Here every transaction begins IMMEDIATE and holds the database's one write
+-- lock from BEGIN to COMMIT, so transactions take seqs in the order they commit, and
+-- seq is already that order: the trigger sets position to seq as the row is written, and
+-- no entry is ever unsequenced. time is Unix milliseconds; before_attrs and after_attrs
+-- hold JSON objects of account attributes (or NULL).
+CREATE TABLE journal (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    position     BIGINT,
+    time_ms      BIGINT NOT NULL,
+    kind         TEXT   NOT NULL,
+    actor        TEXT   NOT NULL,
+    request_id   TEXT   NOT NULL DEFAULT '',
+    account_id   TEXT   NOT NULL DEFAULT '',
+    username     TEXT   NOT NULL DEFAULT '',
+    team         TEXT   NOT NULL DEFAULT '',
+    channel      TEXT   NOT NULL DEFAULT '',
+    source       TEXT   NOT NULL DEFAULT '',
+    before_attrs TEXT,
+    after_attrs  TEXT
+);
+CREATE UNIQUE INDEX journal_position ON journal (position) WHERE position IS NOT NULL;
+CREATE INDEX journal_account ON journal (account_id, position) WHERE position IS NOT NULL;
+CREATE INDEX journal_unsequenced ON journal (seq) WHERE position IS NULL;
+CREATE TRIGGER journal_sequence AFTER INSERT ON journal WHEN NEW.position IS NULL
+BEGIN
+    UPDATE journal SET position = NEW.seq WHERE seq = NEW.seq;
+END;
+
+-- A consumer's position in the journal; it only moves forward.
+CREATE TABLE cursors (
+    consumer TEXT   PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+
+-- Named leases (one holder at a time), timed by the database's clock in Unix ms so that
+-- replicas with skewed clocks agree on who holds one.
+CREATE TABLE leases (
+    name       TEXT   PRIMARY KEY,
+    holder     TEXT   NOT NULL,
+    expires_at BIGINT NOT NULL
+);
