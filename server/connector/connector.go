@@ -276,34 +276,36 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// holdAndDeliver delivers until ctx ends or the lease is lost: a renewer takes the
-// lease again every third of its TTL, and cancels delivery the moment a renewal says
-// another holds it, or no renewal has succeeded for a whole TTL.
+// ErrLeaseHeld is WithLease's error when another holder has the lease.
+var ErrLeaseHeld = errors.New("another replica holds the Mattermost lease")
+
+// WithLease takes the lease and runs fn while holding it (renewed as Run renews it; fn's
+// ctx ends the moment it is lost), then releases it. "townsquare mattermost sync" runs
+// its reconcile this way.
+func (e *Engine) WithLease(ctx context.Context, fn func(ctx context.Context) error) error {
+	held, err := e.st.AcquireLease(ctx, LeaseName, e.cfg.Holder, e.cfg.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	if !held {
+		return ErrLeaseHeld
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = e.st.ReleaseLease(rctx, LeaseName, e.cfg.Holder)
+	}()
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go e.renew(lctx, cancel)
+	return fn(lctx)
+}
+
+// holdAndDeliver delivers until ctx ends or the lease is lost.
 func (e *Engine) holdAndDeliver(ctx context.Context) {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		defer cancel()
-		last := time.Now()
-		t := time.NewTicker(e.cfg.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-lctx.Done():
-				return
-			case <-t.C:
-			}
-			held, err := e.st.AcquireLease(lctx, LeaseName, e.cfg.Holder, e.cfg.LeaseTTL)
-			switch {
-			case err == nil && held:
-				last = time.Now()
-			case err == nil && !held:
-				return
-			case time.Since(last) >= e.cfg.LeaseTTL:
-				return
-			}
-		}
-	}()
+	go e.renew(lctx, cancel)
 	for lctx.Err() == nil {
 		n, err := e.Step(lctx)
 		if err != nil && lctx.Err() == nil {
@@ -311,6 +313,31 @@ func (e *Engine) holdAndDeliver(ctx context.Context) {
 		}
 		if n == 0 || err != nil {
 			e.sleep(lctx, e.cfg.Poll)
+		}
+	}
+}
+
+// renew takes the lease again every third of its TTL, and calls lost the moment a
+// renewal says another holds it, or no renewal has succeeded for a whole TTL.
+func (e *Engine) renew(lctx context.Context, lost func()) {
+	defer lost()
+	last := time.Now()
+	t := time.NewTicker(e.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-lctx.Done():
+			return
+		case <-t.C:
+		}
+		held, err := e.st.AcquireLease(lctx, LeaseName, e.cfg.Holder, e.cfg.LeaseTTL)
+		switch {
+		case err == nil && held:
+			last = time.Now()
+		case err == nil && !held:
+			return
+		case time.Since(last) >= e.cfg.LeaseTTL:
+			return
 		}
 	}
 }
