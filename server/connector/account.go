@@ -434,6 +434,10 @@ func (e *Engine) throughBreaker(ctx context.Context, accountID, username string,
 		e.count(ctx, "user.deactivated")
 		return send()
 	}
+	// One at a time, so that concurrent workers cannot all pass a limit that has room
+	// for one (only the lease holder sends, so a process-local lock is enough).
+	e.breakerMu.Lock()
+	defer e.breakerMu.Unlock()
 	held, released, err := e.st.IsHeld(ctx, accountID)
 	if err != nil {
 		return err

@@ -119,8 +119,9 @@ type Engine struct {
 	dry    bool
 	now    func() time.Time
 
-	mu   sync.Mutex
-	plan *Plan // when not nil, every change is also added here (sync --dry-run)
+	breakerMu sync.Mutex // throughBreaker's check, send and record
+	mu        sync.Mutex
+	plan      *Plan // when not nil, every change is also added here (sync --dry-run)
 }
 
 // ConfigFromEnv fills LeaseTTL, Poll and BackoffMax from TOWNSQUARE_MATTERMOST_LEASE_TTL,

@@ -1,0 +1,711 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/townsquare/townsquare/server/connector"
+	"github.com/townsquare/townsquare/server/mattermost"
+	"github.com/townsquare/townsquare/server/mattermost/mmtest"
+	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
+)
+
+// mappingFile maps the group Engineering to the team engineering with the channel
+// backend, and to the channel eng-news of the default team everyone.
+const mappingFile = `
+default_team: everyone
+groups:
+  - match: {displayName: "Engineering"}
+    teams: [engineering]
+    channels: [engineering/backend, everyone/eng-news]
+mattermost:
+  url: http://127.0.0.1:1
+  reconcile_every: "0"
+`
+
+type harness struct {
+	t   *testing.T
+	ctx context.Context
+	st  store.Store
+	mm  *mmtest.Server
+	e   *connector.Engine
+	cfg rules.Config
+}
+
+// each runs fn on every backend with a fresh store, a fresh double and an engine;
+// tweak edits the mapping file's settings first.
+func each(t *testing.T, tweak func(c *rules.Config), fn func(t *testing.T, h *harness)) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			st := sqltest.Open(t, b)
+			fn(t, newHarness(t, st, tweak))
+		})
+	}
+}
+
+func newHarness(t *testing.T, st store.Store, tweak func(c *rules.Config)) *harness {
+	t.Helper()
+	cfg, err := rules.Parse([]byte(mappingFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	st.SetRules(cfg)
+	mm := mmtest.New(t)
+	h := &harness{t: t, ctx: context.Background(), st: st, mm: mm, cfg: cfg}
+	h.e = h.engine(mm.AdminToken(), "test-holder")
+	return h
+}
+
+func (h *harness) engine(token, holder string) *connector.Engine {
+	h.t.Helper()
+	client, err := mattermost.New(mattermost.Config{URL: h.mm.URL(), Token: token, Timeout: 2 * time.Second})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	e, err := connector.New(connector.Config{Settings: *h.cfg.Mattermost, DeleteMode: h.cfg.DeleteMode, Store: h.st,
+		Client: client, Holder: holder, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		LeaseTTL: time.Second, Poll: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return e
+}
+
+// deliver runs the engine's steps, holding the lease, until the journal is delivered.
+func (h *harness) deliver() {
+	h.t.Helper()
+	if ok, err := h.st.AcquireLease(h.ctx, connector.LeaseName, h.e.Holder(), time.Minute); err != nil || !ok {
+		h.t.Fatalf("lease: %v %v", ok, err)
+	}
+	for i := 0; ; i++ {
+		n, err := h.e.Step(h.ctx)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if i > 100 {
+			h.t.Fatal("delivery does not end")
+		}
+	}
+}
+
+func (h *harness) user(userName, externalID string, active bool) store.User {
+	h.t.Helper()
+	u := store.User{UserName: userName, ExternalID: externalID, Active: active, Name: store.Name{GivenName: "Given", FamilyName: "Family"},
+		Title: "Engineer", Emails: []store.MultiValue{{Value: userName, Primary: true}}}
+	if err := h.st.CreateUser(h.ctx, &u); err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
+func (h *harness) group(name string, members ...string) store.Group {
+	h.t.Helper()
+	g := store.Group{DisplayName: name}
+	if err := h.st.CreateGroup(h.ctx, &g, members); err != nil {
+		h.t.Fatal(err)
+	}
+	return g
+}
+
+func (h *harness) update(id string, fn func(u *store.User)) {
+	h.t.Helper()
+	if _, err := h.st.UpdateUser(h.ctx, id, 0, func(u *store.User) error { fn(u); return nil }); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) members(gid string, kind store.MemberOpKind, ids ...string) {
+	h.t.Helper()
+	if _, err := h.st.UpdateGroup(h.ctx, gid, 0, nil, []store.MemberOp{{Kind: kind, IDs: ids}}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) mmUser(username string) mattermost.User {
+	h.t.Helper()
+	u, ok := h.mm.UserByUsername(username)
+	if !ok {
+		h.t.Fatalf("no Mattermost user %q", username)
+	}
+	return u
+}
+
+// writes lists the requests that are not GETs, as "METHOD path".
+func (h *harness) writes() []string {
+	var out []string
+	for _, r := range h.mm.Requests() {
+		if r.Method != "GET" {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	return out
+}
+
+func (h *harness) status() connector.Report {
+	h.t.Helper()
+	r, err := connector.Status(h.ctx, h.st, h.cfg.Mattermost, time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func has(list []string, s string) bool { return slices.Contains(list, s) }
+
+func TestCreateWithAuthFieldsAndNoPassword(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.deliver()
+		u := h.mmUser("ann")
+		if u.Email != "ann@example.com" || u.FirstName != "Given" || u.LastName != "Family" || u.Position != "Engineer" ||
+			u.AuthService != "saml" || u.AuthData != "00uA" || u.DeleteAt != 0 {
+			t.Fatalf("created user: %+v", u)
+		}
+		for _, r := range h.mm.Requests() {
+			if r.Method == "POST" && r.Path == "/api/v4/users" {
+				var body map[string]any
+				if err := json.Unmarshal(r.Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := body["password"]; ok {
+					t.Fatalf("a password was sent: %s", r.Body)
+				}
+			}
+		}
+		snap := h.mm.Snapshot()
+		for _, team := range []string{"everyone", "engineering"} {
+			if !has(snap.TeamMembers[team], u.ID) {
+				t.Errorf("not in team %s: %v", team, snap.TeamMembers)
+			}
+		}
+		for _, ch := range []string{"engineering/backend", "everyone/eng-news", "everyone/town-square", "everyone/off-topic", "engineering/town-square"} {
+			if !has(snap.ChannelMembers[ch], u.ID) {
+				t.Errorf("not in channel %s", ch)
+			}
+		}
+		link, err := h.st.MMUser(h.ctx, ann.ID)
+		if err != nil || link.MMUserID != u.ID || link.Origin != store.MMOriginCreated || link.AuthData != "00uA" {
+			t.Fatalf("link: %+v %v", link, err)
+		}
+		if n := h.mm.Count("POST", "/api/v4/users"); n != 1 {
+			t.Fatalf("%d creates", n)
+		}
+		// An inactive account nobody has in Mattermost is not created.
+		h.user("zed@example.com", "00uZ", false)
+		h.deliver()
+		if _, ok := h.mm.UserByUsername("zed"); ok {
+			t.Fatal("an inactive account was created")
+		}
+	})
+}
+
+func TestAdoptionByEmailThenUsername(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		byEmail := h.mm.SeedUser(mattermost.User{Username: "annie", Email: "ann@example.com"})
+		byName := h.mm.SeedUser(mattermost.User{Username: "bob", Email: "robert@old.example.com"})
+		h.mm.SeedUser(mattermost.User{Username: "cid", Email: "cid@example.com", IsBot: true})
+		ann := h.user("ann@example.com", "00uA", true)
+		bob := h.user("bob@example.com", "00uB", true)
+		h.user("cid@example.com", "00uC", true)
+		h.deliver()
+		if n := h.mm.Count("POST", "/api/v4/users"); n != 1 { // cid only: bots are never adopted
+			t.Fatalf("%d creates, want 1 (the bot's namesake)", n)
+		}
+		for _, c := range []struct {
+			acc, mmID, authData string
+		}{{ann.ID, byEmail, "00uA"}, {bob.ID, byName, "00uB"}} {
+			l, err := h.st.MMUser(h.ctx, c.acc)
+			if err != nil || l.MMUserID != c.mmID || l.Origin != store.MMOriginAdopted {
+				t.Fatalf("link of %s: %+v %v", c.acc, l, err)
+			}
+		}
+		snap := h.mm.Snapshot()
+		for _, u := range snap.Users {
+			switch u.ID {
+			case byEmail:
+				// Adopted, bound (PUT auth), and its attributes made Townsquare's; its
+				// username is not renamed (an SSO user's: Mattermost refuses, 409).
+				if u.AuthService != "saml" || u.AuthData != "00uA" || u.FirstName != "Given" {
+					t.Fatalf("adopted by email: %+v", u)
+				}
+			case byName:
+				if u.AuthData != "00uB" || u.Email != "bob@example.com" {
+					t.Fatalf("adopted by username: %+v", u)
+				}
+			}
+		}
+		if n := h.mm.Count("PUT", "/api/v4/users/{id}/auth"); n != 2 {
+			t.Fatalf("%d PUT auth, want 2", n)
+		}
+	})
+}
+
+// adopt_by: [] never adopts: a create into a taken username is a dead letter. (A test
+// of its own: a second "sqlite" subtest would be "sqlite#01", and sqltest's SQLite DSN
+// is a URI, where "#" starts a fragment.)
+func TestNoAdoption(t *testing.T) {
+	each(t, func(c *rules.Config) { c.Mattermost.AdoptBy = nil }, func(t *testing.T, h *harness) {
+		h.mm.SeedUser(mattermost.User{Username: "ann", Email: "other@example.com"})
+		ann := h.user("ann@example.com", "00uA", true)
+		h.deliver()
+		if _, err := h.st.MMUser(h.ctx, ann.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("linked without adoption: %v", err)
+		}
+		r := h.status()
+		if r.DeadLetters.Count != 1 || r.DeadLetters.First[0].ErrorID != mattermost.ErrUsernameExists {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+	})
+}
+
+func TestRedeliveryChangesNothing(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.deliver()
+		before, writes := h.mm.Snapshot(), len(h.writes())
+		for range 2 {
+			if err := h.e.SyncAccountForTest(h.ctx, ann.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if after := h.mm.Snapshot(); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("a second delivery changed Mattermost:\n%+v\n%+v", before, after)
+		}
+		if w := h.writes(); len(w) != writes {
+			t.Fatalf("a second delivery wrote: %v", w[writes:])
+		}
+	})
+}
+
+func TestAttributeChanges(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.deliver()
+		mmID := h.mmUser("ann").ID
+		base := len(h.mm.Requests())
+		// An email change is one PATCH, without the username.
+		h.update(ann.ID, func(u *store.User) { u.Emails = []store.MultiValue{{Value: "ann@new.example.com", Primary: true}} })
+		h.deliver()
+		var patches []string
+		for _, r := range h.mm.Requests()[base:] {
+			if r.Method == "PUT" && strings.HasSuffix(r.Path, "/patch") {
+				patches = append(patches, string(r.Body))
+			}
+		}
+		if len(patches) != 1 || !strings.Contains(patches[0], `"email":"ann@new.example.com"`) || strings.Contains(patches[0], "username") {
+			t.Fatalf("email change sent as %q", patches)
+		}
+		// A username change goes alone; Mattermost refuses it for an SSO user (409): the
+		// refusal is recorded and shown, and not sent again.
+		h.update(ann.ID, func(u *store.User) { u.UserName = "annabel@new.example.com"; u.NickName = "Bel" })
+		h.deliver()
+		var renames, others int
+		for _, r := range h.mm.Requests()[base:] {
+			if r.Method == "PUT" && strings.HasSuffix(r.Path, "/patch") {
+				if strings.Contains(string(r.Body), "username") {
+					renames++
+					if strings.Contains(string(r.Body), "nickname") || r.Status != 409 {
+						t.Fatalf("rename bundled or not refused: %d %s", r.Status, r.Body)
+					}
+				} else {
+					others++
+				}
+			}
+		}
+		if renames != 1 || others != 2 {
+			t.Fatalf("%d renames, %d other patches", renames, others)
+		}
+		r := h.status()
+		if len(r.RecentFailures) == 0 || r.RecentFailures[0].ErrorID != mattermost.ErrLoginProviderAttr || r.DeadLetters.Count != 0 || len(r.Hints) == 0 {
+			t.Fatalf("status after the refusal: %+v", r)
+		}
+		if err := h.e.SyncAccountForTest(h.ctx, ann.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := h.mm.Count("PUT", "/api/v4/users/{id}/patch"); n != 3 {
+			t.Fatalf("%d patches after a retry, want 3 (the refused rename not sent again)", n)
+		}
+		if u := h.mmUser("ann"); u.ID != mmID || u.Nickname != "Bel" {
+			t.Fatalf("user after the changes: %+v", u)
+		}
+		// A new externalId re-binds the login (auth_data is never read back).
+		h.update(ann.ID, func(u *store.User) { u.ExternalID = "00uA2" })
+		h.deliver()
+		if u := h.mmUser("ann"); u.AuthData != "00uA2" {
+			t.Fatalf("auth_data %q", u.AuthData)
+		}
+	})
+}
+
+func TestDeactivationAndReactivationOrder(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		eng := h.group("Engineering")
+		h.deliver()
+		base := len(h.mm.Requests())
+		h.update(ann.ID, func(u *store.User) { u.Active = false })
+		h.deliver()
+		if w := h.writes(); len(w) == 0 || !strings.HasSuffix(w[len(w)-1], "/active") {
+			t.Fatalf("writes: %v", w)
+		}
+		mm := h.mmUser("ann")
+		if mm.DeleteAt == 0 || !has(h.mm.Snapshot().TeamMembers["everyone"], mm.ID) {
+			t.Fatalf("deactivated user: %+v; memberships kept", mm)
+		}
+		// Reactivated and added to a group at once: the reactivation goes first, then the
+		// memberships (a deactivated user cannot join a channel).
+		h.update(ann.ID, func(u *store.User) { u.Active = true })
+		h.members(eng.ID, store.AddMembers, ann.ID)
+		h.deliver()
+		var order []string
+		for _, r := range h.mm.Requests()[base:] {
+			if r.Method != "GET" {
+				order = append(order, r.Method+" "+r.Path)
+			}
+		}
+		act := 1 + slices.IndexFunc(order[1:], func(s string) bool { return strings.HasSuffix(s, "/active") })
+		chAdd := slices.IndexFunc(order, func(s string) bool { return strings.HasPrefix(s, "POST /api/v4/channels/") })
+		if act < 1 || chAdd < 0 || act > chAdd {
+			t.Fatalf("order: %v", order)
+		}
+		if h.mmUser("ann").DeleteAt != 0 || !has(h.mm.Snapshot().ChannelMembers["engineering/backend"], mm.ID) {
+			t.Fatal("not reactivated with its new memberships")
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+	})
+}
+
+func TestOnlyOwnedMembershipsAreRemoved(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.user("bob@example.com", "00uB", true)
+		eng := h.group("Engineering", ann.ID)
+		h.deliver()
+		annID, bobID := h.mmUser("ann").ID, h.mmUser("bob").ID
+		// By hand in Mattermost: ann joins a channel Townsquare does not know, bob the
+		// channel Engineering maps to.
+		h.mm.SeedChannel("everyone", "random", "Random", "O")
+		h.mm.SeedChannelMember("everyone", "random", annID)
+		h.mm.SeedChannelMember("everyone", "eng-news", bobID)
+		h.members(eng.ID, store.RemoveMembers, ann.ID)
+		h.deliver()
+		// What delivering any entry of ann's does (the journal's team.left and
+		// channel.left entries name her).
+		if err := h.e.SyncAccountForTest(h.ctx, ann.ID); err != nil {
+			t.Fatal(err)
+		}
+		snap := h.mm.Snapshot()
+		if has(snap.ChannelMembers["everyone/eng-news"], annID) || has(snap.TeamMembers["engineering"], annID) {
+			t.Fatalf("ann keeps what the group granted: %v %v", snap.ChannelMembers["everyone/eng-news"], snap.TeamMembers["engineering"])
+		}
+		if !has(snap.ChannelMembers["everyone/random"], annID) || !has(snap.ChannelMembers["everyone/eng-news"], bobID) {
+			t.Fatal("a membership made by hand was removed")
+		}
+		if !has(snap.ChannelMembers["everyone/town-square"], annID) {
+			t.Fatal("ann left town-square")
+		}
+		for _, r := range h.mm.Requests() {
+			if r.Method == "DELETE" && strings.Contains(r.Path, "/channels/") {
+				for _, c := range snap.Channels {
+					if c.Name == rules.TownSquare && strings.Contains(r.Path, c.ID) {
+						t.Fatalf("asked to remove from town-square: %s", r.Path)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestDeadLetterAndRetry(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		h.user("bob@example.com", "00uB", true) // creates the default team
+		h.deliver()
+		ann := h.user("ann@example.com", "00uA", true)
+		h.mm.FailNext(1, 400) // the first call: ann's lookup by email
+		h.deliver()
+		r := h.status()
+		if r.DeadLetters.Count != 1 || r.DeadLetters.First[0].Account != ann.ID || r.DeadLetters.First[0].Status != 400 || r.Lag.Entries != 0 {
+			t.Fatalf("status: %+v", r)
+		}
+		evs, err := h.st.Events(h.ctx, store.EventQuery{Account: ann.ID, Limit: 100})
+		if err != nil || !slices.ContainsFunc(evs, func(e store.Event) bool { return e.Kind == store.EventMattermostDeadLetter }) {
+			t.Fatalf("no dead-letter entry in the journal: %v", err)
+		}
+		if _, ok := h.mm.UserByUsername("ann"); ok {
+			t.Fatal("created despite the dead letter")
+		}
+		if n, err := h.st.RequeueDeadLetters(h.ctx, nil, true); err != nil || n != 1 {
+			t.Fatalf("requeue: %d %v", n, err)
+		}
+		h.deliver()
+		if _, ok := h.mm.UserByUsername("ann"); !ok {
+			t.Fatal("retry did not deliver")
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters after the retry: %+v", r.DeadLetters)
+		}
+	})
+}
+
+func TestTeamCapIsADeadLetterWithAHint(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		h.mm.SetMaxUsersPerTeam(2) // the bot that creates the team joins it
+		h.user("ann@example.com", "00uA", true)
+		h.user("bob@example.com", "00uB", true)
+		h.deliver()
+		r := h.status()
+		if r.DeadLetters.Count != 1 || r.DeadLetters.First[0].ErrorID != mattermost.ErrMaxTeamAccounts ||
+			!slices.ContainsFunc(r.Hints, func(s string) bool { return strings.Contains(s, "MaxUsersPerTeam") }) {
+			t.Fatalf("status: %+v", r)
+		}
+	})
+}
+
+func TestBreakerHoldsAndReleaseSends(t *testing.T) {
+	each(t, func(c *rules.Config) { c.Mattermost.MaxDeactivationsPerHour = 2 }, func(t *testing.T, h *harness) {
+		var ids []string
+		for _, n := range []string{"ann", "bob", "cid", "dan"} {
+			ids = append(ids, h.user(n+"@example.com", "00u"+n, true).ID)
+		}
+		h.deliver()
+		for _, id := range ids {
+			h.update(id, func(u *store.User) { u.Active = false })
+		}
+		h.deliver()
+		deactivated := func() int {
+			n := 0
+			for _, u := range h.mm.Snapshot().Users {
+				if u.DeleteAt != 0 {
+					n++
+				}
+			}
+			return n
+		}
+		if n := deactivated(); n != 2 {
+			t.Fatalf("%d deactivated, want 2", n)
+		}
+		r := h.status()
+		if r.Breaker.Held != 2 || r.Breaker.SentLastHour != 2 || r.Breaker.Limit != 2 {
+			t.Fatalf("breaker: %+v", r.Breaker)
+		}
+		if n, err := h.st.ReleaseHeld(h.ctx, nil, true); err != nil || n != 2 {
+			t.Fatalf("release: %d %v", n, err)
+		}
+		h.deliver()
+		if n := deactivated(); n != 4 {
+			t.Fatalf("%d deactivated after release, want 4", n)
+		}
+		if r := h.status(); r.Breaker.Held != 0 {
+			t.Fatalf("still held: %+v", r.Breaker)
+		}
+	})
+}
+
+func TestTransientFailuresConverge(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.mm.FailNext(3, 500)
+		h.mm.FailNextRaw(1, 502, "<html>bad gateway</html>")
+		h.deliver()
+		h.mm.RateLimitNext(1, time.Second)
+		bob := h.user("bob@example.com", "00uB", true)
+		start := time.Now()
+		h.deliver()
+		if time.Since(start) < time.Second {
+			t.Fatal("Retry-After not honoured")
+		}
+		h.mm.RefuseConnections(300 * time.Millisecond)
+		h.update(bob.ID, func(u *store.User) { u.NickName = "Bobby" })
+		h.deliver()
+		if h.mmUser("bob").Nickname != "Bobby" || !has(h.mm.Snapshot().ChannelMembers["engineering/backend"], h.mmUser("ann").ID) {
+			t.Fatal("did not converge")
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+		if n := h.mm.Count("POST", "/api/v4/users"); n > 2+3 {
+			t.Fatalf("%d creates", n)
+		}
+		n := 0
+		for _, u := range h.mm.Snapshot().Users {
+			if strings.HasSuffix(u.Email, "@example.com") {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%d users of ours, want 2 (no duplicate): %+v", n, h.mm.Snapshot().Users)
+		}
+	})
+}
+
+func TestDryRunSendsNoWrite(t *testing.T) {
+	each(t, func(c *rules.Config) { c.Mattermost.DryRun = true }, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.deliver()
+		if w := h.writes(); len(w) != 0 {
+			t.Fatalf("a dry run wrote: %v", w)
+		}
+		evs, err := h.st.Events(h.ctx, store.EventQuery{Account: ann.ID, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var calls []string
+		for _, e := range evs {
+			if e.Kind == store.EventMattermostDryRun {
+				calls = append(calls, e.Source)
+				if e.Actor != connector.Actor {
+					t.Fatalf("actor %q", e.Actor)
+				}
+			}
+		}
+		if !has(calls, "POST /api/v4/users") || !slices.ContainsFunc(calls, func(s string) bool { return strings.HasPrefix(s, "POST /api/v4/teams") }) {
+			t.Fatalf("journaled calls: %v", calls)
+		}
+		if r := h.status(); r.Lag.Entries > int64(len(calls))+2 || !r.DryRun {
+			t.Fatalf("cursor did not advance: %+v", r.Lag)
+		}
+		plan, err := h.e.Reconcile(h.ctx)
+		if err != nil || plan.Counts["user.created"] != 1 || len(plan.Changes) == 0 || !strings.Contains(plan.String(), "POST /api/v4/users") {
+			t.Fatalf("plan: %+v %v", plan, err)
+		}
+		if w := h.writes(); len(w) != 0 {
+			t.Fatalf("a dry-run reconcile wrote: %v", w)
+		}
+	})
+}
+
+func TestWrongTokenIsRefused(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		for _, token := range []string{h.mm.UserToken(), "not-a-token"} {
+			e := h.engine(token, "x")
+			if err := e.Run(h.ctx); !errors.Is(err, connector.ErrRefused) {
+				t.Fatalf("token %q: %v, want ErrRefused", token, err)
+			}
+			if r := h.status(); r.State != connector.StateRefused || r.Reason == "" {
+				t.Fatalf("status: %+v", r)
+			}
+		}
+		if w := h.writes(); len(w) != 0 {
+			t.Fatalf("a refused connector wrote: %v", w)
+		}
+	})
+}
+
+func TestReconcileRepairsDrift(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		// Existing users before the connector ever ran: adopted, not duplicated.
+		h.mm.SeedUser(mattermost.User{Username: "bob", Email: "bob@example.com"})
+		bob := h.user("bob@example.com", "00uB", true)
+		h.deliver()
+		annID := h.mmUser("ann").ID
+		// Drift by hand: ann removed from backend, her nickname changed, bob deactivated.
+		chans := h.mm.Snapshot().Channels
+		var backend string
+		for _, c := range chans {
+			if c.Name == "backend" {
+				backend = c.ID
+			}
+		}
+		client, _ := mattermost.New(mattermost.Config{URL: h.mm.URL(), Token: h.mm.AdminToken()})
+		if err := client.RemoveChannelMember(h.ctx, backend, annID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.PatchUser(h.ctx, annID, mattermost.UserPatch{Nickname: ptr("Drifted")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := client.UpdateUserActive(h.ctx, h.mmUser("bob").ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.e.Reconcile(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		snap := h.mm.Snapshot()
+		if !has(snap.ChannelMembers["engineering/backend"], annID) || h.mmUser("ann").Nickname != "" || h.mmUser("bob").DeleteAt != 0 {
+			t.Fatalf("drift not repaired: %v %+v %+v", snap.ChannelMembers["engineering/backend"], h.mmUser("ann"), h.mmUser("bob"))
+		}
+		if l, err := h.st.MMUser(h.ctx, bob.ID); err != nil || l.Origin != store.MMOriginAdopted {
+			t.Fatalf("bob: %+v %v", l, err)
+		}
+		if r := h.status(); r.LastReconcile == "" {
+			t.Fatal("last reconcile not recorded")
+		}
+	})
+}
+
+func ptr(s string) *string { return &s }
+
+// Two engines on one database: one delivers; when it stops renewing its lease, the
+// other takes over within the lease's TTL.
+func TestLeaseOneDeliversAnotherTakesOver(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			dsn := b.DSN(t)
+			_ = dsn
+			st1 := sqltest.Open(t, b)
+			h := newHarness(t, st1, nil)
+			ctx1, stop1 := context.WithCancel(context.Background())
+			ctx2, stop2 := context.WithCancel(context.Background())
+			defer stop2()
+			done1 := make(chan struct{})
+			go func() { defer close(done1); _ = h.e.Run(ctx1) }()
+			waitFor(t, 5*time.Second, func() bool { return h.status().Holder == "test-holder" && h.status().State == connector.StateRunning })
+			e2 := h.engine(h.mm.AdminToken(), "second")
+			done2 := make(chan struct{})
+			go func() { defer close(done2); _ = e2.Run(ctx2) }()
+			ann := h.user("ann@example.com", "00uA", true)
+			waitFor(t, 5*time.Second, func() bool { _, ok := h.mm.UserByUsername("ann"); return ok })
+			if r := h.status(); r.Holder != "test-holder" {
+				t.Fatalf("holder %q", r.Holder)
+			}
+			stop1()
+			<-done1
+			h.update(ann.ID, func(u *store.User) { u.NickName = "after" })
+			start := time.Now()
+			waitFor(t, 30*time.Second, func() bool { u, _ := h.mm.UserByUsername("ann"); return u.Nickname == "after" })
+			if r := h.status(); r.Holder != "second" {
+				t.Fatalf("holder after take-over %q", r.Holder)
+			}
+			t.Logf("taken over in %s", time.Since(start))
+			if n := h.mm.Count("POST", "/api/v4/users"); n != 1 {
+				t.Fatalf("%d creates", n)
+			}
+			stop2()
+			<-done2
+		})
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
