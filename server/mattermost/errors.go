@@ -29,8 +29,8 @@ const (
 	ErrUserSave = "app.user.save.app_error"
 	// POST /teams with a taken name: 400 (server/channels/app/team.go: CreateTeam).
 	ErrTeamExists = "app.team.save.existing.app_error"
-	// POST /channels with a taken name in the team: 400
-	// (server/channels/store/sqlstore/channel_store.go; server/channels/app/channel.go).
+	// POST /channels with a taken name in the team: 400 (store.ChannelExistsError in
+	// server/channels/store/constants.go, returned by server/channels/app/channel.go).
 	ErrChannelExists = "store.sql_channel.save_channel.exists.app_error"
 	// PUT /users/{id}/patch changing an SSO user's username: 409
 	// (server/channels/api4/user.go: patchUser).

@@ -757,7 +757,7 @@ func (st *state) createChannel(c *call) (int, any) {
 	case runes(b.DisplayName) == 0 || runes(b.DisplayName) > displayNameMaxRunes:
 		return bad("display_name")
 	case !validChannelName(b.Name):
-		return bad("2_or_more")
+		return bad("1_or_more")
 	case b.Type != "O" && b.Type != "P":
 		return bad("type")
 	}
