@@ -99,20 +99,50 @@ func New(c Config) (*Client, error) {
 	return cl, nil
 }
 
-// path builds "/api/v4/" + the segments, each escaped with url.PathEscape. A segment
-// that is empty, "." or ".." could name another endpoint once a proxy cleans the path,
-// so it is refused before anything is sent.
-func path(segs ...string) (string, error) {
+// path fills a template such as "/api/v4/users/{id}/patch" with args in order, each
+// escaped with url.PathEscape. An {id} must be a Mattermost id (26 lower-case letters and
+// digits): "me" or a name there would address another user or another endpoint. A
+// {name} may be anything but empty, "." or "..", which a proxy cleaning the path could
+// resolve to another endpoint. Either is refused before anything is sent.
+func path(tmpl string, args ...string) (string, error) {
 	var b strings.Builder
-	b.WriteString("/api/v4")
-	for _, s := range segs {
-		if s == "" || s == "." || s == ".." {
-			return "", fmt.Errorf("mattermost: invalid path segment %q", s)
-		}
+	for i, seg := range strings.Split(tmpl, "/")[1:] {
 		b.WriteByte('/')
-		b.WriteString(url.PathEscape(s))
+		if seg != "{id}" && seg != "{name}" {
+			b.WriteString(seg)
+			continue
+		}
+		if len(args) == 0 {
+			panic("mattermost: path " + tmpl + ": too few arguments")
+		}
+		a := args[0]
+		args = args[1:]
+		switch {
+		case seg == "{id}" && !ValidID(a):
+			return "", fmt.Errorf("mattermost: %q is not a Mattermost id (segment %d of %s)", a, i+1, tmpl)
+		case a == "" || a == "." || a == "..":
+			return "", fmt.Errorf("mattermost: invalid path segment %q", a)
+		}
+		b.WriteString(url.PathEscape(a))
+	}
+	if len(args) != 0 {
+		panic("mattermost: path " + tmpl + ": too many arguments")
 	}
 	return b.String(), nil
+}
+
+// ValidID reports whether s has the shape of a Mattermost id: 26 lower-case letters and
+// digits (model.IsValidId).
+func ValidID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // call is one request: method and path (built by path), an optional query, a JSON body
@@ -208,22 +238,22 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 
 // GetUser is GET /users/{id}; a 404 when there is none.
 func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
-	return c.getUser(ctx, id)
+	return c.getUser(ctx, "/api/v4/users/{id}", id)
 }
 
 // GetUserByUsername is GET /users/username/{username}.
 func (c *Client) GetUserByUsername(ctx context.Context, username string) (User, error) {
-	return c.getUser(ctx, "username", username)
+	return c.getUser(ctx, "/api/v4/users/username/{name}", username)
 }
 
 // GetUserByEmail is GET /users/email/{email}.
 func (c *Client) GetUserByEmail(ctx context.Context, email string) (User, error) {
-	return c.getUser(ctx, "email", email)
+	return c.getUser(ctx, "/api/v4/users/email/{name}", email)
 }
 
-func (c *Client) getUser(ctx context.Context, segs ...string) (User, error) {
+func (c *Client) getUser(ctx context.Context, tmpl, arg string) (User, error) {
 	var u User
-	p, err := path(append([]string{"users"}, segs...)...)
+	p, err := path(tmpl, arg)
 	if err != nil {
 		return u, err
 	}
@@ -256,7 +286,7 @@ func (c *Client) CreateUser(ctx context.Context, u User) (User, error) {
 // PatchUser is PUT /users/{id}/patch with the fields of p that are not nil.
 func (c *Client) PatchUser(ctx context.Context, id string, p UserPatch) (User, error) {
 	var out User
-	pa, err := path("users", id, "patch")
+	pa, err := path("/api/v4/users/{id}/patch", id)
 	if err != nil {
 		return out, err
 	}
@@ -267,7 +297,7 @@ func (c *Client) PatchUser(ctx context.Context, id string, p UserPatch) (User, e
 // UpdateUserAuth is PUT /users/{id}/auth {"auth_service", "auth_data"}: binds a user to
 // its identity at the IdP.
 func (c *Client) UpdateUserAuth(ctx context.Context, id, authService, authData string) error {
-	pa, err := path("users", id, "auth")
+	pa, err := path("/api/v4/users/{id}/auth", id)
 	if err != nil {
 		return err
 	}
@@ -281,7 +311,7 @@ func (c *Client) UpdateUserAuth(ctx context.Context, id, authService, authData s
 // UpdateUserActive is PUT /users/{id}/active {"active": …}; deactivating ends the
 // user's sessions.
 func (c *Client) UpdateUserActive(ctx context.Context, id string, active bool) error {
-	pa, err := path("users", id, "active")
+	pa, err := path("/api/v4/users/{id}/active", id)
 	if err != nil {
 		return err
 	}
@@ -293,7 +323,7 @@ func (c *Client) UpdateUserActive(ctx context.Context, id string, active bool) e
 
 // UpdateUserRoles is PUT /users/{id}/roles {"roles": …}: replaces the system role string.
 func (c *Client) UpdateUserRoles(ctx context.Context, id, roles string) error {
-	pa, err := path("users", id, "roles")
+	pa, err := path("/api/v4/users/{id}/roles", id)
 	if err != nil {
 		return err
 	}
@@ -305,7 +335,7 @@ func (c *Client) UpdateUserRoles(ctx context.Context, id, roles string) error {
 
 // DemoteUser is POST /users/{id}/demote: the user becomes a guest, keeping memberships.
 func (c *Client) DemoteUser(ctx context.Context, id string) error {
-	pa, err := path("users", id, "demote")
+	pa, err := path("/api/v4/users/{id}/demote", id)
 	if err != nil {
 		return err
 	}
@@ -314,7 +344,7 @@ func (c *Client) DemoteUser(ctx context.Context, id string) error {
 
 // PromoteUser is POST /users/{id}/promote: a guest becomes a member.
 func (c *Client) PromoteUser(ctx context.Context, id string) error {
-	pa, err := path("users", id, "promote")
+	pa, err := path("/api/v4/users/{id}/promote", id)
 	if err != nil {
 		return err
 	}
@@ -325,7 +355,7 @@ func (c *Client) PromoteUser(ctx context.Context, id string) error {
 // issue 11's list, for delete_mode purge with allow_permanent_delete only. Mattermost
 // answers it only with ServiceSettings.EnableAPIUserDeletion on.
 func (c *Client) DeleteUserPermanently(ctx context.Context, id string) error {
-	pa, err := path("users", id)
+	pa, err := path("/api/v4/users/{id}", id)
 	if err != nil {
 		return err
 	}
@@ -335,7 +365,7 @@ func (c *Client) DeleteUserPermanently(ctx context.Context, id string) error {
 // GetTeamByName is GET /teams/name/{name}.
 func (c *Client) GetTeamByName(ctx context.Context, name string) (Team, error) {
 	var t Team
-	pa, err := path("teams", "name", name)
+	pa, err := path("/api/v4/teams/name/{name}", name)
 	if err != nil {
 		return t, err
 	}
@@ -360,7 +390,7 @@ func (c *Client) CreateTeam(ctx context.Context, t Team) (Team, error) {
 // 1..MaxPerPage). A page shorter than perPage is the last.
 func (c *Client) GetTeamMembers(ctx context.Context, teamID string, page, perPage int) ([]TeamMember, error) {
 	var out []TeamMember
-	pa, err := path("teams", teamID, "members")
+	pa, err := path("/api/v4/teams/{id}/members", teamID)
 	if err != nil {
 		return nil, err
 	}
@@ -373,9 +403,12 @@ func (c *Client) GetTeamMembers(ctx context.Context, teamID string, page, perPag
 // adding a member again succeeds.
 func (c *Client) AddTeamMember(ctx context.Context, teamID, userID string) (TeamMember, error) {
 	var out TeamMember
-	pa, err := path("teams", teamID, "members")
+	pa, err := path("/api/v4/teams/{id}/members", teamID)
 	if err != nil {
 		return out, err
+	}
+	if !ValidID(userID) {
+		return out, fmt.Errorf("mattermost: user %q is not a Mattermost id", userID)
 	}
 	body := struct {
 		TeamID string `json:"team_id"`
@@ -388,7 +421,7 @@ func (c *Client) AddTeamMember(ctx context.Context, teamID, userID string) (Team
 // RemoveTeamMember is DELETE /teams/{team_id}/members/{user_id}; the user also leaves
 // the team's channels. A non-member is 400 ErrNotTeamMember.
 func (c *Client) RemoveTeamMember(ctx context.Context, teamID, userID string) error {
-	pa, err := path("teams", teamID, "members", userID)
+	pa, err := path("/api/v4/teams/{id}/members/{id}", teamID, userID)
 	if err != nil {
 		return err
 	}
@@ -397,7 +430,7 @@ func (c *Client) RemoveTeamMember(ctx context.Context, teamID, userID string) er
 
 // UpdateTeamMemberSchemeRoles is PUT /teams/{team_id}/members/{user_id}/schemeRoles.
 func (c *Client) UpdateTeamMemberSchemeRoles(ctx context.Context, teamID, userID string, r SchemeRoles) error {
-	pa, err := path("teams", teamID, "members", userID, "schemeRoles")
+	pa, err := path("/api/v4/teams/{id}/members/{id}/schemeRoles", teamID, userID)
 	if err != nil {
 		return err
 	}
@@ -407,7 +440,7 @@ func (c *Client) UpdateTeamMemberSchemeRoles(ctx context.Context, teamID, userID
 // GetChannelByName is GET /teams/name/{team_name}/channels/name/{channel_name}.
 func (c *Client) GetChannelByName(ctx context.Context, teamName, channelName string) (Channel, error) {
 	var ch Channel
-	pa, err := path("teams", "name", teamName, "channels", "name", channelName)
+	pa, err := path("/api/v4/teams/name/{name}/channels/name/{name}", teamName, channelName)
 	if err != nil {
 		return ch, err
 	}
@@ -418,6 +451,9 @@ func (c *Client) GetChannelByName(ctx context.Context, teamName, channelName str
 // CreateChannel is POST /channels {"team_id", "name", "display_name", "type"}; the
 // token's user joins the new channel as its admin.
 func (c *Client) CreateChannel(ctx context.Context, ch Channel) (Channel, error) {
+	if !ValidID(ch.TeamID) {
+		return Channel{}, fmt.Errorf("mattermost: team %q is not a Mattermost id", ch.TeamID)
+	}
 	body := struct {
 		TeamID      string `json:"team_id"`
 		Name        string `json:"name"`
@@ -432,7 +468,7 @@ func (c *Client) CreateChannel(ctx context.Context, ch Channel) (Channel, error)
 // GetChannelMembers is GET /channels/{channel_id}/members?page=&per_page=.
 func (c *Client) GetChannelMembers(ctx context.Context, channelID string, page, perPage int) ([]ChannelMember, error) {
 	var out []ChannelMember
-	pa, err := path("channels", channelID, "members")
+	pa, err := path("/api/v4/channels/{id}/members", channelID)
 	if err != nil {
 		return nil, err
 	}
@@ -444,9 +480,12 @@ func (c *Client) GetChannelMembers(ctx context.Context, channelID string, page, 
 // user is 403 ErrDeletedUserChannel; the user must be a member of the channel's team.
 func (c *Client) AddChannelMember(ctx context.Context, channelID, userID string) (ChannelMember, error) {
 	var out ChannelMember
-	pa, err := path("channels", channelID, "members")
+	pa, err := path("/api/v4/channels/{id}/members", channelID)
 	if err != nil {
 		return out, err
+	}
+	if !ValidID(userID) {
+		return out, fmt.Errorf("mattermost: user %q is not a Mattermost id", userID)
 	}
 	body := struct {
 		UserID string `json:"user_id"`
@@ -458,7 +497,7 @@ func (c *Client) AddChannelMember(ctx context.Context, channelID, userID string)
 // RemoveChannelMember is DELETE /channels/{channel_id}/members/{user_id}. A non-member
 // is 404 ErrChannelMemberMissing; town-square refuses every removal.
 func (c *Client) RemoveChannelMember(ctx context.Context, channelID, userID string) error {
-	pa, err := path("channels", channelID, "members", userID)
+	pa, err := path("/api/v4/channels/{id}/members/{id}", channelID, userID)
 	if err != nil {
 		return err
 	}
@@ -467,7 +506,7 @@ func (c *Client) RemoveChannelMember(ctx context.Context, channelID, userID stri
 
 // UpdateChannelMemberSchemeRoles is PUT /channels/{channel_id}/members/{user_id}/schemeRoles.
 func (c *Client) UpdateChannelMemberSchemeRoles(ctx context.Context, channelID, userID string, r SchemeRoles) error {
-	pa, err := path("channels", channelID, "members", userID, "schemeRoles")
+	pa, err := path("/api/v4/channels/{id}/members/{id}/schemeRoles", channelID, userID)
 	if err != nil {
 		return err
 	}

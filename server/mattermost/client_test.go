@@ -67,6 +67,14 @@ func (r *recorder) last(t *testing.T) recorded {
 
 func sp(s string) *string { return &s }
 
+// Ids of Mattermost's shape for the tests.
+var (
+	uid  = strings.Repeat("u", 25) + "1"
+	tid  = strings.Repeat("t", 25) + "1"
+	cid  = strings.Repeat("c", 25) + "1"
+	uid2 = strings.Repeat("u", 25) + "2"
+)
+
 // TestMethodsSendExactCalls: every method sends its one method, escaped path, query and
 // body, with the bearer token.
 func TestMethodsSendExactCalls(t *testing.T) {
@@ -79,7 +87,7 @@ func TestMethodsSendExactCalls(t *testing.T) {
 		body              string // "" for no body; else the exact JSON
 	}{
 		{"Me", func() error { _, err := c.Me(ctx); return err }, "GET", "/api/v4/users/me", "", ""},
-		{"GetUser", func() error { _, err := c.GetUser(ctx, "u1"); return err }, "GET", "/api/v4/users/u1", "", ""},
+		{"GetUser", func() error { _, err := c.GetUser(ctx, uid); return err }, "GET", "/api/v4/users/"+uid+"", "", ""},
 		{"GetUserByUsername", func() error { _, err := c.GetUserByUsername(ctx, "alice"); return err }, "GET", "/api/v4/users/username/alice", "", ""},
 		{"GetUserByEmail", func() error { _, err := c.GetUserByEmail(ctx, "a+b@x.org"); return err }, "GET", "/api/v4/users/email/a+b@x.org", "", ""},
 		{"CreateUserSSO", func() error {
@@ -87,40 +95,40 @@ func TestMethodsSendExactCalls(t *testing.T) {
 			return err
 		}, "POST", "/api/v4/users", "", `{"username":"alice","email":"a@x.org","first_name":"A","last_name":"L","nickname":"n","position":"p","auth_service":"saml","auth_data":"ext-1"}`},
 		{"CreateUserMinimal", func() error { _, err := c.CreateUser(ctx, User{Username: "bob", Email: "b@x.org"}); return err }, "POST", "/api/v4/users", "", `{"username":"bob","email":"b@x.org"}`},
-		{"PatchUserEmailOnly", func() error { _, err := c.PatchUser(ctx, "u1", UserPatch{Email: sp("n@x.org")}); return err }, "PUT", "/api/v4/users/u1/patch", "", `{"email":"n@x.org"}`},
+		{"PatchUserEmailOnly", func() error { _, err := c.PatchUser(ctx, uid, UserPatch{Email: sp("n@x.org")}); return err }, "PUT", "/api/v4/users/"+uid+"/patch", "", `{"email":"n@x.org"}`},
 		{"PatchUserClearsName", func() error {
-			_, err := c.PatchUser(ctx, "u1", UserPatch{Username: sp("al"), FirstName: sp(""), LastName: sp("L"), Nickname: sp("N"), Position: sp("P")})
+			_, err := c.PatchUser(ctx, uid, UserPatch{Username: sp("al"), FirstName: sp(""), LastName: sp("L"), Nickname: sp("N"), Position: sp("P")})
 			return err
-		}, "PUT", "/api/v4/users/u1/patch", "", `{"username":"al","first_name":"","last_name":"L","nickname":"N","position":"P"}`},
-		{"UpdateUserAuth", func() error { return c.UpdateUserAuth(ctx, "u1", "saml", "ext-1") }, "PUT", "/api/v4/users/u1/auth", "", `{"auth_data":"ext-1","auth_service":"saml"}`},
-		{"Deactivate", func() error { return c.UpdateUserActive(ctx, "u1", false) }, "PUT", "/api/v4/users/u1/active", "", `{"active":false}`},
-		{"Activate", func() error { return c.UpdateUserActive(ctx, "u1", true) }, "PUT", "/api/v4/users/u1/active", "", `{"active":true}`},
-		{"UpdateUserRoles", func() error { return c.UpdateUserRoles(ctx, "u1", "system_user system_admin") }, "PUT", "/api/v4/users/u1/roles", "", `{"roles":"system_user system_admin"}`},
-		{"DemoteUser", func() error { return c.DemoteUser(ctx, "u1") }, "POST", "/api/v4/users/u1/demote", "", ""},
-		{"PromoteUser", func() error { return c.PromoteUser(ctx, "u1") }, "POST", "/api/v4/users/u1/promote", "", ""},
-		{"DeleteUserPermanently", func() error { return c.DeleteUserPermanently(ctx, "u1") }, "DELETE", "/api/v4/users/u1", "permanent=true", ""},
+		}, "PUT", "/api/v4/users/"+uid+"/patch", "", `{"username":"al","first_name":"","last_name":"L","nickname":"N","position":"P"}`},
+		{"UpdateUserAuth", func() error { return c.UpdateUserAuth(ctx, uid, "saml", "ext-1") }, "PUT", "/api/v4/users/"+uid+"/auth", "", `{"auth_data":"ext-1","auth_service":"saml"}`},
+		{"Deactivate", func() error { return c.UpdateUserActive(ctx, uid, false) }, "PUT", "/api/v4/users/"+uid+"/active", "", `{"active":false}`},
+		{"Activate", func() error { return c.UpdateUserActive(ctx, uid, true) }, "PUT", "/api/v4/users/"+uid+"/active", "", `{"active":true}`},
+		{"UpdateUserRoles", func() error { return c.UpdateUserRoles(ctx, uid, "system_user system_admin") }, "PUT", "/api/v4/users/"+uid+"/roles", "", `{"roles":"system_user system_admin"}`},
+		{"DemoteUser", func() error { return c.DemoteUser(ctx, uid) }, "POST", "/api/v4/users/"+uid+"/demote", "", ""},
+		{"PromoteUser", func() error { return c.PromoteUser(ctx, uid) }, "POST", "/api/v4/users/"+uid+"/promote", "", ""},
+		{"DeleteUserPermanently", func() error { return c.DeleteUserPermanently(ctx, uid) }, "DELETE", "/api/v4/users/"+uid+"", "permanent=true", ""},
 		{"GetTeamByName", func() error { _, err := c.GetTeamByName(ctx, "eng"); return err }, "GET", "/api/v4/teams/name/eng", "", ""},
 		{"CreateTeam", func() error {
 			_, err := c.CreateTeam(ctx, Team{ID: "x", Name: "eng", DisplayName: "Eng", Type: "O"})
 			return err
 		}, "POST", "/api/v4/teams", "", `{"name":"eng","display_name":"Eng","type":"O"}`},
-		{"GetTeamMembers", func() error { _, err := c.GetTeamMembers(ctx, "t1", 2, 50); return err }, "GET", "/api/v4/teams/t1/members", "page=2&per_page=50", ""},
-		{"AddTeamMember", func() error { _, err := c.AddTeamMember(ctx, "t1", "u1"); return err }, "POST", "/api/v4/teams/t1/members", "", `{"team_id":"t1","user_id":"u1"}`},
-		{"RemoveTeamMember", func() error { return c.RemoveTeamMember(ctx, "t1", "u1") }, "DELETE", "/api/v4/teams/t1/members/u1", "", ""},
+		{"GetTeamMembers", func() error { _, err := c.GetTeamMembers(ctx, tid, 2, 50); return err }, "GET", "/api/v4/teams/"+tid+"/members", "page=2&per_page=50", ""},
+		{"AddTeamMember", func() error { _, err := c.AddTeamMember(ctx, tid, uid); return err }, "POST", "/api/v4/teams/"+tid+"/members", "", `{"team_id":"`+tid+`","user_id":"`+uid+`"}`},
+		{"RemoveTeamMember", func() error { return c.RemoveTeamMember(ctx, tid, uid) }, "DELETE", "/api/v4/teams/"+tid+"/members/"+uid+"", "", ""},
 		{"UpdateTeamMemberSchemeRoles", func() error {
-			return c.UpdateTeamMemberSchemeRoles(ctx, "t1", "u1", SchemeRoles{SchemeAdmin: true, SchemeUser: true})
-		}, "PUT", "/api/v4/teams/t1/members/u1/schemeRoles", "", `{"scheme_admin":true,"scheme_user":true,"scheme_guest":false}`},
+			return c.UpdateTeamMemberSchemeRoles(ctx, tid, uid, SchemeRoles{SchemeAdmin: true, SchemeUser: true})
+		}, "PUT", "/api/v4/teams/"+tid+"/members/"+uid+"/schemeRoles", "", `{"scheme_admin":true,"scheme_user":true,"scheme_guest":false}`},
 		{"GetChannelByName", func() error { _, err := c.GetChannelByName(ctx, "eng", "backend"); return err }, "GET", "/api/v4/teams/name/eng/channels/name/backend", "", ""},
 		{"CreateChannel", func() error {
-			_, err := c.CreateChannel(ctx, Channel{ID: "x", TeamID: "t1", Name: "backend", DisplayName: "Backend", Type: "P"})
+			_, err := c.CreateChannel(ctx, Channel{ID: "x", TeamID: tid, Name: "backend", DisplayName: "Backend", Type: "P"})
 			return err
-		}, "POST", "/api/v4/channels", "", `{"team_id":"t1","name":"backend","display_name":"Backend","type":"P"}`},
-		{"GetChannelMembers", func() error { _, err := c.GetChannelMembers(ctx, "c1", 0, 200); return err }, "GET", "/api/v4/channels/c1/members", "page=0&per_page=200", ""},
-		{"AddChannelMember", func() error { _, err := c.AddChannelMember(ctx, "c1", "u1"); return err }, "POST", "/api/v4/channels/c1/members", "", `{"user_id":"u1"}`},
-		{"RemoveChannelMember", func() error { return c.RemoveChannelMember(ctx, "c1", "u1") }, "DELETE", "/api/v4/channels/c1/members/u1", "", ""},
+		}, "POST", "/api/v4/channels", "", `{"team_id":"`+tid+`","name":"backend","display_name":"Backend","type":"P"}`},
+		{"GetChannelMembers", func() error { _, err := c.GetChannelMembers(ctx, cid, 0, 200); return err }, "GET", "/api/v4/channels/"+cid+"/members", "page=0&per_page=200", ""},
+		{"AddChannelMember", func() error { _, err := c.AddChannelMember(ctx, cid, uid); return err }, "POST", "/api/v4/channels/"+cid+"/members", "", `{"user_id":"`+uid+`"}`},
+		{"RemoveChannelMember", func() error { return c.RemoveChannelMember(ctx, cid, uid) }, "DELETE", "/api/v4/channels/"+cid+"/members/"+uid+"", "", ""},
 		{"UpdateChannelMemberSchemeRoles", func() error {
-			return c.UpdateChannelMemberSchemeRoles(ctx, "c1", "u1", SchemeRoles{SchemeGuest: true})
-		}, "PUT", "/api/v4/channels/c1/members/u1/schemeRoles", "", `{"scheme_admin":false,"scheme_user":false,"scheme_guest":true}`},
+			return c.UpdateChannelMemberSchemeRoles(ctx, cid, uid, SchemeRoles{SchemeGuest: true})
+		}, "PUT", "/api/v4/channels/"+cid+"/members/"+uid+"/schemeRoles", "", `{"scheme_admin":false,"scheme_user":false,"scheme_guest":true}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,7 +171,7 @@ func TestDecodesAnswers(t *testing.T) {
 	if u != want {
 		t.Errorf("Me = %+v, want %+v", u, want)
 	}
-	ms, err := c.GetTeamMembers(context.Background(), "t1", 0, 10)
+	ms, err := c.GetTeamMembers(context.Background(), tid, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +191,6 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 		{func() error { _, err := c.GetUserByUsername(ctx, "a/../../teams"); return err }, "/api/v4/users/username/a%2F..%2F..%2Fteams"},
 		{func() error { _, err := c.GetUserByEmail(ctx, "x@y?permanent=true#f"); return err }, "/api/v4/users/email/x@y%3Fpermanent=true%23f"},
 		{func() error { _, err := c.GetChannelByName(ctx, "t m", "c%2F"); return err }, "/api/v4/teams/name/t%20m/channels/name/c%252F"},
-		{func() error { return c.RemoveTeamMember(ctx, "t1", "u1/../../../users/u2") }, "/api/v4/teams/t1/members/u1%2F..%2F..%2F..%2Fusers%2Fu2"},
 	}
 	for _, tc := range cases {
 		if err := tc.do(); err != nil {
@@ -193,16 +200,34 @@ func TestHostileNamesAreEscaped(t *testing.T) {
 			t.Errorf("sent %s?%s, want %s", got.RawPath, got.Query, tc.path)
 		}
 	}
-	// Segments a proxy could resolve to another endpoint are refused without a request.
+	// Names a proxy could resolve to another endpoint, and ids that are not ids ("me"
+	// would address the token's own user), are refused without a request.
 	rec.mu.Lock()
 	n := len(rec.reqs)
 	rec.mu.Unlock()
+	refused := map[string]func() error{}
 	for _, bad := range []string{"", ".", ".."} {
-		if _, err := c.GetUser(ctx, bad); err == nil {
-			t.Errorf("GetUser(%q) sent", bad)
+		refused["GetUserByUsername "+bad] = func() error { _, err := c.GetUserByUsername(ctx, bad); return err }
+		refused["GetUserByEmail "+bad] = func() error { _, err := c.GetUserByEmail(ctx, bad); return err }
+		refused["GetTeamByName "+bad] = func() error { _, err := c.GetTeamByName(ctx, bad); return err }
+		refused["GetChannelByName "+bad] = func() error { _, err := c.GetChannelByName(ctx, "eng", bad); return err }
+	}
+	for _, bad := range []string{"", "me", "..", strings.Repeat("u", 25), strings.Repeat("u", 27), strings.Repeat("U", 26), uid[:25] + "/", uid[:25] + "-"} {
+		refused["GetUser "+bad] = func() error { _, err := c.GetUser(ctx, bad); return err }
+		refused["PatchUser "+bad] = func() error { _, err := c.PatchUser(ctx, bad, UserPatch{}); return err }
+		refused["DeleteUserPermanently "+bad] = func() error { return c.DeleteUserPermanently(ctx, bad) }
+		refused["RemoveTeamMember "+bad] = func() error { return c.RemoveTeamMember(ctx, tid, bad) }
+		refused["RemoveChannelMember team "+bad] = func() error { return c.RemoveChannelMember(ctx, bad, uid) }
+		refused["AddTeamMember "+bad] = func() error { _, err := c.AddTeamMember(ctx, tid, bad); return err }
+		refused["AddChannelMember "+bad] = func() error { _, err := c.AddChannelMember(ctx, cid, bad); return err }
+		refused["CreateChannel "+bad] = func() error {
+			_, err := c.CreateChannel(ctx, Channel{TeamID: bad, Name: "x", DisplayName: "X", Type: "O"})
+			return err
 		}
-		if err := c.RemoveChannelMember(ctx, "c1", bad); err == nil {
-			t.Errorf("RemoveChannelMember(%q) sent", bad)
+	}
+	for name, do := range refused {
+		if do() == nil {
+			t.Errorf("%s: sent", name)
 		}
 	}
 	rec.mu.Lock()
@@ -250,7 +275,7 @@ func TestPerPageClamped(t *testing.T) {
 		{0, 0, "page=0&per_page=1"}, {-3, -1, "page=0&per_page=1"}, {1, 1, "page=1&per_page=1"},
 		{0, 200, "page=0&per_page=200"}, {0, 201, "page=0&per_page=200"}, {5, 1 << 30, "page=5&per_page=200"},
 	} {
-		if _, err := c.GetChannelMembers(ctx, "c1", tc.page, tc.per); err != nil {
+		if _, err := c.GetChannelMembers(ctx, cid, tc.page, tc.per); err != nil {
 			t.Fatal(err)
 		}
 		if got := rec.last(t).Query; got != tc.q {
@@ -289,7 +314,7 @@ func TestErrorParsing(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 		io.WriteString(w, page)
 	}
-	_, err = c.GetUser(context.Background(), "u1")
+	_, err = c.GetUser(context.Background(), uid)
 	if !errors.As(err, &e) {
 		t.Fatalf("err %T %v", err, err)
 	}
@@ -337,7 +362,7 @@ func TestRetryAfter(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		io.WriteString(w, `{"id":"api.context.rate_limited","message":"slow down","status_code":429}`)
 	}
-	err := c.UpdateUserActive(context.Background(), "u1", false)
+	err := c.UpdateUserActive(context.Background(), uid, false)
 	var e *Error
 	if !errors.As(err, &e) || e.RetryAfter != 3*time.Second || !Retryable(err) {
 		t.Fatalf("%v: %+v", err, e)
@@ -375,24 +400,24 @@ func TestResponseSizeLimit(t *testing.T) {
 	rec, c := newRecorder(t)
 	big := `{"id":"u1","username":"` + strings.Repeat("a", MaxResponse) + `"}`
 	rec.answer = func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) }
-	if _, err := c.GetUser(context.Background(), "u1"); !errors.Is(err, ErrResponseTooLarge) || Retryable(err) {
+	if _, err := c.GetUser(context.Background(), uid); !errors.Is(err, ErrResponseTooLarge) || Retryable(err) {
 		t.Errorf("GetUser over the limit: %v (retryable %v)", err, Retryable(err))
 	}
 	// At the limit exactly, a single object is read.
 	exact := `{"id":"u1","username":"` + strings.Repeat("a", MaxResponse-len(`{"id":"u1","username":""}`)) + `"}`
 	rec.answer = func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, exact) }
-	if _, err := c.GetUser(context.Background(), "u1"); err != nil {
+	if _, err := c.GetUser(context.Background(), uid); err != nil {
 		t.Errorf("GetUser at the limit: %v", err)
 	}
 	// Lists have the larger limit.
 	member := `{"channel_id":"c1","user_id":"u1","roles":"channel_user","scheme_admin":false,"scheme_user":true,"scheme_guest":false},`
 	list := "[" + strings.Repeat(member, (MaxResponse+len(member))/len(member)) + member[:len(member)-1] + "]"
 	rec.answer = func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, list) }
-	if _, err := c.GetChannelMembers(context.Background(), "c1", 0, 200); err != nil {
+	if _, err := c.GetChannelMembers(context.Background(), cid, 0, 200); err != nil {
 		t.Errorf("a list over MaxResponse but under MaxListResponse: %v", err)
 	}
 	list = "[" + strings.Repeat(member, MaxListResponse/len(member)+1) + member[:len(member)-1] + "]"
-	if _, err := c.GetChannelMembers(context.Background(), "c1", 0, 200); !errors.Is(err, ErrResponseTooLarge) {
+	if _, err := c.GetChannelMembers(context.Background(), cid, 0, 200); !errors.Is(err, ErrResponseTooLarge) {
 		t.Errorf("a list over MaxListResponse: %v", err)
 	}
 }

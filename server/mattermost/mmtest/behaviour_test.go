@@ -77,8 +77,13 @@ func TestNotFoundAndMalformed(t *testing.T) {
 	if !mattermost.IsNotFound(err) {
 		t.Error("IsNotFound false on 404")
 	}
-	_, err = c.GetUser(ctx, "short")
-	wantErr(t, err, 400, "api.context.invalid_url_param.app_error")
+	// A malformed id: the client refuses to send it; the double answers it as Mattermost.
+	if _, err = c.GetUser(ctx, "short"); err == nil || mattermost.ErrorID(err) != "" {
+		t.Errorf("client sent a malformed id: %v", err)
+	}
+	if st, body := raw(t, s, "GET", "/api/v4/users/short", s.AdminToken(), ""); st != 400 || !strings.Contains(string(body), "api.context.invalid_url_param.app_error") {
+		t.Errorf("malformed id: %d %s", st, body)
+	}
 	_, err = c.GetUserByUsername(ctx, "nobody")
 	wantErr(t, err, 404, "app.user.get_by_username.app_error")
 	_, err = c.GetUserByEmail(ctx, "nobody@example.org")
@@ -274,7 +279,21 @@ func TestTeamCap(t *testing.T) {
 	must[mattermost.TeamMember](t)(c.AddTeamMember(ctx, tm.ID, ids[1])) // an existing member is not refused
 	// Deactivated members do not count (GetActiveMemberCount).
 	ok(t, c.UpdateUserActive(ctx, ids[0], false))
+	ok(t, c.UpdateUserActive(ctx, ids[0], false)) // twice: still one slot
 	must[mattermost.TeamMember](t)(c.AddTeamMember(ctx, tm.ID, ids[2]))
+	// Reactivated, it counts again: the team is over the cap, and a new join is refused.
+	ok(t, c.UpdateUserActive(ctx, ids[0], true))
+	extra := must[mattermost.User](t)(c.CreateUser(ctx, sso("a4")))
+	_, err = c.AddTeamMember(ctx, tm.ID, extra.ID)
+	wantErr(t, err, 400, mattermost.ErrMaxTeamAccounts)
+	// Leaving frees a slot; leaving as a deactivated member frees none.
+	ok(t, c.UpdateUserActive(ctx, ids[1], false))
+	ok(t, c.RemoveTeamMember(ctx, tm.ID, ids[1]))
+	_, err = c.AddTeamMember(ctx, tm.ID, extra.ID)
+	wantErr(t, err, 400, mattermost.ErrMaxTeamAccounts)
+	ok(t, c.RemoveTeamMember(ctx, tm.ID, ids[2]))
+	must[mattermost.TeamMember](t)(c.AddTeamMember(ctx, tm.ID, extra.ID))
+	assertActiveCounts(t, s)
 	// The default is a stock server's 50.
 	if New(t).st.maxUsersPerTeam != 50 {
 		t.Error("default MaxUsersPerTeam is not 50")
@@ -605,6 +624,24 @@ func TestRefuseConnections(t *testing.T) {
 	}
 }
 
+// assertActiveCounts: each team's kept count of active members is the recount.
+func assertActiveCounts(t *testing.T, s *Server) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, tm := range s.st.teams {
+		n := 0
+		for id := range tm.members.m {
+			if s.st.users[id].u.DeleteAt == 0 {
+				n++
+			}
+		}
+		if n != tm.active {
+			t.Errorf("team %s: active %d, recount %d", tm.t.Name, tm.active, n)
+		}
+	}
+}
+
 // TestConcurrent: many clients at once, under -race; the state stays consistent.
 func TestConcurrent(t *testing.T) {
 	s := New(t)
@@ -619,6 +656,9 @@ func TestConcurrent(t *testing.T) {
 				u, err := c.CreateUser(ctx, sso(fmt.Sprintf("w%d-u%d", w, i)))
 				if err == nil {
 					_, err = c.AddTeamMember(ctx, tm.ID, u.ID)
+				}
+				if err == nil && i%3 == 0 {
+					err = c.UpdateUserActive(ctx, u.ID, false)
 				}
 				if err == nil {
 					_, err = c.GetTeamMembers(ctx, tm.ID, 0, 200)
@@ -638,4 +678,5 @@ func TestConcurrent(t *testing.T) {
 	if n := len(s.Snapshot().TeamMembers["eng"]); n != 161 {
 		t.Errorf("%d team members, want 161", n)
 	}
+	assertActiveCounts(t, s)
 }

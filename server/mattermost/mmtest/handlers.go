@@ -412,12 +412,7 @@ func (st *state) updateUserActive(c *call) (int, any) {
 	if !ok {
 		return invalidBodyParam("active")
 	}
-	switch {
-	case active:
-		u.u.DeleteAt = 0
-	case u.u.DeleteAt == 0:
-		u.u.DeleteAt = now()
-	}
+	st.setActive(u, active)
 	u.updateAt = now()
 	return http.StatusOK, statusOK
 }
@@ -508,9 +503,7 @@ func (st *state) deleteUser(c *call) (int, any) {
 		return s, b
 	}
 	if first(c.query["permanent"]) != "true" {
-		if u.u.DeleteAt == 0 {
-			u.u.DeleteAt = now()
-		}
+		st.setActive(u, false)
 		return http.StatusOK, statusOK
 	}
 	if !st.apiUserDeletion {
@@ -639,7 +632,7 @@ func (st *state) addTeamMember(c *call) (int, any) {
 	if m, ok := t.members.m[u.u.ID]; ok {
 		return http.StatusCreated, teamMember(t.t.ID, u.u.ID, m)
 	}
-	if st.activeMembers(t) >= st.maxUsersPerTeam {
+	if t.active >= st.maxUsersPerTeam {
 		return fail(http.StatusBadRequest, "app.team.join_user_to_team.max_accounts.app_error", "This team has reached the maximum number of allowed accounts. Contact your System Administrator to set a higher limit.")
 	}
 	return http.StatusCreated, teamMember(t.t.ID, u.u.ID, st.joinTeam(t, u, false))

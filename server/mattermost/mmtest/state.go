@@ -22,6 +22,10 @@ type teamRec struct {
 	createAt int64
 	members  *memberSet
 	channels map[string]string // channel name → id
+	// active counts the members whose account is active, as TeamStore's
+	// GetActiveMemberCount does for the MaxUsersPerTeam check; kept up to date by
+	// joinTeam, leaveTeam and setActive so a join costs O(1), not O(team).
+	active int
 }
 
 type channelRec struct {
@@ -163,6 +167,9 @@ func (st *state) joinTeam(t *teamRec, u *userRec, admin bool) *member {
 	g := isGuest(u)
 	m := &member{admin: admin && !g, user: !g, guest: g}
 	t.members.put(u.u.ID, m)
+	if u.u.DeleteAt == 0 {
+		t.active++
+	}
 	if !g {
 		st.joinDefaultChannels(t, u)
 	}
@@ -189,22 +196,34 @@ func (st *state) joinChannel(c *channelRec, u *userRec, admin bool) *member {
 
 // leaveTeam removes u from t and from every channel of t (LeaveTeam).
 func (st *state) leaveTeam(t *teamRec, userID string) {
+	if _, ok := t.members.m[userID]; !ok {
+		return
+	}
 	for _, cid := range t.channels {
 		st.channels[cid].members.del(userID)
 	}
 	t.members.del(userID)
+	if u := st.users[userID]; u != nil && u.u.DeleteAt == 0 {
+		t.active--
+	}
 }
 
-// activeMembers counts t's members whose account is active, as
-// TeamStore.GetActiveMemberCount does for the MaxUsersPerTeam check.
-func (st *state) activeMembers(t *teamRec) int {
-	n := 0
-	for id := range t.members.m {
-		if u := st.users[id]; u != nil && u.u.DeleteAt == 0 {
-			n++
+// setActive sets u's delete_at (now, or 0) and the active counts of its teams.
+func (st *state) setActive(u *userRec, active bool) {
+	if active == (u.u.DeleteAt == 0) {
+		return
+	}
+	delta := -1
+	if active {
+		u.u.DeleteAt, delta = 0, 1
+	} else {
+		u.u.DeleteAt = now()
+	}
+	for _, t := range st.teams {
+		if _, ok := t.members.m[u.u.ID]; ok {
+			t.active += delta
 		}
 	}
-	return n
 }
 
 func teamRoles(m *member) string {
