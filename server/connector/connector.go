@@ -120,8 +120,11 @@ type Engine struct {
 	now    func() time.Time
 
 	breakerMu sync.Mutex // throughBreaker's check, send and record
-	mu        sync.Mutex
-	plan      *Plan // when not nil, every change is also added here (sync --dry-run)
+	// dieWithoutRelease makes Run end as a crash would, leaving its lease to expire
+	// (tests of the take-over).
+	dieWithoutRelease bool
+	mu                sync.Mutex
+	plan              *Plan // when not nil, every change is also added here (sync --dry-run)
 }
 
 // ConfigFromEnv fills LeaseTTL, Poll and BackoffMax from TOWNSQUARE_MATTERMOST_LEASE_TTL,
@@ -254,6 +257,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.log.InfoContext(ctx, "Mattermost connector started", "holder", e.cfg.Holder, "dry_run", e.dry)
 	defer func() {
+		if e.dieWithoutRelease {
+			return
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		_ = e.st.ReleaseLease(rctx, LeaseName, e.cfg.Holder)

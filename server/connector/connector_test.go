@@ -17,6 +17,7 @@ import (
 	"github.com/townsquare/townsquare/server/mattermost/mmtest"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
+	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
@@ -44,16 +45,16 @@ type harness struct {
 
 // each runs fn on every backend with a fresh store, a fresh double and an engine;
 // tweak edits the mapping file's settings first.
-func each(t *testing.T, tweak func(c *rules.Config), fn func(t *testing.T, h *harness)) {
+func each(t *testing.T, tweak func(c *rules.Config), fn func(t *testing.T, h *harness), opts ...mmtest.Option) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			st := sqltest.Open(t, b)
-			fn(t, newHarness(t, st, tweak))
+			fn(t, newHarness(t, st, tweak, opts...))
 		})
 	}
 }
 
-func newHarness(t *testing.T, st store.Store, tweak func(c *rules.Config)) *harness {
+func newHarness(t *testing.T, st store.Store, tweak func(c *rules.Config), opts ...mmtest.Option) *harness {
 	t.Helper()
 	cfg, err := rules.Parse([]byte(mappingFile))
 	if err != nil {
@@ -63,19 +64,24 @@ func newHarness(t *testing.T, st store.Store, tweak func(c *rules.Config)) *harn
 		tweak(&cfg)
 	}
 	st.SetRules(cfg)
-	mm := mmtest.New(t)
+	mm := mmtest.New(t, opts...)
 	h := &harness{t: t, ctx: context.Background(), st: st, mm: mm, cfg: cfg}
-	h.e = h.engine(mm.AdminToken(), "test-holder")
+	h.e = h.engine(mm.AdminToken(), "first")
 	return h
 }
 
 func (h *harness) engine(token, holder string) *connector.Engine {
 	h.t.Helper()
+	return h.engineOn(h.st, token, holder)
+}
+
+func (h *harness) engineOn(st store.Store, token, holder string) *connector.Engine {
+	h.t.Helper()
 	client, err := mattermost.New(mattermost.Config{URL: h.mm.URL(), Token: token, Timeout: 2 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	e, err := connector.New(connector.Config{Settings: *h.cfg.Mattermost, DeleteMode: h.cfg.DeleteMode, Store: h.st,
+	e, err := connector.New(connector.Config{Settings: *h.cfg.Mattermost, DeleteMode: h.cfg.DeleteMode, Store: st,
 		Client: client, Holder: holder, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		LeaseTTL: time.Second, Poll: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	if err != nil {
@@ -658,38 +664,51 @@ func TestReconcileRepairsDrift(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
-// Two engines on one database: one delivers; when it stops renewing its lease, the
-// other takes over within the lease's TTL.
+// Two engines on one database, each with a store of its own (two replicas): one
+// delivers; when it dies without releasing its lease, the other takes over once the
+// lease expires (1 s here, 15 s by default: within 30 s).
 func TestLeaseOneDeliversAnotherTakesOver(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			dsn := b.DSN(t)
-			_ = dsn
-			st1 := sqltest.Open(t, b)
-			h := newHarness(t, st1, nil)
+			open := func() store.Store {
+				s, err := sqlstore.Open(context.Background(), dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			h := newHarness(t, open(), nil)
+			st2 := open()
+			st2.SetRules(h.cfg)
+			h.e.DieWithoutReleaseForTest()
 			ctx1, stop1 := context.WithCancel(context.Background())
 			ctx2, stop2 := context.WithCancel(context.Background())
 			defer stop2()
 			done1 := make(chan struct{})
 			go func() { defer close(done1); _ = h.e.Run(ctx1) }()
-			waitFor(t, 5*time.Second, func() bool { return h.status().Holder == "test-holder" && h.status().State == connector.StateRunning })
-			e2 := h.engine(h.mm.AdminToken(), "second")
+			waitFor(t, 5*time.Second, func() bool { r := h.status(); return r.Holder == "first" && r.State == connector.StateRunning })
+			e2 := h.engineOn(st2, h.mm.AdminToken(), "second")
 			done2 := make(chan struct{})
 			go func() { defer close(done2); _ = e2.Run(ctx2) }()
 			ann := h.user("ann@example.com", "00uA", true)
 			waitFor(t, 5*time.Second, func() bool { _, ok := h.mm.UserByUsername("ann"); return ok })
-			if r := h.status(); r.Holder != "test-holder" {
-				t.Fatalf("holder %q", r.Holder)
+			time.Sleep(500 * time.Millisecond) // the second keeps trying the lease meanwhile
+			if r := h.status(); r.Holder != "first" {
+				t.Fatalf("holder %q: the second took a held lease", r.Holder)
 			}
-			stop1()
+			stop1() // dies: the lease is not released, only no longer renewed
 			<-done1
+			died := time.Now()
 			h.update(ann.ID, func(u *store.User) { u.NickName = "after" })
-			start := time.Now()
 			waitFor(t, 30*time.Second, func() bool { u, _ := h.mm.UserByUsername("ann"); return u.Nickname == "after" })
 			if r := h.status(); r.Holder != "second" {
-				t.Fatalf("holder after take-over %q", r.Holder)
+				t.Fatalf("holder after the take-over %q", r.Holder)
 			}
-			t.Logf("taken over in %s", time.Since(start))
+			if took := time.Since(died); took < 500*time.Millisecond {
+				t.Fatalf("taken over in %s, before the dead holder's lease expired", took)
+			}
 			if n := h.mm.Count("POST", "/api/v4/users"); n != 1 {
 				t.Fatalf("%d creates", n)
 			}
@@ -708,4 +727,64 @@ func waitFor(t *testing.T, d time.Duration, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// A purged account's user is deactivated, or deleted permanently only with
+// delete_mode: purge and allow_permanent_delete: true; either goes through the breaker.
+func TestPurgedAccounts(t *testing.T) {
+	purge := func(allow bool) func(c *rules.Config) {
+		return func(c *rules.Config) { c.DeleteMode = rules.DeletePurge; c.Mattermost.AllowPermanentDelete = allow }
+	}
+	run := func(t *testing.T, h *harness) (mattermost.User, bool) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.deliver()
+		id := h.mmUser("ann").ID
+		if err := h.st.DeleteUser(h.ctx, ann.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver()
+		for _, u := range h.mm.Snapshot().Users {
+			if u.ID == id {
+				return u, true
+			}
+		}
+		return mattermost.User{}, false
+	}
+	// Subtests, each with its backends below it: two "sqlite" subtests of one test
+	// would make "sqlite#01", and sqltest's SQLite DSN is a URI ("#" starts a fragment).
+	t.Run("deactivate", func(t *testing.T) {
+		each(t, purge(false), func(t *testing.T, h *harness) {
+			u, ok := run(t, h)
+			if !ok || u.DeleteAt == 0 || h.mm.Count("DELETE", "/api/v4/users/{id}") != 0 {
+				t.Fatalf("without allow_permanent_delete: %+v %v", u, ok)
+			}
+		}, mmtest.WithAPIUserDeletion())
+	})
+	t.Run("permanent", func(t *testing.T) {
+		each(t, purge(true), func(t *testing.T, h *harness) {
+			if _, ok := run(t, h); ok || h.mm.Count("DELETE", "/api/v4/users/{id}") != 1 {
+				t.Fatal("not deleted permanently")
+			}
+		}, mmtest.WithAPIUserDeletion())
+	})
+}
+
+func TestPurgedAccountsBreaker(t *testing.T) {
+	each(t, func(c *rules.Config) {
+		c.DeleteMode = rules.DeletePurge
+		c.Mattermost.AllowPermanentDelete = true
+		c.Mattermost.MaxDeactivationsPerHour = 1
+	}, func(t *testing.T, h *harness) {
+		a, b := h.user("ann@example.com", "00uA", true), h.user("bob@example.com", "00uB", true)
+		h.deliver()
+		for _, id := range []string{a.ID, b.ID} {
+			if err := h.st.DeleteUser(h.ctx, id, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.deliver()
+		if r := h.status(); h.mm.Count("DELETE", "/api/v4/users/{id}") != 1 || r.Breaker.Held != 1 || !r.Breaker.FirstHeld[0].Permanent {
+			t.Fatalf("breaker: %+v", r.Breaker)
+		}
+	}, mmtest.WithAPIUserDeletion())
 }

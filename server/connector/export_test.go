@@ -6,3 +6,7 @@ import "context"
 func (e *Engine) SyncAccountForTest(ctx context.Context, id string) error {
 	return e.retrying(ctx, func() error { return e.syncAccount(ctx, id, false) })
 }
+
+// DieWithoutReleaseForTest makes Run end as a crashed process would: without releasing
+// its lease, which then has to expire.
+func (e *Engine) DieWithoutReleaseForTest() { e.dieWithoutRelease = true }
