@@ -69,10 +69,9 @@ func sp(s string) *string { return &s }
 
 // Ids of Mattermost's shape for the tests.
 var (
-	uid  = strings.Repeat("u", 25) + "1"
-	tid  = strings.Repeat("t", 25) + "1"
-	cid  = strings.Repeat("c", 25) + "1"
-	uid2 = strings.Repeat("u", 25) + "2"
+	uid = strings.Repeat("u", 25) + "1"
+	tid = strings.Repeat("t", 25) + "1"
+	cid = strings.Repeat("c", 25) + "1"
 )
 
 // TestMethodsSendExactCalls: every method sends its one method, escaped path, query and
@@ -87,7 +86,7 @@ func TestMethodsSendExactCalls(t *testing.T) {
 		body              string // "" for no body; else the exact JSON
 	}{
 		{"Me", func() error { _, err := c.Me(ctx); return err }, "GET", "/api/v4/users/me", "", ""},
-		{"GetUser", func() error { _, err := c.GetUser(ctx, uid); return err }, "GET", "/api/v4/users/"+uid+"", "", ""},
+		{"GetUser", func() error { _, err := c.GetUser(ctx, uid); return err }, "GET", "/api/v4/users/" + uid + "", "", ""},
 		{"GetUserByUsername", func() error { _, err := c.GetUserByUsername(ctx, "alice"); return err }, "GET", "/api/v4/users/username/alice", "", ""},
 		{"GetUserByEmail", func() error { _, err := c.GetUserByEmail(ctx, "a+b@x.org"); return err }, "GET", "/api/v4/users/email/a+b@x.org", "", ""},
 		{"CreateUserSSO", func() error {
@@ -95,40 +94,40 @@ func TestMethodsSendExactCalls(t *testing.T) {
 			return err
 		}, "POST", "/api/v4/users", "", `{"username":"alice","email":"a@x.org","first_name":"A","last_name":"L","nickname":"n","position":"p","auth_service":"saml","auth_data":"ext-1"}`},
 		{"CreateUserMinimal", func() error { _, err := c.CreateUser(ctx, User{Username: "bob", Email: "b@x.org"}); return err }, "POST", "/api/v4/users", "", `{"username":"bob","email":"b@x.org"}`},
-		{"PatchUserEmailOnly", func() error { _, err := c.PatchUser(ctx, uid, UserPatch{Email: sp("n@x.org")}); return err }, "PUT", "/api/v4/users/"+uid+"/patch", "", `{"email":"n@x.org"}`},
+		{"PatchUserEmailOnly", func() error { _, err := c.PatchUser(ctx, uid, UserPatch{Email: sp("n@x.org")}); return err }, "PUT", "/api/v4/users/" + uid + "/patch", "", `{"email":"n@x.org"}`},
 		{"PatchUserClearsName", func() error {
 			_, err := c.PatchUser(ctx, uid, UserPatch{Username: sp("al"), FirstName: sp(""), LastName: sp("L"), Nickname: sp("N"), Position: sp("P")})
 			return err
-		}, "PUT", "/api/v4/users/"+uid+"/patch", "", `{"username":"al","first_name":"","last_name":"L","nickname":"N","position":"P"}`},
-		{"UpdateUserAuth", func() error { return c.UpdateUserAuth(ctx, uid, "saml", "ext-1") }, "PUT", "/api/v4/users/"+uid+"/auth", "", `{"auth_data":"ext-1","auth_service":"saml"}`},
-		{"Deactivate", func() error { return c.UpdateUserActive(ctx, uid, false) }, "PUT", "/api/v4/users/"+uid+"/active", "", `{"active":false}`},
-		{"Activate", func() error { return c.UpdateUserActive(ctx, uid, true) }, "PUT", "/api/v4/users/"+uid+"/active", "", `{"active":true}`},
-		{"UpdateUserRoles", func() error { return c.UpdateUserRoles(ctx, uid, "system_user system_admin") }, "PUT", "/api/v4/users/"+uid+"/roles", "", `{"roles":"system_user system_admin"}`},
-		{"DemoteUser", func() error { return c.DemoteUser(ctx, uid) }, "POST", "/api/v4/users/"+uid+"/demote", "", ""},
-		{"PromoteUser", func() error { return c.PromoteUser(ctx, uid) }, "POST", "/api/v4/users/"+uid+"/promote", "", ""},
-		{"DeleteUserPermanently", func() error { return c.DeleteUserPermanently(ctx, uid) }, "DELETE", "/api/v4/users/"+uid+"", "permanent=true", ""},
+		}, "PUT", "/api/v4/users/" + uid + "/patch", "", `{"username":"al","first_name":"","last_name":"L","nickname":"N","position":"P"}`},
+		{"UpdateUserAuth", func() error { return c.UpdateUserAuth(ctx, uid, "saml", "ext-1") }, "PUT", "/api/v4/users/" + uid + "/auth", "", `{"auth_data":"ext-1","auth_service":"saml"}`},
+		{"Deactivate", func() error { return c.UpdateUserActive(ctx, uid, false) }, "PUT", "/api/v4/users/" + uid + "/active", "", `{"active":false}`},
+		{"Activate", func() error { return c.UpdateUserActive(ctx, uid, true) }, "PUT", "/api/v4/users/" + uid + "/active", "", `{"active":true}`},
+		{"UpdateUserRoles", func() error { return c.UpdateUserRoles(ctx, uid, "system_user system_admin") }, "PUT", "/api/v4/users/" + uid + "/roles", "", `{"roles":"system_user system_admin"}`},
+		{"DemoteUser", func() error { return c.DemoteUser(ctx, uid) }, "POST", "/api/v4/users/" + uid + "/demote", "", ""},
+		{"PromoteUser", func() error { return c.PromoteUser(ctx, uid) }, "POST", "/api/v4/users/" + uid + "/promote", "", ""},
+		{"DeleteUserPermanently", func() error { return c.DeleteUserPermanently(ctx, uid) }, "DELETE", "/api/v4/users/" + uid + "", "permanent=true", ""},
 		{"GetTeamByName", func() error { _, err := c.GetTeamByName(ctx, "eng"); return err }, "GET", "/api/v4/teams/name/eng", "", ""},
 		{"CreateTeam", func() error {
 			_, err := c.CreateTeam(ctx, Team{ID: "x", Name: "eng", DisplayName: "Eng", Type: "O"})
 			return err
 		}, "POST", "/api/v4/teams", "", `{"name":"eng","display_name":"Eng","type":"O"}`},
-		{"GetTeamMembers", func() error { _, err := c.GetTeamMembers(ctx, tid, 2, 50); return err }, "GET", "/api/v4/teams/"+tid+"/members", "page=2&per_page=50", ""},
-		{"AddTeamMember", func() error { _, err := c.AddTeamMember(ctx, tid, uid); return err }, "POST", "/api/v4/teams/"+tid+"/members", "", `{"team_id":"`+tid+`","user_id":"`+uid+`"}`},
-		{"RemoveTeamMember", func() error { return c.RemoveTeamMember(ctx, tid, uid) }, "DELETE", "/api/v4/teams/"+tid+"/members/"+uid+"", "", ""},
+		{"GetTeamMembers", func() error { _, err := c.GetTeamMembers(ctx, tid, 2, 50); return err }, "GET", "/api/v4/teams/" + tid + "/members", "page=2&per_page=50", ""},
+		{"AddTeamMember", func() error { _, err := c.AddTeamMember(ctx, tid, uid); return err }, "POST", "/api/v4/teams/" + tid + "/members", "", `{"team_id":"` + tid + `","user_id":"` + uid + `"}`},
+		{"RemoveTeamMember", func() error { return c.RemoveTeamMember(ctx, tid, uid) }, "DELETE", "/api/v4/teams/" + tid + "/members/" + uid + "", "", ""},
 		{"UpdateTeamMemberSchemeRoles", func() error {
 			return c.UpdateTeamMemberSchemeRoles(ctx, tid, uid, SchemeRoles{SchemeAdmin: true, SchemeUser: true})
-		}, "PUT", "/api/v4/teams/"+tid+"/members/"+uid+"/schemeRoles", "", `{"scheme_admin":true,"scheme_user":true,"scheme_guest":false}`},
+		}, "PUT", "/api/v4/teams/" + tid + "/members/" + uid + "/schemeRoles", "", `{"scheme_admin":true,"scheme_user":true,"scheme_guest":false}`},
 		{"GetChannelByName", func() error { _, err := c.GetChannelByName(ctx, "eng", "backend"); return err }, "GET", "/api/v4/teams/name/eng/channels/name/backend", "", ""},
 		{"CreateChannel", func() error {
 			_, err := c.CreateChannel(ctx, Channel{ID: "x", TeamID: tid, Name: "backend", DisplayName: "Backend", Type: "P"})
 			return err
-		}, "POST", "/api/v4/channels", "", `{"team_id":"`+tid+`","name":"backend","display_name":"Backend","type":"P"}`},
-		{"GetChannelMembers", func() error { _, err := c.GetChannelMembers(ctx, cid, 0, 200); return err }, "GET", "/api/v4/channels/"+cid+"/members", "page=0&per_page=200", ""},
-		{"AddChannelMember", func() error { _, err := c.AddChannelMember(ctx, cid, uid); return err }, "POST", "/api/v4/channels/"+cid+"/members", "", `{"user_id":"`+uid+`"}`},
-		{"RemoveChannelMember", func() error { return c.RemoveChannelMember(ctx, cid, uid) }, "DELETE", "/api/v4/channels/"+cid+"/members/"+uid+"", "", ""},
+		}, "POST", "/api/v4/channels", "", `{"team_id":"` + tid + `","name":"backend","display_name":"Backend","type":"P"}`},
+		{"GetChannelMembers", func() error { _, err := c.GetChannelMembers(ctx, cid, 0, 200); return err }, "GET", "/api/v4/channels/" + cid + "/members", "page=0&per_page=200", ""},
+		{"AddChannelMember", func() error { _, err := c.AddChannelMember(ctx, cid, uid); return err }, "POST", "/api/v4/channels/" + cid + "/members", "", `{"user_id":"` + uid + `"}`},
+		{"RemoveChannelMember", func() error { return c.RemoveChannelMember(ctx, cid, uid) }, "DELETE", "/api/v4/channels/" + cid + "/members/" + uid + "", "", ""},
 		{"UpdateChannelMemberSchemeRoles", func() error {
 			return c.UpdateChannelMemberSchemeRoles(ctx, cid, uid, SchemeRoles{SchemeGuest: true})
-		}, "PUT", "/api/v4/channels/"+cid+"/members/"+uid+"/schemeRoles", "", `{"scheme_admin":false,"scheme_user":false,"scheme_guest":true}`},
+		}, "PUT", "/api/v4/channels/" + cid + "/members/" + uid + "/schemeRoles", "", `{"scheme_admin":false,"scheme_user":false,"scheme_guest":true}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -680,3 +680,117 @@ func TestConcurrent(t *testing.T) {
 	}
 	assertActiveCounts(t, s)
 }
+
+// TestStartAndClose: the non-test entry point; Close releases a held request and is
+// idempotent.
+func TestStartAndClose(t *testing.T) {
+	s, err := Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, s, s.AdminToken())
+	must[mattermost.User](t)(c.Me(ctx))
+	s.HangNext(1)
+	done := make(chan error, 1)
+	go func() { _, err := c.Me(ctx); done <- err }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		held := s.holding
+		s.mu.Unlock()
+		if held == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the request was not held")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Close()
+	s.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a held request succeeded after Close")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close did not release a held request")
+	}
+	if _, err := c.Me(ctx); err == nil {
+		t.Error("answered after Close")
+	}
+	if v := s.Violations(); len(v) != 0 {
+		t.Error(v)
+	}
+}
+
+func TestSeedingAndSnapshot(t *testing.T) {
+	s := New(t)
+	id := s.SeedUser(mattermost.User{Username: "Ann", Email: "Ann@Example.org", AuthService: "saml", AuthData: "00uA"})
+	if !idShape.MatchString(id) {
+		t.Fatalf("id %q", id)
+	}
+	u, found := s.UserByUsername("ann")
+	if !found || u.Email != "ann@example.org" || u.AuthData != "00uA" || u.Roles != "system_user" {
+		t.Errorf("seeded %+v", u)
+	}
+	for name, seed := range map[string]func(){
+		"username": func() { s.SeedUser(mattermost.User{Username: "ann", Email: "x@example.org"}) },
+		"email":    func() { s.SeedUser(mattermost.User{Username: "x", Email: "ann@example.org"}) },
+		"auth_data": func() {
+			s.SeedUser(mattermost.User{Username: "y", Email: "y@example.org", AuthService: "saml", AuthData: "00uA"})
+		},
+		"team": func() { s.SeedTeamMember("nope", id) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("seeding a taken %s did not panic", name)
+				}
+			}()
+			seed()
+		}()
+	}
+	s.SeedTeam("eng", "Eng", "O")
+	s.SeedChannel("eng", "backend", "Backend", "P")
+	s.SeedTeamMember("eng", id)
+	s.SeedChannelMember("eng", "backend", id)
+	snap := s.Snapshot()
+	i := slices.IndexFunc(snap.Users, func(u mattermost.User) bool { return u.ID == id })
+	if i < 0 || snap.Users[i].AuthData != "00uA" {
+		t.Errorf("snapshot users %+v", snap.Users)
+	}
+	if !slices.IsSortedFunc(snap.Users, func(a, b mattermost.User) int { return strings.Compare(a.Username, b.Username) }) {
+		t.Error("snapshot users not sorted")
+	}
+	want := map[string][]string{"eng/town-square": {id}, "eng/off-topic": {id}, "eng/backend": {id}}
+	for k, v := range want {
+		if !slices.Equal(snap.ChannelMembers[k], v) {
+			t.Errorf("%s: %v", k, snap.ChannelMembers[k])
+		}
+	}
+	if len(snap.Channels) != 3 || len(snap.Teams) != 1 || !slices.Equal(snap.TeamMembers["eng"], []string{id}) || len(snap.TeamAdmins["eng"]) != 0 {
+		t.Errorf("snapshot %+v", snap)
+	}
+	// A snapshot is a copy.
+	snap.TeamMembers["eng"][0] = "changed"
+	if s.Snapshot().TeamMembers["eng"][0] != id {
+		t.Error("the snapshot shares memory with the double")
+	}
+}
+
+// TestRequestBodyLimit: the double reads at most maxRequestBody bytes of a body.
+func TestRequestBodyLimit(t *testing.T) {
+	s := New(t)
+	pad := func(n int) string { // a JSON object of exactly n bytes
+		return `{"roles":"system_user","x":"` + strings.Repeat("a", n-len(`{"roles":"system_user","x":""}`)) + `"}`
+	}
+	u := s.SeedUser(mattermost.User{Username: "ann", Email: "ann@example.org"})
+	if st, body := raw(t, s, "PUT", "/api/v4/users/"+u+"/roles", s.AdminToken(), pad(maxRequestBody)); st != 200 {
+		t.Errorf("a body at the limit: %d %s", st, body)
+	}
+	if st, body := raw(t, s, "PUT", "/api/v4/users/"+u+"/roles", s.AdminToken(), pad(maxRequestBody+1)); st != 413 || !strings.Contains(string(body), "request_id") {
+		t.Errorf("a body over the limit: %d %s", st, body)
+	}
+	s.ResetViolations() // the stray field "x", and the undeclared 413
+}

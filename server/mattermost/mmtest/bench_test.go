@@ -42,7 +42,9 @@ func TestLargeDoubleIsFast(t *testing.T) {
 	}
 	per := time.Since(start) / 600
 	t.Logf("seeded 100k users in %s; %s per call with OpenAPI checks", seeded, per)
-	if seeded > 30*time.Second || per > 20*time.Millisecond {
+	// Generous bounds (a shared 2-core machine, -race): they catch a lookup or a page
+	// that scans the 100k users, not a slow machine.
+	if seeded > 60*time.Second || per > 50*time.Millisecond {
 		t.Errorf("too slow: seeding %s, %s per call", seeded, per)
 	}
 }

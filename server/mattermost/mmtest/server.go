@@ -74,6 +74,7 @@ type Server struct {
 	retryAfter        time.Duration
 	latency           time.Duration
 	hangN             int
+	holding           int // requests held by HangNext right now
 
 	// observation
 	reqs       []Request
@@ -383,10 +384,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch f {
 	case hangFault:
+		s.mu.Lock()
+		s.holding++
+		s.mu.Unlock()
 		select {
 		case <-r.Context().Done():
 		case <-s.done:
 		}
+		s.mu.Lock()
+		s.holding--
+		s.mu.Unlock()
 		s.record(rec)
 		return
 	case rateFault:
