@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *sl
 		{"/teams/{team}/channels", a.teamChannels},
 		{"/teams/{team}/channels/{channel}/members", a.channelMembers},
 		{"/accounts/{id}", a.account},
+		{"/events", a.events},
 	}
 	for _, rt := range routes {
 		api.HandleFunc(rt.path, rt.h).Methods(http.MethodGet)
@@ -209,6 +211,98 @@ func (a *adminAPI) account(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, g := range d.Groups {
 		out.Groups[i] = adminGroup{ID: g.ID, DisplayName: g.DisplayName}
+	}
+	writeAdminJSON(w, http.StatusOK, out)
+}
+
+// EventJSON is a journal entry (store.Event) as /api/v1/events and "townsquare events
+// --json" show it.
+type EventJSON struct {
+	Cursor    int64             `json:"cursor"`
+	Time      string            `json:"time"` // RFC 3339, UTC, milliseconds
+	Kind      string            `json:"kind"`
+	Actor     string            `json:"actor"`
+	RequestID string            `json:"request_id"`
+	Account   string            `json:"account"`
+	Username  string            `json:"username"`
+	Team      string            `json:"team"`
+	Channel   string            `json:"channel"`
+	Source    string            `json:"source"`
+	Before    map[string]string `json:"before"` // {} when none
+	After     map[string]string `json:"after"`
+}
+
+// EventTimeFormat is how an entry's time is written: RFC 3339 in UTC, with milliseconds
+// (the journal's precision).
+const EventTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// NewEventJSON renders a journal entry as EventJSON.
+func NewEventJSON(e store.Event) EventJSON {
+	out := EventJSON{Cursor: e.Cursor, Time: e.Time.UTC().Format(EventTimeFormat), Kind: string(e.Kind), Actor: e.Actor,
+		RequestID: e.RequestID, Account: e.Account, Username: e.Username, Team: e.Team, Channel: e.Channel, Source: e.Source,
+		Before: e.Before, After: e.After}
+	if out.Before == nil {
+		out.Before = map[string]string{}
+	}
+	if out.After == nil {
+		out.After = map[string]string{}
+	}
+	return out
+}
+
+// events answers GET /events?after=C&limit=N&account=X: a page of the change journal
+// after cursor C (default 0), at most N entries (1..store.MaxEventPage; default
+// store.DefaultEventPage), only account X's when given (its SCIM id, chat username or
+// email; 404 when it names none). next is the cursor to resume from: the last entry's,
+// or after itself when the page is empty.
+func (a *adminAPI) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var eq store.EventQuery
+	for _, p := range []struct {
+		name string
+		dst  *int64
+		max  int64
+	}{{"after", &eq.After, math.MaxInt64}, {"limit", new(int64), store.MaxEventPage}} {
+		raw := strings.TrimSpace(q.Get(p.name))
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 || n > p.max {
+			writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("%s must be an integer from 0 to %d", p.name, p.max))
+			return
+		}
+		*p.dst = n
+		if p.name == "limit" {
+			eq.Limit = int(n)
+		}
+	}
+	if key := q.Get("account"); key != "" {
+		id, err := a.store.AccountID(r.Context(), key)
+		switch {
+		case errors.Is(err, store.ErrInvalid):
+			writeAdminError(w, http.StatusBadRequest, "account: "+err.Error())
+			return
+		case err != nil:
+			adminStoreError(w, r, err, fmt.Sprintf("no account with the id, username or email %q", key))
+			return
+		}
+		eq.Account = id
+	}
+	es, err := a.store.Events(r.Context(), eq)
+	if err != nil {
+		adminStoreError(w, r, err, "")
+		return
+	}
+	out := struct {
+		Events []EventJSON `json:"events"`
+		Next   int64       `json:"next"`
+	}{make([]EventJSON, len(es)), eq.After}
+	for i, e := range es {
+		out.Events[i] = NewEventJSON(e)
+	}
+	if len(es) > 0 {
+		out.Next = es[len(es)-1].Cursor
 	}
 	writeAdminJSON(w, http.StatusOK, out)
 }

@@ -150,7 +150,8 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 					tok.Name, scope, store.ScopeList(tok.Scopes)))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)))
+			// The token's name is the actor of every change the request makes (the journal).
+			next.ServeHTTP(w, r.WithContext(store.WithActor(context.WithValue(r.Context(), tokenKey{}, tok), tok.Name)))
 		})
 	}
 }

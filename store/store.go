@@ -141,6 +141,13 @@ type Chat interface {
 	// AccountDetails returns the account of a SCIM user id, including one whose SCIM
 	// resource was deleted, with its memberships and groups; ErrNotFound when none.
 	AccountDetails(ctx context.Context, id string) (AccountDetails, error)
+	// AccountID resolves how an admin names an account to its SCIM user id: the id
+	// itself, the chat username, or the chat email (both without regard to case). It
+	// finds accounts whose SCIM resource was deleted too, and a purged account by the id
+	// the journal still names it by. ErrNotFound when nothing matches; an email several
+	// accounts share is an InvalidError (name one by id or username), as is a key longer
+	// than MaxNameLength.
+	AccountID(ctx context.Context, key string) (string, error)
 }
 
 // Tokens are the API bearer tokens. Only a hash of each secret is stored.

@@ -3,6 +3,7 @@
 //	townsquare serve      run the server (SQLite townsquare.db by default)
 //	townsquare migrate    apply database migrations and exit
 //	townsquare token      create, list and revoke API tokens
+//	townsquare events     print the change journal
 //	townsquare version    print the version
 package main
 
@@ -45,6 +46,8 @@ commands:
                         create an API token (default scope: scim) and print its secret once
   token list            list API tokens (names, dates and scopes, never secrets)
   token revoke NAME     revoke an API token
+  events [--after C] [--account USER] [--limit N] [--follow] [--json]
+                        print the change journal: who changed what, and why
   mattermost status|retry|release|sync
                         the Mattermost connector (see "townsquare mattermost help")
   version               print the version
@@ -66,9 +69,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
+	if args[0] != "serve" {
+		// What a command changes, the journal says the CLI did; a server's changes are
+		// its requests' tokens' and its rules'.
+		ctx = store.WithActor(ctx, store.ActorCLI)
+	}
 	switch args[0] {
 	case "serve":
 		return cmdServe(ctx, args[1:], stdout, stderr)
+	case "events":
+		return cmdEvents(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "check":
@@ -110,6 +120,10 @@ func envDefault(name, def string) string {
 	}
 	return def
 }
+
+// defaultJournalRetention is how long the change journal keeps entries unless
+// --journal-retention says otherwise: 90 days.
+const defaultJournalRetention = 90 * 24 * time.Hour
 
 // certWatchInterval is how often serve looks for a renewed TLS certificate; SIGHUP makes
 // it look at once.
@@ -164,10 +178,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"listen address of Prometheus metrics at /metrics, apart from the SCIM port; unauthenticated, so a private address (env TOWNSQUARE_METRICS_ADDR; default: no metrics)")
 	requestTimeout := fs.String("request-timeout", envDefault("TOWNSQUARE_REQUEST_TIMEOUT", server.DefaultRequestTimeout.String()),
 		"the deadline of every request and of the statements it runs; past it the answer is 503 (env TOWNSQUARE_REQUEST_TIMEOUT)")
+	retentionFlag := fs.String("journal-retention", envDefault("TOWNSQUARE_JOURNAL_RETENTION", defaultJournalRetention.String()),
+		"how long the change journal keeps entries (pruned hourly, never past a consumer's cursor); 0 keeps them forever (env TOWNSQUARE_JOURNAL_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := nums.check(); err != nil {
+		return err
+	}
+	retention, err := journalRetention(*retentionFlag)
+	if err != nil {
 		return err
 	}
 	timeout, err := positiveDuration("--request-timeout", *requestTimeout)
@@ -219,6 +239,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := ensureFirstToken(ctx, st, stdout); err != nil {
 			return err
 		}
+	}
+	if retention > 0 {
+		go pruneJournal(ctx, st, retention, pruneEvery, log)
 	}
 
 	var metrics *server.Metrics

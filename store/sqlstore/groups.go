@@ -239,8 +239,8 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (er
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM groups WHERE pk = ?`), r.PK); err != nil {
 			return err
 		}
-		// A deleted group is all of its members removed from it.
-		return s.reconcileUsers(ctx, tx, members)
+		// A deleted group is all of its members removed from it; the journal names it.
+		return s.reconcileUsers(withDeletedGroup(ctx, r.PK, r.DisplayName), tx, members)
 	})
 	if err != nil {
 		return fmt.Errorf("delete group %q: %w", id, err)

@@ -332,3 +332,46 @@ func (t *joinTarget) joinEvents(u *store.User) []store.Event {
 	}
 	return es
 }
+
+// AccountID resolves an account's id, username or email to its SCIM user id, trying
+// each in turn, one indexed statement each, and last the journal (a purged account). The email is found through user_emails' index
+// (an account's email is one of its user's emails, lower-cased), not by scanning users.
+func (s *Store) AccountID(ctx context.Context, key string) (_ string, err error) {
+	defer s.classify(&err)
+	if key == "" {
+		return "", fmt.Errorf("resolve account: %w", store.ErrNotFound)
+	}
+	if err := store.CheckCoordinationName("account", key); err != nil {
+		return "", err
+	}
+	lower := strings.ToLower(key)
+	var ids []string
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT id FROM users WHERE id = ?`, []any{key}},
+		{`SELECT id FROM users WHERE username = ?`, []any{lower}},
+		{`SELECT DISTINCT u.id FROM user_emails e JOIN users u ON u.pk = e.user_pk WHERE e.value_ci = ? AND u.email = ? ORDER BY u.id LIMIT 2`,
+			[]any{lower, lower}},
+		{`SELECT account_id FROM journal WHERE account_id = ? AND position IS NOT NULL LIMIT 1`, []any{key}},
+	} {
+		if strings.Contains(q.sql, "FROM journal") {
+			if err := s.sequence(ctx); err != nil { // journal_account holds sequenced entries
+				return "", err
+			}
+		}
+		if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(q.sql), q.args...); err != nil {
+			return "", fmt.Errorf("resolve account %q: %w", key, err)
+		}
+		switch len(ids) {
+		case 0:
+			continue
+		case 1:
+			return ids[0], nil
+		default:
+			return "", &store.InvalidError{Attribute: "account", Reason: fmt.Sprintf("%q is the email of several accounts; name one by id or username", key)}
+		}
+	}
+	return "", fmt.Errorf("resolve account %q: %w", key, store.ErrNotFound)
+}

@@ -53,7 +53,7 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 		return err
 	}
 	for _, chunk := range chunkInts(added, 400) {
-		if err := s.grantGroup(ctx, tx, groupPK, chunk); err != nil {
+		if err := s.journalMemberships(ctx, tx, chunk, func() error { return s.grantGroup(ctx, tx, groupPK, chunk) }); err != nil {
 			return err
 		}
 	}

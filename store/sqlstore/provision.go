@@ -272,7 +272,9 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 	}
 	joinNames := s.rules.TeamJoinChannels()
 	for _, chunk := range chunkInts(pks, 400) {
-		if err := s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames); err != nil {
+		if err := s.journalMemberships(ctx, tx, chunk, func() error {
+			return s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames)
+		}); err != nil {
 			return err
 		}
 	}
@@ -381,6 +383,9 @@ func accountEmail(u *store.User) string {
 // members of each group whose mapping changed. Servers call it at start-up.
 func (s *Store) ApplyRules(ctx context.Context) (_ int, err error) {
 	defer s.classify(&err)
+	if store.Actor(ctx) == store.ActorSystem { // the journal names the rules, unless the caller said who
+		ctx = store.WithActor(ctx, store.ActorConfig)
+	}
 	fp := rulesFingerprint(s.rules)
 	changed := 0
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {

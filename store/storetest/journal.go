@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -406,5 +408,285 @@ func testJournalPrune(t *testing.T, s store.Store) {
 	}
 	if c := head(t, s); c != left[0].Cursor {
 		t.Fatalf("head %d", c)
+	}
+}
+
+func testJournalMemberships(t *testing.T, s store.Store) {
+	useRules(t, s, exampleRules)
+	ctx := context.Background()
+	alice := mustUser(t, s, "alice", "")
+	bob := mustUser(t, s, "bob", "")
+	step := func(what string, change func(), want ...string) {
+		t.Helper()
+		cur := head(t, s)
+		change()
+		lines, _ := journalSince(t, s, cur)
+		wantLines(t, what, lines, want)
+	}
+	var eng store.Group
+	step("a group created with a member", func() { eng = mustGroup(t, s, "Engineering", "", alice.ID) },
+		"team.created  engineering",
+		"channel.created  engineering/town-square",
+		"channel.created  engineering/off-topic",
+		"channel.created  engineering/backend",
+		"channel.created  everyone/eng-news",
+		"team.joined alice engineering (group:Engineering)",
+		"channel.joined alice engineering/town-square (team-join)",
+		"channel.joined alice engineering/off-topic (team-join)",
+		"channel.joined alice engineering/backend (group:Engineering)",
+		"channel.joined alice everyone/eng-news (group:Engineering)",
+	)
+	step("a member added (the delta path)", func() { patchMembers(t, s, eng.ID, store.AddMembers, bob.ID) },
+		"team.joined bob engineering (group:Engineering)",
+		"channel.joined bob engineering/town-square (team-join)",
+		"channel.joined bob engineering/off-topic (team-join)",
+		"channel.joined bob engineering/backend (group:Engineering)",
+		"channel.joined bob everyone/eng-news (group:Engineering)",
+	)
+	step("a member added again", func() { patchMembers(t, s, eng.ID, store.AddMembers, bob.ID) })
+	// A second group granting the same team: its removal later ends no membership.
+	var team store.Group
+	step("a second source of a team", func() { team = mustGroup(t, s, "team-engineering", "", bob.ID) })
+	// Bob's only source of the default team was now Engineering's channel there (the
+	// 'default' row ended when another team granted one): he leaves it, and keeps the
+	// team the other group grants.
+	step("a member removed", func() { patchMembers(t, s, eng.ID, store.RemoveMembers, bob.ID) },
+		"channel.left bob everyone/town-square (team-join)",
+		"channel.left bob everyone/off-topic (team-join)",
+		"channel.left bob engineering/backend (group:Engineering)",
+		"channel.left bob everyone/eng-news (group:Engineering)",
+		"team.left bob everyone (group:Engineering)",
+	)
+	step("the other source removed: back to the default team", func() { patchMembers(t, s, team.ID, store.RemoveMembers, bob.ID) },
+		"team.joined bob everyone (default)",
+		"channel.joined bob everyone/town-square (team-join)",
+		"channel.joined bob everyone/off-topic (team-join)",
+		"channel.left bob engineering/town-square (team-join)",
+		"channel.left bob engineering/off-topic (team-join)",
+		"team.left bob engineering (group:team-engineering)",
+	)
+	step("deactivation keeps memberships", func() { setActive(t, s, alice.ID, false) },
+		"account.deactivated alice {active=true} {active=false}")
+	step("a deactivated member removed", func() { patchMembers(t, s, eng.ID, store.RemoveMembers, alice.ID) })
+	step("reactivation follows the groups of now", func() { setActive(t, s, alice.ID, true) },
+		"account.reactivated alice {active=false} {active=true}",
+		"channel.left alice engineering/town-square (team-join)",
+		"channel.left alice engineering/off-topic (team-join)",
+		"channel.left alice engineering/backend (group:Engineering)",
+		"channel.left alice everyone/eng-news (group:Engineering)",
+		"team.left alice engineering (group:Engineering)",
+	)
+	patchMembers(t, s, eng.ID, store.AddMembers, alice.ID)
+	step("a group deleted", func() {
+		if err := s.DeleteGroup(ctx, eng.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	},
+		"channel.left alice engineering/town-square (team-join)",
+		"channel.left alice engineering/off-topic (team-join)",
+		"channel.left alice engineering/backend (group:Engineering)",
+		"channel.left alice everyone/eng-news (group:Engineering)",
+		"team.left alice engineering (group:Engineering)",
+	)
+}
+
+// testJournalReplayMatchesState changes memberships from two replicas at once while a
+// follower reads the journal from its cursor. What the follower read must be the whole
+// journal (nothing missed, nothing twice, cursors increasing), and replaying its
+// membership entries must give exactly every account's teams and channels: each join of
+// a pair not held, each leave of a pair held.
+func testJournalReplayMatchesState(t *testing.T, open func() store.Store) {
+	s1, s2 := replicas(t, open, exampleRules)
+	stores := []store.Store{s1, s2}
+	var users []string
+	for i := range 10 {
+		users = append(users, mustUser(t, s1, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("00u%d", i)).ID)
+	}
+	groups := []string{
+		mustGroup(t, s1, "Engineering", "").ID,
+		mustGroup(t, s1, "Leads", "00g1abcd").ID,
+		mustGroup(t, s1, "team-sales", "").ID,
+	}
+	var followed []store.Event
+	done := make(chan struct{})
+	followerDone := make(chan struct{})
+	go func() { // the follower
+		defer close(followerDone)
+		var cursor int64
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			page, err := stores[1].Events(context.Background(), store.EventQuery{After: cursor, Limit: 7})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, e := range page {
+				if e.Cursor <= cursor {
+					t.Errorf("cursor %d after %d", e.Cursor, cursor)
+					return
+				}
+				cursor = e.Cursor
+			}
+			followed = append(followed, page...)
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			st := stores[w%2]
+			ctx := context.Background()
+			for range 15 {
+				g := groups[rng.Intn(len(groups))]
+				ids := []string{users[rng.Intn(len(users))], users[rng.Intn(len(users))]}
+				var err error
+				switch rng.Intn(4) {
+				case 0, 1:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: ids}})
+				case 2:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: ids}})
+				case 3:
+					active := rng.Intn(2) == 0
+					_, err = st.UpdateUser(ctx, ids[0], 0, func(u *store.User) error { u.Active = active; return nil })
+				}
+				if err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	<-followerDone
+	// Catch up, then compare with one read of the whole journal.
+	last := int64(0)
+	if len(followed) > 0 {
+		last = followed[len(followed)-1].Cursor
+	}
+	followed = append(followed, allEvents(t, s2, store.EventQuery{After: last})...)
+	all := allEvents(t, s1, store.EventQuery{Limit: store.MaxEventPage})
+	if len(all) != len(followed) {
+		t.Fatalf("the follower read %d entries, the journal has %d", len(followed), len(all))
+	}
+	held := map[string]map[string]bool{} // account → "team" or "team/channel"
+	for i, e := range all {
+		if followed[i].Cursor != e.Cursor || eventLine(followed[i]) != eventLine(e) {
+			t.Fatalf("entry %d: followed %d %s, journal %d %s", i, followed[i].Cursor, eventLine(followed[i]), e.Cursor, eventLine(e))
+		}
+		key := e.Team
+		if e.Channel != "" {
+			key += "/" + e.Channel
+		}
+		if held[e.Account] == nil {
+			held[e.Account] = map[string]bool{}
+		}
+		switch e.Kind {
+		case store.EventTeamJoined, store.EventChannelJoined:
+			if held[e.Account][key] {
+				t.Fatalf("entry %d: %s, already a member", e.Cursor, eventLine(e))
+			}
+			held[e.Account][key] = true
+		case store.EventTeamLeft, store.EventChannelLeft:
+			if !held[e.Account][key] {
+				t.Fatalf("entry %d: %s, not a member", e.Cursor, eventLine(e))
+			}
+			delete(held[e.Account], key)
+		}
+	}
+	for _, id := range users {
+		a := account(t, s1, id)
+		want := append(append([]string{}, a.Teams...), a.Channels...)
+		var got []string
+		for k := range held[id] {
+			got = append(got, k)
+		}
+		wantLines(t, "memberships replayed from the journal of "+id, sorted(got...), sorted(want...))
+	}
+}
+
+func testJournalApplyRules(t *testing.T, s store.Store) {
+	useRules(t, s, exampleRules)
+	mustUser(t, s, "ivy", "")
+	cur := head(t, s)
+	useRules(t, s, exampleRules+"default_channels: [announcements]\n")
+	if _, err := s.ApplyRules(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	es := allEvents(t, s, store.EventQuery{After: cur})
+	var lines []string
+	for _, e := range es {
+		if e.Actor != store.ActorConfig {
+			t.Fatalf("%s: actor %q", eventLine(e), e.Actor)
+		}
+		lines = append(lines, eventLine(e))
+	}
+	wantLines(t, "new default channels", lines, []string{
+		"channel.created  everyone/announcements",
+		"channel.joined ivy everyone/announcements (team-join)",
+		"channel.left ivy everyone/off-topic (team-join)",
+	})
+	// The same rules again change nothing, and journal nothing.
+	cur = head(t, s)
+	if _, err := s.ApplyRules(store.WithActor(context.Background(), "cli")); err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := journalSince(t, s, cur); len(lines) != 0 {
+		t.Fatalf("rules applied again: %q", lines)
+	}
+}
+
+func testAccountID(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	alice := mustUser(t, s, "Alice@Example.com", "")
+	twin1 := mustUser(t, s, "twin1", "")
+	twin2 := mustUser(t, s, "twin2", "")
+	for _, id := range []string{twin1.ID, twin2.ID} {
+		if _, err := s.UpdateUser(ctx, id, 0, func(u *store.User) error {
+			u.Emails = []store.MultiValue{{Value: "shared@example.com", Primary: true}}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := mustUser(t, s, "gone", "")
+	if err := s.DeleteUser(ctx, gone.ID, 0); err != nil { // deactivate mode: the account stays
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		alice.ID: alice.ID, "alice": alice.ID, "ALICE": alice.ID, "alice@example.com": alice.ID, "ALICE@example.COM": alice.ID,
+		"twin1": twin1.ID, "gone": gone.ID, gone.ID: gone.ID,
+	} {
+		if got, err := s.AccountID(ctx, key); err != nil || got != want {
+			t.Errorf("AccountID(%q) = %q, %v; want %q", key, got, err, want)
+		}
+	}
+	for _, key := range []string{"", "nobody", "nobody@example.com", strings.ToUpper(alice.ID)} {
+		if _, err := s.AccountID(ctx, key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("AccountID(%q): %v, want ErrNotFound", key, err)
+		}
+	}
+	for _, key := range []string{"shared@example.com", atLimit(store.MaxNameLength + 1), "a\x00b"} {
+		if _, err := s.AccountID(ctx, key); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("AccountID(%d characters): %v, want an InvalidError", len(key), err)
+		}
+	}
+	// A purged account is named by the id its entries carry.
+	useRules(t, s, "delete_mode: purge\n")
+	purged := mustUser(t, s, "purged", "")
+	if err := s.DeleteUser(ctx, purged.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AccountID(ctx, purged.ID); err != nil || got != purged.ID {
+		t.Fatalf("purged account: %q, %v", got, err)
+	}
+	if _, err := s.AccountID(ctx, "purged"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a purged account's username: %v", err)
 	}
 }

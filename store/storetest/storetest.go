@@ -84,6 +84,9 @@ var tests = []struct {
 	// The change journal (journal.go).
 	{"JournalAccountLifecycle", testJournalAccountLifecycle},
 	{"JournalPurge", testJournalPurgeAndTeams},
+	{"JournalMemberships", testJournalMemberships},
+	{"JournalApplyRules", testJournalApplyRules},
+	{"AccountID", testAccountID},
 	{"JournalPages", testJournalPages},
 	{"JournalAppendEvent", testJournalAppendEvent},
 	{"JournalCursors", testJournalCursors},
@@ -108,6 +111,7 @@ var replicaTests = []struct {
 	{"ConcurrentMembershipChanges", testConcurrentMembershipChanges},
 	{"ConcurrentAddRemoveReactivate", testConcurrentAddRemoveReactivate},
 	{"NewUsernamesSkipTakenNames", testNewUsernamesSkipTakenNames},
+	{"JournalReplayMatchesState", testJournalReplayMatchesState},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t
