@@ -123,6 +123,7 @@ type Engine struct {
 	// dieWithoutRelease makes Run end as a crash would, leaving its lease to expire
 	// (tests of the take-over).
 	dieWithoutRelease bool
+	lastDryReconcile  time.Time // a dry run's reconcile time (Step's goroutine only)
 	mu                sync.Mutex
 	plan              *Plan // when not nil, every change is also added here (sync --dry-run)
 }

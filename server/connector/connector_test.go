@@ -561,12 +561,19 @@ func TestTransientFailuresConverge(t *testing.T) {
 }
 
 func TestDryRunSendsNoWrite(t *testing.T) {
-	each(t, func(c *rules.Config) { c.Mattermost.DryRun = true }, func(t *testing.T, h *harness) {
+	each(t, func(c *rules.Config) { c.Mattermost.DryRun = true; c.Mattermost.ReconcileEvery = time.Hour }, func(t *testing.T, h *harness) {
 		ann := h.user("ann@example.com", "00uA", true)
 		h.group("Engineering", ann.ID)
 		h.deliver()
 		if w := h.writes(); len(w) != 0 {
 			t.Fatalf("a dry run wrote: %v", w)
+		}
+		// Its reconcile ran once (none had run), and not again within reconcile_every,
+		// though it records no reconcile time in the database.
+		lookups := h.mm.Count("GET", "/api/v4/users/email/{email}")
+		h.deliver()
+		if n := h.mm.Count("GET", "/api/v4/users/email/{email}"); n != lookups || lookups != 2 {
+			t.Fatalf("lookups by email: %d, then %d; want 2 (delivery, reconcile) and no more", lookups, n)
 		}
 		evs, err := h.st.Events(h.ctx, store.EventQuery{Account: ann.ID, Limit: 1000})
 		if err != nil {

@@ -19,6 +19,15 @@ func (e *Engine) reconcileIfDue(ctx context.Context) error {
 	if every <= 0 {
 		return nil
 	}
+	if e.dry {
+		// A dry run records nothing in the database, its reconcile time included.
+		if !e.lastDryReconcile.IsZero() && e.now().Sub(e.lastDryReconcile) < every {
+			return nil
+		}
+		e.lastDryReconcile = e.now()
+		_, err := e.Reconcile(ctx)
+		return err
+	}
 	st, err := e.st.MMStatus(ctx)
 	if err != nil {
 		return err
