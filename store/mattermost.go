@@ -30,6 +30,8 @@ type MattermostState interface {
 	LinkMMUser(ctx context.Context, l MMUserLink) error
 	// EachMMUser calls fn for every link, by account id, in bounded chunks.
 	EachMMUser(ctx context.Context, fn func(MMUserLink) error) error
+	// EachPurgedMMUser is EachMMUser for the links whose account is gone (purged).
+	EachPurgedMMUser(ctx context.Context, fn func(MMUserLink) error) error
 
 	// MMTeamID and MMChannelID return the Mattermost id recorded for a team or channel
 	// (by Townsquare's names); ErrNotFound when none. SetMMTeamID and SetMMChannelID

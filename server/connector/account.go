@@ -61,9 +61,18 @@ func cut(s string, n int) string {
 // attributes, its memberships (while active), and deactivation last (through the
 // breaker). A purged account's user is deactivated, or deleted permanently when the
 // configuration allows it. Errors are returned for the caller to retry or park.
-func (e *Engine) syncAccount(ctx context.Context, accountID string, reconcile bool) error {
+//
+// known, when not nil, is the account's state as just read (a reconcile streams them),
+// which saves reading it again; on a retry the state is read afresh.
+func (e *Engine) syncAccount(ctx context.Context, accountID string, known *store.ChatAccountState) error {
 	ctx = withAccount(ctx, accountID)
-	st, err := e.st.ChatAccountState(ctx, accountID)
+	var st store.ChatAccountState
+	var err error
+	if known != nil {
+		st = *known
+	} else {
+		st, err = e.st.ChatAccountState(ctx, accountID)
+	}
 	purged := errors.Is(err, store.ErrNotFound)
 	if err != nil && !purged {
 		return err
@@ -400,22 +409,21 @@ func (e *Engine) removeChannelMember(ctx context.Context, accountID string, c st
 // purge ends a purged account's user: a permanent delete with delete_mode: purge and
 // allow_permanent_delete: true, else a deactivation; either through the breaker.
 func (e *Engine) purge(ctx context.Context, accountID string, link store.MMUserLink) error {
-	permanent := e.cfg.DeleteMode == rules.DeletePurge && e.cfg.Settings.AllowPermanentDelete
-	if permanent {
-		return e.throughBreaker(ctx, accountID, "", true, func() error {
-			err := e.client.DeleteUserPermanently(ctx, link.MMUserID)
+	u, err := e.client.GetUser(ctx, link.MMUserID)
+	if mattermost.IsNotFound(err) {
+		return nil // deleted already: nothing to do, nothing to count
+	}
+	if err != nil {
+		return wrap("GET /api/v4/users/{id}", err)
+	}
+	if e.cfg.DeleteMode == rules.DeletePurge && e.cfg.Settings.AllowPermanentDelete {
+		return e.throughBreaker(ctx, accountID, u.Username, true, func() error {
+			err := e.client.DeleteUserPermanently(ctx, u.ID)
 			if mattermost.IsNotFound(err) {
 				err = nil
 			}
 			return wrap("DELETE /api/v4/users/{id}?permanent=true", err)
 		})
-	}
-	u, err := e.client.GetUser(ctx, link.MMUserID)
-	if mattermost.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return wrap("GET /api/v4/users/{id}", err)
 	}
 	if u.DeleteAt != 0 {
 		return nil

@@ -416,7 +416,7 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 		lastOf[ev.Account] = ev.Cursor
 	}
 	e.forEach(ctx, accounts, func(id string) {
-		if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, false) }); err != nil && ctx.Err() == nil {
+		if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, nil) }); err != nil && ctx.Err() == nil {
 			e.deadLetter(ctx, id, lastOf[id], err)
 		}
 	})
@@ -594,7 +594,7 @@ func (e *Engine) retryRequeued(ctx context.Context) error {
 			if id == "" {
 				return e.ensureAllTeamsAndChannels(ctx)
 			}
-			return e.syncAccount(ctx, id, false)
+			return e.syncAccount(ctx, id, nil)
 		})
 		if ctx.Err() != nil {
 			return
@@ -618,7 +618,7 @@ func (e *Engine) sendReleased(ctx context.Context) error {
 		return err
 	}
 	e.forEach(ctx, ids, func(id string) {
-		if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, false) }); err != nil && ctx.Err() == nil {
+		if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, nil) }); err != nil && ctx.Err() == nil {
 			e.deadLetter(ctx, id, 0, err)
 			_ = e.st.DropHeld(ctx, id)
 		}

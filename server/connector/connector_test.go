@@ -767,6 +767,14 @@ func TestPurgedAccounts(t *testing.T) {
 			if _, ok := run(t, h); ok || h.mm.Count("DELETE", "/api/v4/users/{id}") != 1 {
 				t.Fatal("not deleted permanently")
 			}
+			// A reconcile finds the link of the purged account, and the user gone: no
+			// second delete, and nothing counted by the breaker.
+			if _, err := h.e.Reconcile(h.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := h.status(); h.mm.Count("DELETE", "/api/v4/users/{id}") != 1 || r.Breaker.SentLastHour != 1 {
+				t.Fatalf("after a reconcile: %d deletes, breaker %+v", h.mm.Count("DELETE", "/api/v4/users/{id}"), r.Breaker)
+			}
 		}, mmtest.WithAPIUserDeletion())
 	})
 }

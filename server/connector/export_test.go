@@ -4,7 +4,7 @@ import "context"
 
 // SyncAccountForTest converges one account as delivery does.
 func (e *Engine) SyncAccountForTest(ctx context.Context, id string) error {
-	return e.retrying(ctx, func() error { return e.syncAccount(ctx, id, false) })
+	return e.retrying(ctx, func() error { return e.syncAccount(ctx, id, nil) })
 }
 
 // DieWithoutReleaseForTest makes Run end as a crashed process would: without releasing

@@ -64,17 +64,28 @@ func (e *Engine) Reconcile(ctx context.Context) (*Plan, error) {
 	if err := e.forgetRemovedByHand(ctx); err != nil {
 		return plan, err
 	}
-	var batch []string
+	var batch []store.ChatAccountState // at most BatchSize accounts at a time
 	flush := func() {
-		e.forEach(ctx, batch, func(id string) {
-			if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, true) }); err != nil && ctx.Err() == nil {
+		byID := make(map[string]*store.ChatAccountState, len(batch))
+		ids := make([]string, len(batch))
+		for i := range batch {
+			ids[i] = batch[i].ID
+			byID[ids[i]] = &batch[i]
+		}
+		e.forEach(ctx, ids, func(id string) {
+			known := byID[id]
+			if err := e.retrying(ctx, func() error {
+				k := known
+				known = nil // a retry reads the account afresh
+				return e.syncAccount(ctx, id, k)
+			}); err != nil && ctx.Err() == nil {
 				e.deadLetter(ctx, id, 0, err)
 			}
 		})
 		batch = batch[:0]
 	}
 	if err := e.st.EachChatAccountState(ctx, func(a store.ChatAccountState) error {
-		batch = append(batch, a.ID)
+		batch = append(batch, a)
 		if len(batch) >= BatchSize {
 			flush()
 		}
@@ -84,20 +95,25 @@ func (e *Engine) Reconcile(ctx context.Context) (*Plan, error) {
 	}
 	flush()
 	// Linked accounts that are gone (purged): their users are ended.
-	if err := e.st.EachMMUser(ctx, func(l store.MMUserLink) error {
-		if _, err := e.st.ChatAccountState(ctx, l.AccountID); errors.Is(err, store.ErrNotFound) {
-			batch = append(batch, l.AccountID)
-		} else if err != nil {
-			return err
-		}
-		if len(batch) >= BatchSize {
-			flush()
+	var gone []string
+	endGone := func() {
+		e.forEach(ctx, gone, func(id string) {
+			if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, nil) }); err != nil && ctx.Err() == nil {
+				e.deadLetter(ctx, id, 0, err)
+			}
+		})
+		gone = gone[:0]
+	}
+	if err := e.st.EachPurgedMMUser(ctx, func(l store.MMUserLink) error {
+		gone = append(gone, l.AccountID)
+		if len(gone) >= BatchSize {
+			endGone()
 		}
 		return ctx.Err()
 	}); err != nil {
 		return plan, err
 	}
-	flush()
+	endGone()
 	if ctx.Err() != nil {
 		return plan, ctx.Err()
 	}

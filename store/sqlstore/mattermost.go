@@ -179,11 +179,22 @@ func (s *Store) LinkMMUser(ctx context.Context, l store.MMUserLink) (err error) 
 // EachMMUser walks the links by account id.
 func (s *Store) EachMMUser(ctx context.Context, fn func(store.MMUserLink) error) (err error) {
 	defer s.classify(&err)
+	return s.eachMMUser(ctx, "", fn)
+}
+
+// EachPurgedMMUser walks the links whose account row is gone.
+func (s *Store) EachPurgedMMUser(ctx context.Context, fn func(store.MMUserLink) error) (err error) {
+	defer s.classify(&err)
+	return s.eachMMUser(ctx, ` AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = mm_users.account_id)`, fn)
+}
+
+// eachMMUser walks the links by account id, a chunk at a time; where narrows them.
+func (s *Store) eachMMUser(ctx context.Context, where string, fn func(store.MMUserLink) error) error {
 	after := ""
 	for {
 		var rows []mmUserRow
 		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT account_id, mm_user_id, origin, auth_data FROM mm_users
-			WHERE `+s.byName("account_id")+` > ? ORDER BY `+s.byName("account_id")+` LIMIT ?`), after, mmChunk); err != nil {
+			WHERE `+s.byName("account_id")+` > ?`+where+` ORDER BY `+s.byName("account_id")+` LIMIT ?`), after, mmChunk); err != nil {
 			return fmt.Errorf("read mattermost users: %w", err)
 		}
 		for _, r := range rows {

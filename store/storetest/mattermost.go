@@ -89,6 +89,25 @@ func testChatAccountStatePurged(t *testing.T, s store.Store) {
 	}
 }
 
+func testMMPurgedLinks(t *testing.T, s store.Store) {
+	useRules(t, s, "delete_mode: purge\n")
+	ctx := context.Background()
+	kept, gone := mustUser(t, s, "kept@example.com", ""), mustUser(t, s, "gone@example.com", "")
+	for i, id := range []string{kept.ID, gone.ID} {
+		if err := s.LinkMMUser(ctx, store.MMUserLink{AccountID: id, MMUserID: fmt.Sprintf("mmuser0000000000000000000%d", i), Origin: store.MMOriginCreated}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteUser(ctx, gone.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if err := s.EachPurgedMMUser(ctx, func(l store.MMUserLink) error { ids = append(ids, l.AccountID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, "purged links", ids, []string{gone.ID})
+}
+
 func testMMLinks(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	if _, err := s.MMUser(ctx, "a1"); !errors.Is(err, store.ErrNotFound) {

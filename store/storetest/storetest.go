@@ -96,6 +96,7 @@ var tests = []struct {
 	{"ChatAccountState", testChatAccountState},
 	{"ChatAccountStatePurged", testChatAccountStatePurged},
 	{"MMLinks", testMMLinks},
+	{"MMPurgedLinks", testMMPurgedLinks},
 	{"MMOwnedMemberships", testMMOwnedMemberships},
 	{"MMDeadLetters", testMMDeadLetters},
 	{"MMBreaker", testMMBreaker},
