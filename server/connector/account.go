@@ -214,17 +214,26 @@ func (e *Engine) findExisting(ctx context.Context, d desired) (mattermost.User, 
 	return mattermost.User{}, false, nil
 }
 
-// adopt links an existing user and binds its login to the account (PUT …/auth).
+// adopt links an existing user, then binds its login to the account (PUT …/auth). The
+// link comes first, so that a user already linked to another account (a conflict) is
+// never touched; it records no auth_data until the bind succeeded, so that a retry binds
+// again.
 func (e *Engine) adopt(ctx context.Context, d desired, u mattermost.User) (store.MMUserLink, error) {
-	if d.authData != "" {
-		if err := e.client.UpdateUserAuth(ctx, u.ID, e.cfg.Settings.AuthService, d.authData); err != nil {
-			return store.MMUserLink{}, wrap("PUT /api/v4/users/{id}/auth", err)
-		}
-	}
-	link := store.MMUserLink{AccountID: d.ID, MMUserID: u.ID, Origin: store.MMOriginAdopted, AuthData: d.authData}
+	link := store.MMUserLink{AccountID: d.ID, MMUserID: u.ID, Origin: store.MMOriginAdopted}
 	if !e.dry {
 		if err := e.st.LinkMMUser(ctx, link); err != nil {
 			return link, fmt.Errorf("link %s to Mattermost user %s: %w", d.ID, u.ID, err)
+		}
+	}
+	if d.authData != "" {
+		if err := e.client.UpdateUserAuth(ctx, u.ID, e.cfg.Settings.AuthService, d.authData); err != nil {
+			return link, wrap("PUT /api/v4/users/{id}/auth", err)
+		}
+		link.AuthData = d.authData
+		if !e.dry {
+			if err := e.st.LinkMMUser(ctx, link); err != nil {
+				return link, err
+			}
 		}
 	}
 	return link, nil

@@ -798,3 +798,68 @@ func TestPurgedAccountsBreaker(t *testing.T) {
 		}
 	}, mmtest.WithAPIUserDeletion())
 }
+
+// Entries of one account delivered in one batch or several end in its latest state.
+func TestPerAccountOrder(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		for _, nick := range []string{"one", "two", "three"} {
+			h.update(ann.ID, func(u *store.User) { u.NickName = nick })
+		}
+		h.update(ann.ID, func(u *store.User) { u.Active = false })
+		h.update(ann.ID, func(u *store.User) { u.Active = true; u.NickName = "last" })
+		h.deliver()
+		if u := h.mmUser("ann"); u.Nickname != "last" || u.DeleteAt != 0 {
+			t.Fatalf("after the batch: %+v", u)
+		}
+		for _, active := range []bool{false, true, false} {
+			h.update(ann.ID, func(u *store.User) { u.Active = active })
+			h.deliver()
+		}
+		if u := h.mmUser("ann"); u.DeleteAt == 0 {
+			t.Fatalf("after three batches: %+v", u)
+		}
+	})
+}
+
+// An account whose match is another account's user is a dead letter, and that user is
+// not touched (no PUT auth rebinding it).
+func TestAdoptionNeverTakesALinkedUser(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		h.user("ann@example.com", "00uA", true)
+		h.deliver()
+		binds := h.mm.Count("PUT", "/api/v4/users/{id}/auth")
+		twin := store.User{UserName: "ann.other@example.com", ExternalID: "00uX", Active: true,
+			Emails: []store.MultiValue{{Value: "ann@example.com", Primary: true}}}
+		if err := h.st.CreateUser(h.ctx, &twin); err != nil {
+			t.Skipf("the store refuses a second account with one email: %v", err)
+		}
+		h.deliver()
+		if n := h.mm.Count("PUT", "/api/v4/users/{id}/auth"); n != binds {
+			t.Fatalf("ann's user was re-bound: %d PUT auth", n-binds)
+		}
+		if u := h.mmUser("ann"); u.AuthData != "00uA" {
+			t.Fatalf("ann's user: %+v", u)
+		}
+		if r := h.status(); r.DeadLetters.Count != 1 || r.DeadLetters.First[0].Account != twin.ID {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+	})
+}
+
+// A call Mattermost never answers times out (the client's per-call timeout) and is
+// retried.
+func TestHungCallIsRetried(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		h.user("ann@example.com", "00uA", true)
+		h.mm.HangNext(1)
+		start := time.Now()
+		h.deliver()
+		if _, ok := h.mm.UserByUsername("ann"); !ok || time.Since(start) < 2*time.Second {
+			t.Fatalf("delivered %v after %s", ok, time.Since(start))
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+	})
+}
