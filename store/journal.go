@@ -60,16 +60,17 @@ const (
 // deactivated). Account.Username, Email and DeleteAt are the chat side's, so they must
 // be set.
 func AccountAttributes(u *User) map[string]string {
-	m := map[string]string{AttrActive: "false"}
+	m := make(map[string]string, 8)
+	m[AttrActive] = "false"
 	if u.Active && u.Account.DeleteAt == 0 {
 		m[AttrActive] = "true"
 	}
-	for k, v := range map[string]string{
-		AttrUsername: u.Account.Username, AttrEmail: u.Account.Email, AttrFirstName: u.Name.GivenName,
-		AttrLastName: u.Name.FamilyName, AttrNickname: u.NickName, AttrPosition: u.Title, AttrAuthData: u.ExternalID,
+	for _, kv := range [...]struct{ k, v string }{
+		{AttrUsername, u.Account.Username}, {AttrEmail, u.Account.Email}, {AttrFirstName, u.Name.GivenName},
+		{AttrLastName, u.Name.FamilyName}, {AttrNickname, u.NickName}, {AttrPosition, u.Title}, {AttrAuthData, u.ExternalID},
 	} {
-		if v != "" {
-			m[k] = v
+		if kv.v != "" {
+			m[kv.k] = kv.v
 		}
 	}
 	return m

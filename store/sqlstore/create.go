@@ -83,9 +83,6 @@ func (s *Store) insertUser(ctx context.Context, tx *sqlx.Tx, u *store.User, base
 	if err := writeUserChildren(ctx, tx, pk, u, nil); err != nil {
 		return err
 	}
-	if err := appendEvents(ctx, tx, []store.Event{createdEvent(u)}); err != nil {
-		return err
-	}
 	return s.joinDefaultTeam(ctx, tx, pk, u)
 }
 
@@ -179,18 +176,12 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool
 	tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at) SELECT CAST(? AS BIGINT), u.pk, 'default', CAST(? AS BIGINT) FROM u),
 	cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 	  SELECT c.pk, u.pk, 'team', CAST(? AS BIGINT) FROM u CROSS JOIN `, t.teamPK, ts, ts)
+	// The new account's entries are one journal row (journalRows).
+	row := journalRows(append([]store.Event{createdEvent(u)}, t.joinEvents(u)...))[0]
 	addList(`ROWS(:channels) c),
-	j AS (INSERT INTO journal (` + journalColumns + `) SELECT v.* FROM u, (VALUES `)
-	ms, actor, req := u.Created.UnixMilli(), store.Actor(ctx), store.RequestID(ctx)
-	for i, e := range append([]store.Event{createdEvent(u)}, t.joinEvents(u)...) {
-		if i > 0 {
-			add(`, `)
-		}
-		add(`(CAST(? AS BIGINT), ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT))`, ms, string(e.Kind), actor, req,
-			e.Account, e.Username, e.Team, e.Channel, e.Source, attrsJSON(e.Before), attrsJSON(e.After))
-	}
-	add(`) AS v)
-	SELECT chk.relink, chk.taken, chk.joinable, (SELECT pk FROM u) FROM chk`)
+	j AS (INSERT INTO journal (`+journalColumns+`) SELECT CAST(? AS BIGINT), ?, ?, ?, ?, CAST(? AS INTEGER), ? FROM u)
+`, u.Created.UnixMilli(), store.Actor(ctx), store.RequestID(ctx), row.account, row.username, row.n, string(row.entries))
+	add(`	SELECT chk.relink, chk.taken, chk.joinable, (SELECT pk FROM u) FROM chk`)
 
 	var relink, taken, joinable bool
 	var pk sql.NullInt64

@@ -23,12 +23,63 @@ import (
 // lockJournal serialises sequencers (dialect.sequence).
 const lockJournal lockKey = 7476
 
-// journalColumns are the columns appendEvents writes, in its order.
-const journalColumns = `time_ms, kind, actor, request_id, account_id, username, team, channel, source, before_attrs, after_attrs`
+// Storage. A journal row holds the consecutive entries one transaction appends for one
+// account (or for no account: team and channel creation), as a JSON array: a create is
+// one row, not one per entry, and a reconcile one per account it changes. An entry's
+// Cursor is its row's position times entriesPerRow plus its index in the row, so the
+// total order of rows is the total order of entries.
 
-// journalRowsPerInsert bounds one INSERT's rows: 11 parameters each, 5,500 in all, far
+// entryBits is how many low bits of a Cursor index an entry within its row.
+const entryBits = 10
+
+// entriesPerRow is the most entries one row holds.
+const entriesPerRow = 1 << entryBits
+
+func cursorOf(position int64, i int) int64 { return position<<entryBits | int64(i) }
+
+// journalColumns are the columns appendEvents writes, in its order.
+const journalColumns = `time_ms, actor, request_id, account_id, username, n, entries`
+
+// journalRowsPerInsert bounds one INSERT's rows: 7 parameters each, 3,500 in all, far
 // below SQLite's 32,766 and PostgreSQL's 65,535.
 const journalRowsPerInsert = 500
+
+// storedEntry is an entry as its row's JSON array holds it; the row holds the rest.
+type storedEntry struct {
+	Kind    string            `json:"k"`
+	Team    string            `json:"t,omitempty"`
+	Channel string            `json:"c,omitempty"`
+	Source  string            `json:"s,omitempty"`
+	Before  map[string]string `json:"b,omitempty"`
+	After   map[string]string `json:"a,omitempty"`
+}
+
+// journalRow is one row to append: its entries share Account and Username.
+type journalRow struct {
+	account, username string
+	entries           []byte // JSON array of storedEntry
+	n                 int
+}
+
+// journalRows groups es into rows: each run of consecutive entries with the same
+// Account and Username, split at entriesPerRow.
+func journalRows(es []store.Event) []journalRow {
+	var rows []journalRow
+	for i := 0; i < len(es); {
+		j := i + 1
+		for j < len(es) && j-i < entriesPerRow && es[j].Account == es[i].Account && es[j].Username == es[i].Username {
+			j++
+		}
+		stored := make([]storedEntry, j-i)
+		for k, e := range es[i:j] {
+			stored[k] = storedEntry{Kind: string(e.Kind), Team: e.Team, Channel: e.Channel, Source: e.Source, Before: e.Before, After: e.After}
+		}
+		b, _ := json.Marshal(stored) // strings and maps of strings always marshal
+		rows = append(rows, journalRow{account: es[i].Account, username: es[i].Username, entries: b, n: j - i})
+		i = j
+	}
+	return rows
+}
 
 // appendEvents writes es to the journal in tx, stamped with the store's clock and ctx's
 // actor and request id.
@@ -37,34 +88,25 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, es []store.Event) error {
 		return nil
 	}
 	ms, actor, req := now().UnixMilli(), store.Actor(ctx), store.RequestID(ctx)
-	for len(es) > 0 {
-		n := min(len(es), journalRowsPerInsert)
+	rows := journalRows(es)
+	for len(rows) > 0 {
+		n := min(len(rows), journalRowsPerInsert)
 		var b strings.Builder
-		args := make([]any, 0, 11*n)
+		args := make([]any, 0, 7*n)
 		b.WriteString(`INSERT INTO journal (` + journalColumns + `) VALUES `)
-		for i, e := range es[:n] {
+		for i, r := range rows[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, ms, string(e.Kind), actor, req, e.Account, e.Username, e.Team, e.Channel, e.Source,
-				attrsJSON(e.Before), attrsJSON(e.After))
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, ms, actor, req, r.account, r.username, r.n, string(r.entries))
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
 			return fmt.Errorf("append to the journal: %w", err)
 		}
-		es = es[n:]
+		rows = rows[n:]
 	}
 	return nil
-}
-
-// attrsJSON is the stored form of an entry's attributes: a JSON object, or NULL for none.
-func attrsJSON(m map[string]string) any {
-	if len(m) == 0 {
-		return nil
-	}
-	b, _ := json.Marshal(m) // a map of strings always marshals
-	return string(b)
 }
 
 // sequence gives every committed entry that has none a position, in seq order, after
@@ -96,39 +138,35 @@ func (s *Store) sequence(ctx context.Context) error {
 
 // eventRow is a journal row as Events reads it.
 type eventRow struct {
-	Position  int64          `db:"position"`
-	TimeMS    int64          `db:"time_ms"`
-	Kind      string         `db:"kind"`
-	Actor     string         `db:"actor"`
-	RequestID string         `db:"request_id"`
-	AccountID string         `db:"account_id"`
-	Username  string         `db:"username"`
-	Team      string         `db:"team"`
-	Channel   string         `db:"channel"`
-	Source    string         `db:"source"`
-	Before    sql.NullString `db:"before_attrs"`
-	After     sql.NullString `db:"after_attrs"`
+	Position  int64  `db:"position"`
+	TimeMS    int64  `db:"time_ms"`
+	Actor     string `db:"actor"`
+	RequestID string `db:"request_id"`
+	AccountID string `db:"account_id"`
+	Username  string `db:"username"`
+	N         int    `db:"n"`
+	Entries   string `db:"entries"`
 }
 
-func (r *eventRow) event() (store.Event, error) {
-	e := store.Event{Cursor: r.Position, Time: time.UnixMilli(r.TimeMS).UTC(), Kind: store.EventKind(r.Kind),
-		Actor: r.Actor, RequestID: r.RequestID, Account: r.AccountID, Username: r.Username, Team: r.Team,
-		Channel: r.Channel, Source: r.Source}
-	for _, a := range [...]struct {
-		s   sql.NullString
-		dst *map[string]string
-	}{{r.Before, &e.Before}, {r.After, &e.After}} {
-		if a.s.Valid {
-			if err := json.Unmarshal([]byte(a.s.String), a.dst); err != nil {
-				return e, fmt.Errorf("journal entry %d: attributes: %w", r.Position, err)
-			}
-		}
+// events expands the row into its entries.
+func (r *eventRow) events() ([]store.Event, error) {
+	var stored []storedEntry
+	if err := json.Unmarshal([]byte(r.Entries), &stored); err != nil {
+		return nil, fmt.Errorf("journal row %d: %w", r.Position, err)
 	}
-	return e, nil
+	out := make([]store.Event, len(stored))
+	for i, e := range stored {
+		out[i] = store.Event{Cursor: cursorOf(r.Position, i), Time: time.UnixMilli(r.TimeMS).UTC(), Kind: store.EventKind(e.Kind),
+			Actor: r.Actor, RequestID: r.RequestID, Account: r.AccountID, Username: r.Username, Team: e.Team,
+			Channel: e.Channel, Source: e.Source, Before: e.Before, After: e.After}
+	}
+	return out, nil
 }
 
-// Events returns committed entries after q.After in position order, sequencing first
-// what committed since the last reader did.
+// Events returns committed entries after q.After in cursor order, sequencing first what
+// committed since the last reader did. It reads at most one row more than the page has
+// entries: the row of q.After may hold no entry after it, and every other row holds one
+// at least.
 func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ []store.Event, err error) {
 	defer s.classify(&err)
 	if err := q.Check(); err != nil {
@@ -137,27 +175,33 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ []store.Event
 	if err := s.sequence(ctx); err != nil {
 		return nil, err
 	}
-	query := `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position > ?`
-	args := []any{q.After}
+	query := `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?`
+	args := []any{q.After >> entryBits}
 	if q.Account != "" {
 		query += ` AND account_id = ?`
 		args = append(args, q.Account)
 	}
 	query += ` ORDER BY position LIMIT ?`
 	var rows []eventRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), append(args, q.PageSize())...); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), append(args, q.PageSize()+1)...); err != nil {
 		return nil, fmt.Errorf("read the journal: %w", err)
 	}
-	out := make([]store.Event, len(rows))
+	out := make([]store.Event, 0, q.PageSize())
 	for i := range rows {
-		if out[i], err = rows[i].event(); err != nil {
+		es, err := rows[i].events()
+		if err != nil {
 			return nil, err
+		}
+		for _, e := range es {
+			if e.Cursor > q.After && len(out) < q.PageSize() {
+				out = append(out, e)
+			}
 		}
 	}
 	return out, nil
 }
 
-// JournalHead returns the newest entry's position and time, sequencing first.
+// JournalHead returns the newest entry's cursor and time, sequencing first.
 func (s *Store) JournalHead(ctx context.Context) (_ int64, _ time.Time, err error) {
 	defer s.classify(&err)
 	if err := s.sequence(ctx); err != nil {
@@ -165,16 +209,17 @@ func (s *Store) JournalHead(ctx context.Context) (_ int64, _ time.Time, err erro
 	}
 	var head struct {
 		Position int64 `db:"position"`
+		N        int   `db:"n"`
 		TimeMS   int64 `db:"time_ms"`
 	}
-	err = s.db.GetContext(ctx, &head, `SELECT position, time_ms FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1`)
+	err = s.db.GetContext(ctx, &head, `SELECT position, n, time_ms FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1`)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, time.Time{}, nil
 	case err != nil:
 		return 0, time.Time{}, fmt.Errorf("read the journal's head: %w", err)
 	}
-	return head.Position, time.UnixMilli(head.TimeMS).UTC(), nil
+	return cursorOf(head.Position, head.N-1), time.UnixMilli(head.TimeMS).UTC(), nil
 }
 
 // Cursor returns a consumer's stored position, 0 when it has none.
@@ -265,31 +310,30 @@ func (s *Store) AppendEvent(ctx context.Context, e store.Event) (err error) {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error { return appendEvents(ctx, tx, []store.Event{e}) })
 }
 
-// pruneBatch is the most entries one DELETE of PruneEvents removes, so that pruning a
-// long journal holds no lock for long.
+// pruneBatch is the most rows one DELETE of PruneEvents removes, so that pruning a long
+// journal holds no lock for long.
 const pruneBatch = 10000
 
-// PruneEvents deletes entries older than before, in batches, never one at or past the
-// lowest stored cursor, and never the newest entry: it carries the highest position,
-// from which the sequencer numbers on (so positions never restart after a prune).
+// PruneEvents deletes the rows written before before, in batches, never one holding an
+// entry past the lowest stored cursor, and never the newest row: it carries the highest
+// position, from which the sequencer numbers on (so cursors never restart after a
+// prune). It returns how many entries it deleted.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer s.classify(&err)
 	var total int64
 	for {
-		res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM journal WHERE seq IN (
+		var ns []int64
+		if err := s.db.SelectContext(ctx, &ns, s.db.Rebind(`DELETE FROM journal WHERE seq IN (
 			SELECT seq FROM journal WHERE position IS NOT NULL AND time_ms < ?
 			AND position < (SELECT MAX(position) FROM journal)
-			AND (NOT EXISTS (SELECT 1 FROM cursors) OR position <= (SELECT MIN(position) FROM cursors))
-			ORDER BY position LIMIT ?)`), before.UnixMilli(), pruneBatch)
-		if err != nil {
+			AND (NOT EXISTS (SELECT 1 FROM cursors) OR position * ? + n - 1 <= (SELECT MIN(cursors.position) FROM cursors))
+			ORDER BY position LIMIT ?) RETURNING n`), before.UnixMilli(), entriesPerRow, pruneBatch); err != nil {
 			return total, fmt.Errorf("prune the journal: %w", err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("prune the journal: %w", err)
+		for _, n := range ns {
+			total += n
 		}
-		total += n
-		if n < pruneBatch {
+		if len(ns) < pruneBatch {
 			return total, nil
 		}
 	}

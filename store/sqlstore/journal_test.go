@@ -19,7 +19,7 @@ func TestJournalOutOfOrderCommits(t *testing.T) {
 		}
 		s := sqltest.Open(t, b)
 		ctx := context.Background()
-		insert := `INSERT INTO journal (time_ms, kind, actor, source) VALUES (0, 'mattermost.dry_run', 'test', $1) RETURNING seq`
+		insert := `INSERT INTO journal (time_ms, actor, n, entries) VALUES (0, 'test', 1, '[{"k":"mattermost.dry_run","s":"' || $1 || '"}]') RETURNING seq`
 		early, err := s.DB().BeginTxx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -128,8 +128,10 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 	return nil
 }
 
-// joinDefaultTeam puts a new account in the default team and its team-join channels.
+// joinDefaultTeam puts a new account in the default team and its team-join channels, and
+// journals the account's creation and its joins (one journal row on the usual path).
 func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *store.User) error {
+	created := createdEvent(u)
 	t, err := s.defaultJoin(ctx, tx)
 	if err != nil {
 		return err
@@ -141,15 +143,24 @@ func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *s
 	if !ok {
 		// The cached keys no longer name the default team and its channels (changed by
 		// another process, or the cache filled by a transaction that rolled back): the
-		// general path finds them, or creates them, by name.
+		// general path finds them, or creates them, by name. What was written is dropped
+		// first, so that the journal sees the new account join from nothing.
 		s.join.Store(nil)
+		for _, table := range []string{"team_members", "channel_members"} {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+table+` WHERE user_pk = ?`), pk); err != nil {
+				return err
+			}
+		}
+		if err := appendEvents(ctx, tx, []store.Event{created}); err != nil {
+			return err
+		}
 		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
 			return err
 		}
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
 	t.setMemberships(u)
-	return appendEvents(ctx, tx, t.joinEvents(u))
+	return appendEvents(ctx, tx, append([]store.Event{created}, t.joinEvents(u)...))
 }
 
 // sameUsernameBase reports whether two userNames derive the same chat username.

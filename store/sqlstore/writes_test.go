@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,9 @@ func TestDefaultTeamCacheFollowsTheDatabase(t *testing.T) {
 			newUser := func() store.User {
 				t.Helper()
 				n++
-				return mustUser(t, s, fmt.Sprintf("cached%d@example.com", n), "")
+				u := mustUser(t, s, fmt.Sprintf("cached%d@example.com", n), "")
+				wantJournalledJoins(t, s, u.ID)
+				return u
 			}
 			// moveOut puts every account of the default team in Engineering, so that the
 			// default team can go away without leaving an account teamless.
@@ -392,4 +395,39 @@ func TestWritesNeverWaitForAPreparation(t *testing.T) {
 		}
 		checkInvariants(t, s)
 	})
+}
+
+// wantJournalledJoins checks the journal of a new account: account.created, then one
+// join per team and channel it is in, which on any path (a stale cache, a partial
+// insert, the reconcile after it) are exactly its memberships.
+func wantJournalledJoins(t *testing.T, s *sqlstore.Store, id string) {
+	t.Helper()
+	es, err := s.Events(context.Background(), store.EventQuery{Account: id, Limit: store.MaxEventPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) == 0 || es[0].Kind != store.EventAccountCreated {
+		t.Fatalf("journal of a new account: %+v", es)
+	}
+	var got []string
+	for _, e := range es[1:] {
+		switch e.Kind {
+		case store.EventTeamJoined:
+			got = append(got, e.Team)
+		case store.EventChannelJoined:
+			got = append(got, e.Team+"/"+e.Channel)
+		default:
+			t.Fatalf("journal of a new account: %s", e.Kind)
+		}
+	}
+	u, err := s.GetUser(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(u.Account.Teams), u.Account.Channels...)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("joins journalled %q, memberships %q", got, want)
+	}
 }

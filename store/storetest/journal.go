@@ -101,10 +101,10 @@ func testJournalAccountLifecycle(t *testing.T, s store.Store) {
 	}
 	lines, cur := journalSince(t, s, 0)
 	wantLines(t, "journal of two creates", lines, []string{
-		"account.created alice {active=true auth_data=ext-alice email=alice@example.com first_name=Galice username=alice}",
 		"team.created  everyone",
 		"channel.created  everyone/town-square",
 		"channel.created  everyone/off-topic",
+		"account.created alice {active=true auth_data=ext-alice email=alice@example.com first_name=Galice username=alice}",
 		"team.joined alice everyone (default)",
 		"channel.joined alice everyone/town-square (team-join)",
 		"channel.joined alice everyone/off-topic (team-join)",

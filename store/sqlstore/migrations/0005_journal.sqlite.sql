@@ -4,22 +4,21 @@
 -- seq there). Here every transaction begins IMMEDIATE and holds the database's one write
 -- lock from BEGIN to COMMIT, so transactions take seqs in the order they commit, and
 -- seq is already that order: the trigger sets position to seq as the row is written, and
--- no entry is ever unsequenced. time is Unix milliseconds; before_attrs and after_attrs
--- hold JSON objects of account attributes (or NULL).
+-- no entry is ever unsequenced.
+--
+-- A row holds the consecutive entries one transaction appends for one account (or for
+-- none: team and channel creation): a create is one row, not four. An entry's cursor is
+-- position * 1024 + its index in the row. time is Unix milliseconds.
 CREATE TABLE journal (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     position     BIGINT,
     time_ms      BIGINT NOT NULL,
-    kind         TEXT   NOT NULL,
     actor        TEXT   NOT NULL,
     request_id   TEXT   NOT NULL DEFAULT '',
     account_id   TEXT   NOT NULL DEFAULT '',
     username     TEXT   NOT NULL DEFAULT '',
-    team         TEXT   NOT NULL DEFAULT '',
-    channel      TEXT   NOT NULL DEFAULT '',
-    source       TEXT   NOT NULL DEFAULT '',
-    before_attrs TEXT,
-    after_attrs  TEXT
+    n            INTEGER NOT NULL,  -- entries in the row
+    entries      TEXT   NOT NULL    -- a JSON array of the entries (sqlstore/journal.go: storedEntry)
 );
 CREATE UNIQUE INDEX journal_position ON journal (position) WHERE position IS NOT NULL;
 CREATE INDEX journal_account ON journal (account_id, position) WHERE position IS NOT NULL;
@@ -29,7 +28,8 @@ BEGIN
     UPDATE journal SET position = NEW.seq WHERE seq = NEW.seq;
 END;
 
--- A consumer's position in the journal; it only moves forward.
+-- A consumer's place in the journal: the cursor (store.Event.Cursor) of the last entry it
+-- took. It only moves forward.
 CREATE TABLE cursors (
     consumer TEXT   PRIMARY KEY,
     position BIGINT NOT NULL
