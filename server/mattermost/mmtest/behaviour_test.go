@@ -88,8 +88,10 @@ func TestNotFoundAndMalformed(t *testing.T) {
 	wantErr(t, err, 404, "app.user.get_by_username.app_error")
 	_, err = c.GetUserByEmail(ctx, "nobody@example.org")
 	wantErr(t, err, 404, "app.user.missing_account.const")
-	_, err = c.GetUserByEmail(ctx, "Upper@example.org") // model.IsValidEmail wants lower case
+	_, err = c.GetUserByEmail(ctx, "not-an-email")
 	wantErr(t, err, 400, "api.context.invalid_url_param.app_error")
+	_, err = c.GetUserByUsername(ctx, "Upper") // RequireUsername: no lower-casing
+	wantErr(t, err, 400, "api.context.invalid_body_param.app_error")
 	_, err = c.GetTeamByName(ctx, "nope")
 	wantErr(t, err, 404, "app.team.get_by_name.missing.app_error")
 	s.SeedTeam("eng", "Eng", "O")

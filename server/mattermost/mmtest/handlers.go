@@ -205,8 +205,8 @@ func (st *state) getUser(c *call) (int, any) {
 
 func (st *state) getUserByUsername(c *call) (int, any) {
 	name := c.params["username"]
-	if !validUsername(name) {
-		return invalidURLParam("username")
+	if !validUsername(name) { // Context.RequireUsername: SetInvalidParam, not the URL one
+		return invalidBodyParam("username")
 	}
 	u := st.users[st.byUsername[name]]
 	if u == nil {
@@ -216,7 +216,7 @@ func (st *state) getUserByUsername(c *call) (int, any) {
 }
 
 func (st *state) getUserByEmail(c *call) (int, any) {
-	email := c.params["email"]
+	email := lower(c.params["email"]) // Context.SanitizeEmail lower-cases, then validates
 	if !validEmail(email) {
 		return invalidURLParam("email")
 	}

@@ -73,6 +73,7 @@ func TestEveryOperationConforms(t *testing.T) {
 		func() (mattermost.User, error) { return c.GetUser(ctx, u.ID) },
 		func() (mattermost.User, error) { return c.GetUserByUsername(ctx, "alice") },
 		func() (mattermost.User, error) { return c.GetUserByEmail(ctx, "alice@example.org") },
+		func() (mattermost.User, error) { return c.GetUserByEmail(ctx, "Alice@Example.org") }, // SanitizeEmail lower-cases
 	} {
 		if got := must[mattermost.User](t)(get()); got != u {
 			t.Errorf("get = %+v, want %+v", got, u)
