@@ -863,3 +863,32 @@ func TestHungCallIsRetried(t *testing.T) {
 		}
 	})
 }
+
+// Lag counts the entries after the cursor (cursors are positions, not counts), and the
+// age of the oldest.
+func TestStatusLag(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		evs, err := h.st.Events(h.ctx, store.EventQuery{Limit: store.MaxEventPage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		r := h.status()
+		if r.Lag.Entries != int64(len(evs)) || r.Lag.AtLeast || r.Lag.Seconds < 0.05 {
+			t.Fatalf("lag %+v, want %d entries", r.Lag, len(evs))
+		}
+		h.deliver()
+		if r := h.status(); r.Lag.Entries != 0 || r.Lag.Seconds != 0 || r.LastSuccess == "" {
+			t.Fatalf("after delivery: %+v", r)
+		}
+		// The connector's own entries (a dead letter here) are no lag.
+		h.mm.FailNext(1, 400)
+		h.update(ann.ID, func(u *store.User) { u.NickName = "x" })
+		h.deliver()
+		if r := h.status(); r.Lag.Entries != 0 || r.DeadLetters.Count != 1 {
+			t.Fatalf("after a dead letter: %+v", r)
+		}
+	})
+}

@@ -33,9 +33,13 @@ type Report struct {
 
 // Lag is how far delivery is behind the journal.
 type Lag struct {
-	Entries int64   `json:"entries"`
-	Seconds float64 `json:"seconds"` // age of the oldest entry not delivered yet
+	Entries int64   `json:"entries"`            // entries not delivered yet, counted up to MaxLagCount
+	AtLeast bool    `json:"at_least,omitempty"` // there are more than Entries
+	Seconds float64 `json:"seconds"`            // age of the oldest entry not delivered yet
 }
+
+// MaxLagCount bounds the entries a status report counts.
+const MaxLagCount = 10 * store.MaxEventPage
 
 // Failure is a recent failed call.
 type Failure struct {
@@ -124,12 +128,30 @@ func Status(ctx context.Context, st store.Store, settings *rules.Mattermost, now
 		return r, err
 	}
 	if head > cur {
-		r.Lag.Entries = head - cur
-		if evs, err := st.Events(ctx, store.EventQuery{After: cur, Limit: 1}); err == nil && len(evs) == 1 {
-			r.Lag.Seconds = max(0, now.Sub(evs[0].Time).Seconds())
-		} else if err != nil {
-			return r, err
+		// Cursors are positions, not counts (the journal numbers entries within a row):
+		// the entries after the cursor are counted, up to MaxLagCount, but for the
+		// connector's own (mattermost.*).
+		after := cur
+		for r.Lag.Entries < MaxLagCount {
+			evs, err := st.Events(ctx, store.EventQuery{After: after, Limit: store.MaxEventPage})
+			if err != nil {
+				return r, err
+			}
+			if len(evs) == 0 {
+				break
+			}
+			for _, ev := range evs {
+				if ev.Kind.IsMattermost() {
+					continue // the connector's own entries are not delivered
+				}
+				if r.Lag.Entries == 0 {
+					r.Lag.Seconds = max(0, now.Sub(ev.Time).Seconds())
+				}
+				r.Lag.Entries++
+			}
+			after = evs[len(evs)-1].Cursor
 		}
+		r.Lag.AtLeast = r.Lag.Entries >= MaxLagCount
 	}
 
 	fs, err := st.RecentMMFailures(ctx, StatusListLimit)
