@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/townsquare/townsquare/server"
+	"github.com/townsquare/townsquare/server/connector"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
 	"github.com/townsquare/townsquare/store/sqlstore"
@@ -48,6 +50,19 @@ func TestMattermostStatusEndpoint(t *testing.T) {
 		}
 		if lag := r.body["lag"].(map[string]any); lag["entries"] != 0.0 {
 			t.Fatalf("lag %v", lag)
+		}
+
+		// A holder whose heartbeat is old is shown stalled; a recent one, running.
+		for _, c := range []struct {
+			age  time.Duration
+			want string
+		}{{time.Second, "running"}, {connector.StallAfter + time.Second, "stalled"}} {
+			if err := s.SetMMStatus(ctx, map[string]string{"heartbeat": time.Now().Add(-c.age).UTC().Format(time.RFC3339Nano)}); err != nil {
+				t.Fatal(err)
+			}
+			if r := do(t, srv, "GET", server.MattermostStatusPath, ""); r.body["state"] != c.want {
+				t.Fatalf("heartbeat %s ago: %s", c.age, r.raw)
+			}
 		}
 
 		wantAdminError(t, do(t, srv, "POST", server.MattermostStatusPath, ""), 405, "allowed: GET")

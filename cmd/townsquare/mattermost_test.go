@@ -65,6 +65,21 @@ func TestMattermostCommands(t *testing.T) {
 			t.Fatalf("a dry run sent %s %s", r.Method, r.Path)
 		}
 	}
+	// A running connector's lease: sync waits for no one, and says so.
+	st, err = sqlstore.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.AcquireLease(context.Background(), "mattermost", "a-server", time.Minute); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, _, err := runCmd(t, append([]string{"mattermost", "sync"}, flags...)...); err == nil || !strings.Contains(err.Error(), "holds the lease") {
+		t.Fatalf("sync beside a running connector: %v", err)
+	}
+	if err := st.ReleaseLease(context.Background(), "mattermost", "a-server"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	out, _, err = runCmd(t, append([]string{"mattermost", "sync"}, flags...)...)
 	if _, ok := mm.UserByUsername("ann"); err != nil || !ok {
 		t.Fatalf("sync: %q %v; ann in Mattermost: %v", out, err, ok)

@@ -51,10 +51,10 @@ const (
 const (
 	StateStarting    = "starting"
 	StateRunning     = "running"     // this replica holds the lease and delivers
-	StateStandby     = "standby"     // another replica holds the lease
 	StateRefused     = "refused"     // the token is wrong or lacks rights; nothing is sent
 	StateUnreachable = "unreachable" // Mattermost does not answer; retrying
 	StateStopped     = "stopped"
+	StateStalled     = "stalled" // the last holder stopped renewing its lease (status only)
 )
 
 // Status keys of store.MattermostState.
@@ -65,6 +65,7 @@ const (
 	keyLastSuccess     = "last_success"
 	keyLastReconcile   = "last_reconcile"
 	keyHintTeamCap     = "hint_team_cap"
+	keyHeartbeat       = "heartbeat"         // the holder's last lease renewal
 	keyUsernameRefused = "username_refused/" // + account id: the username Mattermost refused to set
 )
 
@@ -275,7 +276,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		e.log.InfoContext(ctx, "holding the Mattermost lease; delivering", "holder", e.cfg.Holder)
-		e.setStatus(ctx, map[string]string{keyState: StateRunning, keyReason: "", keyHolder: e.cfg.Holder})
+		e.setStatus(ctx, map[string]string{keyState: StateRunning, keyReason: "", keyHolder: e.cfg.Holder,
+			keyHeartbeat: e.now().UTC().Format(time.RFC3339Nano)})
 		e.holdAndDeliver(ctx)
 		if ctx.Err() == nil {
 			e.log.WarnContext(ctx, "lost the Mattermost lease; delivery stopped", "holder", e.cfg.Holder)
@@ -342,6 +344,7 @@ func (e *Engine) renew(lctx context.Context, lost func()) {
 		switch {
 		case err == nil && held:
 			last = time.Now()
+			e.setStatus(lctx, map[string]string{keyHeartbeat: e.now().UTC().Format(time.RFC3339Nano)})
 		case err == nil && !held:
 			return
 		case time.Since(last) >= e.cfg.LeaseTTL:

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ type Lag struct {
 	AtLeast bool    `json:"at_least,omitempty"` // there are more than Entries
 	Seconds float64 `json:"seconds"`            // age of the oldest entry not delivered yet
 }
+
+// StallAfter is how long a running holder may go without renewing its lease before
+// status calls it stalled.
+const StallAfter = 2 * DefaultLeaseTTL
 
 // MaxLagCount bounds the entries a status report counts.
 const MaxLagCount = 10 * store.MaxEventPage
@@ -101,6 +106,12 @@ func Status(ctx context.Context, st store.Store, settings *rules.Mattermost, now
 	r.LastSuccess, r.LastReconcile = kv[keyLastSuccess], kv[keyLastReconcile]
 	if r.State == "" {
 		r.State = StateStopped
+	}
+	// A holder that died says nothing more: its heartbeat (a lease renewal, every third
+	// of the lease's TTL) tells. Two default TTLs without one, and it is stalled.
+	if hb, err := time.Parse(time.RFC3339Nano, kv[keyHeartbeat]); err == nil && r.State == StateRunning && now.Sub(hb) > StallAfter {
+		r.State = StateStalled
+		r.Reason = fmt.Sprintf("%s has not renewed the lease since %s; another replica takes over when one runs the connector", r.Holder, hb.Format(time.RFC3339))
 	}
 	if settings != nil {
 		r.DryRun = settings.DryRun
