@@ -202,6 +202,12 @@ func TestServeRunsTheConnector(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("serve did not stop")
 			}
+			if withToken { // a replica that stops says so
+				out, _, err := runCmd(t, "mattermost", "status", "--json", "--database", filepath.Join(dir, "s.db"), "--config", cfg)
+				if err != nil || !strings.Contains(out, `"state": "stopped"`) {
+					t.Fatalf("status after serve stopped: %s %v", out, err)
+				}
+			}
 		})
 	}
 }

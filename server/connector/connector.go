@@ -265,6 +265,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		_ = e.st.ReleaseLease(rctx, LeaseName, e.cfg.Holder)
+		// Say so, unless another replica has taken over meanwhile.
+		if st, err := e.st.MMStatus(rctx); err == nil && st[keyHolder] == e.cfg.Holder && st[keyState] == StateRunning {
+			e.setStatus(rctx, map[string]string{keyState: StateStopped, keyReason: "the replica delivering stopped (" + e.cfg.Holder + ")"})
+		}
 	}()
 	for ctx.Err() == nil {
 		held, err := e.st.AcquireLease(ctx, LeaseName, e.cfg.Holder, e.cfg.LeaseTTL)
