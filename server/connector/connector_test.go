@@ -892,3 +892,53 @@ func TestStatusLag(t *testing.T) {
 		}
 	})
 }
+
+// An existing Mattermost with 1,000 users (200 under -race): every account is adopted (half by email,
+// half by username), none created, none left unlinked, and a reconcile after changes
+// nothing.
+func TestThousandExistingUsersAdopted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 accounts")
+	}
+	each(t, nil, func(t *testing.T, h *harness) {
+		n := 1000
+		if raceEnabled {
+			n = 200 // the race detector makes 1,000 take half a minute
+		}
+		h.mm.SetMaxUsersPerTeam(n + 10)
+		ids := make([]string, n)
+		for i := range n {
+			name := fmt.Sprintf("user%04d", i)
+			email := name + "@example.com"
+			if i%2 == 1 {
+				email = name + "@old.example.com" // found by username
+			}
+			h.mm.SeedUser(mattermost.User{Username: name, Email: email})
+			ids[i] = h.user(name+"@example.com", fmt.Sprintf("ext%04d", i), true).ID
+		}
+		h.deliver()
+		if c := h.mm.Count("POST", "/api/v4/users"); c != 0 {
+			t.Fatalf("%d users created, want 0", c)
+		}
+		for _, id := range ids {
+			if l, err := h.st.MMUser(h.ctx, id); err != nil || l.Origin != store.MMOriginAdopted {
+				t.Fatalf("account %s: %+v %v", id, l, err)
+			}
+		}
+		users := h.mm.Snapshot().Users
+		bound := 0
+		for _, u := range users {
+			if strings.HasPrefix(u.AuthData, "ext") {
+				bound++
+			}
+		}
+		if bound != n || len(users) != n+2 { // and the bot and the plain user of the double
+			t.Fatalf("%d bound of %d users", bound, len(users))
+		}
+		writes := len(h.writes())
+		plan, err := h.e.Reconcile(h.ctx)
+		if err != nil || len(plan.Counts) != 0 || len(h.writes()) != writes {
+			t.Fatalf("reconcile after adoption: %v %v, %d writes", plan.Counts, err, len(h.writes())-writes)
+		}
+	})
+}
