@@ -1033,3 +1033,40 @@ func TestInterruptedDeliveryConverges(t *testing.T) {
 		}
 	})
 }
+
+// A recorded team or channel id Mattermost no longer knows (the team was deleted and
+// made again by hand, say) is looked up by name again, and the membership added.
+func TestStaleIDsAreResolvedAgain(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		bob := h.user("bob@example.com", "00uB", true)
+		eng := h.group("Engineering", bob.ID)
+		h.deliver()
+		const gone = "zzzzzzzzzzzzzzzzzzzzzzzzzz" // a well-formed id of nothing
+		if err := h.st.SetMMTeamID(h.ctx, "engineering", gone); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.st.SetMMChannelID(h.ctx, "everyone", "eng-news", gone); err != nil {
+			t.Fatal(err)
+		}
+		h.members(eng.ID, store.AddMembers, ann.ID)
+		h.deliver()
+		snap, id := h.mm.Snapshot(), h.mmUser("ann").ID
+		if !has(snap.TeamMembers["engineering"], id) || !has(snap.ChannelMembers["everyone/eng-news"], id) {
+			t.Fatalf("not added: %v %v", snap.TeamMembers["engineering"], snap.ChannelMembers["everyone/eng-news"])
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+		if tid, _ := h.st.MMTeamID(h.ctx, "engineering"); tid == gone {
+			t.Fatal("the stale id is still recorded")
+		}
+		// A reconcile meeting a stale id skips that team's member list, and converges.
+		if err := h.st.SetMMTeamID(h.ctx, "engineering", gone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.e.Reconcile(h.ctx); err != nil {
+			t.Fatalf("reconcile with a stale team id: %v", err)
+		}
+	})
+}
