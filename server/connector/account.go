@@ -100,10 +100,20 @@ func (e *Engine) syncAccount(ctx context.Context, accountID string, known *store
 	var u mattermost.User
 	if linked {
 		u, err = e.client.GetUser(ctx, link.MMUserID)
-		if err != nil {
+		if mattermost.IsNotFound(err) {
+			// Deleted in Mattermost by hand: what was recorded of it means nothing now.
+			// An inactive account is left so; an active one gets a user again.
+			if linked, err = false, e.forgetUser(ctx, accountID); err != nil {
+				return err
+			}
+			if !d.Active {
+				return nil
+			}
+		} else if err != nil {
 			return wrap("GET /api/v4/users/{id}", err)
 		}
-	} else {
+	}
+	if !linked {
 		var ok bool
 		u, link, ok, err = e.adoptOrCreate(ctx, d)
 		if err != nil || !ok {
@@ -143,6 +153,25 @@ func (e *Engine) syncAccount(ctx context.Context, accountID string, known *store
 		return e.throughBreaker(ctx, accountID, d.Username, false, func() error {
 			return wrap("PUT /api/v4/users/{id}/active", e.client.UpdateUserActive(ctx, u.ID, false))
 		})
+	}
+	return nil
+}
+
+// forgetUser forgets the memberships recorded for an account's Mattermost user, which
+// Mattermost no longer has (the link is replaced when a user is adopted or created).
+func (e *Engine) forgetUser(ctx context.Context, accountID string) error {
+	e.log.WarnContext(ctx, "the account's Mattermost user is gone; its records are dropped", "account", accountID)
+	if e.dry {
+		return nil
+	}
+	teams, _, err := e.st.OwnedMemberships(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if err := e.st.DisownTeam(ctx, accountID, t); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1070,3 +1070,28 @@ func TestStaleIDsAreResolvedAgain(t *testing.T) {
 		}
 	})
 }
+
+// A linked user deleted in Mattermost by hand: an active account gets a user again,
+// with its memberships (what was recorded of the old one is dropped).
+func TestUserDeletedByHandIsMadeAgain(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.deliver()
+		old := h.mmUser("ann").ID
+		client, _ := mattermost.New(mattermost.Config{URL: h.mm.URL(), Token: h.mm.AdminToken()})
+		if err := client.DeleteUserPermanently(h.ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		h.update(ann.ID, func(u *store.User) { u.NickName = "back" })
+		h.deliver()
+		u := h.mmUser("ann")
+		snap := h.mm.Snapshot()
+		if u.ID == old || u.Nickname != "back" || !has(snap.ChannelMembers["engineering/backend"], u.ID) {
+			t.Fatalf("user %+v; backend %v", u, snap.ChannelMembers["engineering/backend"])
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+	}, mmtest.WithAPIUserDeletion())
+}
