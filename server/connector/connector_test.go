@@ -1095,3 +1095,49 @@ func TestUserDeletedByHandIsMadeAgain(t *testing.T) {
 		}
 	}, mmtest.WithAPIUserDeletion())
 }
+
+// Mattermost unreachable at start: status says so, the check is retried, and delivery
+// starts once it answers.
+func TestUnreachableAtStartIsRetried(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		h.user("ann@example.com", "00uA", true)
+		h.mm.RefuseConnections(time.Second)
+		ctx, stop := context.WithCancel(h.ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = h.e.Run(ctx) }()
+		waitFor(t, 5*time.Second, func() bool { return h.status().State == connector.StateUnreachable })
+		waitFor(t, 10*time.Second, func() bool { _, ok := h.mm.UserByUsername("ann"); return ok })
+		if r := h.status(); r.State != connector.StateRunning || r.Reason != "" {
+			t.Fatalf("status: %+v", r)
+		}
+		stop()
+		<-done
+	})
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		ttl, poll, backoff string
+		ok                 bool
+	}{
+		{"", "", "", true},
+		{"2s", "10ms", "1s", true},
+		{"1h", "1ns", "1h", true},
+		{"61m", "", "", false},
+		{"", "0s", "", false},
+		{"", "", "-1s", false},
+		{"soon", "", "", false},
+	} {
+		t.Setenv("TOWNSQUARE_MATTERMOST_LEASE_TTL", c.ttl)
+		t.Setenv("TOWNSQUARE_MATTERMOST_POLL", c.poll)
+		t.Setenv("TOWNSQUARE_MATTERMOST_BACKOFF_MAX", c.backoff)
+		var cfg connector.Config
+		err := connector.ConfigFromEnv(&cfg)
+		if (err == nil) != c.ok {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if c.ok && c.ttl != "" && cfg.LeaseTTL.String() != (func() string { d, _ := time.ParseDuration(c.ttl); return d.String() })() {
+			t.Fatalf("%+v: lease ttl %s", c, cfg.LeaseTTL)
+		}
+	}
+}
