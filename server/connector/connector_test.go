@@ -543,6 +543,16 @@ func TestTransientFailuresConverge(t *testing.T) {
 		if h.mmUser("bob").Nickname != "Bobby" || !has(h.mm.Snapshot().ChannelMembers["engineering/backend"], h.mmUser("ann").ID) {
 			t.Fatal("did not converge")
 		}
+		statuses := map[int]bool{}
+		for _, f := range h.status().RecentFailures {
+			statuses[f.Status/100*100] = true // 5xx as 500
+			if f.Status == 429 {
+				statuses[429] = true
+			}
+		}
+		if !statuses[500] || !statuses[429] || !statuses[0] { // 0: a refused connection
+			t.Fatalf("retried failures not in status: %v", statuses)
+		}
 		if r := h.status(); r.DeadLetters.Count != 0 {
 			t.Fatalf("dead letters: %+v", r.DeadLetters)
 		}
