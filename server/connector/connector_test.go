@@ -904,7 +904,7 @@ func TestStatusLag(t *testing.T) {
 	})
 }
 
-// An existing Mattermost with 1,000 users (200 under -race): every account is adopted (half by email,
+// An existing Mattermost with 1,000 users (100 under -race): every account is adopted (half by email,
 // half by username), none created, none left unlinked, and a reconcile after changes
 // nothing.
 func TestThousandExistingUsersAdopted(t *testing.T) {
@@ -914,7 +914,7 @@ func TestThousandExistingUsersAdopted(t *testing.T) {
 	each(t, nil, func(t *testing.T, h *harness) {
 		n := 1000
 		if raceEnabled {
-			n = 200 // the race detector makes 1,000 take half a minute
+			n = 100 // the race detector makes 1,000 take half a minute
 		}
 		h.mm.SetMaxUsersPerTeam(n + 10)
 		ids := make([]string, n)
