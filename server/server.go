@@ -19,6 +19,7 @@ import (
 
 	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 )
 
 // SCIMPrefix is where SCIM is served.
@@ -59,6 +60,9 @@ type Config struct {
 	// Metrics, when set, counts requests, authentication failures and provisioning
 	// events (serve them with MetricsHandler); nil counts nothing.
 	Metrics *Metrics
+	// Mattermost is the mapping file's mattermost: block (nil: no connector), for
+	// GET /api/v1/mattermost/status.
+	Mattermost *rules.Mattermost
 }
 
 // Handler builds the whole HTTP handler.
@@ -92,6 +96,7 @@ func Handler(cfg Config) (http.Handler, error) {
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", readyz(cfg.Store)).Methods(http.MethodGet, http.MethodHead)
+	registerMattermostStatus(r, cfg.Store, cfg.Mattermost, auth, rawLog)
 	registerAdminAPI(r, cfg.Store, auth, rawLog)
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()

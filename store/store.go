@@ -36,6 +36,7 @@ type Store interface {
 	Chat
 	Tokens
 	Journal
+	MattermostState // the connector's state and desired-state reads (mattermost.go)
 
 	// SetRules installs the mapping configuration (default: rules.Default()). Call it
 	// before the store is used; it is not safe to call concurrently with other calls.

@@ -48,6 +48,8 @@ commands:
   token revoke NAME     revoke an API token
   events [--after C] [--account USER] [--limit N] [--follow] [--json]
                         print the change journal: who changed what, and why
+  mattermost status|retry|release|sync
+                        the Mattermost connector (see "townsquare mattermost help")
   version               print the version
 
 Run "townsquare <command> -h" for the flags of a command.
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return cmdConformance(ctx, args[1:], stdout, stderr)
+	case "mattermost":
+		return cmdMattermost(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "townsquare", versionString())
 		return nil
@@ -287,11 +291,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*baseURL = scheme + "://" + ln.Addr().String() + server.SCIMPrefix
 	}
 	h, err := server.Handler(server.Config{Store: st, Log: log, BaseURL: *baseURL, BootstrapToken: bootstrap,
-		Limits: limits, RequestTimeout: timeout, Metrics: metrics})
+		Limits: limits, RequestTimeout: timeout, Metrics: metrics, Mattermost: cfg.Mattermost})
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	waitMattermost, err := startMattermost(ctx, st, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer waitMattermost() // before st closes
 	log.Info("townsquare listening", "addr", ln.Addr().String(), "tls", certs != nil, "scim", *baseURL,
 		"database", st.Backend(), "config", *configPath, "default_team", cfg.DefaultTeam,
 		"delete_mode", cfg.DeleteMode, "rules", len(cfg.Groups), "rate_limit", limits.TokenRate, "rate_burst", limits.TokenBurst,

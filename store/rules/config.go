@@ -70,6 +70,10 @@ type Config struct {
 	DeleteMode string
 	// Groups are the rules; the first that matches a group wins.
 	Groups []Rule
+	// Mattermost, when not nil, turns the connector on (mattermost.go). It is left out
+	// of the JSON form on purpose: that form is the rules fingerprint (sqlstore's
+	// rulesFingerprint), and the connector's settings map no group.
+	Mattermost *Mattermost `json:"-"`
 }
 
 // Rule maps the groups it matches to teams and channels. Names may contain "{suffix}" only
@@ -339,6 +343,9 @@ func (c Config) Validate() error {
 		add(location{"delete_mode", -1, "", -1}, "delete_mode", c.DeleteMode,
 			fmt.Sprintf("is not allowed: use %q or %q", DeleteDeactivate, DeletePurge))
 	}
+	if c.Mattermost != nil {
+		ps = append(ps, c.Mattermost.problems()...)
+	}
 
 	for i, r := range c.Groups {
 		path := fmt.Sprintf("groups[%d]", i)
@@ -432,11 +439,12 @@ func withSuggestion(reason, s string, from func(string) string) string {
 // fileConfig is the YAML form of Config. Pointers tell an absent key (default applies)
 // from one set to "" (an error).
 type fileConfig struct {
-	DefaultTeam     *string    `yaml:"default_team"`
-	DefaultChannels []string   `yaml:"default_channels"`
-	UnmappedGroups  *string    `yaml:"unmapped_groups"`
-	DeleteMode      *string    `yaml:"delete_mode"`
-	Groups          []fileRule `yaml:"groups"`
+	DefaultTeam     *string         `yaml:"default_team"`
+	DefaultChannels []string        `yaml:"default_channels"`
+	UnmappedGroups  *string         `yaml:"unmapped_groups"`
+	DeleteMode      *string         `yaml:"delete_mode"`
+	Groups          []fileRule      `yaml:"groups"`
+	Mattermost      *fileMattermost `yaml:"mattermost"`
 }
 
 type fileRule struct {
@@ -520,15 +528,25 @@ func Parse(data []byte) (Config, error) {
 	}
 
 	c := f.config()
-	if err := c.Validate(); err != nil {
+	var ps []Problem // problems of values that could not be read at all
+	if f.Mattermost != nil {
+		c.Mattermost, ps = f.Mattermost.config()
+	}
+	if err := c.Validate(); err != nil || len(ps) > 0 {
 		var ve *ValidationError
+		if errors.As(err, &ve) {
+			ps = append(ps, ve.Problems...)
+		} else if err != nil {
+			return Config{}, err
+		}
+		ve = &ValidationError{Problems: ps}
 		var root yaml.Node
-		if errors.As(err, &ve) && yaml.Unmarshal(data, &root) == nil {
+		if yaml.Unmarshal(data, &root) == nil {
 			for i := range ve.Problems {
 				ve.Problems[i].Line = lineOf(&root, ve.Problems[i].loc)
 			}
 		}
-		return Config{}, err
+		return Config{}, ve
 	}
 	return c, nil
 }
@@ -546,10 +564,10 @@ func lineOf(root *yaml.Node, loc location) int {
 		if n = seqItem(n, loc.rule); n == nil {
 			return 0
 		}
-		if loc.field != "" {
-			if v := mapValue(n, loc.field); v != nil {
-				n = v
-			}
+	}
+	if loc.field != "" {
+		if v := mapValue(n, loc.field); v != nil {
+			n = v
 		}
 	}
 	if loc.index >= 0 {
@@ -592,15 +610,17 @@ var typeNames = strings.NewReplacer(
 	"rules.fileConfig", "the top-level mapping of settings",
 	"rules.fileRule", "a groups rule (a mapping)",
 	"rules.fileMatch", "match (a mapping)",
+	"rules.fileMattermost", "mattermost (a mapping)",
 )
 
 func (e decodeError) Error() string {
 	msg := unknownFieldRe.ReplaceAllStringFunc(e.err.Error(), func(m string) string {
 		sub := unknownFieldRe.FindStringSubmatch(m)
 		where := map[string]string{
-			"fileConfig": "at the top level (allowed: default_team, default_channels, unmapped_groups, delete_mode, groups)",
-			"fileRule":   "in a groups rule (allowed: match, teams, channels)",
-			"fileMatch":  "in match (allowed: displayName, externalId, displayNamePrefix)",
+			"fileConfig":     "at the top level (allowed: default_team, default_channels, unmapped_groups, delete_mode, groups, mattermost)",
+			"fileMattermost": "in mattermost (allowed: " + mattermostKeys + ")",
+			"fileRule":       "in a groups rule (allowed: match, teams, channels)",
+			"fileMatch":      "in match (allowed: displayName, externalId, displayNamePrefix)",
 		}[sub[2]]
 		if where == "" {
 			return m

@@ -119,3 +119,11 @@ func (s *Store) MigrateToForTest(ctx context.Context, upTo int) (int, error) {
 
 // ReadyTablesForTest returns the tables Ready reads.
 func ReadyTablesForTest() []string { return readyTables }
+
+// SetChatStateChunkForTest makes EachChatAccountState read n accounts at a time until
+// the test ends.
+func SetChatStateChunkForTest(t testing.TB, n int) {
+	old := chatStateChunk
+	chatStateChunk = n
+	t.Cleanup(func() { chatStateChunk = old })
+}

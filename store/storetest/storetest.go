@@ -92,6 +92,15 @@ var tests = []struct {
 	{"JournalCursors", testJournalCursors},
 	{"JournalLeases", testJournalLeases},
 	{"JournalPrune", testJournalPrune},
+	// The Mattermost connector's state and desired-state reads (mattermost.go).
+	{"ChatAccountState", testChatAccountState},
+	{"ChatAccountStatePurged", testChatAccountStatePurged},
+	{"MMLinks", testMMLinks},
+	{"MMPurgedLinks", testMMPurgedLinks},
+	{"MMOwnedMemberships", testMMOwnedMemberships},
+	{"MMDeadLetters", testMMDeadLetters},
+	{"MMBreaker", testMMBreaker},
+	{"MMFailuresAndStatus", testMMFailuresAndStatus},
 }
 
 // replicaTests run on several stores sharing one database (replicas.go): open opens one
