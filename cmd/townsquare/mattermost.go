@@ -48,14 +48,16 @@ func newMattermostEngine(st store.Store, cfg rules.Config, log *slog.Logger, hol
 	if token == "" {
 		return nil, MattermostTokenEnv + " is not set: the connector needs a Mattermost token with system-admin rights", nil
 	}
-	client, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: token, UserAgent: "townsquare/" + version})
+	ccfg := connector.Config{Settings: *cfg.Mattermost, DeleteMode: cfg.DeleteMode, Store: st, Logger: log, Holder: holder}
+	var timeout time.Duration // 0: the client's default
+	if err := connector.ConfigFromEnv(&ccfg, &timeout); err != nil {
+		return nil, "", err
+	}
+	client, err := mattermost.New(mattermost.Config{URL: cfg.Mattermost.URL, Token: token, Timeout: timeout, UserAgent: "townsquare/" + version})
 	if err != nil {
 		return nil, "", err
 	}
-	ccfg := connector.Config{Settings: *cfg.Mattermost, DeleteMode: cfg.DeleteMode, Store: st, Client: client, Logger: log, Holder: holder}
-	if err := connector.ConfigFromEnv(&ccfg); err != nil {
-		return nil, "", err
-	}
+	ccfg.Client = client
 	e, err := connector.New(ccfg)
 	return e, "", err
 }

@@ -130,8 +130,12 @@ type Engine struct {
 }
 
 // ConfigFromEnv fills LeaseTTL, Poll and BackoffMax from TOWNSQUARE_MATTERMOST_LEASE_TTL,
-// _POLL and _BACKOFF_MAX when set (durations).
-func ConfigFromEnv(c *Config) error {
+// _POLL and _BACKOFF_MAX when set (durations), and callTimeout (the client's per-call
+// timeout, when not nil) from _TIMEOUT.
+func ConfigFromEnv(c *Config, callTimeout *time.Duration) error {
+	if callTimeout == nil {
+		callTimeout = new(time.Duration)
+	}
 	for _, v := range []struct {
 		name string
 		to   *time.Duration
@@ -139,6 +143,7 @@ func ConfigFromEnv(c *Config) error {
 		{"TOWNSQUARE_MATTERMOST_LEASE_TTL", &c.LeaseTTL},
 		{"TOWNSQUARE_MATTERMOST_POLL", &c.Poll},
 		{"TOWNSQUARE_MATTERMOST_BACKOFF_MAX", &c.BackoffMax},
+		{"TOWNSQUARE_MATTERMOST_TIMEOUT", callTimeout},
 	} {
 		s := os.Getenv(v.name)
 		if s == "" {

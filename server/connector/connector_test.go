@@ -1127,27 +1127,35 @@ func TestUnreachableAtStartIsRetried(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	for _, c := range []struct {
-		ttl, poll, backoff string
-		ok                 bool
+		ttl, poll, backoff, timeout string
+		ok                          bool
 	}{
-		{"", "", "", true},
-		{"2s", "10ms", "1s", true},
-		{"1h", "1ns", "1h", true},
-		{"61m", "", "", false},
-		{"", "0s", "", false},
-		{"", "", "-1s", false},
-		{"soon", "", "", false},
+		{"", "", "", "", true},
+		{"2s", "10ms", "1s", "2s", true},
+		{"1h", "1ns", "1h", "1h", true},
+		{"61m", "", "", "", false},
+		{"", "0s", "", "", false},
+		{"", "", "-1s", "", false},
+		{"soon", "", "", "", false},
+		{"", "", "", "61m", false},
+		{"", "", "", "0s", false},
 	} {
 		t.Setenv("TOWNSQUARE_MATTERMOST_LEASE_TTL", c.ttl)
 		t.Setenv("TOWNSQUARE_MATTERMOST_POLL", c.poll)
 		t.Setenv("TOWNSQUARE_MATTERMOST_BACKOFF_MAX", c.backoff)
+		t.Setenv("TOWNSQUARE_MATTERMOST_TIMEOUT", c.timeout)
 		var cfg connector.Config
-		err := connector.ConfigFromEnv(&cfg)
+		var timeout time.Duration
+		err := connector.ConfigFromEnv(&cfg, &timeout)
 		if (err == nil) != c.ok {
 			t.Fatalf("%+v: %v", c, err)
 		}
-		if c.ok && c.ttl != "" && cfg.LeaseTTL.String() != (func() string { d, _ := time.ParseDuration(c.ttl); return d.String() })() {
+		parse := func(s string) time.Duration { d, _ := time.ParseDuration(s); return d }
+		if c.ok && cfg.LeaseTTL != parse(c.ttl) {
 			t.Fatalf("%+v: lease ttl %s", c, cfg.LeaseTTL)
+		}
+		if c.ok && timeout != parse(c.timeout) {
+			t.Fatalf("%+v: call timeout %s", c, timeout)
 		}
 	}
 }

@@ -254,7 +254,13 @@ func createSQLiteFile(dsn string) error {
 // lower-cases both sides itself where SCIM says caseExact=false) and IMMEDIATE
 // transactions.
 func sqliteDSN(path string) string {
+	uri := strings.HasPrefix(path, "file:")
 	base, rawQuery, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+	if !uri {
+		// A plain path becomes a file: URI, in which '#' would end the path and '%'
+		// start an escape: a file named "team#1.db" must be that file, not "team".
+		base = strings.NewReplacer("%", "%25", "#", "%23").Replace(base)
+	}
 	q, _ := url.ParseQuery(rawQuery)
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)",
 		"case_sensitive_like(1)", "synchronous(NORMAL)"} {

@@ -56,6 +56,7 @@ type Request struct {
 	Method, Path, Query string
 	Status              int
 	Body                []byte
+	Time                time.Time // when the request arrived
 }
 
 // Server is the double.
@@ -367,7 +368,7 @@ func (s *Server) takeFault() (fault, time.Duration) {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: body}
+	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: body, Time: time.Now()}
 	if err != nil {
 		return // the client went away
 	}
