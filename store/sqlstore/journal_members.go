@@ -13,83 +13,155 @@ import (
 
 // Membership entries are effective transitions: an account joins a team when its first
 // membership row for the team appears and leaves it when its last goes, whatever rows of
-// other sources come and go meanwhile. journalMemberships brackets a set-based change of
-// a chunk of accounts with two reads of their membership rows (one statement per table
-// each time, whatever the chunk's size), compares which (account, team) and (account,
-// channel) pairs exist before and after, and appends one entry per pair that appeared or
-// went: a few statements per chunk, not a few per account.
+// other sources come and go meanwhile.
+//
+// journalMemberships computes them from what the change wrote, not from the accounts'
+// memberships: every statement that inserts or deletes membership rows inside it returns
+// those rows (RETURNING, the columns of memberChange), so the work and the memory follow
+// the rows the change wrote, never the rows the accounts already hold. For each (account,
+// team) or (account, channel) pair a row of which was written, one statement then counts
+// the pair's rows now (dialect.countPairs), and the count before follows without reading it:
+// before = now − inserted + deleted. The pair was joined when it goes from 0 rows to some,
+// left when it goes from some to 0; a pair that kept a row (a source replaced by another,
+// as a group's team replacing the default membership) is neither.
 
-// memberRow is one membership row of an account, in a team (team_members) or a channel
-// (channel_members).
-type memberRow struct {
+// The RETURNING clauses of the statements that change memberships inside
+// journalMemberships: each row they return is a memberChange. op says the table (t:
+// team_members, c: channel_members) and what happened (+ inserted, - deleted).
+const (
+	returningTeamsJoined    = ` RETURNING '+t' AS op, user_pk, team_pk AS target, source`
+	returningTeamsLeft      = ` RETURNING '-t' AS op, user_pk, team_pk AS target, source`
+	returningChannelsJoined = ` RETURNING '+c' AS op, user_pk, channel_pk AS target, source`
+	returningChannelsLeft   = ` RETURNING '-c' AS op, user_pk, channel_pk AS target, source`
+)
+
+// memberChange is one membership row a change inserted or deleted (see the RETURNING
+// clauses above).
+type memberChange struct {
+	Op     string `db:"op"`
 	User   int64  `db:"user_pk"`
 	Target int64  `db:"target"`
 	Source string `db:"source"`
 }
 
-// pair is an account in a team or a channel.
-type pair struct{ user, target int64 }
+// memberChanges collects the rows the statements of a change return.
+type memberChanges struct{ rows []memberChange }
 
-// memberSnapshot is the membership rows of a set of accounts: the sources of each pair.
-type memberSnapshot struct{ teams, channels map[pair][]string }
-
-func (s *Store) readMemberships(ctx context.Context, tx *sqlx.Tx, pks []int64) (memberSnapshot, error) {
-	snap := memberSnapshot{teams: map[pair][]string{}, channels: map[pair][]string{}}
-	p := params{"users": s.d.int64List(pks)}
-	for _, t := range [...]struct {
-		sql string
-		m   map[pair][]string
-	}{
-		{`SELECT user_pk, team_pk AS target, source FROM team_members WHERE user_pk IN :users`, snap.teams},
-		{`SELECT user_pk, channel_pk AS target, source FROM channel_members WHERE user_pk IN :users`, snap.channels},
-	} {
-		q, args := bind(t.sql, p)
-		var rows []memberRow
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
-			return snap, fmt.Errorf("read memberships for the journal: %w", err)
-		}
-		for _, r := range rows {
-			k := pair{r.User, r.Target}
-			t.m[k] = append(t.m[k], r.Source)
-		}
+// selectChanges runs a statement that changes memberships and collects the rows it
+// returns.
+func (c *memberChanges) selectChanges(ctx context.Context, tx *sqlx.Tx, q string, args ...any) error {
+	var rows []memberChange
+	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+		return err
 	}
-	return snap, nil
+	c.rows = append(c.rows, rows...)
+	return nil
 }
 
-// journalMemberships runs change, which changes the memberships of the accounts pks
-// (and of no other account), and journals the effective transitions it made.
-func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, pks []int64, change func() error) error {
-	if len(pks) == 0 {
-		return change()
+// pair is an account in a team or a channel.
+type pair struct {
+	channel      bool
+	user, target int64
+}
+
+// minus returns the sources of xs not matched one for one in ys.
+func minus(xs, ys []string) []string {
+	var out []string
+next:
+	for _, x := range xs {
+		for i, y := range ys {
+			if y == x {
+				ys = append(ys[:i:i], ys[i+1:]...)
+				continue next
+			}
+		}
+		out = append(out, x)
 	}
-	before, err := s.readMemberships(ctx, tx, pks)
-	if err != nil {
+	return out
+}
+
+// journalMemberships runs change, whose statements return every membership row they
+// insert or delete into the memberChanges it is given, and journals the effective
+// transitions it made.
+func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) error {
+	var c memberChanges
+	if err := change(&c); err != nil {
 		return err
 	}
-	if err := change(); err != nil {
-		return err
+	if len(c.rows) == 0 {
+		return nil
 	}
-	after, err := s.readMemberships(ctx, tx, pks)
-	if err != nil {
-		return err
+	type delta struct{ ins, del []string }
+	deltas := make(map[pair]*delta)
+	sets := [4]map[int64]bool{{}, {}, {}, {}} // team users, teams, channel users, channels
+	for _, r := range c.rows {
+		k := pair{channel: r.Op[1] == 'c', user: r.User, target: r.Target}
+		d := deltas[k]
+		if d == nil {
+			d = &delta{}
+			deltas[k] = d
+		}
+		if r.Op[0] == '+' {
+			d.ins = append(d.ins, r.Source)
+		} else {
+			d.del = append(d.del, r.Source)
+		}
+		i := 0
+		if k.channel {
+			i = 2
+		}
+		sets[i][r.User], sets[i+1][r.Target] = true, true
 	}
+	var lists [4][]int64
+	for i, m := range sets {
+		lists[i] = make([]int64, 0, len(m))
+		for k := range m {
+			lists[i] = append(lists[i], k)
+		}
+		sort.Slice(lists[i], func(a, b int) bool { return lists[i][a] < lists[i][b] })
+	}
+	q, args := bind(s.d.countPairs, params{"team_users": s.d.int64List(lists[0]), "teams": s.d.int64List(lists[1]),
+		"channel_users": s.d.int64List(lists[2]), "channels": s.d.int64List(lists[3])})
+	var counts []struct {
+		Channel int   `db:"channel"`
+		User    int64 `db:"user_pk"`
+		Target  int64 `db:"target"`
+		N       int   `db:"n"`
+	}
+	if err := s.txSelect(ctx, tx, &counts, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("count memberships for the journal: %w", err)
+	}
+	now := make(map[pair]int, len(counts))
+	for _, r := range counts {
+		now[pair{r.Channel == 1, r.User, r.Target}] = r.N
+	}
+
 	type transition struct {
 		kind    store.EventKind
 		p       pair
 		sources []string
 	}
 	var ts []transition
-	diff := func(from, to map[pair][]string, kind store.EventKind) {
-		for k, src := range from {
-			if _, ok := to[k]; !ok {
-				ts = append(ts, transition{kind, k, src})
+	for k, d := range deltas {
+		after := now[k]
+		before := after - len(d.ins) + len(d.del)
+		switch {
+		case before < 0:
+			return fmt.Errorf("journal memberships: user %d, target %d: %d rows now, %d inserted: a statement did not return its rows", k.user, k.target, after, len(d.ins))
+		case before == 0 && after > 0:
+			kind := store.EventTeamJoined
+			if k.channel {
+				kind = store.EventChannelJoined
 			}
+			ts = append(ts, transition{kind, k, minus(d.ins, d.del)})
+		case before > 0 && after == 0:
+			kind := store.EventTeamLeft
+			if k.channel {
+				kind = store.EventChannelLeft
+			}
+			ts = append(ts, transition{kind, k, minus(d.del, d.ins)})
 		}
 	}
-	diff(after.teams, before.teams, store.EventTeamJoined)
-	diff(after.channels, before.channels, store.EventChannelJoined)
-	diff(before.channels, after.channels, store.EventChannelLeft)
-	diff(before.teams, after.teams, store.EventTeamLeft)
 	if len(ts) == 0 {
 		return nil
 	}
