@@ -77,9 +77,11 @@ type dialect struct {
 	grantGroup []statement
 	// countPairs counts the membership rows of the pairs a change wrote, for the journal
 	// (journalMemberships): (:team_users × :teams) in team_members and (:channel_users ×
-	// :channels) in channel_members, one row per pair that has rows (channel 0 or 1,
-	// user_pk, target, n). It reads by account: a team's or channel's rows are as many
-	// as the tenant's accounts (the default team holds nearly all of them).
+	// :channels) in channel_members, one row per pair that has rows, as the columns
+	// (kind 0 for a team or 1 for a channel, pk the account, target, n, a and b empty) of
+	// journalReadNames, which follows it in one statement. It reads by account: a team's
+	// or channel's rows are as many as the tenant's accounts (the default team holds
+	// nearly all of them).
 	countPairs string
 
 	// insertPosition is the position of the k-th row (from 1) of a journal INSERT: NULL

@@ -197,10 +197,10 @@ var postgresDialect = &dialect{
 
 // countPairsPostgres is postgresDialect.countPairs: per account through LATERAL, so that
 // no plan reads a team's or channel's rows whatever the statistics say.
-const countPairsPostgres = `SELECT 0 AS channel, u.pk AS user_pk, x.target, x.n FROM ROWS(:team_users) u CROSS JOIN LATERAL (
+const countPairsPostgres = `SELECT 0 AS kind, u.pk, x.target, x.n, '' AS a, '' AS b FROM ROWS(:team_users) u CROSS JOIN LATERAL (
 	  SELECT team_pk AS target, COUNT(*) AS n FROM team_members WHERE user_pk = u.pk AND team_pk IN :teams GROUP BY team_pk OFFSET 0) x
 	UNION ALL
-	SELECT 1, u.pk, x.target, x.n FROM ROWS(:channel_users) u CROSS JOIN LATERAL (
+	SELECT 1, u.pk, x.target, x.n, '', '' FROM ROWS(:channel_users) u CROSS JOIN LATERAL (
 	  SELECT channel_pk AS target, COUNT(*) AS n FROM channel_members WHERE user_pk = u.pk AND channel_pk IN :channels GROUP BY channel_pk OFFSET 0) x`
 
 // deleteEach deletes the rows of table (alias x) that cond selects for account u.pk,

@@ -192,10 +192,10 @@ var sqliteDialect = &dialect{
 	},
 	// Both lists are index constraints of the primary keys (team_pk, user_pk, …) and
 	// (channel_pk, user_pk, …): one probe per pair of the product.
-	countPairs: `SELECT 0 AS channel, user_pk, team_pk AS target, COUNT(*) AS n FROM team_members
+	countPairs: `SELECT 0 AS kind, user_pk AS pk, team_pk AS target, COUNT(*) AS n, '' AS a, '' AS b FROM team_members
 	WHERE user_pk IN :team_users AND team_pk IN :teams GROUP BY user_pk, team_pk
 	UNION ALL
-	SELECT 1, user_pk, channel_pk, COUNT(*) FROM channel_members
+	SELECT 1, user_pk, channel_pk, COUNT(*), '', '' FROM channel_members
 	WHERE user_pk IN :channel_users AND channel_pk IN :channels GROUP BY user_pk, channel_pk`,
 }
 

@@ -43,9 +43,10 @@ func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []Pla
 // countPairsForTest is the journal's count of the membership rows of the pairs a change
 // of the accounts pks wrote (journalMemberships), for a few teams and channels.
 func (s *Store) countPairsForTest(pks []int64) PlannedStatement {
-	return s.planned("count the pairs written, for the journal", s.d.countPairs, params{
-		"team_users": s.d.int64List(pks), "teams": s.d.int64List([]int64{1, 2}),
-		"channel_users": s.d.int64List(pks), "channels": s.d.int64List([]int64{1, 2, 3, 4})})
+	teams, channels := s.d.int64List([]int64{1, 2}), s.d.int64List([]int64{1, 2, 3, 4})
+	return s.planned("count the pairs written and read names, for the journal", s.d.countPairs+journalReadNames, params{
+		"team_users": s.d.int64List(pks), "teams": teams, "channel_users": s.d.int64List(pks), "channels": channels,
+		"name_users": s.d.int64List(pks), "name_teams": teams, "name_channels": channels, "name_groups": s.d.int64List([]int64{1})})
 }
 
 // GrantGroupStatementsForTest returns the statements of a member add of the accounts pks

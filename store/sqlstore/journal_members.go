@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +21,8 @@ import (
 // those rows (RETURNING, the columns of memberChange), so the work and the memory follow
 // the rows the change wrote, never the rows the accounts already hold. For each (account,
 // team) or (account, channel) pair a row of which was written, one statement then counts
-// the pair's rows now (dialect.countPairs), and the count before follows without reading it:
+// the pair's rows now (dialect.countPairs, in the statement that also reads the names the
+// entries carry), and the count before follows without reading it:
 // before = now − inserted + deleted. The pair was joined when it goes from 0 rows to some,
 // left when it goes from some to 0; a pair that kept a row (a source replaced by another,
 // as a group's team replacing the default membership) is neither.
@@ -80,9 +82,40 @@ next:
 	return out
 }
 
+// journalReadNames completes the dialect's countPairs into the one statement
+// journalMemberships reads with: after the counts (kinds 0 and 1), the names its entries
+// carry (kinds 2–5), each by primary key. Every row has the columns (kind, pk, target, n,
+// a, b).
+const journalReadNames = `
+	UNION ALL SELECT 2, pk, 0, 0, id, COALESCE(username, '') FROM users WHERE pk IN :name_users
+	UNION ALL SELECT 3, pk, 0, 0, name, '' FROM teams WHERE pk IN :name_teams
+	UNION ALL SELECT 4, c.pk, 0, 0, t.name, c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk IN :name_channels
+	UNION ALL SELECT 5, pk, 0, 0, display_name, '' FROM groups WHERE pk IN :name_groups`
+
+// journalRead is one row of that statement.
+type journalRead struct {
+	Kind   int    `db:"kind"`
+	PK     int64  `db:"pk"`
+	Target int64  `db:"target"`
+	N      int    `db:"n"`
+	A      string `db:"a"`
+	B      string `db:"b"`
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // journalMemberships runs change, whose statements return every membership row they
 // insert or delete into the memberChanges it is given, and journals the effective
-// transitions it made.
+// transitions it made: one statement reads the counts and the names, one appends the
+// entries, and a change that wrote no membership row costs nothing more.
 func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) error {
 	var c memberChanges
 	if err := change(&c); err != nil {
@@ -93,7 +126,8 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 	}
 	type delta struct{ ins, del []string }
 	deltas := make(map[pair]*delta)
-	sets := [4]map[int64]bool{{}, {}, {}, {}} // team users, teams, channel users, channels
+	// team users, teams, channel users, channels, groups named by a source
+	sets := [5]map[int64]bool{{}, {}, {}, {}, {}}
 	for _, r := range c.rows {
 		k := pair{channel: r.Op[1] == 'c', user: r.User, target: r.Target}
 		d := deltas[k]
@@ -111,29 +145,42 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 			i = 2
 		}
 		sets[i][r.User], sets[i+1][r.Target] = true, true
-	}
-	var lists [4][]int64
-	for i, m := range sets {
-		lists[i] = make([]int64, 0, len(m))
-		for k := range m {
-			lists[i] = append(lists[i], k)
+		if m := parseSource(r.Source); m.Kind == store.SourceGroup {
+			sets[4][m.GroupPK] = true
 		}
-		sort.Slice(lists[i], func(a, b int) bool { return lists[i][a] < lists[i][b] })
 	}
-	q, args := bind(s.d.countPairs, params{"team_users": s.d.int64List(lists[0]), "teams": s.d.int64List(lists[1]),
-		"channel_users": s.d.int64List(lists[2]), "channels": s.d.int64List(lists[3])})
-	var counts []struct {
-		Channel int   `db:"channel"`
-		User    int64 `db:"user_pk"`
-		Target  int64 `db:"target"`
-		N       int   `db:"n"`
+	users := make(map[int64]bool, len(sets[0])+len(sets[2]))
+	for _, m := range []map[int64]bool{sets[0], sets[2]} {
+		for k := range m {
+			users[k] = true
+		}
 	}
-	if err := s.txSelect(ctx, tx, &counts, tx.Rebind(q), args...); err != nil {
-		return fmt.Errorf("count memberships for the journal: %w", err)
+	teamUsers, teams, channelUsers, channels := sortedKeys(sets[0]), sortedKeys(sets[1]), sortedKeys(sets[2]), sortedKeys(sets[3])
+	q, args := bind(s.d.countPairs+journalReadNames, params{
+		"team_users": s.d.int64List(teamUsers), "teams": s.d.int64List(teams),
+		"channel_users": s.d.int64List(channelUsers), "channels": s.d.int64List(channels),
+		"name_users": s.d.int64List(sortedKeys(users)), "name_teams": s.d.int64List(teams),
+		"name_channels": s.d.int64List(channels), "name_groups": s.d.int64List(sortedKeys(sets[4]))})
+	var read []journalRead
+	if err := s.txSelect(ctx, tx, &read, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("read memberships and names for the journal: %w", err)
 	}
-	now := make(map[pair]int, len(counts))
-	for _, r := range counts {
-		now[pair{r.Channel == 1, r.User, r.Target}] = r.N
+	rowsNow := make(map[pair]int)
+	n := journalNameSet{users: map[int64]struct{ id, username string }{}, teams: map[int64]string{},
+		channels: map[int64]struct{ team, name string }{}, groups: map[int64]string{}}
+	for _, r := range read {
+		switch r.Kind {
+		case 0, 1:
+			rowsNow[pair{r.Kind == 1, r.PK, r.Target}] = r.N
+		case 2:
+			n.users[r.PK] = struct{ id, username string }{r.A, r.B}
+		case 3:
+			n.teams[r.PK] = r.A
+		case 4:
+			n.channels[r.PK] = struct{ team, name string }{r.A, r.B}
+		case 5:
+			n.groups[r.PK] = r.A
+		}
 	}
 
 	type transition struct {
@@ -143,7 +190,7 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 	}
 	var ts []transition
 	for k, d := range deltas {
-		after := now[k]
+		after := rowsNow[k]
 		before := after - len(d.ins) + len(d.del)
 		switch {
 		case before < 0:
@@ -178,27 +225,15 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 		}
 		return a.p.target < b.p.target
 	})
-	n, err := s.journalNames(ctx, tx, func(add func(user, team, channel int64, sources []string)) {
-		for _, t := range ts {
-			if t.kind == store.EventTeamJoined || t.kind == store.EventTeamLeft {
-				add(t.p.user, t.p.target, 0, t.sources)
-			} else {
-				add(t.p.user, 0, t.p.target, t.sources)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
 	es := make([]store.Event, len(ts))
 	for i, t := range ts {
 		e := store.Event{Kind: t.kind, Account: n.users[t.p.user].id, Username: n.users[t.p.user].username,
 			Source: n.source(ctx, t.sources)}
-		if t.kind == store.EventTeamJoined || t.kind == store.EventTeamLeft {
-			e.Team = n.teams[t.p.target]
+		if t.p.channel {
+			ch := n.channels[t.p.target]
+			e.Team, e.Channel = ch.team, ch.name
 		} else {
-			c := n.channels[t.p.target]
-			e.Team, e.Channel = c.team, c.name
+			e.Team = n.teams[t.p.target]
 		}
 		es[i] = e
 	}
@@ -211,72 +246,6 @@ type journalNameSet struct {
 	teams    map[int64]string
 	channels map[int64]struct{ team, name string }
 	groups   map[int64]string // displayName
-}
-
-// journalNames reads the names of the accounts, teams, channels and groups the
-// transitions listed by each name, one statement per kind.
-func (s *Store) journalNames(ctx context.Context, tx *sqlx.Tx, each func(add func(user, team, channel int64, sources []string))) (journalNameSet, error) {
-	n := journalNameSet{users: map[int64]struct{ id, username string }{}, teams: map[int64]string{},
-		channels: map[int64]struct{ team, name string }{}, groups: map[int64]string{}}
-	set := func(m map[int64]bool) []int64 {
-		out := make([]int64, 0, len(m))
-		for k := range m {
-			out = append(out, k)
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-		return out
-	}
-	users, teams, channels, groups := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
-	each(func(user, team, channel int64, sources []string) {
-		users[user] = true
-		if team != 0 {
-			teams[team] = true
-		}
-		if channel != 0 {
-			channels[channel] = true
-		}
-		for _, src := range sources {
-			if m := parseSource(src); m.Kind == store.SourceGroup {
-				groups[m.GroupPK] = true
-			}
-		}
-	})
-	type named struct {
-		PK int64  `db:"pk"`
-		A  string `db:"a"`
-		B  string `db:"b"`
-	}
-	read := func(sql string, keys map[int64]bool, fn func(r named)) error {
-		if len(keys) == 0 {
-			return nil
-		}
-		q, args := bind(sql, params{"keys": s.d.int64List(set(keys))})
-		var rows []named
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("read names for the journal: %w", err)
-		}
-		for _, r := range rows {
-			fn(r)
-		}
-		return nil
-	}
-	if err := read(`SELECT pk, id AS a, COALESCE(username, '') AS b FROM users WHERE pk IN :keys`, users, func(r named) {
-		n.users[r.PK] = struct{ id, username string }{r.A, r.B}
-	}); err != nil {
-		return n, err
-	}
-	if err := read(`SELECT pk, name AS a, '' AS b FROM teams WHERE pk IN :keys`, teams, func(r named) { n.teams[r.PK] = r.A }); err != nil {
-		return n, err
-	}
-	if err := read(`SELECT c.pk, t.name AS a, c.name AS b FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk IN :keys`, channels, func(r named) {
-		n.channels[r.PK] = struct{ team, name string }{r.A, r.B}
-	}); err != nil {
-		return n, err
-	}
-	if err := read(`SELECT pk, display_name AS a, '' AS b FROM groups WHERE pk IN :keys`, groups, func(r named) { n.groups[r.PK] = r.A }); err != nil {
-		return n, err
-	}
-	return n, nil
 }
 
 // deletedGroupKey carries the displayName of a group being deleted (withDeletedGroup),
