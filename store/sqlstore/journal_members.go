@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -40,24 +42,63 @@ const (
 // memberChange is one membership row a change inserted or deleted (see the RETURNING
 // clauses above).
 type memberChange struct {
-	Op     string `db:"op"`
-	User   int64  `db:"user_pk"`
-	Target int64  `db:"target"`
-	Source string `db:"source"`
+	channel, inserted bool
+	user, target      int64
+	source            string
 }
 
-// memberChanges collects the rows the statements of a change return.
-type memberChanges struct{ rows []memberChange }
+// memberChanges collects the rows the statements of a change return. Sources are
+// interned: a change of thousands of rows names a handful of them.
+type memberChanges struct {
+	rows    []memberChange
+	sources map[string]string
+	// lacking adds up the rows whose op is opLacking (grantGroup).
+	lacking int64
+}
 
-// selectChanges runs a statement that changes memberships and collects the rows it
-// returns.
-func (c *memberChanges) selectChanges(ctx context.Context, tx *sqlx.Tx, q string, args ...any) error {
-	var rows []memberChange
-	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+// scan collects the rows of a statement that changes memberships, and closes them.
+func (c *memberChanges) scan(rows *sql.Rows, err error) error {
+	if err != nil {
 		return err
 	}
-	c.rows = append(c.rows, rows...)
-	return nil
+	defer rows.Close()
+	var op, src sql.RawBytes
+	var user, target int64
+	for rows.Next() {
+		if err := rows.Scan(&op, &user, &target, &src); err != nil {
+			return err
+		}
+		if string(op) == opLacking {
+			c.lacking += target
+			continue
+		}
+		if len(op) != 2 {
+			return fmt.Errorf("membership change %q: not an op", op)
+		}
+		s, ok := c.sources[string(src)]
+		if !ok {
+			if c.sources == nil {
+				c.sources = make(map[string]string)
+			}
+			s = string(src)
+			c.sources[s] = s
+		}
+		c.rows = append(c.rows, memberChange{channel: op[1] == 'c', inserted: op[0] == '+', user: user, target: target, source: s})
+	}
+	return rows.Err()
+}
+
+// query runs a statement that changes memberships and collects the rows it returns.
+func (c *memberChanges) query(ctx context.Context, tx *sqlx.Tx, q string, args ...any) error {
+	return c.scan(tx.QueryContext(ctx, q, args...))
+}
+
+// txQueryChanges is query through the statement cache.
+func (s *Store) txQueryChanges(ctx context.Context, tx *sqlx.Tx, c *memberChanges, q string, args ...any) error {
+	if st := s.txStmt(ctx, tx, q); st != nil {
+		return c.scan(st.QueryContext(ctx, args...))
+	}
+	return c.query(ctx, tx, q, args...)
 }
 
 // pair is an account in a team or a channel.
@@ -66,20 +107,43 @@ type pair struct {
 	user, target int64
 }
 
-// minus returns the sources of xs not matched one for one in ys.
-func minus(xs, ys []string) []string {
-	var out []string
+func comparePairs(a, b pair) int {
+	switch {
+	case a.channel != b.channel:
+		if b.channel {
+			return -1
+		}
+		return 1
+	case a.user != b.user:
+		return cmp.Compare(a.user, b.user)
+	}
+	return cmp.Compare(a.target, b.target)
+}
+
+func (r memberChange) pair() pair { return pair{r.channel, r.user, r.target} }
+
+// appendMinus appends to dst the sources of xs not matched one for one in ys (ys is
+// left as it is).
+func appendMinus(dst, xs, ys []string) []string {
+	var used uint64 // ys[i] matched; a pair has a few sources, never 64
+	if len(ys) > 64 {
+		ys = slices.Clone(ys)
+	}
 next:
 	for _, x := range xs {
 		for i, y := range ys {
-			if y == x {
-				ys = append(ys[:i:i], ys[i+1:]...)
+			if y == x && (i >= 64 || used&(1<<i) == 0) {
+				if i < 64 {
+					used |= 1 << i
+				} else {
+					ys[i] = "\x00matched"
+				}
 				continue next
 			}
 		}
-		out = append(out, x)
+		dst = append(dst, x)
 	}
-	return out
+	return dst
 }
 
 // journalReadNames completes the dialect's countPairs into the one statement
@@ -92,30 +156,11 @@ const journalReadNames = `
 	UNION ALL SELECT 4, c.pk, 0, 0, t.name, c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk IN :name_channels
 	UNION ALL SELECT 5, pk, 0, 0, display_name, '' FROM groups WHERE pk IN :name_groups`
 
-// journalRead is one row of that statement.
-type journalRead struct {
-	Kind   int    `db:"kind"`
-	PK     int64  `db:"pk"`
-	Target int64  `db:"target"`
-	N      int    `db:"n"`
-	A      string `db:"a"`
-	B      string `db:"b"`
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[int64]bool) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // journalMemberships runs change, whose statements return every membership row they
 // insert or delete into the memberChanges it is given, and journals the effective
 // transitions it made: one statement reads the counts and the names, one appends the
-// entries, and a change that wrote no membership row costs nothing more.
+// entries, and a change that wrote no membership row costs nothing more. The rows are
+// sorted by pair and walked in runs, so the memory is the rows written and the entries.
 func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) error {
 	var c memberChanges
 	if err := change(&c); err != nil {
@@ -124,89 +169,126 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 	if len(c.rows) == 0 {
 		return nil
 	}
-	type delta struct{ ins, del []string }
-	deltas := make(map[pair]*delta)
-	// team users, teams, channel users, channels, groups named by a source
-	sets := [5]map[int64]bool{{}, {}, {}, {}, {}}
-	for _, r := range c.rows {
-		k := pair{channel: r.Op[1] == 'c', user: r.User, target: r.Target}
-		d := deltas[k]
-		if d == nil {
-			d = &delta{}
-			deltas[k] = d
-		}
-		if r.Op[0] == '+' {
-			d.ins = append(d.ins, r.Source)
+	rows := c.rows
+	slices.SortFunc(rows, func(a, b memberChange) int { return comparePairs(a.pair(), b.pair()) })
+	// The keys to read: the accounts and targets of the pairs written, per table, and
+	// the groups the sources name.
+	var teamUsers, teams, channelUsers, channels, users, groups []int64
+	for _, r := range rows {
+		if r.channel {
+			channelUsers, channels = append(channelUsers, r.user), append(channels, r.target)
 		} else {
-			d.del = append(d.del, r.Source)
-		}
-		i := 0
-		if k.channel {
-			i = 2
-		}
-		sets[i][r.User], sets[i+1][r.Target] = true, true
-		if m := parseSource(r.Source); m.Kind == store.SourceGroup {
-			sets[4][m.GroupPK] = true
+			teamUsers, teams = append(teamUsers, r.user), append(teams, r.target)
 		}
 	}
-	users := make(map[int64]bool, len(sets[0])+len(sets[2]))
-	for _, m := range []map[int64]bool{sets[0], sets[2]} {
-		for k := range m {
-			users[k] = true
+	users = append(append(users, teamUsers...), channelUsers...)
+	for src := range c.sources {
+		if m := parseSource(src); m.Kind == store.SourceGroup {
+			groups = append(groups, m.GroupPK)
 		}
 	}
-	teamUsers, teams, channelUsers, channels := sortedKeys(sets[0]), sortedKeys(sets[1]), sortedKeys(sets[2]), sortedKeys(sets[3])
+	for _, l := range []*[]int64{&teamUsers, &teams, &channelUsers, &channels, &users, &groups} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
 	q, args := bind(s.d.countPairs+journalReadNames, params{
 		"team_users": s.d.int64List(teamUsers), "teams": s.d.int64List(teams),
 		"channel_users": s.d.int64List(channelUsers), "channels": s.d.int64List(channels),
-		"name_users": s.d.int64List(sortedKeys(users)), "name_teams": s.d.int64List(teams),
-		"name_channels": s.d.int64List(channels), "name_groups": s.d.int64List(sortedKeys(sets[4]))})
-	var read []journalRead
-	if err := s.txSelect(ctx, tx, &read, tx.Rebind(q), args...); err != nil {
+		"name_users": s.d.int64List(users), "name_teams": s.d.int64List(teams),
+		"name_channels": s.d.int64List(channels), "name_groups": s.d.int64List(groups)})
+	type pairCount struct {
+		p pair
+		n int
+	}
+	var counts []pairCount
+	n := journalNameSet{users: make(map[int64]struct{ id, username string }, len(users)), teams: make(map[int64]string, len(teams)),
+		channels: make(map[int64]struct{ team, name string }, len(channels)), groups: make(map[int64]string, len(groups)),
+		sources: make(map[string]string)}
+	err := func() error {
+		q := tx.Rebind(q)
+		var res *sql.Rows
+		var err error
+		if st := s.txStmt(ctx, tx, q); st != nil {
+			res, err = st.QueryContext(ctx, args...)
+		} else {
+			res, err = tx.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		var kind, cnt int
+		var pk, target int64
+		var a, b string
+		for res.Next() {
+			if err := res.Scan(&kind, &pk, &target, &cnt, &a, &b); err != nil {
+				return err
+			}
+			switch kind {
+			case 0, 1:
+				counts = append(counts, pairCount{pair{kind == 1, pk, target}, cnt})
+			case 2:
+				n.users[pk] = struct{ id, username string }{a, b}
+			case 3:
+				n.teams[pk] = a
+			case 4:
+				n.channels[pk] = struct{ team, name string }{a, b}
+			case 5:
+				n.groups[pk] = a
+			}
+		}
+		return res.Err()
+	}()
+	if err != nil {
 		return fmt.Errorf("read memberships and names for the journal: %w", err)
 	}
-	rowsNow := make(map[pair]int)
-	n := journalNameSet{users: map[int64]struct{ id, username string }{}, teams: map[int64]string{},
-		channels: map[int64]struct{ team, name string }{}, groups: map[int64]string{}}
-	for _, r := range read {
-		switch r.Kind {
-		case 0, 1:
-			rowsNow[pair{r.Kind == 1, r.PK, r.Target}] = r.N
-		case 2:
-			n.users[r.PK] = struct{ id, username string }{r.A, r.B}
-		case 3:
-			n.teams[r.PK] = r.A
-		case 4:
-			n.channels[r.PK] = struct{ team, name string }{r.A, r.B}
-		case 5:
-			n.groups[r.PK] = r.A
-		}
-	}
+	slices.SortFunc(counts, func(a, b pairCount) int { return comparePairs(a.p, b.p) })
 
+	// A transition's sources are srcs[lo:hi]: one slice for them all.
 	type transition struct {
-		kind    store.EventKind
-		p       pair
-		sources []string
+		kind   store.EventKind
+		p      pair
+		lo, hi int
 	}
-	var ts []transition
-	for k, d := range deltas {
-		after := rowsNow[k]
-		before := after - len(d.ins) + len(d.del)
+	ts := make([]transition, 0, len(rows))
+	var srcs, ins, del []string
+	for i, k := 0, 0; i < len(rows); {
+		p := rows[i].pair()
+		ins, del = ins[:0], del[:0]
+		for ; i < len(rows) && rows[i].pair() == p; i++ {
+			if rows[i].inserted {
+				ins = append(ins, rows[i].source)
+			} else {
+				del = append(del, rows[i].source)
+			}
+		}
+		for k < len(counts) && comparePairs(counts[k].p, p) < 0 {
+			k++
+		}
+		after := 0
+		if k < len(counts) && counts[k].p == p {
+			after = counts[k].n
+		}
+		before := after - len(ins) + len(del)
 		switch {
 		case before < 0:
-			return fmt.Errorf("journal memberships: user %d, target %d: %d rows now, %d inserted: a statement did not return its rows", k.user, k.target, after, len(d.ins))
+			return fmt.Errorf("journal memberships: user %d, target %d: %d rows now, %d inserted: a statement did not return its rows", p.user, p.target, after, len(ins))
 		case before == 0 && after > 0:
 			kind := store.EventTeamJoined
-			if k.channel {
+			if p.channel {
 				kind = store.EventChannelJoined
 			}
-			ts = append(ts, transition{kind, k, minus(d.ins, d.del)})
+			lo := len(srcs)
+			srcs = appendMinus(srcs, ins, del)
+			ts = append(ts, transition{kind, p, lo, len(srcs)})
 		case before > 0 && after == 0:
 			kind := store.EventTeamLeft
-			if k.channel {
+			if p.channel {
 				kind = store.EventChannelLeft
 			}
-			ts = append(ts, transition{kind, k, minus(d.del, d.ins)})
+			lo := len(srcs)
+			srcs = appendMinus(srcs, del, ins)
+			ts = append(ts, transition{kind, p, lo, len(srcs)})
 		}
 	}
 	if len(ts) == 0 {
@@ -214,21 +296,19 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 	}
 	// Per account: teams joined, then channels joined, channels left, teams left (the
 	// order a chat server takes them in); accounts and targets in key order.
-	rank := map[store.EventKind]int{store.EventTeamJoined: 0, store.EventChannelJoined: 1, store.EventChannelLeft: 2, store.EventTeamLeft: 3}
-	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.p.user != b.p.user {
-			return a.p.user < b.p.user
+	slices.SortFunc(ts, func(a, b transition) int {
+		if c := cmp.Compare(a.p.user, b.p.user); c != 0 {
+			return c
 		}
-		if rank[a.kind] != rank[b.kind] {
-			return rank[a.kind] < rank[b.kind]
+		if c := cmp.Compare(transitionRank[a.kind], transitionRank[b.kind]); c != 0 {
+			return c
 		}
-		return a.p.target < b.p.target
+		return cmp.Compare(a.p.target, b.p.target)
 	})
 	es := make([]store.Event, len(ts))
 	for i, t := range ts {
 		e := store.Event{Kind: t.kind, Account: n.users[t.p.user].id, Username: n.users[t.p.user].username,
-			Source: n.source(ctx, t.sources)}
+			Source: n.source(ctx, srcs[t.lo:t.hi])}
 		if t.p.channel {
 			ch := n.channels[t.p.target]
 			e.Team, e.Channel = ch.team, ch.name
@@ -240,13 +320,20 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 	return s.appendEvents(ctx, tx, es)
 }
 
+// transitionRank orders an account's transitions as a chat server takes them.
+var transitionRank = map[store.EventKind]int{store.EventTeamJoined: 0, store.EventChannelJoined: 1, store.EventChannelLeft: 2, store.EventTeamLeft: 3}
+
 // journalNameSet is what the entries of a set of transitions name, by key.
 type journalNameSet struct {
 	users    map[int64]struct{ id, username string }
 	teams    map[int64]string
 	channels map[int64]struct{ team, name string }
-	groups   map[int64]string // displayName
+	groups   map[int64]string  // displayName
+	sources  map[string]string // source's answers for one source, by that source
 }
+
+// sourceRank orders the sources of an entry: groups first, then the rules'.
+var sourceRank = map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3, store.SourceOther: 4}
 
 // deletedGroupKey carries the displayName of a group being deleted (withDeletedGroup),
 // so that the entries of the memberships it ended name it.
@@ -265,6 +352,18 @@ func withDeletedGroup(ctx context.Context, pk int64, name string) context.Contex
 // API shows it ("group:Engineering", "team-join", "default", "import"), in the order
 // Sources lists them, joined by ", ".
 func (n journalNameSet) source(ctx context.Context, sources []string) string {
+	if len(sources) == 1 {
+		if out, ok := n.sources[sources[0]]; ok {
+			return out
+		}
+		out := n.render(ctx, sources)
+		n.sources[sources[0]] = out
+		return out
+	}
+	return n.render(ctx, sources)
+}
+
+func (n journalNameSet) render(ctx context.Context, sources []string) string {
 	ms := make([]store.MembershipSource, len(sources))
 	for i, src := range sources {
 		ms[i] = parseSource(src)
@@ -279,7 +378,7 @@ func (n journalNameSet) source(ctx context.Context, sources []string) string {
 			ms[i].Group = &store.GroupRef{DisplayName: name}
 		}
 	}
-	rank := map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3, store.SourceOther: 4}
+	rank := sourceRank
 	sort.SliceStable(ms, func(i, j int) bool {
 		if rank[ms[i].Kind] != rank[ms[j].Kind] {
 			return rank[ms[i].Kind] < rank[ms[j].Kind]

@@ -191,21 +191,14 @@ func (s *Store) grantGroup(ctx context.Context, tx *sqlx.Tx, groupPK int64, pks 
 	// apply runs the dialect's statements: each returns the rows it wrote, and one of
 	// them a row whose op is "lacking" and whose target counts the lacking teams.
 	apply := func() (lacking bool, err error) {
+		c.lacking = 0
 		for _, st := range s.d.grantGroup {
 			q, args := bind(st.sql, p)
-			var rows []memberChange
-			if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
+			if err := s.txQueryChanges(ctx, tx, c, tx.Rebind(q), args...); err != nil {
 				return false, fmt.Errorf("grant group memberships: %s: %w", st.what, err)
 			}
-			for _, r := range rows {
-				if r.Op == opLacking {
-					lacking = lacking || r.Target > 0
-				} else {
-					c.rows = append(c.rows, r)
-				}
-			}
 		}
-		return lacking, nil
+		return c.lacking > 0, nil
 	}
 	lacking, err := apply()
 	if err != nil || !lacking {

@@ -310,7 +310,7 @@ func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, de
 			}
 		}
 		q, args := bind(st.sql, p)
-		if err := c.selectChanges(ctx, tx, tx.Rebind(q), args...); err != nil {
+		if err := c.query(ctx, tx, tx.Rebind(q), args...); err != nil {
 			return fmt.Errorf("reconcile memberships: %s: %w", st.what, err)
 		}
 	}
