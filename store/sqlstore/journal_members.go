@@ -107,6 +107,7 @@ type pair struct {
 	user, target int64
 }
 
+// comparePairs orders pairs: teams before channels, then by account, then by target.
 func comparePairs(a, b pair) int {
 	switch {
 	case a.channel != b.channel:
@@ -120,6 +121,7 @@ func comparePairs(a, b pair) int {
 	return cmp.Compare(a.target, b.target)
 }
 
+// pair is the pair the row belongs to.
 func (r memberChange) pair() pair { return pair{r.channel, r.user, r.target} }
 
 // appendMinus appends to dst the sources of xs not matched one for one in ys (ys is
