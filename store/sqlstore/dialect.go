@@ -66,13 +66,23 @@ type dialect struct {
 	userChildren string
 	// memberChunk reads one key-ordered chunk of a group's members (EachGroupMember).
 	memberChunk string
-	// reconcile are the steps of reconcileChunk, in order (provision.go).
+	// reconcile are the steps of reconcileChunk, in order (provision.go); each returns
+	// the membership rows it writes (memberChange, journal_members.go).
 	reconcile [numReconcileSteps]statement
 	// ensureJoinChannels finds the teams of :users that lack a team-join channel.
 	ensureJoinChannels string
-	// grantGroup is a member add's delta (members.go); its last statement counts the
-	// teams the group grants that lack a team-join channel.
+	// grantGroup is a member add's delta (members.go). Its statements return the
+	// membership rows they write (memberChange) and, in one row whose op is opLacking,
+	// the count of the teams the group grants that lack a team-join channel.
 	grantGroup []statement
+	// countPairs counts the membership rows of the pairs a change wrote, for the journal
+	// (journalMemberships): (:team_users × :teams) in team_members and (:channel_users ×
+	// :channels) in channel_members, one row per pair that has rows, as the columns
+	// (kind 0 for a team or 1 for a channel, pk the account, target, n, a and b empty) of
+	// journalReadNames, which follows it in one statement. It reads by account: a team's
+	// or channel's rows are as many as the tenant's accounts (the default team holds
+	// nearly all of them).
+	countPairs string
 
 	// insertPosition is the position of the k-th row (from 1) of a journal INSERT: NULL
 	// where the sequencer gives positions later, or an expression above every position

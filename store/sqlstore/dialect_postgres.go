@@ -133,13 +133,13 @@ var postgresDialect = &dialect{
 		  SELECT c.team_pk, 'group:' || CAST(gm.group_pk AS TEXT)
 		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk = u.pk) g
-		ON CONFLICT DO NOTHING`},
+		ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", deleteEach("team_members", `x.source = 'default'
 		  AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = u.pk AND o.source <> 'default')`)},
 		stepJoinDefaultTeam: {"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk) OFFSET 0) none
-		ON CONFLICT DO NOTHING`},
+		ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveChannels: {"leave channels no group grants any more", deleteEach("channel_members", `x.source LIKE 'group:%'
 		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND gc.channel_pk = x.channel_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`)},
@@ -147,7 +147,7 @@ var postgresDialect = &dialect{
 		SELECT g.channel_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT gc.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM group_members gm
 		  JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) g
-		ON CONFLICT DO NOTHING`},
+		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", deleteEach("channel_members", `NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
 		    WHERE c.pk = x.channel_pk AND tm.user_pk = u.pk)`)},
 		stepLeaveOldTeamJoinChannels: {"leave channels that are no longer team-join channels", deleteEach("channel_members", `x.source = 'team'
@@ -156,7 +156,7 @@ var postgresDialect = &dialect{
 		SELECT DISTINCT j.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT c.pk FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
 		  WHERE tm.user_pk = u.pk AND c.name IN :joins OFFSET 0) j
-		ON CONFLICT DO NOTHING`},
+		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 	},
 
 	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT m.team_pk FROM ROWS(:users) u CROSS JOIN LATERAL (
@@ -166,35 +166,52 @@ var postgresDialect = &dialect{
 	// One statement. Its data-modifying CTEs all see the snapshot the statement started
 	// with, not each other's rows, which is why the end of a default membership is told
 	// by the 'default' rows the statement deletes (RETURNING) and by the teams the group
-	// grants (gt), rather than by reading team_members again.
+	// grants (gt), rather than by reading team_members again. It returns the rows each
+	// CTE wrote, and the count of lacking teams as a row of its own (opLacking).
 	grantGroup: []statement{{"grant group memberships", `WITH gt AS ` + groupTeamsSQL + `,
 	u AS ROWS(:users),
 	tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at)
-	  SELECT gt.team_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM u CROSS JOIN gt ON CONFLICT DO NOTHING),
+	  SELECT gt.team_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM u CROSS JOIN gt ON CONFLICT DO NOTHING` + returningTeamsJoined + `),
 	cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 	  SELECT gc.channel_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM u CROSS JOIN group_channels gc WHERE gc.group_pk = CAST(:group AS BIGINT)
 	  UNION ALL
 	  SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM u CROSS JOIN gt JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins
-	  ON CONFLICT DO NOTHING),
+	  ON CONFLICT DO NOTHING` + returningChannelsJoined + `),
 	d AS (DELETE FROM team_members WHERE ctid = ANY(ARRAY(
 	    SELECT x.ctid FROM u CROSS JOIN LATERAL (
 	      SELECT t.ctid FROM team_members t WHERE t.user_pk = u.pk AND t.source = 'default' OFFSET 0) x))
-	  AND EXISTS (SELECT 1 FROM gt)
-	  RETURNING team_pk, user_pk),
+	  AND EXISTS (SELECT 1 FROM gt)` + returningTeamsLeft + `),
 	dc AS (DELETE FROM channel_members WHERE ctid = ANY(ARRAY(
 	    SELECT x.ctid FROM d CROSS JOIN LATERAL (
 	      SELECT cm.ctid FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk
-	      WHERE cm.user_pk = d.user_pk AND c.team_pk = d.team_pk OFFSET 0) x
-	    WHERE d.team_pk NOT IN (SELECT team_pk FROM gt)
-	    AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))))
-	SELECT COUNT(*) FROM gt WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`}},
+	      WHERE cm.user_pk = d.user_pk AND c.team_pk = d.target OFFSET 0) x
+	    WHERE d.target NOT IN (SELECT team_pk FROM gt)
+	    AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.target AND o.source <> 'default')))` +
+		returningChannelsLeft + `)
+	SELECT op, user_pk, target, source FROM tm UNION ALL SELECT op, user_pk, target, source FROM cm
+	UNION ALL SELECT op, user_pk, target, source FROM d UNION ALL SELECT op, user_pk, target, source FROM dc
+	UNION ALL SELECT 'lacking', 0, COUNT(*), '' FROM gt
+	  WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`}},
+	countPairs: countPairsPostgres,
 }
 
+// countPairsPostgres is postgresDialect.countPairs: per account through LATERAL, so that
+// no plan reads a team's or channel's rows whatever the statistics say.
+const countPairsPostgres = `SELECT 0 AS kind, u.pk, x.target, x.n, '' AS a, '' AS b FROM ROWS(:team_users) u CROSS JOIN LATERAL (
+	  SELECT team_pk AS target, COUNT(*) AS n FROM team_members WHERE user_pk = u.pk AND team_pk IN :teams GROUP BY team_pk OFFSET 0) x
+	UNION ALL
+	SELECT 1, u.pk, x.target, x.n, '', '' FROM ROWS(:channel_users) u CROSS JOIN LATERAL (
+	  SELECT channel_pk AS target, COUNT(*) AS n FROM channel_members WHERE user_pk = u.pk AND channel_pk IN :channels GROUP BY channel_pk OFFSET 0) x`
+
 // deleteEach deletes the rows of table (alias x) that cond selects for account u.pk,
-// for each account of :users.
+// for each account of :users, returning the rows deleted (journalMemberships).
 func deleteEach(table, cond string) string {
+	returning := returningTeamsLeft
+	if table == "channel_members" {
+		returning = returningChannelsLeft
+	}
 	return `DELETE FROM ` + table + ` WHERE ctid = ANY(ARRAY(SELECT d.ctid FROM ROWS(:users) u CROSS JOIN LATERAL (
-		  SELECT x.ctid FROM ` + table + ` x WHERE x.user_pk = u.pk AND ` + cond + ` OFFSET 0) d))`
+		  SELECT x.ctid FROM ` + table + ` x WHERE x.user_pk = u.pk AND ` + cond + ` OFFSET 0) d))` + returning
 }
 
 // withBinaryParameters asks lib/pq to send parameters in binary with the statement in

@@ -131,7 +131,7 @@ var sqliteDialect = &dialect{
 		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		  JOIN channels c ON c.pk = gc.channel_pk
 		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND c.team_pk = team_members.team_pk
-		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)`},
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)` + returningTeamsLeft},
 		stepJoinGroupTeams: {"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT g.team_pk, g.user_pk, g.source, CAST(:ts AS BIGINT) FROM (
 		  SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
@@ -140,27 +140,27 @@ var sqliteDialect = &dialect{
 		  SELECT c.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT)
 		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN :users) g
-		WHERE true ON CONFLICT DO NOTHING`},
+		WHERE true ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
-		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.user_pk IN :users AND o.source <> 'default')`},
+		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.user_pk IN :users AND o.source <> 'default')` + returningTeamsLeft},
 		stepJoinDefaultTeam: {"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM users u WHERE u.pk IN :users
-		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING`},
+		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveChannels: {"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
 		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		  WHERE gm.user_pk = channel_members.user_pk AND gm.user_pk IN :users AND gc.channel_pk = channel_members.channel_pk
-		  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)`},
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)` + returningChannelsLeft},
 		stepJoinGroupChannels: {"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM group_members gm
-		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN :users ON CONFLICT DO NOTHING`},
+		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN :users ON CONFLICT DO NOTHING` + returningChannelsJoined},
 		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN :users
 		AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
-		  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk AND tm.user_pk IN :users)`},
+		  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk AND tm.user_pk IN :users)` + returningChannelsLeft},
 		stepLeaveOldTeamJoinChannels: {"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN :users AND source = 'team'
-		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins)`},
+		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins)` + returningChannelsLeft},
 		stepJoinTeamJoinChannels: {"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT DISTINCT c.pk, tm.user_pk, 'team', CAST(:ts AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
-		WHERE tm.user_pk IN :users AND c.name IN :joins ON CONFLICT DO NOTHING`},
+		WHERE tm.user_pk IN :users AND c.name IN :joins ON CONFLICT DO NOTHING` + returningChannelsJoined},
 	},
 
 	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
@@ -169,26 +169,34 @@ var sqliteDialect = &dialect{
 	// The delta as separate statements, in an order that lets each see the rows of the
 	// ones before: the grants first, then the end of default memberships, which can then
 	// tell from team_members whether the account keeps the default team through the group.
+	// Each returns the rows it wrote; the last, the count of lacking teams (opLacking).
 	grantGroup: []statement{
 		{"join the group's teams", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT gt.team_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM ROWS(:users) u, ` + groupTeamsSQL + ` gt
-		WHERE true ON CONFLICT DO NOTHING`},
+		WHERE true ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		{"join the group's channels and the team-join channels of its teams", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT gc.channel_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM ROWS(:users) u, group_channels gc WHERE gc.group_pk = :group
 		UNION ALL
 		SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM ROWS(:users) u, ` + groupTeamsSQL + ` gt
 		  JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins
-		ON CONFLICT DO NOTHING`},
+		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 		{"leave the channels of a default team left", `DELETE FROM channel_members WHERE user_pk IN :users
 		AND channel_pk IN (SELECT c.pk FROM team_members d JOIN channels c ON c.team_pk = d.team_pk
 		  WHERE d.user_pk = channel_members.user_pk AND d.source = 'default'
 		  AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.source <> 'default')
-		  AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))`},
+		  AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))` + returningChannelsLeft},
 		{"leave the default team", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
-		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.source <> 'default')`},
-		{"find teams lacking team-join channels", `SELECT COUNT(*) FROM ` + groupTeamsSQL + ` gt
+		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.source <> 'default')` + returningTeamsLeft},
+		{"find teams lacking team-join channels", `SELECT 'lacking' AS op, 0 AS user_pk, COUNT(*) AS target, '' AS source FROM ` + groupTeamsSQL + ` gt
 		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`},
 	},
+	// Both lists are index constraints of the primary keys (team_pk, user_pk, …) and
+	// (channel_pk, user_pk, …): one probe per pair of the product.
+	countPairs: `SELECT 0 AS kind, user_pk AS pk, team_pk AS target, COUNT(*) AS n, '' AS a, '' AS b FROM team_members
+	WHERE user_pk IN :team_users AND team_pk IN :teams GROUP BY user_pk, team_pk
+	UNION ALL
+	SELECT 1, user_pk, channel_pk, COUNT(*), '', '' FROM channel_members
+	WHERE user_pk IN :channel_users AND channel_pk IN :channels GROUP BY user_pk, channel_pk`,
 }
 
 // sqliteUnavailable reports the errors of a SQLite database that cannot serve now,

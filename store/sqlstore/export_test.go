@@ -26,8 +26,8 @@ func (s *Store) planned(what, text string, p params) PlannedStatement {
 
 // ReconcileStatementsForTest returns the statements of one reconcile chunk for the
 // accounts pks, bound and rebound as reconcileChunk sends them: the search for teams
-// lacking team-join channels, the dialect's reconcile steps, and the lock of the accounts
-// that precedes them (lockUsers).
+// lacking team-join channels, the dialect's reconcile steps, the journal's count of the
+// pairs they wrote, and the lock of the accounts that precedes them (lockUsers).
 func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []PlannedStatement {
 	joins := s.rules.TeamJoinChannels()
 	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joins), "joins_count": len(joins),
@@ -36,14 +36,24 @@ func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []Pla
 	for _, st := range s.d.reconcile {
 		out = append(out, s.planned(st.what, st.sql, p))
 	}
+	out = append(out, s.countPairsForTest(pks))
 	return append(out, s.planned("lock accounts", s.d.lockUsers, p))
+}
+
+// countPairsForTest is the journal's count of the membership rows of the pairs a change
+// of the accounts pks wrote (journalMemberships), for a few teams and channels.
+func (s *Store) countPairsForTest(pks []int64) PlannedStatement {
+	teams, channels := s.d.int64List([]int64{1, 2}), s.d.int64List([]int64{1, 2, 3, 4})
+	return s.planned("count the pairs written and read names, for the journal", s.d.countPairs+journalReadNames, params{
+		"team_users": s.d.int64List(pks), "teams": teams, "channel_users": s.d.int64List(pks), "channels": channels,
+		"name_users": s.d.int64List(pks), "name_teams": teams, "name_channels": channels, "name_groups": s.d.int64List([]int64{1})})
 }
 
 // GrantGroupStatementsForTest returns the statements of a member add of the accounts pks
 // (whose SCIM ids are ids) to the group groupPK, bound and rebound as addMembers sends
 // them: those that resolve, lock and insert the members (lockAndInsertMembers: one
 // statement where the dialect has writable CTEs, two where not), then the dialect's delta
-// (grantGroup).
+// (grantGroup) and the journal's count of the pairs it wrote.
 func (s *Store) GrantGroupStatementsForTest(groupPK int64, pks []int64, ids []string) []PlannedStatement {
 	joins := s.rules.TeamJoinChannels()
 	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joins), "joins_count": len(joins), "ids": s.d.textList(ids),
@@ -58,7 +68,7 @@ func (s *Store) GrantGroupStatementsForTest(groupPK int64, pks []int64, ids []st
 	for _, st := range s.d.grantGroup {
 		out = append(out, s.planned(st.what, st.sql, p))
 	}
-	return out
+	return append(out, s.countPairsForTest(pks))
 }
 
 // LockForUpdateForTest returns what ends a SELECT of rows the store will update, as

@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,199 +16,326 @@ import (
 
 // Membership entries are effective transitions: an account joins a team when its first
 // membership row for the team appears and leaves it when its last goes, whatever rows of
-// other sources come and go meanwhile. journalMemberships brackets a set-based change of
-// a chunk of accounts with two reads of their membership rows (one statement per table
-// each time, whatever the chunk's size), compares which (account, team) and (account,
-// channel) pairs exist before and after, and appends one entry per pair that appeared or
-// went: a few statements per chunk, not a few per account.
+// other sources come and go meanwhile.
+//
+// journalMemberships computes them from what the change wrote, not from the accounts'
+// memberships: every statement that inserts or deletes membership rows inside it returns
+// those rows (RETURNING, the columns of memberChange), so the work and the memory follow
+// the rows the change wrote, never the rows the accounts already hold. For each (account,
+// team) or (account, channel) pair a row of which was written, one statement then counts
+// the pair's rows now (dialect.countPairs, in the statement that also reads the names the
+// entries carry), and the count before follows without reading it:
+// before = now − inserted + deleted. The pair was joined when it goes from 0 rows to some,
+// left when it goes from some to 0; a pair that kept a row (a source replaced by another,
+// as a group's team replacing the default membership) is neither.
 
-// memberRow is one membership row of an account, in a team (team_members) or a channel
-// (channel_members).
-type memberRow struct {
-	User   int64  `db:"user_pk"`
-	Target int64  `db:"target"`
-	Source string `db:"source"`
+// The RETURNING clauses of the statements that change memberships inside
+// journalMemberships: each row they return is a memberChange. op says the table (t:
+// team_members, c: channel_members) and what happened (+ inserted, - deleted).
+const (
+	returningTeamsJoined    = ` RETURNING '+t' AS op, user_pk, team_pk AS target, source`
+	returningTeamsLeft      = ` RETURNING '-t' AS op, user_pk, team_pk AS target, source`
+	returningChannelsJoined = ` RETURNING '+c' AS op, user_pk, channel_pk AS target, source`
+	returningChannelsLeft   = ` RETURNING '-c' AS op, user_pk, channel_pk AS target, source`
+)
+
+// memberChange is one membership row a change inserted or deleted (see the RETURNING
+// clauses above).
+type memberChange struct {
+	channel, inserted bool
+	user, target      int64
+	source            string
+}
+
+// memberChanges collects the rows the statements of a change return. Sources are
+// interned: a change of thousands of rows names a handful of them.
+type memberChanges struct {
+	rows    []memberChange
+	sources map[string]string
+	// lacking adds up the rows whose op is opLacking (grantGroup).
+	lacking int64
+}
+
+// scan collects the rows of a statement that changes memberships, and closes them.
+func (c *memberChanges) scan(rows *sql.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var op, src sql.RawBytes
+	var user, target int64
+	for rows.Next() {
+		if err := rows.Scan(&op, &user, &target, &src); err != nil {
+			return err
+		}
+		if string(op) == opLacking {
+			c.lacking += target
+			continue
+		}
+		if len(op) != 2 {
+			return fmt.Errorf("membership change %q: not an op", op)
+		}
+		s, ok := c.sources[string(src)]
+		if !ok {
+			if c.sources == nil {
+				c.sources = make(map[string]string)
+			}
+			s = string(src)
+			c.sources[s] = s
+		}
+		c.rows = append(c.rows, memberChange{channel: op[1] == 'c', inserted: op[0] == '+', user: user, target: target, source: s})
+	}
+	return rows.Err()
+}
+
+// query runs a statement that changes memberships and collects the rows it returns.
+func (c *memberChanges) query(ctx context.Context, tx *sqlx.Tx, q string, args ...any) error {
+	return c.scan(tx.QueryContext(ctx, q, args...))
+}
+
+// txQueryChanges is query through the statement cache.
+func (s *Store) txQueryChanges(ctx context.Context, tx *sqlx.Tx, c *memberChanges, q string, args ...any) error {
+	if st := s.txStmt(ctx, tx, q); st != nil {
+		return c.scan(st.QueryContext(ctx, args...))
+	}
+	return c.query(ctx, tx, q, args...)
 }
 
 // pair is an account in a team or a channel.
-type pair struct{ user, target int64 }
-
-// memberSnapshot is the membership rows of a set of accounts: the sources of each pair.
-type memberSnapshot struct{ teams, channels map[pair][]string }
-
-func (s *Store) readMemberships(ctx context.Context, tx *sqlx.Tx, pks []int64) (memberSnapshot, error) {
-	snap := memberSnapshot{teams: map[pair][]string{}, channels: map[pair][]string{}}
-	p := params{"users": s.d.int64List(pks)}
-	for _, t := range [...]struct {
-		sql string
-		m   map[pair][]string
-	}{
-		{`SELECT user_pk, team_pk AS target, source FROM team_members WHERE user_pk IN :users`, snap.teams},
-		{`SELECT user_pk, channel_pk AS target, source FROM channel_members WHERE user_pk IN :users`, snap.channels},
-	} {
-		q, args := bind(t.sql, p)
-		var rows []memberRow
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
-			return snap, fmt.Errorf("read memberships for the journal: %w", err)
-		}
-		for _, r := range rows {
-			k := pair{r.User, r.Target}
-			t.m[k] = append(t.m[k], r.Source)
-		}
-	}
-	return snap, nil
+type pair struct {
+	channel      bool
+	user, target int64
 }
 
-// journalMemberships runs change, which changes the memberships of the accounts pks
-// (and of no other account), and journals the effective transitions it made.
-func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, pks []int64, change func() error) error {
-	if len(pks) == 0 {
-		return change()
+// comparePairs orders pairs: teams before channels, then by account, then by target.
+func comparePairs(a, b pair) int {
+	switch {
+	case a.channel != b.channel:
+		if b.channel {
+			return -1
+		}
+		return 1
+	case a.user != b.user:
+		return cmp.Compare(a.user, b.user)
 	}
-	before, err := s.readMemberships(ctx, tx, pks)
-	if err != nil {
-		return err
+	return cmp.Compare(a.target, b.target)
+}
+
+// pair is the pair the row belongs to.
+func (r memberChange) pair() pair { return pair{r.channel, r.user, r.target} }
+
+// appendMinus appends to dst the sources of xs not matched one for one in ys (ys is
+// left as it is).
+func appendMinus(dst, xs, ys []string) []string {
+	var used uint64 // ys[i] matched; a pair has a few sources, never 64
+	if len(ys) > 64 {
+		ys = slices.Clone(ys)
 	}
-	if err := change(); err != nil {
-		return err
-	}
-	after, err := s.readMemberships(ctx, tx, pks)
-	if err != nil {
-		return err
-	}
-	type transition struct {
-		kind    store.EventKind
-		p       pair
-		sources []string
-	}
-	var ts []transition
-	diff := func(from, to map[pair][]string, kind store.EventKind) {
-		for k, src := range from {
-			if _, ok := to[k]; !ok {
-				ts = append(ts, transition{kind, k, src})
+next:
+	for _, x := range xs {
+		for i, y := range ys {
+			if y == x && (i >= 64 || used&(1<<i) == 0) {
+				if i < 64 {
+					used |= 1 << i
+				} else {
+					ys[i] = "\x00matched"
+				}
+				continue next
 			}
 		}
+		dst = append(dst, x)
 	}
-	diff(after.teams, before.teams, store.EventTeamJoined)
-	diff(after.channels, before.channels, store.EventChannelJoined)
-	diff(before.channels, after.channels, store.EventChannelLeft)
-	diff(before.teams, after.teams, store.EventTeamLeft)
+	return dst
+}
+
+// journalReadNames completes the dialect's countPairs into the one statement
+// journalMemberships reads with: after the counts (kinds 0 and 1), the names its entries
+// carry (kinds 2–5), each by primary key. Every row has the columns (kind, pk, target, n,
+// a, b).
+const journalReadNames = `
+	UNION ALL SELECT 2, pk, 0, 0, id, COALESCE(username, '') FROM users WHERE pk IN :name_users
+	UNION ALL SELECT 3, pk, 0, 0, name, '' FROM teams WHERE pk IN :name_teams
+	UNION ALL SELECT 4, c.pk, 0, 0, t.name, c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk IN :name_channels
+	UNION ALL SELECT 5, pk, 0, 0, display_name, '' FROM groups WHERE pk IN :name_groups`
+
+// journalMemberships runs change, whose statements return every membership row they
+// insert or delete into the memberChanges it is given, and journals the effective
+// transitions it made: one statement reads the counts and the names, one appends the
+// entries, and a change that wrote no membership row costs nothing more. The rows are
+// sorted by pair and walked in runs, so the memory is the rows written and the entries.
+func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) error {
+	var c memberChanges
+	if err := change(&c); err != nil {
+		return err
+	}
+	if len(c.rows) == 0 {
+		return nil
+	}
+	rows := c.rows
+	slices.SortFunc(rows, func(a, b memberChange) int { return comparePairs(a.pair(), b.pair()) })
+	// The keys to read: the accounts and targets of the pairs written, per table, and
+	// the groups the sources name.
+	var teamUsers, teams, channelUsers, channels, users, groups []int64
+	for _, r := range rows {
+		if r.channel {
+			channelUsers, channels = append(channelUsers, r.user), append(channels, r.target)
+		} else {
+			teamUsers, teams = append(teamUsers, r.user), append(teams, r.target)
+		}
+	}
+	users = append(append(users, teamUsers...), channelUsers...)
+	for src := range c.sources {
+		if m := parseSource(src); m.Kind == store.SourceGroup {
+			groups = append(groups, m.GroupPK)
+		}
+	}
+	for _, l := range []*[]int64{&teamUsers, &teams, &channelUsers, &channels, &users, &groups} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	q, args := bind(s.d.countPairs+journalReadNames, params{
+		"team_users": s.d.int64List(teamUsers), "teams": s.d.int64List(teams),
+		"channel_users": s.d.int64List(channelUsers), "channels": s.d.int64List(channels),
+		"name_users": s.d.int64List(users), "name_teams": s.d.int64List(teams),
+		"name_channels": s.d.int64List(channels), "name_groups": s.d.int64List(groups)})
+	type pairCount struct {
+		p pair
+		n int
+	}
+	var counts []pairCount
+	n := journalNameSet{users: make(map[int64]struct{ id, username string }, len(users)), teams: make(map[int64]string, len(teams)),
+		channels: make(map[int64]struct{ team, name string }, len(channels)), groups: make(map[int64]string, len(groups)),
+		sources: make(map[string]string)}
+	err := func() error {
+		q := tx.Rebind(q)
+		var res *sql.Rows
+		var err error
+		if st := s.txStmt(ctx, tx, q); st != nil {
+			res, err = st.QueryContext(ctx, args...)
+		} else {
+			res, err = tx.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		var kind, cnt int
+		var pk, target int64
+		var a, b string
+		for res.Next() {
+			if err := res.Scan(&kind, &pk, &target, &cnt, &a, &b); err != nil {
+				return err
+			}
+			switch kind {
+			case 0, 1:
+				counts = append(counts, pairCount{pair{kind == 1, pk, target}, cnt})
+			case 2:
+				n.users[pk] = struct{ id, username string }{a, b}
+			case 3:
+				n.teams[pk] = a
+			case 4:
+				n.channels[pk] = struct{ team, name string }{a, b}
+			case 5:
+				n.groups[pk] = a
+			}
+		}
+		return res.Err()
+	}()
+	if err != nil {
+		return fmt.Errorf("read memberships and names for the journal: %w", err)
+	}
+	slices.SortFunc(counts, func(a, b pairCount) int { return comparePairs(a.p, b.p) })
+
+	// A transition's sources are srcs[lo:hi]: one slice for them all.
+	type transition struct {
+		kind   store.EventKind
+		p      pair
+		lo, hi int
+	}
+	ts := make([]transition, 0, len(rows))
+	var srcs, ins, del []string
+	for i, k := 0, 0; i < len(rows); {
+		p := rows[i].pair()
+		ins, del = ins[:0], del[:0]
+		for ; i < len(rows) && rows[i].pair() == p; i++ {
+			if rows[i].inserted {
+				ins = append(ins, rows[i].source)
+			} else {
+				del = append(del, rows[i].source)
+			}
+		}
+		for k < len(counts) && comparePairs(counts[k].p, p) < 0 {
+			k++
+		}
+		after := 0
+		if k < len(counts) && counts[k].p == p {
+			after = counts[k].n
+		}
+		before := after - len(ins) + len(del)
+		switch {
+		case before < 0:
+			return fmt.Errorf("journal memberships: user %d, target %d: %d rows now, %d inserted: a statement did not return its rows", p.user, p.target, after, len(ins))
+		case before == 0 && after > 0:
+			kind := store.EventTeamJoined
+			if p.channel {
+				kind = store.EventChannelJoined
+			}
+			lo := len(srcs)
+			srcs = appendMinus(srcs, ins, del)
+			ts = append(ts, transition{kind, p, lo, len(srcs)})
+		case before > 0 && after == 0:
+			kind := store.EventTeamLeft
+			if p.channel {
+				kind = store.EventChannelLeft
+			}
+			lo := len(srcs)
+			srcs = appendMinus(srcs, del, ins)
+			ts = append(ts, transition{kind, p, lo, len(srcs)})
+		}
+	}
 	if len(ts) == 0 {
 		return nil
 	}
 	// Per account: teams joined, then channels joined, channels left, teams left (the
 	// order a chat server takes them in); accounts and targets in key order.
-	rank := map[store.EventKind]int{store.EventTeamJoined: 0, store.EventChannelJoined: 1, store.EventChannelLeft: 2, store.EventTeamLeft: 3}
-	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.p.user != b.p.user {
-			return a.p.user < b.p.user
+	slices.SortFunc(ts, func(a, b transition) int {
+		if c := cmp.Compare(a.p.user, b.p.user); c != 0 {
+			return c
 		}
-		if rank[a.kind] != rank[b.kind] {
-			return rank[a.kind] < rank[b.kind]
+		if c := cmp.Compare(transitionRank[a.kind], transitionRank[b.kind]); c != 0 {
+			return c
 		}
-		return a.p.target < b.p.target
+		return cmp.Compare(a.p.target, b.p.target)
 	})
-	n, err := s.journalNames(ctx, tx, func(add func(user, team, channel int64, sources []string)) {
-		for _, t := range ts {
-			if t.kind == store.EventTeamJoined || t.kind == store.EventTeamLeft {
-				add(t.p.user, t.p.target, 0, t.sources)
-			} else {
-				add(t.p.user, 0, t.p.target, t.sources)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
 	es := make([]store.Event, len(ts))
 	for i, t := range ts {
 		e := store.Event{Kind: t.kind, Account: n.users[t.p.user].id, Username: n.users[t.p.user].username,
-			Source: n.source(ctx, t.sources)}
-		if t.kind == store.EventTeamJoined || t.kind == store.EventTeamLeft {
-			e.Team = n.teams[t.p.target]
+			Source: n.source(ctx, srcs[t.lo:t.hi])}
+		if t.p.channel {
+			ch := n.channels[t.p.target]
+			e.Team, e.Channel = ch.team, ch.name
 		} else {
-			c := n.channels[t.p.target]
-			e.Team, e.Channel = c.team, c.name
+			e.Team = n.teams[t.p.target]
 		}
 		es[i] = e
 	}
 	return s.appendEvents(ctx, tx, es)
 }
 
+// transitionRank orders an account's transitions as a chat server takes them.
+var transitionRank = map[store.EventKind]int{store.EventTeamJoined: 0, store.EventChannelJoined: 1, store.EventChannelLeft: 2, store.EventTeamLeft: 3}
+
 // journalNameSet is what the entries of a set of transitions name, by key.
 type journalNameSet struct {
 	users    map[int64]struct{ id, username string }
 	teams    map[int64]string
 	channels map[int64]struct{ team, name string }
-	groups   map[int64]string // displayName
+	groups   map[int64]string  // displayName
+	sources  map[string]string // source's answers for one source, by that source
 }
 
-// journalNames reads the names of the accounts, teams, channels and groups the
-// transitions listed by each name, one statement per kind.
-func (s *Store) journalNames(ctx context.Context, tx *sqlx.Tx, each func(add func(user, team, channel int64, sources []string))) (journalNameSet, error) {
-	n := journalNameSet{users: map[int64]struct{ id, username string }{}, teams: map[int64]string{},
-		channels: map[int64]struct{ team, name string }{}, groups: map[int64]string{}}
-	set := func(m map[int64]bool) []int64 {
-		out := make([]int64, 0, len(m))
-		for k := range m {
-			out = append(out, k)
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-		return out
-	}
-	users, teams, channels, groups := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
-	each(func(user, team, channel int64, sources []string) {
-		users[user] = true
-		if team != 0 {
-			teams[team] = true
-		}
-		if channel != 0 {
-			channels[channel] = true
-		}
-		for _, src := range sources {
-			if m := parseSource(src); m.Kind == store.SourceGroup {
-				groups[m.GroupPK] = true
-			}
-		}
-	})
-	type named struct {
-		PK int64  `db:"pk"`
-		A  string `db:"a"`
-		B  string `db:"b"`
-	}
-	read := func(sql string, keys map[int64]bool, fn func(r named)) error {
-		if len(keys) == 0 {
-			return nil
-		}
-		q, args := bind(sql, params{"keys": s.d.int64List(set(keys))})
-		var rows []named
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("read names for the journal: %w", err)
-		}
-		for _, r := range rows {
-			fn(r)
-		}
-		return nil
-	}
-	if err := read(`SELECT pk, id AS a, COALESCE(username, '') AS b FROM users WHERE pk IN :keys`, users, func(r named) {
-		n.users[r.PK] = struct{ id, username string }{r.A, r.B}
-	}); err != nil {
-		return n, err
-	}
-	if err := read(`SELECT pk, name AS a, '' AS b FROM teams WHERE pk IN :keys`, teams, func(r named) { n.teams[r.PK] = r.A }); err != nil {
-		return n, err
-	}
-	if err := read(`SELECT c.pk, t.name AS a, c.name AS b FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk IN :keys`, channels, func(r named) {
-		n.channels[r.PK] = struct{ team, name string }{r.A, r.B}
-	}); err != nil {
-		return n, err
-	}
-	if err := read(`SELECT pk, display_name AS a, '' AS b FROM groups WHERE pk IN :keys`, groups, func(r named) { n.groups[r.PK] = r.A }); err != nil {
-		return n, err
-	}
-	return n, nil
-}
+// sourceRank orders the sources of an entry: groups first, then the rules'.
+var sourceRank = map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3, store.SourceOther: 4}
 
 // deletedGroupKey carries the displayName of a group being deleted (withDeletedGroup),
 // so that the entries of the memberships it ended name it.
@@ -224,6 +354,18 @@ func withDeletedGroup(ctx context.Context, pk int64, name string) context.Contex
 // API shows it ("group:Engineering", "team-join", "default", "import"), in the order
 // Sources lists them, joined by ", ".
 func (n journalNameSet) source(ctx context.Context, sources []string) string {
+	if len(sources) == 1 {
+		if out, ok := n.sources[sources[0]]; ok {
+			return out
+		}
+		out := n.render(ctx, sources)
+		n.sources[sources[0]] = out
+		return out
+	}
+	return n.render(ctx, sources)
+}
+
+func (n journalNameSet) render(ctx context.Context, sources []string) string {
 	ms := make([]store.MembershipSource, len(sources))
 	for i, src := range sources {
 		ms[i] = parseSource(src)
@@ -238,7 +380,7 @@ func (n journalNameSet) source(ctx context.Context, sources []string) string {
 			ms[i].Group = &store.GroupRef{DisplayName: name}
 		}
 	}
-	rank := map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3, store.SourceOther: 4}
+	rank := sourceRank
 	sort.SliceStable(ms, func(i, j int) bool {
 		if rank[ms[i].Kind] != rank[ms[j].Kind] {
 			return rank[ms[i].Kind] < rank[ms[j].Kind]

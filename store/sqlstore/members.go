@@ -53,7 +53,7 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 		return err
 	}
 	for _, chunk := range chunkInts(added, 400) {
-		if err := s.journalMemberships(ctx, tx, chunk, func() error { return s.grantGroup(ctx, tx, groupPK, chunk) }); err != nil {
+		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error { return s.grantGroup(ctx, tx, groupPK, chunk, c) }); err != nil {
 			return err
 		}
 	}
@@ -175,29 +175,30 @@ func missingIDs(ids []string, found map[string]bool) []string {
 const groupTeamsSQL = `(SELECT gt.team_pk FROM group_teams gt WHERE gt.group_pk = CAST(:group AS BIGINT)
 	UNION SELECT c.team_pk FROM group_channels gc JOIN channels c ON c.pk = gc.channel_pk WHERE gc.group_pk = CAST(:group AS BIGINT))`
 
+// opLacking is the op of the row of a grantGroup statement whose target counts the teams
+// the group grants that lack a team-join channel.
+const opLacking = "lacking"
+
 // grantGroup gives the accounts pks (active, locked, new to the group) the group's
-// memberships. Should a team the group grants lack some team-join channel (a team made
-// under other rules by another server), the channels are created and the delta, which is
+// memberships, and returns the membership rows it wrote into c (journalMemberships).
+// Should a team the group grants lack some team-join channel (a team made under other
+// rules by another server), the channels are created and the delta, which is
 // idempotent, is applied again.
-func (s *Store) grantGroup(ctx context.Context, tx *sqlx.Tx, groupPK int64, pks []int64) error {
+func (s *Store) grantGroup(ctx context.Context, tx *sqlx.Tx, groupPK int64, pks []int64, c *memberChanges) error {
 	joins := s.rules.TeamJoinChannels()
 	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joins), "joins_count": len(joins),
 		"group": groupPK, "source": groupSource(groupPK), "ts": micros(now())}
-	// apply runs the dialect's statements; the last counts the lacking teams.
+	// apply runs the dialect's statements: each returns the rows it wrote, and one of
+	// them a row whose op is "lacking" and whose target counts the lacking teams.
 	apply := func() (lacking bool, err error) {
-		last := len(s.d.grantGroup) - 1
-		for _, st := range s.d.grantGroup[:last] {
+		c.lacking = 0
+		for _, st := range s.d.grantGroup {
 			q, args := bind(st.sql, p)
-			if _, err := s.txExec(ctx, tx, tx.Rebind(q), args...); err != nil {
+			if err := s.txQueryChanges(ctx, tx, c, tx.Rebind(q), args...); err != nil {
 				return false, fmt.Errorf("grant group memberships: %s: %w", st.what, err)
 			}
 		}
-		q, args := bind(s.d.grantGroup[last].sql, p)
-		var n int
-		if err := s.txGet(ctx, tx, &n, tx.Rebind(q), args...); err != nil {
-			return false, fmt.Errorf("grant group memberships: %s: %w", s.d.grantGroup[last].what, err)
-		}
-		return n > 0, nil
+		return c.lacking > 0, nil
 	}
 	lacking, err := apply()
 	if err != nil || !lacking {

@@ -272,8 +272,8 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 	}
 	joinNames := s.rules.TeamJoinChannels()
 	for _, chunk := range chunkInts(pks, 400) {
-		if err := s.journalMemberships(ctx, tx, chunk, func() error {
-			return s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames)
+		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error {
+			return s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames, c)
 		}); err != nil {
 			return err
 		}
@@ -297,7 +297,9 @@ const (
 	numReconcileSteps
 )
 
-func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string) error {
+// reconcileChunk runs the steps for the accounts pks; each returns the membership rows it
+// wrote into c (journalMemberships).
+func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string, c *memberChanges) error {
 	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joinNames), "joins_count": len(joinNames),
 		"ts": micros(now()), "default_team": defaultTeam}
 	for i, st := range s.d.reconcile {
@@ -308,7 +310,7 @@ func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, de
 			}
 		}
 		q, args := bind(st.sql, p)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		if err := c.query(ctx, tx, tx.Rebind(q), args...); err != nil {
 			return fmt.Errorf("reconcile memberships: %s: %w", st.what, err)
 		}
 	}
