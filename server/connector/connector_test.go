@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -889,6 +890,146 @@ func TestStatusLag(t *testing.T) {
 		h.deliver()
 		if r := h.status(); r.Lag.Entries != 0 || r.DeadLetters.Count != 1 {
 			t.Fatalf("after a dead letter: %+v", r)
+		}
+	})
+}
+
+// An existing Mattermost with 1,000 users (200 under -race): every account is adopted (half by email,
+// half by username), none created, none left unlinked, and a reconcile after changes
+// nothing.
+func TestThousandExistingUsersAdopted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 accounts")
+	}
+	each(t, nil, func(t *testing.T, h *harness) {
+		n := 1000
+		if raceEnabled {
+			n = 200 // the race detector makes 1,000 take half a minute
+		}
+		h.mm.SetMaxUsersPerTeam(n + 10)
+		ids := make([]string, n)
+		for i := range n {
+			name := fmt.Sprintf("user%04d", i)
+			email := name + "@example.com"
+			if i%2 == 1 {
+				email = name + "@old.example.com" // found by username
+			}
+			h.mm.SeedUser(mattermost.User{Username: name, Email: email})
+			ids[i] = h.user(name+"@example.com", fmt.Sprintf("ext%04d", i), true).ID
+		}
+		h.deliver()
+		if c := h.mm.Count("POST", "/api/v4/users"); c != 0 {
+			t.Fatalf("%d users created, want 0", c)
+		}
+		for _, id := range ids {
+			if l, err := h.st.MMUser(h.ctx, id); err != nil || l.Origin != store.MMOriginAdopted {
+				t.Fatalf("account %s: %+v %v", id, l, err)
+			}
+		}
+		users := h.mm.Snapshot().Users
+		bound := 0
+		for _, u := range users {
+			if strings.HasPrefix(u.AuthData, "ext") {
+				bound++
+			}
+		}
+		if bound != n || len(users) != n+2 { // and the bot and the plain user of the double
+			t.Fatalf("%d bound of %d users", bound, len(users))
+		}
+		writes := len(h.writes())
+		plan, err := h.e.Reconcile(h.ctx)
+		if err != nil || len(plan.Counts) != 0 || len(h.writes()) != writes {
+			t.Fatalf("reconcile after adoption: %v %v, %d writes", plan.Counts, err, len(h.writes())-writes)
+		}
+	})
+}
+
+// crashAfterCreates is a client that "crashes" the delivery (cancels its context) as
+// soon as Mattermost has created the n-th user, before the connector can record it.
+type crashAfterCreates struct {
+	connector.Client
+	mu      sync.Mutex
+	n       int
+	cancel  context.CancelFunc
+	created int
+}
+
+func (c *crashAfterCreates) CreateUser(ctx context.Context, u mattermost.User) (mattermost.User, error) {
+	out, err := c.Client.CreateUser(ctx, u)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		if c.created++; c.created == c.n {
+			c.cancel()
+		}
+	}
+	return out, err
+}
+
+// Delivery stopped mid-batch (a crash, a lost lease) leaves the cursor where it was;
+// the next run delivers the batch again and converges, without a duplicate user (users
+// created but not yet linked are found and adopted).
+func TestInterruptedDeliveryConverges(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		const n = 40
+		for i := range n {
+			h.user(fmt.Sprintf("user%02d@example.com", i), fmt.Sprintf("ext%02d", i), true)
+		}
+		ctx, cancel := context.WithCancel(h.ctx)
+		defer cancel()
+		client, _ := mattermost.New(mattermost.Config{URL: h.mm.URL(), Token: h.mm.AdminToken()})
+		crashing, err := connector.New(connector.Config{Settings: *h.cfg.Mattermost, Store: h.st, Holder: "crashing",
+			Client: &crashAfterCreates{Client: client, n: 10, cancel: cancel}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := h.st.AcquireLease(h.ctx, connector.LeaseName, "crashing", time.Minute); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if _, err := crashing.Step(ctx); err == nil {
+			t.Fatal("the interrupted step reported success")
+		}
+		if cur, err := h.st.Cursor(h.ctx, connector.ConsumerName); err != nil || cur != 0 {
+			t.Fatalf("cursor %d after an interrupted batch (%v)", cur, err)
+		}
+		created := 0
+		for _, u := range h.mm.Snapshot().Users {
+			if strings.HasSuffix(u.Email, "@example.com") {
+				created++
+			}
+		}
+		if created < 10 || created == n {
+			t.Fatalf("interrupted after %d of %d users, want a partial batch of at least 10", created, n)
+		}
+		// The dead holder's lease expires (here: is released), and a new process runs.
+		if err := h.st.ReleaseLease(h.ctx, connector.LeaseName, "crashing"); err != nil {
+			t.Fatal(err)
+		}
+		h.e = h.engine(h.mm.AdminToken(), "restarted")
+		h.deliver()
+		seen := map[string]int{}
+		for _, u := range h.mm.Snapshot().Users {
+			seen[u.Email]++
+		}
+		for i := range n {
+			if e := fmt.Sprintf("user%02d@example.com", i); seen[e] != 1 {
+				t.Fatalf("%s: %d users", e, seen[e])
+			}
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 || r.Lag.Entries != 0 {
+			t.Fatalf("status: %+v", r)
+		}
+		adopted := 0
+		if err := h.st.EachMMUser(h.ctx, func(l store.MMUserLink) error {
+			if l.Origin == store.MMOriginAdopted {
+				adopted++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if adopted == 0 {
+			t.Fatal("the user created before the crash was not adopted (created again, or never linked)")
 		}
 	})
 }

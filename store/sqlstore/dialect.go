@@ -74,10 +74,13 @@ type dialect struct {
 	// teams the group grants that lack a team-join channel.
 	grantGroup []statement
 
-	// sequence gives committed journal entries without a position one, in seq order after
-	// the highest given (journal.go: sequence runs it under lockJournal); "" where every
-	// entry gets its position as it is written, because transactions commit in the order
-	// they write (migration 0005 of that dialect says how).
+	// insertPosition is the position of the k-th row (from 1) of a journal INSERT: NULL
+	// where the sequencer gives positions later, or an expression above every position
+	// already given where transactions commit in the order they write.
+	insertPosition func(k int) string
+	// sequence gives committed journal rows without a position one, in seq order after
+	// the highest given (journal.go: sequence runs it under lockJournal); "" where
+	// insertPosition gives every row its position.
 	sequence string
 	// nowMillis is the database's clock in Unix milliseconds, for leases: replicas whose
 	// own clocks disagree still agree on when a lease expires.

@@ -83,7 +83,7 @@ func journalRows(es []store.Event) []journalRow {
 
 // appendEvents writes es to the journal in tx, stamped with the store's clock and ctx's
 // actor and request id.
-func appendEvents(ctx context.Context, tx *sqlx.Tx, es []store.Event) error {
+func (s *Store) appendEvents(ctx context.Context, tx *sqlx.Tx, es []store.Event) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -93,15 +93,17 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, es []store.Event) error {
 		n := min(len(rows), journalRowsPerInsert)
 		var b strings.Builder
 		args := make([]any, 0, 7*n)
-		b.WriteString(`INSERT INTO journal (` + journalColumns + `) VALUES `)
+		b.WriteString(`INSERT INTO journal (position, ` + journalColumns + `) VALUES `)
 		for i, r := range rows[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			b.WriteString("(" + s.d.insertPosition(i+1) + ", ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, ms, actor, req, r.account, r.username, r.n, string(r.entries))
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+		// Through the statement cache: a statement of one row (a create, an update) is
+		// the usual one.
+		if _, err := s.txExec(ctx, tx, tx.Rebind(b.String()), args...); err != nil {
 			return fmt.Errorf("append to the journal: %w", err)
 		}
 		rows = rows[n:]
@@ -307,7 +309,7 @@ func (s *Store) AppendEvent(ctx context.Context, e store.Event) (err error) {
 	if err := e.CheckAppend(); err != nil {
 		return fmt.Errorf("append to the journal: %w", err)
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return appendEvents(ctx, tx, []store.Event{e}) })
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.appendEvents(ctx, tx, []store.Event{e}) })
 }
 
 // pruneBatch is the most rows one DELETE of PruneEvents removes, so that pruning a long
@@ -325,7 +327,7 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (_ int64, err
 		var ns []int64
 		if err := s.db.SelectContext(ctx, &ns, s.db.Rebind(`DELETE FROM journal WHERE seq IN (
 			SELECT seq FROM journal WHERE position IS NOT NULL AND time_ms < ?
-			AND position < (SELECT MAX(position) FROM journal)
+			AND position < (SELECT position FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1)
 			AND (NOT EXISTS (SELECT 1 FROM cursors) OR position * ? + n - 1 <= (SELECT MIN(cursors.position) FROM cursors))
 			ORDER BY position LIMIT ?) RETURNING n`), before.UnixMilli(), entriesPerRow, pruneBatch); err != nil {
 			return total, fmt.Errorf("prune the journal: %w", err)

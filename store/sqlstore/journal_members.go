@@ -130,7 +130,7 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, pks []int64
 		}
 		es[i] = e
 	}
-	return appendEvents(ctx, tx, es)
+	return s.appendEvents(ctx, tx, es)
 }
 
 // journalNameSet is what the entries of a set of transitions name, by key.

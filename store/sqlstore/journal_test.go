@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
@@ -73,8 +74,8 @@ func TestJournalOutOfOrderCommits(t *testing.T) {
 	}
 }
 
-// TestJournalSequencedAtInsertOnSQLite: on SQLite every entry has its position once
-// written (the trigger of migration 0005), so readers never write.
+// TestJournalSequencedAtInsertOnSQLite: on SQLite every row has its position once
+// written (dialect_sqlite.go: insertPosition), in seq order, so readers never write.
 func TestJournalSequencedAtInsertOnSQLite(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		if b.Name != "sqlite" {
@@ -86,15 +87,34 @@ func TestJournalSequencedAtInsertOnSQLite(t *testing.T) {
 		if err := s.CreateUser(ctx, &u); err != nil {
 			t.Fatal(err)
 		}
-		var unsequenced, n int
-		if err := s.DB().Get(&unsequenced, `SELECT COUNT(*) FROM journal WHERE position IS NULL OR position <> seq`); err != nil {
+		// Several rows in one statement too (a group's members joining).
+		g := store.Group{DisplayName: "g"}
+		var ids []string
+		for i := range 5 {
+			u := store.User{UserName: fmt.Sprintf("u%d", i), Active: true}
+			if err := s.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
+		if err := s.CreateGroup(ctx, &g, ids); err != nil {
 			t.Fatal(err)
+		}
+		var unsequenced, disorder, n int
+		if err := s.DB().Get(&unsequenced, `SELECT COUNT(*) FROM journal WHERE position IS NULL`); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB().Get(&disorder, `SELECT COUNT(*) FROM journal a JOIN journal b ON b.seq > a.seq WHERE b.position <= a.position`); err != nil {
+			t.Fatal(err)
+		}
+		if disorder != 0 {
+			t.Fatalf("%d pairs of rows whose positions are not in seq order", disorder)
 		}
 		if err := s.DB().Get(&n, `SELECT COUNT(*) FROM journal`); err != nil {
 			t.Fatal(err)
 		}
-		if unsequenced != 0 || n == 0 {
-			t.Fatalf("%d of %d entries without position = seq", unsequenced, n)
+		if unsequenced != 0 || n < 8 {
+			t.Fatalf("%d of %d rows without a position", unsequenced, n)
 		}
 	}
 }

@@ -79,7 +79,7 @@ func (s *Store) ensureTeam(ctx context.Context, tx *sqlx.Tx, name string) (int64
 	if n, err := res.RowsAffected(); err != nil {
 		return 0, err
 	} else if n == 1 {
-		if err := appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamCreated, Team: name}}); err != nil {
+		if err := s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamCreated, Team: name}}); err != nil {
 			return 0, err
 		}
 	}
@@ -116,7 +116,7 @@ func (s *Store) ensureChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, na
 		if err := tx.GetContext(ctx, &team, tx.Rebind(`SELECT name FROM teams WHERE pk = ?`), teamPK); err != nil {
 			return 0, fmt.Errorf("find team %d: %w", teamPK, err)
 		}
-		if err := appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelCreated, Team: team, Channel: name}}); err != nil {
+		if err := s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelCreated, Team: team, Channel: name}}); err != nil {
 			return 0, err
 		}
 	}

@@ -109,7 +109,7 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 		return mapErr(err)
 	}
 	// Journalled before the memberships a reactivation brings, which follow it.
-	if err := appendEvents(ctx, tx, accountEvents(u.ID, u.Account.Username, store.AccountAttributes(prev), store.AccountAttributes(u), "")); err != nil {
+	if err := s.appendEvents(ctx, tx, accountEvents(u.ID, u.Account.Username, store.AccountAttributes(prev), store.AccountAttributes(u), "")); err != nil {
 		return err
 	}
 	if err := writeUserChildren(ctx, tx, pk, u, prev); err != nil {
@@ -151,7 +151,7 @@ func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *s
 				return err
 			}
 		}
-		if err := appendEvents(ctx, tx, []store.Event{created}); err != nil {
+		if err := s.appendEvents(ctx, tx, []store.Event{created}); err != nil {
 			return err
 		}
 		if err := s.reconcile(ctx, tx, []int64{pk}); err != nil {
@@ -160,7 +160,7 @@ func (s *Store) joinDefaultTeam(ctx context.Context, tx *sqlx.Tx, pk int64, u *s
 		return s.loadAccountMemberships(ctx, tx, pk, u)
 	}
 	t.setMemberships(u)
-	return appendEvents(ctx, tx, append([]store.Event{created}, t.joinEvents(u)...))
+	return s.appendEvents(ctx, tx, append([]store.Event{created}, t.joinEvents(u)...))
 }
 
 // sameUsernameBase reports whether two userNames derive the same chat username.
@@ -291,7 +291,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 			if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
 				return err
 			}
-			return appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
+			return s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
 				Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
 		}
 		t := now()
@@ -310,7 +310,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		// changes, if it was active.
 		after := store.AccountAttributes(&prev)
 		after[store.AttrActive] = "false"
-		return appendEvents(ctx, tx, accountEvents(r.ID, prev.Account.Username, store.AccountAttributes(&prev), after, sourceDelete))
+		return s.appendEvents(ctx, tx, accountEvents(r.ID, prev.Account.Username, store.AccountAttributes(&prev), after, sourceDelete))
 	})
 	if err != nil {
 		return fmt.Errorf("delete user %q: %w", id, err)

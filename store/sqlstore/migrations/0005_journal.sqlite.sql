@@ -2,9 +2,9 @@
 --
 -- position is the total order readers follow (the PostgreSQL twin explains why it is not
 -- seq there). Here every transaction begins IMMEDIATE and holds the database's one write
--- lock from BEGIN to COMMIT, so transactions take seqs in the order they commit, and
--- seq is already that order: the trigger sets position to seq as the row is written, and
--- no entry is ever unsequenced.
+-- lock from BEGIN to COMMIT, so transactions commit in the order they write: the store
+-- gives a row its position as it writes it (dialect_sqlite.go: insertPosition), and no
+-- row is ever unsequenced.
 --
 -- A row holds the consecutive entries one transaction appends for one account (or for
 -- none: team and channel creation): a create is one row, not four. An entry's cursor is
@@ -23,10 +23,6 @@ CREATE TABLE journal (
 CREATE UNIQUE INDEX journal_position ON journal (position) WHERE position IS NOT NULL;
 CREATE INDEX journal_account ON journal (account_id, position) WHERE position IS NOT NULL;
 CREATE INDEX journal_unsequenced ON journal (seq) WHERE position IS NULL;
-CREATE TRIGGER journal_sequence AFTER INSERT ON journal WHEN NEW.position IS NULL
-BEGIN
-    UPDATE journal SET position = NEW.seq WHERE seq = NEW.seq;
-END;
 
 -- A consumer's place in the journal: the cursor (store.Event.Cursor) of the last entry it
 -- took. It only moves forward.
