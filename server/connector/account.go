@@ -21,6 +21,11 @@ const (
 	maxPosition  = 128
 )
 
+// errTeamMemberMissing is Mattermost's 404 for a channel add of a user who is not in
+// the channel's team (server/channels/app/channel.go: addUserToChannel); the channel's id
+// is not stale then.
+const errTeamMemberMissing = "app.team.get_member.missing.app_error"
+
 // teamType is the type of the teams the connector creates: invite only, since
 // Townsquare decides who is in them.
 const teamType = "I"
@@ -95,10 +100,20 @@ func (e *Engine) syncAccount(ctx context.Context, accountID string, known *store
 	var u mattermost.User
 	if linked {
 		u, err = e.client.GetUser(ctx, link.MMUserID)
-		if err != nil {
+		if mattermost.IsNotFound(err) {
+			// Deleted in Mattermost by hand: what was recorded of it means nothing now.
+			// An inactive account is left so; an active one gets a user again.
+			if linked, err = false, e.forgetUser(ctx, accountID); err != nil {
+				return err
+			}
+			if !d.Active {
+				return nil
+			}
+		} else if err != nil {
 			return wrap("GET /api/v4/users/{id}", err)
 		}
-	} else {
+	}
+	if !linked {
 		var ok bool
 		u, link, ok, err = e.adoptOrCreate(ctx, d)
 		if err != nil || !ok {
@@ -138,6 +153,25 @@ func (e *Engine) syncAccount(ctx context.Context, accountID string, known *store
 		return e.throughBreaker(ctx, accountID, d.Username, false, func() error {
 			return wrap("PUT /api/v4/users/{id}/active", e.client.UpdateUserActive(ctx, u.ID, false))
 		})
+	}
+	return nil
+}
+
+// forgetUser forgets the memberships recorded for an account's Mattermost user, which
+// Mattermost no longer has (the link is replaced when a user is adopted or created).
+func (e *Engine) forgetUser(ctx context.Context, accountID string) error {
+	e.log.WarnContext(ctx, "the account's Mattermost user is gone; its records are dropped", "account", accountID)
+	if e.dry {
+		return nil
+	}
+	teams, _, err := e.st.OwnedMemberships(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if err := e.st.DisownTeam(ctx, accountID, t); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -338,7 +372,14 @@ func (e *Engine) syncMemberships(ctx context.Context, d desired, userID string) 
 		if err != nil {
 			return err
 		}
-		if _, err := e.client.AddTeamMember(ctx, teamID, userID); err != nil {
+		_, err = e.client.AddTeamMember(ctx, teamID, userID)
+		if mattermost.IsNotFound(err) { // the recorded id is stale: find the team again, once
+			if teamID, err = e.resolveTeam(ctx, team, true); err != nil {
+				return err
+			}
+			_, err = e.client.AddTeamMember(ctx, teamID, userID)
+		}
+		if err != nil {
 			return wrap("POST /api/v4/teams/{team_id}/members", err)
 		}
 		e.count(ctx, "team.added")
@@ -359,7 +400,15 @@ func (e *Engine) syncMemberships(ctx context.Context, d desired, userID string) 
 		if err != nil {
 			return err
 		}
-		if _, err := e.client.AddChannelMember(ctx, chID, userID); err != nil {
+		_, err = e.client.AddChannelMember(ctx, chID, userID)
+		if mattermost.IsNotFound(err) && mattermost.ErrorID(err) != errTeamMemberMissing {
+			// The recorded id is stale: find the channel again, once.
+			if chID, err = e.resolveChannel(ctx, c.Team, c.Channel, true); err != nil {
+				return err
+			}
+			_, err = e.client.AddChannelMember(ctx, chID, userID)
+		}
+		if err != nil {
 			return wrap("POST /api/v4/channels/{channel_id}/members", err)
 		}
 		e.count(ctx, "channel.added")
@@ -490,9 +539,15 @@ func (e *Engine) throughBreaker(ctx context.Context, accountID, username string,
 // ensureTeam returns the Mattermost id of a team, found by name or created (invite
 // only, with Townsquare's display name), and records it.
 func (e *Engine) ensureTeam(ctx context.Context, name string) (string, error) {
-	if id, err := e.st.MMTeamID(ctx, name); err == nil {
+	return e.resolveTeam(ctx, name, false)
+}
+
+// resolveTeam is ensureTeam; fresh skips the recorded id (found stale: Mattermost
+// answered 404 for it).
+func (e *Engine) resolveTeam(ctx context.Context, name string, fresh bool) (string, error) {
+	if id, err := e.st.MMTeamID(ctx, name); err == nil && !fresh {
 		return id, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
 	t, err := e.client.GetTeamByName(ctx, name)
@@ -527,12 +582,18 @@ func (e *Engine) ensureTeam(ctx context.Context, name string) (string, error) {
 // ensureChannel returns the Mattermost id of a channel, found by its team's and its
 // name or created (public or private as in Townsquare), and records it.
 func (e *Engine) ensureChannel(ctx context.Context, team, channel string) (string, error) {
-	if id, err := e.st.MMChannelID(ctx, team, channel); err == nil {
+	return e.resolveChannel(ctx, team, channel, false)
+}
+
+// resolveChannel is ensureChannel; fresh skips the recorded ids of the channel and its
+// team.
+func (e *Engine) resolveChannel(ctx context.Context, team, channel string, fresh bool) (string, error) {
+	if id, err := e.st.MMChannelID(ctx, team, channel); err == nil && !fresh {
 		return id, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	teamID, err := e.ensureTeam(ctx, team)
+	teamID, err := e.resolveTeam(ctx, team, fresh)
 	if err != nil {
 		return "", err
 	}
@@ -550,6 +611,9 @@ func (e *Engine) ensureChannel(ctx context.Context, team, channel string) (strin
 			typ = "O"
 		}
 		ch, err = e.client.CreateChannel(ctx, mattermost.Channel{TeamID: teamID, Name: channel, DisplayName: cut(display, 64), Type: typ})
+		if mattermost.IsNotFound(err) && !fresh { // the team's recorded id is stale
+			return e.resolveChannel(ctx, team, channel, true)
+		}
 		if mattermost.ErrorID(err) == mattermost.ErrChannelExists {
 			ch, err = e.client.GetChannelByName(ctx, team, channel)
 		} else if err != nil {

@@ -423,7 +423,8 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 		lastOf[ev.Account] = ev.Cursor
 	}
 	e.forEach(ctx, accounts, func(id string) {
-		if err := e.retrying(ctx, func() error { return e.syncAccount(ctx, id, nil) }); err != nil && ctx.Err() == nil {
+		actx := withAccount(ctx, id)
+		if err := e.retrying(actx, func() error { return e.syncAccount(actx, id, nil) }); err != nil && ctx.Err() == nil {
 			e.deadLetter(ctx, id, lastOf[id], err)
 		}
 	})
@@ -472,8 +473,9 @@ func (e *Engine) retrying(ctx context.Context, fn func() error) error {
 		if err == nil || ctx.Err() != nil || !retryable(err) {
 			return err
 		}
-		if attempt == 0 || attempt%10 == 0 {
+		if attempt == 0 || attempt%10 == 0 { // the first failure, then every tenth
 			e.log.WarnContext(ctx, "Mattermost call failed; retrying", "err", err, "attempt", attempt+1)
+			e.failure(ctx, accountOf(ctx), callOf(err), statusOf(err), mattermost.ErrorID(err), "retrying: "+err.Error())
 		}
 		if !e.sleep(ctx, e.backoff(attempt, err)) {
 			return ctx.Err()

@@ -543,6 +543,16 @@ func TestTransientFailuresConverge(t *testing.T) {
 		if h.mmUser("bob").Nickname != "Bobby" || !has(h.mm.Snapshot().ChannelMembers["engineering/backend"], h.mmUser("ann").ID) {
 			t.Fatal("did not converge")
 		}
+		statuses := map[int]bool{}
+		for _, f := range h.status().RecentFailures {
+			statuses[f.Status/100*100] = true // 5xx as 500
+			if f.Status == 429 {
+				statuses[429] = true
+			}
+		}
+		if !statuses[500] || !statuses[429] || !statuses[0] { // 0: a refused connection
+			t.Fatalf("retried failures not in status: %v", statuses)
+		}
 		if r := h.status(); r.DeadLetters.Count != 0 {
 			t.Fatalf("dead letters: %+v", r.DeadLetters)
 		}
@@ -894,7 +904,7 @@ func TestStatusLag(t *testing.T) {
 	})
 }
 
-// An existing Mattermost with 1,000 users (200 under -race): every account is adopted (half by email,
+// An existing Mattermost with 1,000 users (100 under -race): every account is adopted (half by email,
 // half by username), none created, none left unlinked, and a reconcile after changes
 // nothing.
 func TestThousandExistingUsersAdopted(t *testing.T) {
@@ -904,7 +914,7 @@ func TestThousandExistingUsersAdopted(t *testing.T) {
 	each(t, nil, func(t *testing.T, h *harness) {
 		n := 1000
 		if raceEnabled {
-			n = 200 // the race detector makes 1,000 take half a minute
+			n = 100 // the race detector makes 1,000 take half a minute
 		}
 		h.mm.SetMaxUsersPerTeam(n + 10)
 		ids := make([]string, n)
@@ -1032,4 +1042,112 @@ func TestInterruptedDeliveryConverges(t *testing.T) {
 			t.Fatal("the user created before the crash was not adopted (created again, or never linked)")
 		}
 	})
+}
+
+// A recorded team or channel id Mattermost no longer knows (the team was deleted and
+// made again by hand, say) is looked up by name again, and the membership added.
+func TestStaleIDsAreResolvedAgain(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		bob := h.user("bob@example.com", "00uB", true)
+		eng := h.group("Engineering", bob.ID)
+		h.deliver()
+		const gone = "zzzzzzzzzzzzzzzzzzzzzzzzzz" // a well-formed id of nothing
+		if err := h.st.SetMMTeamID(h.ctx, "engineering", gone); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.st.SetMMChannelID(h.ctx, "everyone", "eng-news", gone); err != nil {
+			t.Fatal(err)
+		}
+		h.members(eng.ID, store.AddMembers, ann.ID)
+		h.deliver()
+		snap, id := h.mm.Snapshot(), h.mmUser("ann").ID
+		if !has(snap.TeamMembers["engineering"], id) || !has(snap.ChannelMembers["everyone/eng-news"], id) {
+			t.Fatalf("not added: %v %v", snap.TeamMembers["engineering"], snap.ChannelMembers["everyone/eng-news"])
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+		if tid, _ := h.st.MMTeamID(h.ctx, "engineering"); tid == gone {
+			t.Fatal("the stale id is still recorded")
+		}
+		// A reconcile meeting a stale id skips that team's member list, and converges.
+		if err := h.st.SetMMTeamID(h.ctx, "engineering", gone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.e.Reconcile(h.ctx); err != nil {
+			t.Fatalf("reconcile with a stale team id: %v", err)
+		}
+	})
+}
+
+// A linked user deleted in Mattermost by hand: an active account gets a user again,
+// with its memberships (what was recorded of the old one is dropped).
+func TestUserDeletedByHandIsMadeAgain(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.deliver()
+		old := h.mmUser("ann").ID
+		client, _ := mattermost.New(mattermost.Config{URL: h.mm.URL(), Token: h.mm.AdminToken()})
+		if err := client.DeleteUserPermanently(h.ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		h.update(ann.ID, func(u *store.User) { u.NickName = "back" })
+		h.deliver()
+		u := h.mmUser("ann")
+		snap := h.mm.Snapshot()
+		if u.ID == old || u.Nickname != "back" || !has(snap.ChannelMembers["engineering/backend"], u.ID) {
+			t.Fatalf("user %+v; backend %v", u, snap.ChannelMembers["engineering/backend"])
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 {
+			t.Fatalf("dead letters: %+v", r.DeadLetters)
+		}
+	}, mmtest.WithAPIUserDeletion())
+}
+
+// Mattermost unreachable at start: status says so, the check is retried, and delivery
+// starts once it answers.
+func TestUnreachableAtStartIsRetried(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		h.user("ann@example.com", "00uA", true)
+		h.mm.RefuseConnections(time.Second)
+		ctx, stop := context.WithCancel(h.ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = h.e.Run(ctx) }()
+		waitFor(t, 5*time.Second, func() bool { return h.status().State == connector.StateUnreachable })
+		waitFor(t, 10*time.Second, func() bool { _, ok := h.mm.UserByUsername("ann"); return ok })
+		if r := h.status(); r.State != connector.StateRunning || r.Reason != "" {
+			t.Fatalf("status: %+v", r)
+		}
+		stop()
+		<-done
+	})
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		ttl, poll, backoff string
+		ok                 bool
+	}{
+		{"", "", "", true},
+		{"2s", "10ms", "1s", true},
+		{"1h", "1ns", "1h", true},
+		{"61m", "", "", false},
+		{"", "0s", "", false},
+		{"", "", "-1s", false},
+		{"soon", "", "", false},
+	} {
+		t.Setenv("TOWNSQUARE_MATTERMOST_LEASE_TTL", c.ttl)
+		t.Setenv("TOWNSQUARE_MATTERMOST_POLL", c.poll)
+		t.Setenv("TOWNSQUARE_MATTERMOST_BACKOFF_MAX", c.backoff)
+		var cfg connector.Config
+		err := connector.ConfigFromEnv(&cfg)
+		if (err == nil) != c.ok {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if c.ok && c.ttl != "" && cfg.LeaseTTL.String() != (func() string { d, _ := time.ParseDuration(c.ttl); return d.String() })() {
+			t.Fatalf("%+v: lease ttl %s", c, cfg.LeaseTTL)
+		}
+	}
 }

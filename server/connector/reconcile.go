@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/townsquare/townsquare/server/mattermost"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -156,6 +157,10 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 				}
 				return wrap("GET /api/v4/teams/{team_id}/members", err)
 			})
+			if mattermost.IsNotFound(err) {
+				members = nil // a stale id: the accounts' sync finds the team again
+				break
+			}
 			if err != nil {
 				return err
 			}
@@ -170,6 +175,9 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 			if last {
 				break
 			}
+		}
+		if members == nil {
+			continue
 		}
 		if err := e.forgetAbsent(ctx, t.Name, "", members); err != nil {
 			return err
@@ -197,12 +205,19 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 					}
 					return wrap("GET /api/v4/channels/{channel_id}/members", err)
 				})
+				if mattermost.IsNotFound(err) {
+					members = nil // a stale id
+					break
+				}
 				if err != nil {
 					return err
 				}
 				if n < memberPage {
 					break
 				}
+			}
+			if members == nil {
+				continue
 			}
 			if err := e.forgetAbsent(ctx, t.Name, c.Name, members); err != nil {
 				return err
