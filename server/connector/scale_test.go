@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -123,6 +125,10 @@ func TestReconcileAtScale(t *testing.T) {
 			// not yet collected, which GOGC lets grow with the double's own heap.
 			runtime.GC()
 			base := liveHeap()
+			// TOWNSQUARE_BENCH_HEAPPROFILE=DIR writes the heap profile before the
+			// reconcile and at its peak, to see what the peak holds.
+			profDir := os.Getenv("TOWNSQUARE_BENCH_HEAPPROFILE")
+			heapProfile(t, profDir, be.Name+"-base.heap")
 			var peak atomic.Uint64
 			peak.Store(base)
 			stop := make(chan struct{})
@@ -140,6 +146,7 @@ func TestReconcileAtScale(t *testing.T) {
 					}
 					if l := liveHeap(); l > peak.Load() {
 						peak.Store(l)
+						heapProfile(t, profDir, be.Name+"-peak.heap")
 					}
 				}
 			}()
@@ -184,6 +191,22 @@ func TestReconcileAtScale(t *testing.T) {
 				t.Errorf("the reconcile took %s, more than issue 11's 5 minutes", took)
 			}
 		})
+	}
+}
+
+// heapProfile writes the heap profile to dir/name; nothing when dir is "".
+func heapProfile(t *testing.T, dir, name string) {
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Error(err)
 	}
 }
 
