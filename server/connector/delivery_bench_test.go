@@ -145,6 +145,7 @@ type workload struct {
 	groups   []*workGroup
 	next     int   // the next account number
 	changes  int   // changes made by step
+	noCount  bool  // step does not count the entries (it returns 0)
 	seen     int64 // the journal's cursor up to which entries were counted
 	entries  int   // journal entries written by the changes so far
 }
@@ -281,6 +282,9 @@ func (w *workload) step() int {
 // (mattermost.*) aside, and adds them to entries.
 func (w *workload) count() int {
 	w.tb.Helper()
+	if w.noCount {
+		return 0
+	}
 	n := 0
 	for {
 		evs, err := w.st.Events(context.Background(), store.EventQuery{After: w.seen, Limit: store.MaxEventPage})
@@ -329,6 +333,33 @@ func BenchmarkDelivery(b *testing.B) {
 			b.ReportMetric(lag.Seconds, "lag-s")
 			b.ReportMetric(drained.Seconds(), "drain-s")
 		})
+	}
+}
+
+// BenchmarkChangeBesideDelivery is what a running connector costs the SCIM side: the
+// time of one change of the workload's mix made through the store (as a SCIM request
+// makes it, journal entry included), with the engine stopped ("idle") and with it
+// delivering those changes as they come ("delivering"). The journal's own cost is in
+// the store's BenchmarkCreateUser (docs/performance.md, "Change journal").
+func BenchmarkChangeBesideDelivery(b *testing.B) {
+	for _, be := range sqltest.Backends(b) {
+		for _, delivering := range []bool{false, true} {
+			name := be.Name + "/idle"
+			if delivering {
+				name = be.Name + "/delivering"
+			}
+			b.Run(name, func(b *testing.B) {
+				r := newDeliveryRig(b, be, 100*time.Millisecond)
+				if delivering {
+					defer r.run(b)()
+				}
+				r.w.noCount = true
+				b.ResetTimer()
+				for range b.N {
+					r.w.step()
+				}
+			})
+		}
 	}
 }
 
