@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +140,8 @@ func (r *deliveryRig) drain(tb testing.TB, limit time.Duration) time.Duration {
 // a given seed, and counts the journal entries its changes wrote.
 type workload struct {
 	tb       testing.TB
+	fatal    func(args ...any) // tb.Fatal; another on a producer's goroutine
+	prefix   string            // of the userNames it creates
 	st       store.Store
 	rng      *rand.Rand
 	active   []string // account ids
@@ -158,7 +162,7 @@ type workGroup struct {
 func newWorkload(tb testing.TB, st store.Store) *workload {
 	tb.Helper()
 	ctx := context.Background()
-	w := &workload{tb: tb, st: st, rng: rand.New(rand.NewPCG(11, 200))}
+	w := &workload{tb: tb, fatal: tb.Fatal, prefix: "person", st: st, rng: rand.New(rand.NewPCG(11, 200))}
 	for range workloadAccounts {
 		w.active = append(w.active, w.create())
 	}
@@ -185,15 +189,28 @@ func newWorkload(tb testing.TB, st store.Store) *workload {
 	return w
 }
 
+// fork is another producer over the same accounts and groups, with its own random
+// sequence and names; it counts no entries. Producers share the store, not their view
+// of it: a change another made (a member added twice, one removed that is gone) is
+// skipped by the store, as a repeated SCIM request is.
+func (w *workload) fork(i int, fatal func(args ...any)) *workload {
+	f := &workload{tb: w.tb, fatal: fatal, prefix: fmt.Sprintf("p%d-person", i), st: w.st, rng: rand.New(rand.NewPCG(11, uint64(300+i))),
+		active: slices.Clone(w.active), inactive: slices.Clone(w.inactive), noCount: true}
+	for _, g := range w.groups {
+		f.groups = append(f.groups, &workGroup{id: g.id, members: slices.Clone(g.members)})
+	}
+	return f
+}
+
 func (w *workload) create() string {
 	w.tb.Helper()
-	name := fmt.Sprintf("person%06d", w.next)
+	name := fmt.Sprintf("%s%06d", w.prefix, w.next)
 	w.next++
 	u := store.User{UserName: name + "@example.com", ExternalID: "ext-" + name, Active: true, Title: "Engineer",
 		Name:   store.Name{GivenName: "Given", FamilyName: "Family"},
 		Emails: []store.MultiValue{{Value: name + "@example.com", Type: "work", Primary: true}}}
 	if err := w.st.CreateUser(context.Background(), &u); err != nil {
-		w.tb.Fatal(err)
+		w.fatal(err)
 	}
 	return u.ID
 }
@@ -206,14 +223,14 @@ func (w *workload) pick(ids []string) (int, string) {
 func (w *workload) update(id string, fn func(u *store.User)) {
 	w.tb.Helper()
 	if _, err := w.st.UpdateUser(context.Background(), id, 0, func(u *store.User) error { fn(u); return nil }); err != nil {
-		w.tb.Fatal(err)
+		w.fatal(err)
 	}
 }
 
 func (w *workload) members(g *workGroup, kind store.MemberOpKind, id string) {
 	w.tb.Helper()
 	if _, err := w.st.UpdateGroup(context.Background(), g.id, 0, nil, []store.MemberOp{{Kind: kind, IDs: []string{id}}}); err != nil {
-		w.tb.Fatal(err)
+		w.fatal(err)
 	}
 }
 
@@ -289,7 +306,7 @@ func (w *workload) count() int {
 	for {
 		evs, err := w.st.Events(context.Background(), store.EventQuery{After: w.seen, Limit: store.MaxEventPage})
 		if err != nil {
-			w.tb.Fatal(err)
+			w.fatal(err)
 		}
 		for _, ev := range evs {
 			if !ev.Kind.IsMattermost() {
@@ -305,33 +322,31 @@ func (w *workload) count() int {
 	return n
 }
 
-// BenchmarkDelivery measures delivery against a double answering every call in 5 ms
-// (issue 11: keep up with 200 journal entries a second). A tenant of 1,000 accounts in
-// 20 groups is delivered first; then b.N changes of the workload's mix are made through
-// the store as fast as it takes them while the engine runs as serve runs it (polling
-// every 100 ms), and the clock stops when it has delivered everything. It reports the
-// journal entries delivered a second, the lag when the changes stopped (entries and
-// the age of the oldest), and the time to deliver what was left then.
+// BenchmarkDelivery measures delivery's capacity against a double answering every call
+// in 5 ms (issue 11: keep up with 200 journal entries a second). A tenant of 1,000
+// accounts in 20 groups is delivered first; then b.N changes of the workload's mix are
+// made through the store with the engine stopped, and the clock runs from its start (as
+// serve starts it: the token check, the lease, 500 entries a batch, 8 accounts at once)
+// until everything is delivered. A backlog, not a race with the store: on a loaded
+// machine one producer cannot write 200 entries a second to PostgreSQL, which
+// TestDeliveryKeepsUp meets with several. It reports the journal entries delivered a
+// second.
 func BenchmarkDelivery(b *testing.B) {
 	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			r := newDeliveryRig(b, be, 100*time.Millisecond)
-			stop := r.run(b)
-			defer stop()
-			b.ResetTimer()
-			start := time.Now()
 			for range b.N {
 				r.w.step()
 			}
-			lag := r.lag(b)
-			drained := r.drain(b, 10*time.Minute)
+			b.ResetTimer()
+			start := time.Now()
+			stop := r.run(b)
+			r.drain(b, 30*time.Minute)
 			took := time.Since(start)
 			b.StopTimer()
+			stop()
 			b.ReportMetric(float64(r.w.entries)/took.Seconds(), "entries/s")
 			b.ReportMetric(float64(r.w.entries)/float64(b.N), "entries/change")
-			b.ReportMetric(float64(lag.Entries), "lag-entries")
-			b.ReportMetric(lag.Seconds, "lag-s")
-			b.ReportMetric(drained.Seconds(), "drain-s")
 		})
 	}
 }
@@ -363,9 +378,12 @@ func BenchmarkChangeBesideDelivery(b *testing.B) {
 	}
 }
 
+// deliveryProducers is how many goroutines make TestDeliveryKeepsUp's changes.
+const deliveryProducers = 4
+
 // TestDeliveryKeepsUp is issue 11's delivery target as a check: for
-// TOWNSQUARE_BENCH_SECONDS (default 30) the workload writes 200 journal entries a second
-// through the store while the engine runs with its default settings against a double
+// TOWNSQUARE_BENCH_SECONDS (default 30) the workload's producers write 200 journal
+// entries a second (TOWNSQUARE_BENCH_RATE) through the store while the engine runs with its default settings against a double
 // answering in 5 ms; every second the lag is read from the connector's status. The lag
 // must stay bounded, the oldest undelivered entry younger than 5 s, and everything must
 // be delivered within 5 s of the last change. Gated like TestReconcileAtScale.
@@ -382,10 +400,14 @@ func TestDeliveryKeepsUp(t *testing.T) {
 
 			var mu sync.Mutex
 			var lags []connector.Lag
+			var failed atomic.Bool
+			fatal := func(args ...any) { failed.Store(true); t.Error(args...); runtime.Goexit() }
+			r.w.fatal = fatal
 			done := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
+			var bg sync.WaitGroup
+			bg.Add(2)
+			go func() { // the lag, as status reports it, every second
+				defer bg.Done()
 				tick := time.NewTicker(time.Second)
 				defer tick.Stop()
 				for {
@@ -394,25 +416,59 @@ func TestDeliveryKeepsUp(t *testing.T) {
 						return
 					case <-tick.C:
 					}
-					l := r.lag(t)
+					rep, err := connector.Status(context.Background(), r.st, &r.settings, time.Now())
+					if err != nil {
+						fatal(err)
+					}
 					mu.Lock()
-					lags = append(lags, l)
+					lags = append(lags, rep.Lag)
 					mu.Unlock()
 				}
 			}()
-			start := time.Now()
-			for time.Since(start) < time.Duration(secs)*time.Second {
-				// Keep the entries written at rate a second: ahead of it, wait.
-				due := start.Add(time.Duration(float64(r.w.entries) / float64(rate) * float64(time.Second)))
-				if d := time.Until(due); d > 0 {
-					time.Sleep(d)
+			var written atomic.Int64 // entries written so far, counted from the journal
+			go func() {
+				defer bg.Done()
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+					r.w.count()
+					written.Store(int64(r.w.entries))
 				}
-				r.w.step()
+			}()
+			// Producers (one cannot write 200 entries a second to PostgreSQL on this
+			// machine), each making a change whenever the entries written are behind
+			// rate a second.
+			start := time.Now()
+			end := start.Add(time.Duration(secs) * time.Second)
+			var producers sync.WaitGroup
+			changes := atomic.Int64{}
+			for i := range deliveryProducers {
+				p := r.w.fork(i, fatal)
+				producers.Add(1)
+				go func() {
+					defer producers.Done()
+					for time.Now().Before(end) && !failed.Load() {
+						if due := int64(time.Since(start).Seconds() * float64(rate)); written.Load() >= due {
+							time.Sleep(5 * time.Millisecond)
+							continue
+						}
+						p.step()
+						changes.Add(1)
+					}
+				}()
 			}
+			producers.Wait()
 			wrote := time.Since(start)
 			close(done)
-			<-sampled
+			bg.Wait()
+			if failed.Load() {
+				return
+			}
 			drained := r.drain(t, time.Minute)
+			r.w.count()
 
 			achieved := float64(r.w.entries) / wrote.Seconds()
 			var maxLag connector.Lag
@@ -426,7 +482,7 @@ func TestDeliveryKeepsUp(t *testing.T) {
 			}
 			half := len(lags) / 2
 			t.Logf("RESULT %s: %d entries in %s (%.0f/s, asked %d/s) from %d changes; lag each second (entries/age s): %s; max %d entries, %.1f s; delivered the rest %s after the last change",
-				be.Name, r.w.entries, wrote.Round(100*time.Millisecond), achieved, rate, r.w.changes,
+				be.Name, r.w.entries, wrote.Round(100*time.Millisecond), achieved, rate, changes.Load(),
 				fmtLags(lags), maxLag.Entries, maxLag.Seconds, drained.Round(10*time.Millisecond))
 			if achieved < 0.9*float64(rate) {
 				t.Errorf("the workload wrote %.0f entries/s, short of %d/s: the store, not the connector, is the limit here", achieved, rate)
