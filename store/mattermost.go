@@ -53,8 +53,10 @@ type MattermostState interface {
 	DisownTeam(ctx context.Context, accountID, team string) error
 	DisownChannel(ctx context.Context, accountID, team, channel string) error
 	// EachOwnedMember calls fn with the account ids whose membership of a team
-	// (channel "") or a channel the connector added, in bounded chunks.
-	EachOwnedMember(ctx context.Context, team, channel string, fn func(accountID string) error) error
+	// (channel "") or a channel the connector added, in bounded chunks, each with the
+	// Mattermost user id linked to it ("" when none): a reconcile compares them with the
+	// team's members without a look-up per membership.
+	EachOwnedMember(ctx context.Context, team, channel string, fn func(accountID, mmUserID string) error) error
 
 	// AddDeadLetter parks an entry the connector could not deliver, assigning d.ID and
 	// d.Time, and returns its id. The account's earlier dead letters stay.

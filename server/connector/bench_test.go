@@ -16,63 +16,6 @@ import (
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
-// BenchmarkDelivery measures delivery against a double answering every call in 5 ms
-// (issue 11: keep up with 200 journal entries a second): b.N new accounts, half of them
-// in a mapped group, delivered from the journal. It reports journal entries a second.
-func BenchmarkDelivery(b *testing.B) {
-	for _, be := range sqltest.Backends(b) {
-		b.Run(be.Name, func(b *testing.B) {
-			st := sqltest.Open(b, be)
-			cfg, err := rules.Parse([]byte(mappingFile))
-			if err != nil {
-				b.Fatal(err)
-			}
-			st.SetRules(cfg)
-			mm := mmtest.New(b, mmtest.WithMaxUsersPerTeam(1<<30), mmtest.WithoutOpenAPIChecks())
-			client, _ := mattermost.New(mattermost.Config{URL: mm.URL(), Token: mm.AdminToken()})
-			e, err := connector.New(connector.Config{Settings: *cfg.Mattermost, Store: st, Client: client, Holder: "bench",
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			var ids []string
-			for i := range b.N {
-				u := store.User{UserName: fmt.Sprintf("user%06d@example.com", i), ExternalID: fmt.Sprintf("ext%d", i), Active: true,
-					Emails: []store.MultiValue{{Value: fmt.Sprintf("user%06d@example.com", i), Primary: true}}}
-				if err := st.CreateUser(ctx, &u); err != nil {
-					b.Fatal(err)
-				}
-				if i%2 == 0 {
-					ids = append(ids, u.ID)
-				}
-			}
-			g := store.Group{DisplayName: "Engineering"}
-			if err := st.CreateGroup(ctx, &g, ids); err != nil {
-				b.Fatal(err)
-			}
-			head, _, _ := st.JournalHead(ctx)
-			mm.SetLatency(5 * time.Millisecond)
-			if ok, err := st.AcquireLease(ctx, connector.LeaseName, "bench", time.Hour); err != nil || !ok {
-				b.Fatal(ok, err)
-			}
-			b.ResetTimer()
-			start := time.Now()
-			for {
-				n, err := e.Step(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-			}
-			b.ReportMetric(float64(head)/time.Since(start).Seconds(), "entries/s")
-			b.ReportMetric(float64(len(mm.Requests()))/time.Since(start).Seconds(), "calls/s")
-		})
-	}
-}
-
 // BenchmarkReconcile measures a reconcile with nothing to repair over b.N delivered
 // accounts (half in a mapped group): every account read from the store and its user
 // from the double, and every managed team's and channel's members paged, against a

@@ -231,15 +231,8 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 // users are not among members.
 func (e *Engine) forgetAbsent(ctx context.Context, team, channel string, members map[string]bool) error {
 	var gone []string
-	if err := e.st.EachOwnedMember(ctx, team, channel, func(accountID string) error {
-		l, err := e.st.MMUser(ctx, accountID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !members[l.MMUserID] {
+	if err := e.st.EachOwnedMember(ctx, team, channel, func(accountID, mmUserID string) error {
+		if mmUserID != "" && !members[mmUserID] {
 			gone = append(gone, accountID)
 		}
 		return nil

@@ -315,34 +315,39 @@ func (s *Store) DisownChannel(ctx context.Context, accountID, team, channel stri
 }
 
 // EachOwnedMember walks the accounts whose membership of a team or channel the
-// connector added.
-func (s *Store) EachOwnedMember(ctx context.Context, team, channel string, fn func(string) error) (err error) {
+// connector added, with their links: one statement a chunk.
+func (s *Store) EachOwnedMember(ctx context.Context, team, channel string, fn func(accountID, mmUserID string) error) (err error) {
 	defer s.classify(&err)
 	after := ""
 	for {
-		var ids []string
+		var rows []struct {
+			AccountID string `db:"account_id"`
+			MMUserID  string `db:"mm_user_id"`
+		}
 		var q string
 		args := []any{team}
 		if channel == "" {
-			q = `SELECT account_id FROM mm_owned_teams WHERE team = ?`
+			q = `SELECT o.account_id, COALESCE(l.mm_user_id, '') AS mm_user_id FROM mm_owned_teams o
+				LEFT JOIN mm_users l ON l.account_id = o.account_id WHERE o.team = ?`
 		} else {
-			q = `SELECT account_id FROM mm_owned_channels WHERE team = ? AND channel = ?`
+			q = `SELECT o.account_id, COALESCE(l.mm_user_id, '') AS mm_user_id FROM mm_owned_channels o
+				LEFT JOIN mm_users l ON l.account_id = o.account_id WHERE o.team = ? AND o.channel = ?`
 			args = append(args, channel)
 		}
-		q += ` AND ` + s.byName("account_id") + ` > ? ORDER BY ` + s.byName("account_id") + ` LIMIT ?`
+		q += ` AND ` + s.byName("o.account_id") + ` > ? ORDER BY ` + s.byName("o.account_id") + ` LIMIT ?`
 		args = append(args, after, mmChunk)
-		if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(q), args...); err != nil {
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
 			return fmt.Errorf("owned members of %s/%s: %w", team, channel, err)
 		}
-		for _, id := range ids {
-			if err := fn(id); err != nil {
+		for _, r := range rows {
+			if err := fn(r.AccountID, r.MMUserID); err != nil {
 				return &callerError{err}
 			}
 		}
-		if len(ids) < mmChunk {
+		if len(rows) < mmChunk {
 			return nil
 		}
-		after = ids[len(ids)-1]
+		after = rows[len(rows)-1].AccountID
 	}
 }
 

@@ -189,11 +189,15 @@ func testMMOwnedMemberships(t *testing.T, s store.Store) {
 	members := func(team, channel string) []string {
 		t.Helper()
 		var ids []string
-		must(s.EachOwnedMember(ctx, team, channel, func(id string) error { ids = append(ids, id); return nil }))
+		must(s.EachOwnedMember(ctx, team, channel, func(id, mmID string) error { ids = append(ids, id+"="+mmID); return nil }))
 		return ids
 	}
-	wantLines(t, "owned members of eng", members("eng", ""), []string{"a1", "a2"})
-	wantLines(t, "owned members of eng/backend", members("eng", "backend"), []string{"a1", "a2"})
+	// Each with its Mattermost user: a2 has no link yet, then one.
+	wantLines(t, "owned members of eng", members("eng", ""), []string{"a1=", "a2="})
+	must(s.LinkMMUser(ctx, store.MMUserLink{AccountID: "a2", MMUserID: "mm-of-a2", Origin: store.MMOriginCreated}))
+	wantLines(t, "owned members of eng", members("eng", ""), []string{"a1=", "a2=mm-of-a2"})
+	wantLines(t, "owned members of eng/backend", members("eng", "backend"), []string{"a1=", "a2=mm-of-a2"})
+	wantLines(t, "owned members of ops/pager", members("ops", "pager"), []string{"a1="})
 	must(s.DisownChannel(ctx, "a1", "eng", "frontend"))
 	must(s.DisownChannel(ctx, "a1", "eng", "frontend")) // not recorded: no error
 	// Leaving a team leaves its channels: their records go with it, and only a1's.

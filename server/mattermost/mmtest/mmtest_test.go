@@ -131,3 +131,27 @@ func TestEveryOperationConforms(t *testing.T) {
 		t.Errorf("Count(PUT …/active) = %d", n)
 	}
 }
+
+// TestWithoutRequestLog: the double answers as usual but keeps no request, while the
+// default keeps every one.
+func TestWithoutRequestLog(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want int
+	}{{"default", nil, 2}, {"without", []Option{WithoutRequestLog()}, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t, tc.opts...)
+			c := client(t, s, s.AdminToken())
+			must[mattermost.User](t)(c.Me(ctx))
+			_, err := c.GetUser(ctx, "abcdefghijklmnopqrstuvwxyz")
+			wantErr(t, err, 404, "app.user.missing_account.const")
+			if got := len(s.Requests()); got != tc.want {
+				t.Fatalf("%d requests kept, want %d", got, tc.want)
+			}
+			if got := s.Count("GET", "/api/v4/users/me"); got != tc.want/2 {
+				t.Fatalf("Count(GET /users/me) = %d, want %d", got, tc.want/2)
+			}
+		})
+	}
+}

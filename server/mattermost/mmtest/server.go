@@ -50,6 +50,10 @@ func Unlicensed() Option { return func(s *Server) { s.st.licensed = false } }
 // caller rather than the checker. Calls outside the allow-list are still violations.
 func WithoutOpenAPIChecks() Option { return func(s *Server) { s.checker = nil } }
 
+// WithoutRequestLog keeps no copy of the requests (Requests and Count then see none):
+// a benchmark of a 100k-user tenant measures the connector's memory, not the log's.
+func WithoutRequestLog() Option { return func(s *Server) { s.noLog = true } }
+
 // Request is one request the double received: Path as sent (escaped), Query raw, Status
 // the answer's (0 for a request held by HangNext until the client gave up).
 type Request struct {
@@ -79,6 +83,7 @@ type Server struct {
 
 	// observation
 	reqs       []Request
+	noLog      bool // WithoutRequestLog
 	violations []string
 
 	// lifecycle
@@ -335,6 +340,9 @@ func (s *Server) violation(format string, args ...any) {
 func (s *Server) record(r Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.noLog {
+		return
+	}
 	s.reqs = append(s.reqs, r)
 }
 
