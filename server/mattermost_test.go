@@ -74,9 +74,17 @@ func TestMattermostStatusEndpoint(t *testing.T) {
 			t.Fatalf("admin:read: %d %s", r.status, r.raw)
 		}
 		// Not configured: said so, with whatever an earlier run left.
+		if err := s.CreateUser(ctx, &store.User{UserName: "lag@example.com", Active: true}); err != nil {
+			t.Fatal(err) // entries in the journal that no connector delivers
+		}
 		srv2, _ := testServerWith(t, server.Config{Store: s, Limits: server.DefaultLimits()})
-		if r := do(t, srv2, "GET", server.MattermostStatusPath, ""); r.status != 200 || r.body["configured"] != false {
+		r = do(t, srv2, "GET", server.MattermostStatusPath, "")
+		if r.status != 200 || r.body["configured"] != false || r.body["state"] != "not_configured" {
 			t.Fatalf("not configured: %d %s", r.status, r.raw)
+		}
+		// Nothing is delivered, so nothing lags, however long the journal.
+		if lag := r.body["lag"].(map[string]any); lag["entries"] != 0.0 {
+			t.Fatalf("not configured, yet a lag: %s", r.raw)
 		}
 	})
 }

@@ -55,6 +55,9 @@ const (
 	StateUnreachable = "unreachable" // Mattermost does not answer; retrying
 	StateStopped     = "stopped"
 	StateStalled     = "stalled" // the last holder stopped renewing its lease (status only)
+	// StateNotConfigured: the mapping file has no mattermost: block (status only);
+	// nothing is delivered, so no lag is counted.
+	StateNotConfigured = "not_configured"
 )
 
 // Status keys of store.MattermostState.

@@ -94,7 +94,8 @@ type Held struct {
 }
 
 // Status reads the connector's status. settings is the mattermost: block (nil: not
-// configured, and the report says only that, with whatever state an earlier run left).
+// configured: the state says so, no lag is counted, and what an earlier run left —
+// failures, dead letters, held deactivations — is still shown).
 func Status(ctx context.Context, st store.Store, settings *rules.Mattermost, now time.Time) (Report, error) {
 	r := Report{Configured: settings != nil, RecentFailures: []Failure{}, Hints: []string{},
 		DeadLetters: DeadLetters{First: []DeadLetter{}}, Breaker: BreakerStatus{FirstHeld: []Held{}}}
@@ -116,6 +117,8 @@ func Status(ctx context.Context, st store.Store, settings *rules.Mattermost, now
 	if settings != nil {
 		r.DryRun = settings.DryRun
 		r.Breaker.Limit = settings.MaxDeactivationsPerHour
+	} else {
+		r.State, r.Reason, r.Holder = StateNotConfigured, "the mapping file has no mattermost: block", ""
 	}
 	if h := kv[keyHintTeamCap]; h != "" {
 		r.Hints = append(r.Hints, h)
@@ -138,7 +141,7 @@ func Status(ctx context.Context, st store.Store, settings *rules.Mattermost, now
 	if err != nil {
 		return r, err
 	}
-	if head > cur {
+	if head > cur && settings != nil {
 		// Cursors are positions, not counts (the journal numbers entries within a row):
 		// the entries after the cursor are counted, up to MaxLagCount, but for the
 		// connector's own (mattermost.*).
