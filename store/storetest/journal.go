@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -534,35 +532,7 @@ func testJournalReplayMatchesState(t *testing.T, open func() store.Store) {
 			followed = append(followed, page...)
 		}
 	}()
-	var wg sync.WaitGroup
-	for w := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(w)))
-			st := stores[w%2]
-			ctx := context.Background()
-			for range 15 {
-				g := groups[rng.Intn(len(groups))]
-				ids := []string{users[rng.Intn(len(users))], users[rng.Intn(len(users))]}
-				var err error
-				switch rng.Intn(4) {
-				case 0, 1:
-					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: ids}})
-				case 2:
-					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: ids}})
-				case 3:
-					active := rng.Intn(2) == 0
-					_, err = st.UpdateUser(ctx, ids[0], 0, func(u *store.User) error { u.Active = active; return nil })
-				}
-				if err != nil {
-					t.Errorf("worker %d: %v", w, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	churn(t, stores, users, groups, 6, 15, false)
 	close(done)
 	<-followerDone
 	// Catch up, then compare with one read of the whole journal.

@@ -26,7 +26,6 @@ func replicas(t *testing.T, open func() store.Store, yaml string) (store.Store, 
 // afterwards.
 func testConcurrentMembershipChanges(t *testing.T, open func() store.Store) {
 	s1, s2 := replicas(t, open, exampleRules)
-	stores := []store.Store{s1, s2}
 	var users []string
 	for i := range 12 {
 		users = append(users, mustUser(t, s1, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("00u%d", i)).ID)
@@ -37,37 +36,7 @@ func testConcurrentMembershipChanges(t *testing.T, open func() store.Store) {
 		mustGroup(t, s1, "team-sales", "").ID,
 		mustGroup(t, s1, "Unmapped", "").ID,
 	}
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(w)))
-			st := stores[w%2]
-			ctx := context.Background()
-			for range 25 {
-				g := groups[rng.Intn(len(groups))]
-				ids := []string{users[rng.Intn(len(users))], users[rng.Intn(len(users))]}
-				var err error
-				switch rng.Intn(5) {
-				case 0, 1:
-					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: ids}})
-				case 2:
-					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: ids}})
-				case 3:
-					active := rng.Intn(2) == 0
-					_, err = st.UpdateUser(ctx, ids[0], 0, func(u *store.User) error { u.Active = active; return nil })
-				case 4:
-					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.ReplaceMembers, IDs: ids}})
-				}
-				if err != nil {
-					t.Errorf("worker %d: %v", w, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	churn(t, []store.Store{s1, s2}, users, groups, 8, 25, true)
 	checkInvariants(t, s1)
 }
 
@@ -153,4 +122,46 @@ func testNewUsernamesSkipTakenNames(t *testing.T, open func() store.Store) {
 		}
 		seen[n] = true
 	}
+}
+
+// churn runs workers goroutines, alternating between stores (replicas on one database),
+// each making rounds random changes: member adds and removes on groups, (de)activations
+// of users, and member replacements when replace is set. Any error fails the test.
+func churn(t *testing.T, stores []store.Store, users, groups []string, workers, rounds int, replace bool) {
+	t.Helper()
+	kinds := 4
+	if replace {
+		kinds = 5
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			st := stores[w%len(stores)]
+			ctx := context.Background()
+			for range rounds {
+				g := groups[rng.Intn(len(groups))]
+				ids := []string{users[rng.Intn(len(users))], users[rng.Intn(len(users))]}
+				var err error
+				switch rng.Intn(kinds) {
+				case 0, 1:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: ids}})
+				case 2:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: ids}})
+				case 3:
+					active := rng.Intn(2) == 0
+					_, err = st.UpdateUser(ctx, ids[0], 0, func(u *store.User) error { u.Active = active; return nil })
+				case 4:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.ReplaceMembers, IDs: ids}})
+				}
+				if err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
