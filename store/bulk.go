@@ -1,0 +1,209 @@
+package store
+
+import "context"
+
+// Bulk loading: the chat state in the shape of Mattermost's bulk import format (teams,
+// channels, users with their team and channel memberships), which store/jsonl reads and
+// writes. Names are the chat's: team names, channel names within their team, chat
+// usernames. Roles are Mattermost role strings.
+
+// Bulk is how the whole chat state is exported and how bulk lines are applied.
+type Bulk interface {
+	// ExportChat streams one consistent snapshot of the chat state to sink (a read
+	// transaction or snapshot: no write that commits during the export shows in it),
+	// in the order Mattermost's importer requires and in a stable order, so that the
+	// same state always exports the same sequence: every team by name, then every
+	// channel by team and name, then every account by username, each account's teams by
+	// name and each team's channels by name. Memory does not grow with the number of
+	// accounts (accounts are read in bounded pages inside the snapshot). An error from
+	// sink ends the export with that error. Accounts whose SCIM resource was deleted
+	// (kept for relinking) are not exported; deactivated accounts only when
+	// q.IncludeDeactivated.
+	ExportChat(ctx context.Context, q ExportQuery, sink BulkSink) error
+
+	// ImportChat applies one batch in one transaction and reports what it changed.
+	// Teams first, then channels, then users, in the batch's order. It only ever adds and
+	// overwrites: it never removes a team, channel, membership or attribute (a field
+	// left empty or nil is left as it is).
+	//   - A team or channel is matched by name (channel: team and name); a new one is
+	//     created, an existing one takes the batch's display name and type.
+	//   - An account is matched by ImportUser.ExternalID (against externalId), then by
+	//     email (case-insensitive), then by chat username; the first match wins. A new
+	//     one is a SCIM User with userName = Email, externalId = ExternalID, the given
+	//     chat username (taken as given: jsonl validated it), active unless DeleteAt > 0.
+	//   - Memberships are added with source "import"; the provisioning rules then hold
+	//     for every account the batch touched (rule 1: an active account with no team
+	//     gets the default team; every team member is in its team-join channels). A
+	//     membership naming a team or channel that exists neither in the database nor
+	//     earlier in the batch is an *InvalidError.
+	//   - DeleteAt > 0 deactivates the account (keeping its memberships), 0 leaves its
+	//     activity as it is; ImportUser.Reactivate reactivates it.
+	//   - Every change is journaled with ctx's actor (the CLI sets "import").
+	// Applying the same batch again changes nothing and reports no change. With
+	// opts.DryRun the transaction is rolled back: the report says what would have changed, given the
+	// database as it is (a dry run of a later batch does not see an earlier batch's
+	// effects). Errors: *InvalidError for a batch this store cannot apply (its fields
+	// exceed the stored limits, a reference to nothing, a username another account holds),
+	// naming the ImportX.Line of the offending item; nothing of the batch is written.
+	ImportChat(ctx context.Context, b ImportBatch, opts ImportOptions) (ImportReport, error)
+}
+
+// ExportQuery selects what ExportChat exports.
+type ExportQuery struct {
+	// IncludeDeactivated exports deactivated accounts too (with DeleteAt set).
+	IncludeDeactivated bool
+	// Teams, when not empty, limits the export to these teams (by name), their
+	// channels, and the accounts that are members of at least one of them, with their
+	// memberships in these teams only. A name that is no team is an ErrNotFound.
+	Teams []string
+}
+
+// BulkSink receives an export, in order: every Team, then every Channel, then every
+// User. A sink's error ends the export.
+type BulkSink interface {
+	Team(ExportTeam) error
+	Channel(ExportChannel) error
+	User(ExportUser) error
+}
+
+// Team and channel types, as Mattermost spells them.
+const (
+	TeamOpen       = "O" // anyone on the server may join
+	TeamInviteOnly = "I"
+	ChannelOpen    = "O" // public
+	ChannelPrivate = "P"
+)
+
+// ExportTeam is one team.
+type ExportTeam struct {
+	Name        string
+	DisplayName string
+	Type        string // TeamOpen or TeamInviteOnly
+}
+
+// ExportChannel is one channel of a team.
+type ExportChannel struct {
+	Team        string
+	Name        string
+	DisplayName string
+	Type        string // ChannelOpen or ChannelPrivate
+}
+
+// ExportUser is one account and its memberships.
+type ExportUser struct {
+	ID         string // SCIM id
+	UserName   string // SCIM userName
+	ExternalID string // SCIM externalId ("" when none)
+	Username   string // chat username
+	Email      string
+	FirstName  string // name.givenName
+	LastName   string // name.familyName
+	Nickname   string // nickName
+	Position   string // title
+	Locale     string // locale, as stored ("" when none)
+	Roles      string // "system_user" (admins and guests come with issue 14)
+	DeleteAt   int64  // Unix ms of the deactivation; 0 when active
+	Teams      []ExportTeamMembership
+}
+
+// ExportTeamMembership is one team an account is in, and that team's channels it is in.
+type ExportTeamMembership struct {
+	Name     string
+	Roles    string // "team_user"
+	Channels []ExportChannelMembership
+}
+
+// ExportChannelMembership is one channel an account is in.
+type ExportChannelMembership struct {
+	Name  string
+	Roles string // "channel_user"
+}
+
+// ImportBatch is one bounded batch of bulk lines, already validated by store/jsonl.
+type ImportBatch struct {
+	Teams    []ImportTeam
+	Channels []ImportChannel
+	Users    []ImportUser
+}
+
+// MaxImportBatch is the most items (teams, channels and users together) and the most
+// memberships one ImportBatch may hold; beyond either, ImportChat is an *InvalidError.
+const MaxImportBatch = 5000
+
+// ImportTeam is a team line.
+type ImportTeam struct {
+	Line        int // the line of the file it came from, for errors
+	Name        string
+	DisplayName string
+	Type        string // TeamOpen or TeamInviteOnly
+}
+
+// ImportChannel is a channel line.
+type ImportChannel struct {
+	Line        int
+	Team        string
+	Name        string
+	DisplayName string
+	Type        string // ChannelOpen or ChannelPrivate
+}
+
+// ImportUser is a user line. Empty strings are "not given": they leave an existing
+// account's value as it is.
+type ImportUser struct {
+	Line       int
+	Username   string // chat username (required)
+	Email      string // required
+	ExternalID string // auth_data of an IdP auth service; "" otherwise
+	FirstName  string
+	LastName   string
+	Nickname   string
+	Position   string
+	Locale     string
+	// PasswordHash, when not empty, is the hash (as SCIM's password) of the line's
+	// password; it is set only on a new account.
+	PasswordHash string
+	DeleteAt     int64 // > 0: deactivate
+	Reactivate   bool  // the line gave delete_at 0 explicitly: reactivate
+	Teams        []ImportTeamMembership
+}
+
+// ImportTeamMembership is a team an imported user is in, and channels of it.
+type ImportTeamMembership struct {
+	Name     string
+	Channels []string
+}
+
+// ImportOptions are how ImportChat applies a batch.
+type ImportOptions struct {
+	DryRun  bool // roll the transaction back: report what would change
+	Verbose bool // list every change in ImportReport.Changes
+}
+
+// ImportReport counts what ImportChat changed (or would change, in a dry run), and with
+// ImportOptions.Verbose, Changes lists each change as a line for people ("team engineering created", "alice
+// joined engineering/backend", …), in the order they were made.
+type ImportReport struct {
+	TeamsCreated, TeamsUpdated       int
+	ChannelsCreated, ChannelsUpdated int
+	UsersCreated, UsersUpdated       int
+	UsersDeactivated                 int
+	UsersReactivated                 int
+	TeamMembershipsAdded             int // effective joins, not rows
+	ChannelMembershipsAdded          int
+	Changes                          []string
+}
+
+// Add adds o's counts and changes to r.
+func (r *ImportReport) Add(o ImportReport) {
+	r.TeamsCreated += o.TeamsCreated
+	r.TeamsUpdated += o.TeamsUpdated
+	r.ChannelsCreated += o.ChannelsCreated
+	r.ChannelsUpdated += o.ChannelsUpdated
+	r.UsersCreated += o.UsersCreated
+	r.UsersUpdated += o.UsersUpdated
+	r.UsersDeactivated += o.UsersDeactivated
+	r.UsersReactivated += o.UsersReactivated
+	r.TeamMembershipsAdded += o.TeamMembershipsAdded
+	r.ChannelMembershipsAdded += o.ChannelMembershipsAdded
+	r.Changes = append(r.Changes, o.Changes...)
+}
