@@ -88,9 +88,14 @@ const MaxTokenNameLength = 64
 // mistaken for one in the log.
 const reservedTokenPrefix = "env:"
 
+// actorNames are the journal's actors that are not tokens (context.go): a token of one
+// of these names would make its changes indistinguishable from theirs in the journal.
+var actorNames = []string{ActorSystem, ActorCLI, ActorConfig, ActorImport, ActorMattermost}
+
 // CheckTokenName reports whether name can name a stored token: 1 to MaxTokenNameLength
-// ASCII letters, digits and "._-:@", not starting with "env:". A name that cannot is an
-// InvalidError (matching ErrInvalid).
+// ASCII letters, digits and "._-:@", not starting with "env:", and none of the journal's
+// other actors ("system", "cli", "config", "import", "mattermost", in any case). A name
+// that cannot is an InvalidError (matching ErrInvalid).
 func CheckTokenName(name string) error {
 	if name == "" {
 		return &InvalidError{"token name", "is required"}
@@ -105,6 +110,11 @@ func CheckTokenName(name string) error {
 	}
 	if strings.HasPrefix(strings.ToLower(name), reservedTokenPrefix) {
 		return &InvalidError{"token name", fmt.Sprintf("may not start with %q, which names tokens that are not stored", reservedTokenPrefix)}
+	}
+	for _, a := range actorNames {
+		if strings.EqualFold(name, a) {
+			return &InvalidError{"token name", fmt.Sprintf("may not be %q, which the change journal uses for changes no token made", a)}
+		}
 	}
 	return nil
 }

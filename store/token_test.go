@@ -50,3 +50,19 @@ func TestTokenHas(t *testing.T) {
 		t.Fatal("a token without scopes has one")
 	}
 }
+
+// A token named like one of the journal's other actors would pass its changes off as
+// theirs ("who removed Alice?" — "cli"), so those names are refused; names that merely
+// contain them are not.
+func TestCheckTokenNameRefusesActorNames(t *testing.T) {
+	for _, name := range []string{"system", "cli", "CLI", "config", "import", "Import", "mattermost"} {
+		if err := store.CheckTokenName(name); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("CheckTokenName(%q) = %v; want ErrInvalid", name, err)
+		}
+	}
+	for _, name := range []string{"okta-prod", "cli2", "entra:config", "mattermost-bot", "importer"} {
+		if err := store.CheckTokenName(name); err != nil {
+			t.Errorf("CheckTokenName(%q) = %v; want nil", name, err)
+		}
+	}
+}
