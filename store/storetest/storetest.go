@@ -91,6 +91,7 @@ var tests = []struct {
 	{"BulkImportJournal", testBulkImportJournal},
 	{"BulkImportInvalid", testBulkImportInvalid},
 	{"BulkImportBatchLimit", testBulkImportBatchLimit},
+	{"BulkImportTeamLackingJoinChannel", testBulkImportTeamLackingJoinChannel},
 	{"BulkExportSelection", testBulkExportSelection},
 	{"BulkExportSnapshot", testBulkExportSnapshot},
 	// The change journal (journal.go).
