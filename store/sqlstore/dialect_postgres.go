@@ -80,6 +80,7 @@ var postgresDialect = &dialect{
 		return listParam{in: ` = ANY(CAST(? AS TEXT[]))`, rows: `(SELECT unnest(CAST(? AS TEXT[])) AS pk)`, arg: pq.Array(xs)}
 	},
 	writableCTEs: true,
+	cursors:      true,
 	// Transactions take seqs as they insert and may commit in another order, so the
 	// entries committed since the last run are numbered here, on from the highest
 	// position: an entry that commits late is numbered late, after every entry a reader

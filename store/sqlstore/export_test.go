@@ -149,3 +149,10 @@ func SetChatStateChunkForTest(t testing.TB, n int) {
 	chatStateChunk = n
 	t.Cleanup(func() { chatStateChunk = old })
 }
+
+// SetExportPageForTest makes ExportChat read n accounts a page until the test ends.
+func SetExportPageForTest(t testing.TB, n int) {
+	old := exportPage
+	exportPage = n
+	t.Cleanup(func() { exportPage = old })
+}
