@@ -192,6 +192,8 @@ type importer struct {
 	verbose bool
 	ts      int64 // the time of the batch's rows (micros)
 	rep     store.ImportReport
+	// defaultPK is the default team's key once defaultTeam has been asked.
+	defaultPK int64
 }
 
 func (im *importer) change(format string, args ...any) {
@@ -754,7 +756,7 @@ func (im *importer) create(ctx context.Context, accts []importAccount) error {
 func (im *importer) memberships(ctx context.Context, accts []importAccount) error {
 	tx, s := im.tx, im.s
 	var todo []*importAccount
-	needDefault := false
+	needDefault := false // by a new account without a team
 	var newTeams []int64
 	for i := range accts {
 		a := &accts[i]
@@ -767,32 +769,17 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 			}
 		case a.reactivate || len(a.teams) > 0:
 			todo = append(todo, a)
-			needDefault = true // reconcile takes the default team
 		}
 	}
 	if len(todo) == 0 {
 		return nil
 	}
-	var defaultTeam int64
 	if needDefault {
-		// The default team is created when missing: a change of the import's, counted.
-		var hadDefault bool
-		if err := tx.GetContext(ctx, &hadDefault, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM teams WHERE name = ?)`), s.rules.DefaultTeam); err != nil {
-			return fmt.Errorf("find the default team: %w", err)
-		}
-		var err error
-		if defaultTeam, err = s.ensureTeam(ctx, tx, s.rules.DefaultTeam); err != nil {
+		pk, err := im.defaultTeam(ctx)
+		if err != nil {
 			return err
 		}
-		if !hadDefault {
-			im.rep.TeamsCreated++
-			im.change("team %s created", s.rules.DefaultTeam)
-			for _, ch := range slices.Compact(slices.Sorted(slices.Values(append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...)))) {
-				im.rep.ChannelsCreated++
-				im.change("channel %s/%s created", s.rules.DefaultTeam, ch)
-			}
-		}
-		newTeams = append(newTeams, defaultTeam)
+		newTeams = append(newTeams, pk)
 	}
 	joinNames := s.rules.TeamJoinChannels()
 	joinsOf, err := im.teamJoinChannels(ctx, newTeams, joinNames)
@@ -803,7 +790,7 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 		chunk := todo[:min(len(todo), importChunk)]
 		todo = todo[len(chunk):]
 		es, err := s.journalMembershipEvents(ctx, tx, func(c *memberChanges) error {
-			return im.membershipChunk(ctx, chunk, defaultTeam, joinNames, joinsOf, c)
+			return im.membershipChunk(ctx, chunk, joinNames, joinsOf, c)
 		})
 		if err != nil {
 			return err
@@ -824,6 +811,35 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 		}
 	}
 	return nil
+}
+
+// defaultTeam returns the key of the default team, which rule 1 and the reconcile
+// steps need, creating it when it is missing: a change of the import's, counted. It is
+// asked only when an account needs it, so that a batch that changes nothing creates
+// nothing.
+func (im *importer) defaultTeam(ctx context.Context) (int64, error) {
+	if im.defaultPK != 0 {
+		return im.defaultPK, nil
+	}
+	tx, s := im.tx, im.s
+	var had bool
+	if err := tx.GetContext(ctx, &had, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM teams WHERE name = ?)`), s.rules.DefaultTeam); err != nil {
+		return 0, fmt.Errorf("find the default team: %w", err)
+	}
+	pk, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
+	if err != nil {
+		return 0, err
+	}
+	if !had {
+		im.rep.TeamsCreated++
+		im.change("team %s created", s.rules.DefaultTeam)
+		for _, ch := range slices.Compact(slices.Sorted(slices.Values(append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...)))) {
+			im.rep.ChannelsCreated++
+			im.change("channel %s/%s created", s.rules.DefaultTeam, ch)
+		}
+	}
+	im.defaultPK = pk
+	return pk, nil
 }
 
 // teamJoinChannels returns the keys of the team-join channels of each of teams, in one
@@ -868,9 +884,10 @@ func (im *importer) teamJoinChannels(ctx context.Context, teams []int64, joinNam
 // each, 16,000 in all.
 const membershipRowsPerInsert = 4000
 
-func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount, defaultTeam int64, joinNames []string,
+func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount, joinNames []string,
 	joinsOf map[int64][]int64, c *memberChanges) error {
 	tx, s := im.tx, im.s
+	defaultTeam := im.defaultPK // set (defaultTeam) when a new account needs it
 	type row struct {
 		target, user int64
 		source       string
@@ -935,6 +952,10 @@ func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount,
 	}
 	if len(candidates) == 0 {
 		return nil
+	}
+	defaultTeam, err := im.defaultTeam(ctx)
+	if err != nil {
+		return err
 	}
 	active, err := s.lockUsers(ctx, tx, candidates)
 	if err != nil {

@@ -501,3 +501,21 @@ func testBulkImportTeamLackingJoinChannel(t *testing.T, s store.Store) {
 	}
 	wantAccount(t, s, userByName(t, s, "alice@example.com").ID, []string{"eng"}, []string{"eng/general", "eng/town-square"})
 }
+
+// testBulkImportCreatesNothingUnneeded: a batch whose accounts all have a team needs no
+// default team, so none is created, neither the first time nor when it is applied again
+// (where every account exists and nothing changes).
+func testBulkImportCreatesNothingUnneeded(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := store.ImportBatch{Teams: []store.ImportTeam{{Line: 1, Name: "eng"}},
+		Users: []store.ImportUser{{Line: 2, Username: "alice", Email: "alice@example.com", Teams: []store.ImportTeamMembership{{Name: "eng"}}}}}
+	for i := range 2 {
+		rep := mustImport(t, s, ctx, b, store.ImportOptions{})
+		if i == 1 && fmt.Sprint(rep) != fmt.Sprint(store.ImportReport{}) {
+			t.Fatalf("second import reported %+v", rep)
+		}
+		if teams, err := s.ListTeams(ctx); err != nil || len(teams) != 1 {
+			t.Fatalf("import %d: teams %+v, %v", i, teams, err)
+		}
+	}
+}

@@ -84,6 +84,7 @@ var tests = []struct {
 	// Bulk export and import (bulk.go).
 	{"BulkImportCreates", testBulkImportCreates},
 	{"BulkImportIdempotent", testBulkImportIdempotent},
+	{"BulkImportCreatesNothingUnneeded", testBulkImportCreatesNothingUnneeded},
 	{"BulkImportDryRun", testBulkImportDryRun},
 	{"BulkImportMatches", testBulkImportMatches},
 	{"BulkImportNeverRemoves", testBulkImportNeverRemoves},
