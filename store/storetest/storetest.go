@@ -127,6 +127,7 @@ var replicaTests = []struct {
 	{"ConcurrentAddRemoveReactivate", testConcurrentAddRemoveReactivate},
 	{"NewUsernamesSkipTakenNames", testNewUsernamesSkipTakenNames},
 	{"JournalReplayMatchesState", testJournalReplayMatchesState},
+	{"ConcurrentImports", testConcurrentImports},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t
