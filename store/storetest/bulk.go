@@ -574,3 +574,25 @@ func testConcurrentImports(t *testing.T, open func() store.Store) {
 		t.Fatalf("%d users (%v), %d created by imports; want 40 people, one account each", n, err, total)
 	}
 }
+
+// testBulkImportIsReconciled: what an import leaves is what the rules give, so a
+// reconcile of every account afterwards (ApplyRules under rules that differ only by a
+// group rule matching nothing) changes no membership.
+func testBulkImportIsReconciled(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustUser(t, s, "zoe@example.com", "")
+	mustImport(t, s, ctx, exampleBatch(), store.ImportOptions{})
+	b := exampleBatch() // again, with more: a matched account given a team, one reactivated
+	b.Users[2].Teams = []store.ImportTeamMembership{{Name: "ops"}}
+	b.Users[3].DeleteAt, b.Users[3].Reactivate = 0, true
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	before, cursor := exportLines(t, s, store.ExportQuery{IncludeDeactivated: true}), head(t, s)
+	useRules(t, s, "groups:\n  - match: {displayName: \"No Such Group\"}\n    teams: [eng]\n")
+	if _, err := s.ApplyRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := journalSince(t, s, cursor); len(lines) > 0 {
+		t.Fatalf("a reconcile after the import changed %q", lines)
+	}
+	wantLines(t, "export after a reconcile", exportLines(t, s, store.ExportQuery{IncludeDeactivated: true}), before)
+}

@@ -93,6 +93,7 @@ var tests = []struct {
 	{"BulkImportInvalid", testBulkImportInvalid},
 	{"BulkImportBatchLimit", testBulkImportBatchLimit},
 	{"BulkImportTeamLackingJoinChannel", testBulkImportTeamLackingJoinChannel},
+	{"BulkImportIsReconciled", testBulkImportIsReconciled},
 	{"BulkExportSelection", testBulkExportSelection},
 	{"BulkExportSnapshot", testBulkExportSnapshot},
 	// The change journal (journal.go).
