@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -46,6 +47,11 @@ type dialect struct {
 	// migrations, rule changes and first tokens run one at a time across processes.
 	lock func(ctx context.Context, tx *sqlx.Tx, key lockKey) error
 
+	// readSnapshot are the options of a read-only transaction that sees one moment of the
+	// database for its whole length and holds no writer up while it lasts (EachGroupMember,
+	// ExportChat).
+	readSnapshot sql.TxOptions
+
 	// binaryCollation ends an expression so that it compares and sorts byte by byte,
 	// whatever collation the database was created with.
 	binaryCollation string
@@ -53,6 +59,10 @@ type dialect struct {
 	// int64List and textList bind a list of values as one parameter (see listParam).
 	int64List func([]int64) listParam
 	textList  func([]string) listParam
+
+	// cursors says that a transaction may DECLARE a cursor and FETCH from it, so that
+	// a sorted read is paged without sorting again for each page (ExportChat).
+	cursors bool
 
 	// writableCTEs says that WITH may hold INSERT and DELETE … RETURNING, so that a
 	// create (createUserOneStatement) and a member add's lock and insert

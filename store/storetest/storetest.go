@@ -81,6 +81,21 @@ var tests = []struct {
 	{"AdminTeamAndChannelMembers", testAdminTeamAndChannelMembers},
 	{"AdminAccountDetails", testAdminAccountDetails},
 	{"AdminMemberPages", testAdminMemberPages},
+	// Bulk export and import (bulk.go).
+	{"BulkImportCreates", testBulkImportCreates},
+	{"BulkImportIdempotent", testBulkImportIdempotent},
+	{"BulkImportCreatesNothingUnneeded", testBulkImportCreatesNothingUnneeded},
+	{"BulkImportDryRun", testBulkImportDryRun},
+	{"BulkImportMatches", testBulkImportMatches},
+	{"BulkImportNeverRemoves", testBulkImportNeverRemoves},
+	{"BulkImportActivity", testBulkImportActivity},
+	{"BulkImportJournal", testBulkImportJournal},
+	{"BulkImportInvalid", testBulkImportInvalid},
+	{"BulkImportBatchLimit", testBulkImportBatchLimit},
+	{"BulkImportTeamLackingJoinChannel", testBulkImportTeamLackingJoinChannel},
+	{"BulkImportIsReconciled", testBulkImportIsReconciled},
+	{"BulkExportSelection", testBulkExportSelection},
+	{"BulkExportSnapshot", testBulkExportSnapshot},
 	// The change journal (journal.go).
 	{"JournalAccountLifecycle", testJournalAccountLifecycle},
 	{"JournalPurge", testJournalPurgeAndTeams},
@@ -113,6 +128,7 @@ var replicaTests = []struct {
 	{"ConcurrentAddRemoveReactivate", testConcurrentAddRemoveReactivate},
 	{"NewUsernamesSkipTakenNames", testNewUsernamesSkipTakenNames},
 	{"JournalReplayMatchesState", testJournalReplayMatchesState},
+	{"ConcurrentImports", testConcurrentImports},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t
