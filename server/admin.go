@@ -72,6 +72,7 @@ func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *sl
 type adminTeam struct {
 	Name         string `json:"name"`
 	DisplayName  string `json:"display_name"`
+	Type         string `json:"type"` // "O" open, "I" invite only
 	MemberCount  int    `json:"member_count"`
 	ChannelCount int    `json:"channel_count"`
 }
@@ -140,7 +141,7 @@ func (a *adminAPI) teams(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]adminTeam, len(teams))
 	for i, t := range teams {
-		out[i] = adminTeam{Name: t.Name, DisplayName: t.DisplayName, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
+		out[i] = adminTeam{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
 	}
 	writeAdminJSON(w, http.StatusOK, struct {
 		Teams []adminTeam `json:"teams"`

@@ -72,8 +72,8 @@ func TestAdminAPI(t *testing.T) {
 		engRef := `{"id":"` + eng + `","display_name":"Engineering"}`
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams", ""), 200, `{"teams":[
-			{"name":"engineering","display_name":"engineering","member_count":2,"channel_count":2},
-			{"name":"everyone","display_name":"everyone","member_count":3,"channel_count":3}]}`)
+			{"name":"engineering","display_name":"engineering","type":"O","member_count":2,"channel_count":2},
+			{"name":"everyone","display_name":"everyone","type":"O","member_count":3,"channel_count":3}]}`)
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/members", ""), 200, `{"team":"everyone","total":3,"limit":1000,"offset":0,"members":[
 			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"sources":["group:Engineering"],"groups":[`+engRef+`]},

@@ -128,6 +128,9 @@ type ImportBatch struct {
 
 // MaxImportBatch is the most items (teams, channels and users together) and the most
 // memberships one ImportBatch may hold; beyond either, ImportChat is an *InvalidError.
+// Memberships are counted as the user lines give them: each team of a user counts one,
+// and each channel under it one more (a user in one team and five of its channels holds
+// six).
 const MaxImportBatch = 5000
 
 // ImportTeam is a team line.

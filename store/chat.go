@@ -13,7 +13,8 @@ const MaxMemberPage = 10000
 type TeamSummary struct {
 	Name         string
 	DisplayName  string
-	MemberCount  int // accounts with at least one membership row, deactivated ones included
+	Type         string // TeamOpen ("O") or TeamInviteOnly ("I"); teams the rules create are open
+	MemberCount  int    // accounts with at least one membership row, deactivated ones included
 	ChannelCount int
 }
 

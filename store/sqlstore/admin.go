@@ -26,10 +26,11 @@ func (s *Store) ListTeams(ctx context.Context) (_ []store.TeamSummary, err error
 	var rows []struct {
 		Name         string `db:"name"`
 		DisplayName  string `db:"display_name"`
+		Type         string `db:"type"`
 		MemberCount  int    `db:"member_count"`
 		ChannelCount int    `db:"channel_count"`
 	}
-	err = s.db.SelectContext(ctx, &rows, `SELECT t.name, t.display_name,
+	err = s.db.SelectContext(ctx, &rows, `SELECT t.name, t.display_name, t.type,
 		(SELECT COUNT(DISTINCT tm.user_pk) FROM team_members tm WHERE tm.team_pk = t.pk) AS member_count,
 		(SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.pk) AS channel_count
 		FROM teams t ORDER BY `+s.byName("t.name"))
@@ -38,7 +39,7 @@ func (s *Store) ListTeams(ctx context.Context) (_ []store.TeamSummary, err error
 	}
 	out := make([]store.TeamSummary, len(rows))
 	for i, r := range rows {
-		out[i] = store.TeamSummary{Name: r.Name, DisplayName: r.DisplayName, MemberCount: r.MemberCount, ChannelCount: r.ChannelCount}
+		out[i] = store.TeamSummary{Name: r.Name, DisplayName: r.DisplayName, Type: r.Type, MemberCount: r.MemberCount, ChannelCount: r.ChannelCount}
 	}
 	return out, nil
 }

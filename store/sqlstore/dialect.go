@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -45,6 +46,11 @@ type dialect struct {
 	// lock takes a lock named by key for the rest of the transaction, so that
 	// migrations, rule changes and first tokens run one at a time across processes.
 	lock func(ctx context.Context, tx *sqlx.Tx, key lockKey) error
+
+	// readSnapshot are the options of a read-only transaction that sees one moment of the
+	// database for its whole length and holds no writer up while it lasts (EachGroupMember,
+	// ExportChat).
+	readSnapshot sql.TxOptions
 
 	// binaryCollation ends an expression so that it compares and sorts byte by byte,
 	// whatever collation the database was created with.

@@ -68,6 +68,9 @@ var postgresDialect = &dialect{
 		return err
 	},
 	binaryCollation: ` COLLATE "C"`,
+	// REPEATABLE READ: every statement reads the snapshot of the first; READ ONLY takes
+	// no row lock, and PostgreSQL readers never block writers.
+	readSnapshot: sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	// An array compared with = ANY, which the planner turns into index probes whatever
 	// the statistics say.
 	int64List: func(xs []int64) listParam {

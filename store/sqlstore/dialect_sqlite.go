@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,10 @@ var sqliteDialect = &dialect{
 	unavailable:     sqliteUnavailable,
 	lock:            func(context.Context, *sqlx.Tx, lockKey) error { return nil }, // BEGIN IMMEDIATE holds the database
 	binaryCollation: "",                                                            // BINARY is the default collation
+	// Read-only: the driver then begins DEFERRED instead of IMMEDIATE (_txlock), so the
+	// transaction takes no write lock and writers go on beside it; in WAL mode its first
+	// read fixes the snapshot it reads until it ends. SQLite ignores the isolation level.
+	readSnapshot: sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	// Transactions hold the database from BEGIN (IMMEDIATE) to COMMIT, so they commit in
 	// the order they write: a row's position is given as it is written, above every
 	// position so far (an index probe, journal_position), and nothing is ever left to

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -91,7 +90,8 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 	if !store.PossibleID(groupID) {
 		return nil // no such group: no members
 	}
-	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	opts := s.d.readSnapshot
+	tx, err := s.db.BeginTxx(ctx, &opts)
 	if err != nil {
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
 	}

@@ -164,12 +164,19 @@ const journalReadNames = `
 // entries, and a change that wrote no membership row costs nothing more. The rows are
 // sorted by pair and walked in runs, so the memory is the rows written and the entries.
 func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) error {
+	_, err := s.journalMembershipEvents(ctx, tx, change)
+	return err
+}
+
+// journalMembershipEvents is journalMemberships, returning the entries it appended (an
+// import reports them).
+func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) ([]store.Event, error) {
 	var c memberChanges
 	if err := change(&c); err != nil {
-		return err
+		return nil, err
 	}
 	if len(c.rows) == 0 {
-		return nil
+		return nil, nil
 	}
 	rows := c.rows
 	slices.SortFunc(rows, func(a, b memberChange) int { return comparePairs(a.pair(), b.pair()) })
@@ -242,7 +249,7 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 		return res.Err()
 	}()
 	if err != nil {
-		return fmt.Errorf("read memberships and names for the journal: %w", err)
+		return nil, fmt.Errorf("read memberships and names for the journal: %w", err)
 	}
 	slices.SortFunc(counts, func(a, b pairCount) int { return comparePairs(a.p, b.p) })
 
@@ -274,7 +281,7 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 		before := after - len(ins) + len(del)
 		switch {
 		case before < 0:
-			return fmt.Errorf("journal memberships: user %d, target %d: %d rows now, %d inserted: a statement did not return its rows", p.user, p.target, after, len(ins))
+			return nil, fmt.Errorf("journal memberships: user %d, target %d: %d rows now, %d inserted: a statement did not return its rows", p.user, p.target, after, len(ins))
 		case before == 0 && after > 0:
 			kind := store.EventTeamJoined
 			if p.channel {
@@ -294,7 +301,7 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 		}
 	}
 	if len(ts) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Per account: teams joined, then channels joined, channels left, teams left (the
 	// order a chat server takes them in); accounts and targets in key order.
@@ -319,7 +326,7 @@ func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func
 		}
 		es[i] = e
 	}
-	return s.appendEvents(ctx, tx, es)
+	return es, s.appendEvents(ctx, tx, es)
 }
 
 // transitionRank orders an account's transitions as a chat server takes them.

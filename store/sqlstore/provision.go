@@ -96,34 +96,41 @@ func (s *Store) ensureTeam(ctx context.Context, tx *sqlx.Tx, name string) (int64
 
 // ensureChannel returns the key of a channel of a team, creating it (public) if missing.
 func (s *Store) ensureChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, name string) (int64, error) {
+	pk, _, err := s.ensureChannelCreated(ctx, tx, teamPK, name)
+	return pk, err
+}
+
+// ensureChannelCreated is ensureChannel, reporting whether it created the channel.
+func (s *Store) ensureChannelCreated(ctx context.Context, tx *sqlx.Tx, teamPK int64, name string) (_ int64, created bool, _ error) {
 	var pk int64
 	err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name = ?`), teamPK, name)
 	if err == nil {
-		return pk, nil
+		return pk, false, nil
 	}
 	if mapErr(err) != store.ErrNotFound {
-		return 0, fmt.Errorf("find channel %q: %w", name, err)
+		return 0, false, fmt.Errorf("find channel %q: %w", name, err)
 	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, 'O', ?) ON CONFLICT (team_pk, name) DO NOTHING`),
 		teamPK, name, channelDisplayName(name), micros(now()))
 	if err != nil {
-		return 0, fmt.Errorf("create channel %q: %w", name, err)
+		return 0, false, fmt.Errorf("create channel %q: %w", name, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return 0, err
+		return 0, false, err
 	} else if n == 1 {
+		created = true
 		var team string
 		if err := tx.GetContext(ctx, &team, tx.Rebind(`SELECT name FROM teams WHERE pk = ?`), teamPK); err != nil {
-			return 0, fmt.Errorf("find team %d: %w", teamPK, err)
+			return 0, false, fmt.Errorf("find team %d: %w", teamPK, err)
 		}
 		if err := s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelCreated, Team: team, Channel: name}}); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	if err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name = ?`), teamPK, name); err != nil {
-		return 0, fmt.Errorf("find channel %q: %w", name, err)
+		return 0, false, fmt.Errorf("find channel %q: %w", name, err)
 	}
-	return pk, nil
+	return pk, created, nil
 }
 
 // channelDisplayName is what Mattermost shows for the two channels every team has.

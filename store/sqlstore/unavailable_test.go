@@ -107,7 +107,7 @@ func TestReadyChecksTheSchemaVersion(t *testing.T) {
 		if _, err := db.Exec(db.Rebind(`DELETE FROM schema_migrations WHERE version >= ?`), want); err != nil {
 			t.Fatal(err)
 		}
-		check(want - 1)
+		check(migs[len(migs)-2].Version) // the one before (versions may have gaps: a number reserved for a change not merged yet)
 		if _, err := db.Exec(db.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)`),
 			want, migs[len(migs)-1].Name); err != nil {
 			t.Fatal(err)

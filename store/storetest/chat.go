@@ -92,12 +92,12 @@ func testAdminListTeamsAndChannels(t *testing.T, s store.Store) {
 	}
 	var got []string
 	for _, tm := range teams {
-		got = append(got, fmt.Sprintf("%s %q members=%d channels=%d", tm.Name, tm.DisplayName, tm.MemberCount, tm.ChannelCount))
+		got = append(got, fmt.Sprintf("%s %q %s members=%d channels=%d", tm.Name, tm.DisplayName, tm.Type, tm.MemberCount, tm.ChannelCount))
 	}
 	wantLines(t, "teams", got, []string{
-		`engineering "engineering" members=2 channels=3`,
-		`everyone "everyone" members=4 channels=4`,
-		`temp "temp" members=1 channels=2`,
+		`engineering "engineering" O members=2 channels=3`,
+		`everyone "everyone" O members=4 channels=4`,
+		`temp "temp" O members=1 channels=2`,
 	})
 
 	chans, err := s.TeamChannels(ctx, "everyone")

@@ -81,6 +81,18 @@ var tests = []struct {
 	{"AdminTeamAndChannelMembers", testAdminTeamAndChannelMembers},
 	{"AdminAccountDetails", testAdminAccountDetails},
 	{"AdminMemberPages", testAdminMemberPages},
+	// Bulk export and import (bulk.go).
+	{"BulkImportCreates", testBulkImportCreates},
+	{"BulkImportIdempotent", testBulkImportIdempotent},
+	{"BulkImportDryRun", testBulkImportDryRun},
+	{"BulkImportMatches", testBulkImportMatches},
+	{"BulkImportNeverRemoves", testBulkImportNeverRemoves},
+	{"BulkImportActivity", testBulkImportActivity},
+	{"BulkImportJournal", testBulkImportJournal},
+	{"BulkImportInvalid", testBulkImportInvalid},
+	{"BulkImportBatchLimit", testBulkImportBatchLimit},
+	{"BulkExportSelection", testBulkExportSelection},
+	{"BulkExportSnapshot", testBulkExportSnapshot},
 	// The change journal (journal.go).
 	{"JournalAccountLifecycle", testJournalAccountLifecycle},
 	{"JournalPurge", testJournalPurgeAndTeams},

@@ -1,0 +1,876 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
+)
+
+// Bulk import (store.Bulk.ImportChat). A batch is one transaction, written set by set
+// rather than line by line: its accounts are matched in three statements, created in
+// multi-row INSERTs, and their memberships added and reconciled a chunk of accounts at a
+// time (the import's rows and the rules' in one journalMemberships per chunk), so a
+// batch of thousands of accounts costs tens of statements, not thousands. Teams and
+// channels, few in any batch, are written one by one.
+
+// importChunk is how many accounts one membership step of an import adds and
+// reconciles, as reconcile chunks its accounts.
+const importChunk = 400
+
+// importInsertRows bounds the rows of one multi-row INSERT of an import: the users row
+// binds 35 parameters, so 400 rows bind 14,000, below SQLite's 32,766 and PostgreSQL's
+// 65,535.
+const importInsertRows = 400
+
+// ImportChat applies one batch in one transaction: teams, channels, then accounts and
+// their memberships; see store.Bulk. A dry run makes every change and rolls back.
+func (s *Store) ImportChat(ctx context.Context, b store.ImportBatch, opts store.ImportOptions) (_ store.ImportReport, err error) {
+	defer s.classify(&err)
+	if err := s.checkImportBatch(b); err != nil {
+		return store.ImportReport{}, fmt.Errorf("import: %w", err)
+	}
+	var rep store.ImportReport
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		im := &importer{s: s, tx: tx, verbose: opts.Verbose, ts: micros(now())}
+		if err := im.run(ctx, b); err != nil {
+			return err
+		}
+		rep = im.rep
+		if opts.DryRun {
+			return errRollback
+		}
+		return nil
+	})
+	if errors.Is(err, errRollback) {
+		err = nil
+	}
+	if err != nil {
+		return store.ImportReport{}, fmt.Errorf("import: %w", err)
+	}
+	return rep, nil
+}
+
+// lineError is an InvalidError naming the line of the file an item came from.
+func lineError(line int, field, reason string) error {
+	return &store.InvalidError{Attribute: fmt.Sprintf("line %d: %s", line, field), Reason: reason}
+}
+
+// Reasons of the checks of a batch.
+const (
+	reasonRequired = "is required"
+	reasonLimit    = "must be valid UTF-8 without NUL, of at most 256 characters" // store.MaxNameLength
+)
+
+// checkImportBatch checks what can be checked without the database: the batch's size
+// (MaxImportBatch), that every name and string is one the store may keep, the types,
+// that no private channel bears the name of a team-join channel (reconcile joins team-join
+// channels by name, so every team member would join it), and that no two lines of the
+// batch name the same team, channel or person (applying such a batch twice would not
+// leave it as it was).
+func (s *Store) checkImportBatch(b store.ImportBatch) error {
+	if n := len(b.Teams) + len(b.Channels) + len(b.Users); n > store.MaxImportBatch {
+		return &store.InvalidError{Attribute: "batch", Reason: fmt.Sprintf("holds %d items; at most %d", n, store.MaxImportBatch)}
+	}
+	members := 0
+	for _, u := range b.Users {
+		for _, t := range u.Teams {
+			members += 1 + len(t.Channels)
+		}
+	}
+	if members > store.MaxImportBatch {
+		return &store.InvalidError{Attribute: "batch", Reason: fmt.Sprintf("holds %d memberships; at most %d", members, store.MaxImportBatch)}
+	}
+	check := func(line int, field, v string, required bool) error {
+		switch {
+		case v == "" && required:
+			return lineError(line, field, reasonRequired)
+		case !store.PossibleName(v):
+			return lineError(line, field, reasonLimit)
+		}
+		return nil
+	}
+	teams := map[string]int{}
+	for _, t := range b.Teams {
+		if err := firstErr(check(t.Line, "team.name", t.Name, true), check(t.Line, "team.display_name", t.DisplayName, false)); err != nil {
+			return err
+		}
+		if t.Type != "" && t.Type != store.TeamOpen && t.Type != store.TeamInviteOnly {
+			return lineError(t.Line, "team.type", `must be "O" or "I"`)
+		}
+		if prev, dup := teams[t.Name]; dup {
+			return lineError(t.Line, "team.name", fmt.Sprintf("%q is the team of line %d too", t.Name, prev))
+		}
+		teams[t.Name] = t.Line
+	}
+	joins := s.rules.TeamJoinChannels()
+	channels := map[[2]string]int{}
+	for _, c := range b.Channels {
+		if err := firstErr(check(c.Line, "channel.team", c.Team, true), check(c.Line, "channel.name", c.Name, true),
+			check(c.Line, "channel.display_name", c.DisplayName, false)); err != nil {
+			return err
+		}
+		switch c.Type {
+		case "", store.ChannelOpen:
+		case store.ChannelPrivate:
+			if slices.Contains(joins, c.Name) {
+				return lineError(c.Line, "channel.type", fmt.Sprintf("%q is a channel every team member joins, so it cannot be private", c.Name))
+			}
+		default:
+			return lineError(c.Line, "channel.type", `must be "O" or "P"`)
+		}
+		k := [2]string{c.Team, c.Name}
+		if prev, dup := channels[k]; dup {
+			return lineError(c.Line, "channel.name", fmt.Sprintf("%s/%s is the channel of line %d too", c.Team, c.Name, prev))
+		}
+		channels[k] = c.Line
+	}
+	keys := map[string]int{} // "u:" username, "e:" email, "x:" externalId → line
+	for _, u := range b.Users {
+		for _, f := range []struct {
+			field, v string
+			required bool
+		}{
+			{"user.username", u.Username, true}, {"user.email", u.Email, true}, {"user.auth_data", u.ExternalID, false},
+			{"user.first_name", u.FirstName, false}, {"user.last_name", u.LastName, false}, {"user.nickname", u.Nickname, false},
+			{"user.position", u.Position, false}, {"user.locale", u.Locale, false},
+		} {
+			if err := check(u.Line, f.field, f.v, f.required); err != nil {
+				return err
+			}
+		}
+		if len(u.PasswordHash) > store.MaxTextLength {
+			return lineError(u.Line, "user.password", "is too long")
+		}
+		for _, k := range []struct{ key, field string }{
+			{"u:" + u.Username, "user.username"}, {"e:" + strings.ToLower(u.Email), "user.email"}, {"x:" + u.ExternalID, "user.auth_data"},
+		} {
+			if k.key == "x:" {
+				continue
+			}
+			if prev, dup := keys[k.key]; dup {
+				return lineError(u.Line, k.field, fmt.Sprintf("names the person of line %d too", prev))
+			}
+			keys[k.key] = u.Line
+		}
+		for _, t := range u.Teams {
+			if err := check(u.Line, "user.teams.name", t.Name, true); err != nil {
+				return err
+			}
+			for _, c := range t.Channels {
+				if err := check(u.Line, "user.teams.channels.name", c, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// firstErr returns the first error that is not nil.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importer applies one batch in its transaction.
+type importer struct {
+	s       *Store
+	tx      *sqlx.Tx
+	verbose bool
+	ts      int64 // the time of the batch's rows (micros)
+	rep     store.ImportReport
+}
+
+func (im *importer) change(format string, args ...any) {
+	if im.verbose {
+		im.rep.Changes = append(im.rep.Changes, fmt.Sprintf(format, args...))
+	}
+}
+
+func (im *importer) run(ctx context.Context, b store.ImportBatch) error {
+	for _, t := range b.Teams {
+		if err := im.team(ctx, t); err != nil {
+			return err
+		}
+	}
+	for _, c := range b.Channels {
+		if err := im.channel(ctx, c); err != nil {
+			return err
+		}
+	}
+	return im.users(ctx, b.Users)
+}
+
+// team creates or updates one team. A new team gets the channels every team has
+// (town-square, off-topic and the team-join channels), as ensureTeam gives them.
+func (im *importer) team(ctx context.Context, t store.ImportTeam) error {
+	tx := im.tx
+	var cur struct {
+		PK          int64  `db:"pk"`
+		DisplayName string `db:"display_name"`
+		Type        string `db:"type"`
+	}
+	err := tx.GetContext(ctx, &cur, tx.Rebind(`SELECT pk, display_name, type FROM teams WHERE name = ?`), t.Name)
+	switch {
+	case err == nil:
+		disp, typ := given(t.DisplayName, cur.DisplayName), given(t.Type, cur.Type)
+		if disp == cur.DisplayName && typ == cur.Type {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE teams SET display_name = ?, type = ? WHERE pk = ?`), disp, typ, cur.PK); err != nil {
+			return fmt.Errorf("update team %q: %w", t.Name, err)
+		}
+		im.rep.TeamsUpdated++
+		im.change("team %s updated", t.Name)
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("find team %q: %w", t.Name, err)
+	}
+	var pk int64
+	if err := tx.GetContext(ctx, &pk, tx.Rebind(`INSERT INTO teams (name, display_name, type, created_at) VALUES (?, ?, ?, ?) RETURNING pk`),
+		t.Name, given(t.DisplayName, t.Name), given(t.Type, store.TeamOpen), im.ts); err != nil {
+		// A team created concurrently under the same name: the retry finds it.
+		return fmt.Errorf("create team %q: %w", t.Name, mapRetry(err))
+	}
+	im.rep.TeamsCreated++
+	im.change("team %s created", t.Name)
+	if err := im.s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamCreated, Team: t.Name}}); err != nil {
+		return err
+	}
+	for _, ch := range append([]string{rules.TownSquare, rules.OffTopic}, im.s.rules.TeamJoinChannels()...) {
+		_, created, err := im.s.ensureChannelCreated(ctx, tx, pk, ch)
+		if err != nil {
+			return err
+		}
+		if created {
+			im.rep.ChannelsCreated++
+			im.change("channel %s/%s created", t.Name, ch)
+		}
+	}
+	return nil
+}
+
+// given is v when given, else the current value.
+func given(v, cur string) string {
+	if v == "" {
+		return cur
+	}
+	return v
+}
+
+// mapRetry turns a unique violation of a row another transaction inserted meanwhile into
+// a retryable error: the transaction runs again and finds the row.
+func mapRetry(err error) error {
+	if errors.Is(mapErr(err), store.ErrConflict) {
+		return fmt.Errorf("%w (%v)", errJoinTargetChanged, err)
+	}
+	return err
+}
+
+// channel creates or updates one channel of a team that exists (in the database, or
+// earlier in the batch).
+func (im *importer) channel(ctx context.Context, c store.ImportChannel) error {
+	tx := im.tx
+	var teamPK int64
+	err := tx.GetContext(ctx, &teamPK, tx.Rebind(`SELECT pk FROM teams WHERE name = ?`), c.Team)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return lineError(c.Line, "channel.team", fmt.Sprintf("%q is no team", c.Team))
+	case err != nil:
+		return fmt.Errorf("find team %q: %w", c.Team, err)
+	}
+	var cur struct {
+		PK          int64  `db:"pk"`
+		DisplayName string `db:"display_name"`
+		Type        string `db:"type"`
+	}
+	err = tx.GetContext(ctx, &cur, tx.Rebind(`SELECT pk, display_name, type FROM channels WHERE team_pk = ? AND name = ?`), teamPK, c.Name)
+	switch {
+	case err == nil:
+		disp, typ := given(c.DisplayName, cur.DisplayName), given(c.Type, cur.Type)
+		if disp == cur.DisplayName && typ == cur.Type {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE channels SET display_name = ?, type = ? WHERE pk = ?`), disp, typ, cur.PK); err != nil {
+			return fmt.Errorf("update channel %s/%s: %w", c.Team, c.Name, err)
+		}
+		im.rep.ChannelsUpdated++
+		im.change("channel %s/%s updated", c.Team, c.Name)
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("find channel %s/%s: %w", c.Team, c.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, ?, ?)`),
+		teamPK, c.Name, given(c.DisplayName, c.Name), given(c.Type, store.ChannelOpen), im.ts); err != nil {
+		return fmt.Errorf("create channel %s/%s: %w", c.Team, c.Name, mapRetry(err))
+	}
+	im.rep.ChannelsCreated++
+	im.change("channel %s/%s created", c.Team, c.Name)
+	return im.s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelCreated, Team: c.Team, Channel: c.Name}})
+}
+
+// importAccount is a user line resolved to its account.
+type importAccount struct {
+	line       *store.ImportUser
+	pk         int64
+	id         string
+	created    bool
+	reactivate bool // the account is to be (was) reactivated
+	teams      []int64
+	channels   []int64
+}
+
+// users applies the user lines: match, check, update the matched accounts, create the
+// others, then add the memberships.
+func (im *importer) users(ctx context.Context, lines []store.ImportUser) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	accts, err := im.match(ctx, lines)
+	if err != nil {
+		return err
+	}
+	if err := im.resolveMemberships(ctx, accts); err != nil {
+		return err
+	}
+	if err := im.update(ctx, accts); err != nil {
+		return err
+	}
+	if err := im.create(ctx, accts); err != nil {
+		return err
+	}
+	return im.memberships(ctx, accts)
+}
+
+// matchRow is an account found by one of the keys of a line.
+type matchRow struct {
+	PK   int64  `db:"pk"`
+	Key  string `db:"k"`
+	Live bool   `db:"live"`
+}
+
+// match finds each line's account, in three statements (by externalId, by email, by
+// chat username; live accounts only, the lowest key first), and checks what would stop
+// the batch: a username another account or a group holds, a new account's userName
+// (its email) that a live user has, two lines that find the same account.
+func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]importAccount, error) {
+	tx, d := im.tx, im.s.d
+	var exts, emails, names []string
+	for i := range lines {
+		l := &lines[i]
+		if l.ExternalID != "" {
+			exts = append(exts, l.ExternalID)
+		}
+		emails = append(emails, strings.ToLower(l.Email))
+		names = append(names, l.Username)
+	}
+	read := func(what, q string, p params) (map[string]matchRow, error) {
+		text, args := bind(q, p)
+		var rows []matchRow
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
+			return nil, fmt.Errorf("match accounts by %s: %w", what, err)
+		}
+		out := make(map[string]matchRow, len(rows))
+		for _, r := range rows {
+			if _, ok := out[r.Key]; !ok {
+				out[r.Key] = r
+			}
+		}
+		return out, nil
+	}
+	byExt, err := read("externalId", `SELECT pk, external_id AS k, true AS live FROM users
+		WHERE external_id IN :keys AND scim_deleted_at IS NULL ORDER BY pk`, params{"keys": d.textList(exts)})
+	if err != nil {
+		return nil, err
+	}
+	// Through user_emails' index: an account's email is one of its user's emails.
+	byEmail, err := read("email", `SELECT DISTINCT u.pk, u.email AS k, true AS live FROM user_emails e JOIN users u ON u.pk = e.user_pk
+		WHERE e.value_ci IN :keys AND u.email = e.value_ci AND u.scim_deleted_at IS NULL ORDER BY u.pk`, params{"keys": d.textList(emails)})
+	if err != nil {
+		return nil, err
+	}
+	byName, err := read("username", `SELECT pk, username AS k, scim_deleted_at IS NULL AS live FROM users WHERE username IN :keys`,
+		params{"keys": d.textList(names)})
+	if err != nil {
+		return nil, err
+	}
+	groupNames, err := read("group name", `SELECT 0 AS pk, name AS k, true AS live FROM groups WHERE name IN :keys`, params{"keys": d.textList(names)})
+	if err != nil {
+		return nil, err
+	}
+	userNames, err := read("userName", `SELECT pk, user_name_ci AS k, true AS live FROM users WHERE user_name_ci IN :keys AND scim_deleted_at IS NULL`,
+		params{"keys": d.textList(emails)})
+	if err != nil {
+		return nil, err
+	}
+	accts := make([]importAccount, len(lines))
+	seen := map[int64]int{} // account → line
+	for i := range lines {
+		l := &lines[i]
+		a := importAccount{line: l}
+		if r, ok := byExt[l.ExternalID]; ok && l.ExternalID != "" {
+			a.pk = r.PK
+		} else if r, ok := byEmail[strings.ToLower(l.Email)]; ok {
+			a.pk = r.PK
+		} else if r, ok := byName[l.Username]; ok && r.Live {
+			a.pk = r.PK
+		}
+		if r, ok := byName[l.Username]; ok && r.PK != a.pk {
+			reason := "is the username of another account"
+			if !r.Live {
+				reason = "is the username of another account (whose SCIM user was deleted)"
+			}
+			return nil, lineError(l.Line, "user.username", reason)
+		}
+		if _, ok := groupNames[l.Username]; ok {
+			return nil, lineError(l.Line, "user.username", "is the name of a group")
+		}
+		if a.pk == 0 {
+			if _, ok := userNames[strings.ToLower(l.Email)]; ok {
+				return nil, lineError(l.Line, "user.email", "is the userName of another user, whose account has another email")
+			}
+		} else {
+			if prev, dup := seen[a.pk]; dup {
+				return nil, lineError(l.Line, "user", fmt.Sprintf("finds the account line %d finds too", prev))
+			}
+			seen[a.pk] = l.Line
+		}
+		accts[i] = a
+	}
+	return accts, nil
+}
+
+// resolveMemberships finds the keys of the teams and channels the lines name, in two
+// statements; a name of nothing is an InvalidError naming the line.
+func (im *importer) resolveMemberships(ctx context.Context, accts []importAccount) error {
+	tx, d := im.tx, im.s.d
+	teamSet, chanSet := map[string]bool{}, map[string]bool{}
+	for _, a := range accts {
+		for _, t := range a.line.Teams {
+			teamSet[t.Name] = true
+			for _, c := range t.Channels {
+				chanSet[c] = true
+			}
+		}
+	}
+	if len(teamSet) == 0 {
+		return nil
+	}
+	teamNames, chanNames := keys(teamSet), keys(chanSet)
+	var rows []struct {
+		PK      int64  `db:"pk"`
+		Team    string `db:"team"`
+		Channel string `db:"channel"`
+	}
+	text, args := bind(`SELECT pk, name AS team, '' AS channel FROM teams WHERE name IN :teams
+		UNION ALL
+		SELECT c.pk, t.name, c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE t.name IN :teams AND c.name IN :channels`,
+		params{"teams": d.textList(teamNames), "channels": d.textList(chanNames)})
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
+		return fmt.Errorf("find the teams and channels of the memberships: %w", err)
+	}
+	found := make(map[[2]string]int64, len(rows))
+	for _, r := range rows {
+		found[[2]string{r.Team, r.Channel}] = r.PK
+	}
+	for i := range accts {
+		a := &accts[i]
+		for _, t := range a.line.Teams {
+			pk, ok := found[[2]string{t.Name, ""}]
+			if !ok {
+				return lineError(a.line.Line, "user.teams.name", fmt.Sprintf("%q is no team", t.Name))
+			}
+			a.teams = append(a.teams, pk)
+			for _, c := range t.Channels {
+				pk, ok := found[[2]string{t.Name, c}]
+				if !ok {
+					return lineError(a.line.Line, "user.teams.channels.name", fmt.Sprintf("%q is no channel of team %q", c, t.Name))
+				}
+				a.channels = append(a.channels, pk)
+			}
+		}
+	}
+	return nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// update locks and reads the matched accounts (in key order, one statement), and writes
+// those the batch changes, one by one (a re-import changes none): the given attributes,
+// the chat username, the email (made the primary one; the old one stays, not primary),
+// deactivation and reactivation, each journaled as a SCIM update is.
+func (im *importer) update(ctx context.Context, accts []importAccount) error {
+	tx, s := im.tx, im.s
+	var pks []int64
+	for _, a := range accts {
+		if a.pk != 0 {
+			pks = append(pks, a.pk)
+		}
+	}
+	if len(pks) == 0 {
+		return nil
+	}
+	slices.Sort(pks)
+	text, args := bind(`SELECT `+userColumns+` FROM users WHERE users.pk IN :users ORDER BY users.pk`+s.d.lockForUpdate,
+		params{"users": s.d.int64List(pks)})
+	rows, err := tx.QueryxContext(ctx, tx.Rebind(text), args...)
+	if err != nil {
+		return fmt.Errorf("lock the matched accounts: %w", err)
+	}
+	byPK := make(map[int64]userRow, len(pks))
+	for rows.Next() {
+		r, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("read the matched accounts: %w", err)
+		}
+		byPK[r.PK] = r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the matched accounts: %w", err)
+	}
+	for i := range accts {
+		a := &accts[i]
+		if a.pk == 0 {
+			continue
+		}
+		r, ok := byPK[a.pk]
+		if !ok {
+			return fmt.Errorf("matched account %d is gone: %w", a.pk, errJoinTargetChanged) // deleted meanwhile: run again
+		}
+		a.id = r.ID
+		if err := im.updateOne(ctx, a, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateOne writes what line l changes of the account r, if anything.
+func (im *importer) updateOne(ctx context.Context, a *importAccount, r userRow) error {
+	tx, s, l := im.tx, im.s, a.line
+	prev := r.user()
+	u := prev
+	changed := false
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&u.ExternalID, l.ExternalID}, {&u.Name.GivenName, l.FirstName}, {&u.Name.FamilyName, l.LastName},
+		{&u.NickName, l.Nickname}, {&u.Title, l.Position}, {&u.Locale, l.Locale}} {
+		if f.v != "" && *f.dst != f.v {
+			*f.dst, changed = f.v, true
+		}
+	}
+	if u.Account.Username != l.Username {
+		u.Account.Username, changed = l.Username, true
+	}
+	email := strings.ToLower(l.Email)
+	newEmail := u.Account.Email != email
+	active := r.Active && r.DeleteAt == 0
+	deactivate := l.DeleteAt > 0 && active
+	a.reactivate = l.DeleteAt == 0 && l.Reactivate && !active
+	if !changed && !newEmail && !deactivate && !a.reactivate {
+		return nil
+	}
+	if newEmail {
+		full, err := s.loadUserChildren(ctx, tx, []userRow{r})
+		if err != nil {
+			return err
+		}
+		prev.Emails, prev.PhoneNumbers, prev.Addresses = full[0].Emails, full[0].PhoneNumbers, full[0].Addresses
+		u.PhoneNumbers, u.Addresses = prev.PhoneNumbers, prev.Addresses
+		u.Emails = []store.MultiValue{{Value: l.Email, Type: "work", Primary: true}}
+		for _, e := range prev.Emails {
+			if strings.ToLower(e.Value) != email {
+				e.Primary = false
+				u.Emails = append(u.Emails, e)
+			}
+		}
+		changed = true
+		if err := u.Check(); err != nil { // one more email may pass store.MaxMultiValues
+			return lineError(l.Line, "user.email", err.Error())
+		}
+	}
+	if newEmail { // else the emails were not read: the account's email stands
+		u.Account.Email = accountEmail(&u)
+	}
+	u.LastModified = now()
+	u.Version = r.Version + 1
+	switch {
+	case deactivate:
+		u.Active, u.Account.Status, u.Account.DeleteAt = false, store.StatusOffline, l.DeleteAt
+	case a.reactivate:
+		u.Active, u.Account.Status, u.Account.DeleteAt = true, store.StatusOnline, 0
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(updateUserSQL), append(userValues(&u), r.PK)...); err != nil {
+		return fmt.Errorf("update account %s: %w", prev.Account.Username, mapErr(err))
+	}
+	if newEmail {
+		if err := writeUserChildren(ctx, tx, r.PK, &u, &prev); err != nil {
+			return err
+		}
+	}
+	if err := s.appendEvents(ctx, tx, accountEvents(u.ID, u.Account.Username, store.AccountAttributes(&prev), store.AccountAttributes(&u), "")); err != nil {
+		return err
+	}
+	if changed {
+		im.rep.UsersUpdated++
+		im.change("user %s updated", l.Username)
+	}
+	if deactivate {
+		im.rep.UsersDeactivated++
+		im.change("user %s deactivated", l.Username)
+	}
+	if a.reactivate {
+		im.rep.UsersReactivated++
+		im.change("user %s reactivated", l.Username)
+	}
+	return nil
+}
+
+// newImportedUser is the SCIM User of a line that matched no account.
+func newImportedUser(l *store.ImportUser, ts int64) store.User {
+	u := store.User{
+		ID: uuid.NewString(), UserName: l.Email, ExternalID: l.ExternalID,
+		Name:     store.Name{GivenName: l.FirstName, FamilyName: l.LastName},
+		NickName: l.Nickname, Title: l.Position, Locale: l.Locale, PasswordHash: l.PasswordHash,
+		Active:  l.DeleteAt == 0,
+		Emails:  []store.MultiValue{{Value: l.Email, Type: "work", Primary: true}},
+		Created: fromMicros(ts), LastModified: fromMicros(ts), Version: 1,
+	}
+	u.Account.Username = l.Username
+	u.Account.Email = accountEmail(&u)
+	if u.Active {
+		u.Account.Status = store.StatusOnline
+	} else {
+		u.Account.Status, u.Account.DeleteAt = store.StatusOffline, l.DeleteAt
+	}
+	return u
+}
+
+// create inserts the accounts no line matched, importInsertRows at a time: the users
+// rows in one INSERT, their emails in another, and their account.created entries
+// together. Their memberships follow (memberships).
+func (im *importer) create(ctx context.Context, accts []importAccount) error {
+	tx, s := im.tx, im.s
+	var idx []int
+	for i := range accts {
+		if accts[i].pk == 0 {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	events := make([]store.Event, 0, len(idx))
+	for len(idx) > 0 {
+		n := min(len(idx), importInsertRows)
+		users := make([]store.User, n)
+		var b strings.Builder
+		args := make([]any, 0, n*(2+len(userWriteColumns)))
+		b.WriteString(`INSERT INTO users (id, created_at, ` + strings.Join(userWriteColumns, ", ") + `) VALUES `)
+		row := `(?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `)`
+		for k, i := range idx[:n] {
+			users[k] = newImportedUser(accts[i].line, im.ts)
+			if err := users[k].Check(); err != nil {
+				return lineError(accts[i].line.Line, "user", err.Error())
+			}
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+			args = append(append(args, users[k].ID, im.ts), userValues(&users[k])...)
+		}
+		b.WriteString(` RETURNING pk, id`)
+		var got []struct {
+			PK int64  `db:"pk"`
+			ID string `db:"id"`
+		}
+		if err := tx.SelectContext(ctx, &got, tx.Rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("create accounts: %w", mapErr(err))
+		}
+		pkOf := make(map[string]int64, len(got))
+		for _, g := range got {
+			pkOf[g.ID] = g.PK
+		}
+		b.Reset()
+		args = args[:0]
+		b.WriteString(`INSERT INTO user_emails (user_pk, ord, value, value_ci, display, type, is_primary) VALUES `)
+		for k, i := range idx[:n] {
+			u := &users[k]
+			a := &accts[i]
+			a.pk, a.id, a.created = pkOf[u.ID], u.ID, true
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			e := u.Emails[0]
+			b.WriteString(`(?, 0, ?, ?, NULL, ?, ?)`)
+			args = append(args, a.pk, e.Value, strings.ToLower(e.Value), e.Type, e.Primary)
+			events = append(events, createdEvent(u))
+			im.rep.UsersCreated++
+			im.change("user %s created", u.Account.Username)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("create accounts' emails: %w", err)
+		}
+		idx = idx[n:]
+	}
+	return s.appendEvents(ctx, tx, events)
+}
+
+// memberships adds the lines' memberships (source import) and makes the rules hold for
+// the accounts that need it, importChunk accounts at a time, each chunk journaled as one
+// change: the import's rows, then, for the active accounts that are new, reactivated or
+// got a row, the reconcile steps (rule 1: the default team for an account without one;
+// rule 2: the team-join channels; groups for a reactivated one), and for inactive ones
+// that got a row, their teams' team-join channels (rule 2 holds for every member).
+func (im *importer) memberships(ctx context.Context, accts []importAccount) error {
+	tx, s := im.tx, im.s
+	var todo []*importAccount
+	for i := range accts {
+		a := &accts[i]
+		if a.created || a.reactivate || len(a.teams) > 0 {
+			todo = append(todo, a)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	// Reconcile needs the default team (rule 1), and creates it when it is missing: a
+	// change of the import's, counted as one.
+	var hadDefault bool
+	if err := tx.GetContext(ctx, &hadDefault, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM teams WHERE name = ?)`), s.rules.DefaultTeam); err != nil {
+		return fmt.Errorf("find the default team: %w", err)
+	}
+	defaultTeam, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
+	if err != nil {
+		return err
+	}
+	if !hadDefault {
+		im.rep.TeamsCreated++
+		im.change("team %s created", s.rules.DefaultTeam)
+		for _, ch := range slices.Compact(slices.Sorted(slices.Values(append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...)))) {
+			im.rep.ChannelsCreated++
+			im.change("channel %s/%s created", s.rules.DefaultTeam, ch)
+		}
+	}
+	joinNames := s.rules.TeamJoinChannels()
+	for len(todo) > 0 {
+		chunk := todo[:min(len(todo), importChunk)]
+		todo = todo[len(chunk):]
+		es, err := s.journalMembershipEvents(ctx, tx, func(c *memberChanges) error {
+			return im.membershipChunk(ctx, chunk, defaultTeam, joinNames, c)
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			switch e.Kind {
+			case store.EventTeamJoined:
+				im.rep.TeamMembershipsAdded++
+				im.change("%s joined %s", e.Username, e.Team)
+			case store.EventChannelJoined:
+				im.rep.ChannelMembershipsAdded++
+				im.change("%s joined %s/%s", e.Username, e.Team, e.Channel)
+			case store.EventTeamLeft:
+				im.change("%s left %s (%s)", e.Username, e.Team, e.Source)
+			case store.EventChannelLeft:
+				im.change("%s left %s/%s (%s)", e.Username, e.Team, e.Channel, e.Source)
+			}
+		}
+	}
+	return nil
+}
+
+func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount, defaultTeam int64, joinNames []string, c *memberChanges) error {
+	tx, s := im.tx, im.s
+	for _, table := range []struct{ name, target, returning string }{
+		{"team_members", "team_pk", returningTeamsJoined}, {"channel_members", "channel_pk", returningChannelsJoined},
+	} {
+		var b strings.Builder
+		var args []any
+		for _, a := range chunk {
+			targets := a.teams
+			if table.name == "channel_members" {
+				targets = a.channels
+			}
+			for _, t := range targets {
+				if len(args) > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(`(?, ?, '` + sourceImport + `', ?)`)
+				args = append(args, t, a.pk, im.ts)
+			}
+		}
+		if len(args) == 0 {
+			continue
+		}
+		q := `INSERT INTO ` + table.name + ` (` + table.target + `, user_pk, source, created_at) VALUES ` + b.String() +
+			` ON CONFLICT DO NOTHING` + table.returning
+		if err := c.query(ctx, tx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("add imported memberships: %w", err)
+		}
+	}
+	got := map[int64]bool{}
+	for _, r := range c.rows {
+		got[r.user] = true
+	}
+	var candidates []int64
+	for _, a := range chunk {
+		if a.created || a.reactivate || got[a.pk] {
+			candidates = append(candidates, a.pk)
+		}
+	}
+	active, err := s.lockUsers(ctx, tx, candidates)
+	if err != nil {
+		return err
+	}
+	if len(active) > 0 {
+		if err := s.reconcileChunk(ctx, tx, active, defaultTeam, joinNames, c); err != nil {
+			return err
+		}
+	}
+	var inactive []int64
+	for _, pk := range candidates {
+		if got[pk] && !slices.Contains(active, pk) {
+			inactive = append(inactive, pk)
+		}
+	}
+	if len(inactive) == 0 {
+		return nil
+	}
+	// A deactivated account keeps its rows frozen, but a team it is now in brings that
+	// team's team-join channels (rule 2 holds for every member, active or not).
+	p := params{"users": s.d.int64List(inactive), "joins": s.d.textList(joinNames), "joins_count": len(joinNames),
+		"ts": im.ts, "default_team": defaultTeam}
+	if err := s.ensureJoinChannels(ctx, tx, p, joinNames); err != nil {
+		return err
+	}
+	st := s.d.reconcile[stepJoinTeamJoinChannels]
+	q, args := bind(st.sql, p)
+	if err := c.query(ctx, tx, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("import: %s: %w", st.what, err)
+	}
+	return nil
+}
