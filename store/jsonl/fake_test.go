@@ -211,7 +211,10 @@ func (f *fakeBulk) user(u store.ImportUser, rep *store.ImportReport, note func(s
 	set(&a.Nickname, u.Nickname)
 	set(&a.Position, u.Position)
 	set(&a.Locale, u.Locale)
+	created := before.Username == ""
 	switch {
+	case created && u.DeleteAt > 0:
+		a.DeleteAt = u.DeleteAt // created deactivated, as the store does: not a deactivation
 	case u.DeleteAt > 0 && a.DeleteAt == 0:
 		a.DeleteAt = u.DeleteAt
 		rep.UsersDeactivated++
@@ -221,7 +224,7 @@ func (f *fakeBulk) user(u store.ImportUser, rep *store.ImportReport, note func(s
 		rep.UsersReactivated++
 		note("user " + u.Username + " reactivated")
 	}
-	if created := before.Username == "" || before.ID != a.ID; !created {
+	if !created {
 		b := before
 		b.DeleteAt = a.DeleteAt
 		if !equalUser(b, a.ExportUser) {

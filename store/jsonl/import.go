@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 )
 
 // ImportOptions are how Import applies a file.
@@ -25,6 +26,10 @@ type ImportOptions struct {
 	// (resources.HashPassword). It is needed when a line has a password, except in a dry
 	// run.
 	HashPassword func(ctx context.Context, password string) (string, error)
+	// DefaultTeam is the rules' default team (rules.Config.DefaultTeam; "" is
+	// rules.DefaultTeamName), which the store may create for imported users. A dry run
+	// needs its name to count its creation once rather than once a batch.
+	DefaultTeam string
 	// BatchSize bounds the items and the memberships of each batch; 0 (or more than
 	// store.MaxImportBatch) is store.MaxImportBatch, and less than 2 is 2. Tests make
 	// it small.
@@ -112,6 +117,9 @@ type applier struct {
 	fileChannels map[string]store.ImportChannel // team/channel
 	dbTeams      map[string]bool
 	dbChannels   map[string]bool
+	// defaultCreated: an earlier dry-run batch created the default team, so later
+	// ones get it in their prefix.
+	defaultCreated bool
 }
 
 func (a *applier) readDB(cat Catalog) error {
@@ -367,6 +375,9 @@ func (a *applier) flush() error {
 	if err != nil {
 		return a.batchErr(err)
 	}
+	if a.opts.DryRun && len(b.Users) > 0 && r.TeamsCreated > before.TeamsCreated {
+		a.defaultCreated = true // a batch of users creates no team but the default one
+	}
 	a.rep.Batches++
 	a.rep.Applied.Add(subtract(r, before))
 	return nil
@@ -392,6 +403,9 @@ func (a *applier) prefix(b store.ImportBatch) store.ImportBatch {
 			teams[c.Team] = true
 		}
 	}
+	if def := a.defaultTeam(); len(b.Users) > 0 && a.defaultCreated && !a.dbTeams[def] {
+		teams[def] = true
+	}
 	for _, name := range sortedKeys(teams) {
 		t, ok := a.fileTeams[name]
 		if !ok {
@@ -403,6 +417,13 @@ func (a *applier) prefix(b store.ImportBatch) store.ImportBatch {
 		p.Channels = append(p.Channels, a.fileChannels[k])
 	}
 	return p
+}
+
+func (a *applier) defaultTeam() string {
+	if a.opts.DefaultTeam != "" {
+		return a.opts.DefaultTeam
+	}
+	return rules.DefaultTeamName
 }
 
 // subtract takes what the dry-run prefix alone reported out of r.
