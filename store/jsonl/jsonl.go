@@ -13,12 +13,11 @@ import "encoding/json"
 
 // Limits of the input. Each has a test at its edge.
 const (
-	// MaxLineBytes bounds one line, its newline excluded. Lines Townsquare keeps are far
-	// smaller (a user in 1,000 channels is about 60 KB), but a post line may carry a
-	// 65,535-byte message and up to 800,000 characters of props (Mattermost's
-	// PostMessageMaxBytesV2 and PostPropsMaxRunes), which are read and skipped: 4 MiB
-	// holds any line Mattermost itself would export, and bounds what one line may hold
-	// in memory.
+	// MaxLineBytes bounds one line, its newline excluded, and so what one line may hold
+	// in memory. Lines Townsquare keeps are far smaller (a user in 1,000 channels is
+	// about 60 KB); post lines, read only to be skipped, carry a message of up to
+	// 65,535 bytes (Mattermost's PostMessageMaxBytesV2) and props, which in practice
+	// are small: 4 MiB holds them with a wide margin.
 	MaxLineBytes = 4 << 20
 	// MaxInputBytes bounds the .jsonl read (in a .zip: its uncompressed size), so that a
 	// small zip cannot expand into an endless read. An export with posts of a large
