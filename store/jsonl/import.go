@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
@@ -80,7 +82,7 @@ func Import(ctx context.Context, b store.Bulk, cat Catalog, src Source, opts Imp
 		max = store.MaxImportBatch
 	}
 	max = maxInt(max, 2) // a team and one of its channels: splitUser needs both in a piece
-	ap := &applier{ctx: ctx, b: b, opts: opts, max: max, rep: rep}
+	ap := &applier{ctx: ctx, b: b, opts: opts, max: max, rep: rep, check: newValidator(ctx, cat, opts.TeamChannels)}
 	if opts.DryRun {
 		ap.fileTeams = map[string]store.ImportTeam{}
 		ap.fileChannels = map[string]store.ImportChannel{}
@@ -104,7 +106,13 @@ type applier struct {
 	max   int
 	rep   *Report
 	batch store.ImportBatch
-	items int // teams, channels and users in batch
+	pw    []string // the password of each user of batch, to hash ("": none)
+	items int      // teams, channels and users in batch
+
+	// check validates every line again as it is applied: a file that changed since
+	// the first pass stops the import at the first line that is no longer valid,
+	// rather than applying what was never checked.
+	check *validator
 	mems  int // team and channel memberships in batch
 
 	batchKind string // a dry run's batches hold one type each: this one's
@@ -155,9 +163,17 @@ func (a *applier) run(src Source) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err == nil {
+			n := a.check.sum.ErrorCount
+			if err = a.check.line(l); err != nil {
+				return err
+			}
+			if a.check.sum.ErrorCount > n {
+				err = a.check.sum.Errors[len(a.check.sum.Errors)-1]
+			}
+		}
 		if err != nil {
-			// The file changed since it was validated.
-			return fmt.Errorf("the file changed while it was imported: %w", err)
+			return fmt.Errorf("the file changed since it was checked: %w", err)
 		}
 		switch l.Type {
 		case TypeTeam:
@@ -168,10 +184,7 @@ func (a *applier) run(src Source) error {
 			if l.User.Roles != nil && inRole(*l.User.Roles, roleSystemGuest) {
 				continue // not imported: Summary.Guests
 			}
-			var u store.ImportUser
-			if u, err = a.toUser(l); err == nil {
-				err = a.addUser(u)
-			}
+			err = a.addUser(toUser(l), str(l.User.Password))
 		}
 		if err != nil {
 			return err
@@ -228,13 +241,14 @@ func (a *applier) addChannel(c store.ImportChannel) error {
 // addUser adds a user to the batch, in pieces of at most a.max memberships when it has
 // more (each piece the same user with some of its memberships; the store matches the
 // later pieces to the account the first made).
-func (a *applier) addUser(u store.ImportUser) error {
+func (a *applier) addUser(u store.ImportUser, password string) error {
 	if err := a.kind(TypeUser); err != nil {
 		return err
 	}
 	for i, piece := range splitUser(u, a.max) {
+		pw := password
 		if i > 0 {
-			piece.PasswordHash = ""
+			pw = "" // set once: the later pieces find the account the first made
 		}
 		n := memberships(piece)
 		if a.items+1+a.prefixSize(piece) > a.max || a.mems+n > a.max {
@@ -243,6 +257,7 @@ func (a *applier) addUser(u store.ImportUser) error {
 			}
 		}
 		a.batch.Users = append(a.batch.Users, piece)
+		a.pw = append(a.pw, pw)
 		a.items++
 		a.mems += n
 	}
@@ -352,10 +367,15 @@ func (a *applier) flush() error {
 	if a.items == 0 {
 		return nil
 	}
-	b := a.batch
-	a.batch, a.items, a.mems = store.ImportBatch{}, 0, 0
+	b, pw := a.batch, a.pw
+	a.batch, a.pw, a.items, a.mems = store.ImportBatch{}, nil, 0, 0
 	if err := a.ctx.Err(); err != nil {
 		return err
+	}
+	if !a.opts.DryRun {
+		if err := a.hashPasswords(b.Users, pw); err != nil {
+			return err
+		}
 	}
 	opts := store.ImportOptions{DryRun: a.opts.DryRun, Verbose: a.opts.Verbose}
 	var prefix store.ImportBatch
@@ -470,8 +490,9 @@ func toChannel(l Line) store.ImportChannel {
 	return store.ImportChannel{Line: l.Number, Team: strings.ToLower(*c.Team), Name: name, DisplayName: display, Type: *c.Type}
 }
 
-// toUser maps a validated user line to what the store imports.
-func (a *applier) toUser(l Line) (store.ImportUser, error) {
+// toUser maps a validated user line to what the store imports (its password is hashed
+// when its batch is applied: hashPasswords).
+func toUser(l Line) store.ImportUser {
 	u := l.User
 	iu := store.ImportUser{
 		Line: l.Number, Username: strings.ToLower(*u.Username), Email: *u.Email,
@@ -488,16 +509,6 @@ func (a *applier) toUser(l Line) (store.ImportUser, error) {
 			iu.Reactivate = true
 		}
 	}
-	if u.Password != nil && !a.opts.DryRun {
-		if a.opts.HashPassword == nil {
-			return iu, fmt.Errorf("line %d: a password to hash, and no ImportOptions.HashPassword", l.Number)
-		}
-		h, err := a.opts.HashPassword(a.ctx, *u.Password)
-		if err != nil {
-			return iu, fmt.Errorf("line %d: %w", l.Number, err)
-		}
-		iu.PasswordHash = h
-	}
 	if u.Teams != nil {
 		for _, t := range *u.Teams {
 			m := store.ImportTeamMembership{Name: strings.ToLower(*t.Name)}
@@ -509,7 +520,49 @@ func (a *applier) toUser(l Line) (store.ImportUser, error) {
 			iu.Teams = append(iu.Teams, m)
 		}
 	}
-	return iu, nil
+	return iu
+}
+
+// hashPasswords sets the PasswordHash of each user with a password (pw[i]), hashing on
+// every core at once: a hash is about 20 ms of CPU (argon2id), so the passwords of a
+// batch would otherwise cost minutes. The store sets the hash on new accounts only.
+func (a *applier) hashPasswords(users []store.ImportUser, pw []string) error {
+	var todo []int
+	for i, p := range pw {
+		if p != "" {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if a.opts.HashPassword == nil {
+		return fmt.Errorf("line %d: a password to hash, and no ImportOptions.HashPassword", users[todo[0]].Line)
+	}
+	errs := make([]error, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				i := todo[k]
+				h, err := a.opts.HashPassword(a.ctx, pw[i])
+				if err != nil {
+					errs[k] = fmt.Errorf("line %d: password: %w", users[i].Line, err)
+					continue
+				}
+				users[i].PasswordHash = h
+			}
+		}()
+	}
+	for k := range todo {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -354,3 +354,56 @@ func TestImportZip(t *testing.T) {
 		t.Fatalf("%v %+v", err, rep)
 	}
 }
+
+func TestImportFileChangedBetweenPasses(t *testing.T) {
+	good := lines(versionLine, `{"type":"team","team":{"name":"eng","display_name":"E","type":"O"}}`)
+	for _, changed := range [][]byte{
+		lines(versionLine, `{"type":"team","team":{}}`), // would be a nil name
+		lines(versionLine, `{"type":"team","team":`),    // no longer JSON
+		lines(versionLine, `{"type":"user","user":{"username":"alice","email":"a@example.com","teams":[{"name":"ops"}]}}`),
+	} {
+		calls := 0
+		src := func() (io.ReadCloser, error) {
+			calls++
+			if calls == 1 {
+				return io.NopCloser(bytes.NewReader(good)), nil
+			}
+			return io.NopCloser(bytes.NewReader(changed)), nil
+		}
+		f := newFake()
+		_, err := Import(context.Background(), f, f, src, ImportOptions{})
+		if err == nil || !strings.Contains(err.Error(), "the file changed since it was checked: line 2") {
+			t.Errorf("%s: %v", changed, err)
+		}
+		if len(f.teams) != 0 {
+			t.Errorf("%s: wrote %v", changed, f.teams)
+		}
+	}
+}
+
+func TestImportHashesEveryPassword(t *testing.T) {
+	ls := []string{versionLine}
+	for _, u := range []string{"ann", "ben", "cat", "dan", "eve"} {
+		ls = append(ls, `{"type":"user","user":{"username":"`+u+`","email":"`+u+`@example.com","password":"pw-`+u+`"}}`)
+	}
+	f := newFake()
+	if _, err := Import(context.Background(), f, f, bytesSource(lines(ls...)), ImportOptions{HashPassword: fakeHash}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range f.accounts {
+		if a.PasswordHash != "hash:pw-"+a.Username {
+			t.Errorf("%s: %q", a.Username, a.PasswordHash)
+		}
+	}
+	failing := func(ctx context.Context, pw string) (string, error) {
+		if pw == "pw-cat" {
+			return "", errors.New("no slot")
+		}
+		return "h", nil
+	}
+	g := newFake()
+	_, err := Import(context.Background(), g, g, bytesSource(lines(ls...)), ImportOptions{HashPassword: failing})
+	if err == nil || !strings.Contains(err.Error(), "line 4: password: no slot") || len(g.accounts) != 0 {
+		t.Fatalf("%v, %d accounts", err, len(g.accounts))
+	}
+}
