@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/townsquare/townsquare/store/jsonl"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
@@ -172,5 +173,18 @@ func TestBulkCommandArguments(t *testing.T) {
 	}
 	if out, _, _ := runCmd(t, "help"); !strings.Contains(out, "export [--output FILE|-]") || !strings.Contains(out, "import FILE [--dry-run]") {
 		t.Errorf("help:\n%s", out)
+	}
+}
+
+// printImport tells an import that stopped half-way from one that finished, and says to
+// run it again.
+func TestPrintImportStopped(t *testing.T) {
+	rep := &jsonl.Report{Summary: jsonl.Summary{Lines: 3, Types: map[string]int{"version": 1, "user": 2}}, Batches: 1}
+	rep.Applied.UsersCreated = 1
+	var b strings.Builder
+	printImport(&b, rep, false, false)
+	if !strings.Contains(b.String(), "changed before the import stopped (run it again to finish: it is idempotent) in 1 batch(es):\n  teams") ||
+		!strings.Contains(b.String(), "users: 1 created") {
+		t.Errorf("%s", b.String())
 	}
 }

@@ -425,10 +425,10 @@ func (v *validator) user(e *lineErrs, u *User) error {
 		return nil
 	}
 	for i, t := range *u.Teams {
-		tf := fmt.Sprintf("user.teams[%d]", i)
+		tf := func() string { return fmt.Sprintf("user.teams[%d]", i) } // built only for an error
 		team := ""
 		if t.Name == nil {
-			e.add(tf+".name", "is required")
+			e.add(tf()+".name", "is required")
 		} else {
 			team = strings.ToLower(*t.Name)
 			ok, err := v.teamExists(team)
@@ -436,17 +436,17 @@ func (v *validator) user(e *lineErrs, u *User) error {
 				return err
 			}
 			if !ok {
-				e.add(tf+".name", fmt.Sprintf("%q is no team of the file or of the database", *t.Name))
+				e.add(tf()+".name", fmt.Sprintf("%q is no team of the file or of the database", *t.Name))
 				team = ""
 			}
 		}
 		if t.Roles != nil && !validUserRoles(*t.Roles) {
-			e.add(tf+".roles", rolesProblem(*t.Roles))
+			e.add(tf()+".roles", rolesProblem(*t.Roles))
 		}
 		if t.Theme != nil && strings.Trim(*t.Theme, " \t\r") != "" {
 			var m map[string]string
 			if json.Unmarshal([]byte(*t.Theme), &m) != nil {
-				e.add(tf+".theme", "is not a JSON object of strings")
+				e.add(tf()+".theme", "is not a JSON object of strings")
 			}
 		}
 		v.ignore("user.teams.theme", t.Theme != nil)
@@ -457,25 +457,25 @@ func (v *validator) user(e *lineErrs, u *User) error {
 			continue
 		}
 		for j, c := range *t.Channels {
-			cf := fmt.Sprintf("%s.channels[%d]", tf, j)
+			cf := func() string { return fmt.Sprintf("%s.channels[%d]", tf(), j) }
 			if c.Name == nil {
-				e.add(cf+".name", "is required")
+				e.add(cf()+".name", "is required")
 			} else if team != "" {
 				ok, err := v.channelExists(team, strings.ToLower(*c.Name))
 				if err != nil {
 					return err
 				}
 				if !ok {
-					e.add(cf+".name", fmt.Sprintf("%q is no channel of team %q in the file or the database", *c.Name, team))
+					e.add(cf()+".name", fmt.Sprintf("%q is no channel of team %q in the file or the database", *c.Name, team))
 				}
 			}
 			if c.Roles != nil && !validUserRoles(*c.Roles) {
-				e.add(cf+".roles", rolesProblem(*c.Roles))
+				e.add(cf()+".roles", rolesProblem(*c.Roles))
 			}
 			if np := c.NotifyProps; np != nil {
-				e.oneOf(cf+".notify_props.desktop", np.Desktop, "default", "all", "mention", "none")
-				e.oneOf(cf+".notify_props.mobile", np.Mobile, "default", "all", "mention", "none")
-				e.oneOf(cf+".notify_props.mark_unread", np.MarkUnread, "all", "mention")
+				e.oneOf(cf()+".notify_props.desktop", np.Desktop, "default", "all", "mention", "none")
+				e.oneOf(cf()+".notify_props.mobile", np.Mobile, "default", "all", "mention", "none")
+				e.oneOf(cf()+".notify_props.mark_unread", np.MarkUnread, "all", "mention")
 			}
 			if !guest {
 				v.countRoles(c.Roles, roleChannelUser)
