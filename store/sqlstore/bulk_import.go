@@ -192,6 +192,8 @@ type importer struct {
 	verbose bool
 	ts      int64 // the time of the batch's rows (micros)
 	rep     store.ImportReport
+	// defaultPK is the default team's key once defaultTeam has been asked.
+	defaultPK int64
 }
 
 func (im *importer) change(format string, args ...any) {
@@ -741,46 +743,54 @@ func (im *importer) create(ctx context.Context, accts []importAccount) error {
 
 // memberships adds the lines' memberships (source import) and makes the rules hold for
 // the accounts that need it, importChunk accounts at a time, each chunk journaled as one
-// change: the import's rows, then, for the active accounts that are new, reactivated or
-// got a row, the reconcile steps (rule 1: the default team for an account without one;
-// rule 2: the team-join channels; groups for a reactivated one), and for inactive ones
-// that got a row, their teams' team-join channels (rule 2 holds for every member).
+// change (journalMembershipEvents).
+//
+// A new account has no group and no row yet, so the reconcile of it comes down to rule
+// 1 (the default team, with source default, when the line gives no team; only while
+// active) and rule 2 (the team-join channels of each of its teams, with source team):
+// those rows are computed here and go into the same two multi-row INSERTs as the
+// import's. An account that existed goes through the reconcile steps when it is
+// reactivated or got a row: an import team replaces its default team, and its groups
+// apply again after a reactivation; an inactive one that got a row gets its teams'
+// team-join channels (rule 2 holds for every member, active or not).
 func (im *importer) memberships(ctx context.Context, accts []importAccount) error {
 	tx, s := im.tx, im.s
 	var todo []*importAccount
+	needDefault := false // by a new account without a team
+	var newTeams []int64
 	for i := range accts {
 		a := &accts[i]
-		if a.created || a.reactivate || len(a.teams) > 0 {
+		switch {
+		case a.created:
+			todo = append(todo, a)
+			newTeams = append(newTeams, a.teams...)
+			if len(a.teams) == 0 && a.line.DeleteAt == 0 {
+				needDefault = true
+			}
+		case a.reactivate || len(a.teams) > 0:
 			todo = append(todo, a)
 		}
 	}
 	if len(todo) == 0 {
 		return nil
 	}
-	// Reconcile needs the default team (rule 1), and creates it when it is missing: a
-	// change of the import's, counted as one.
-	var hadDefault bool
-	if err := tx.GetContext(ctx, &hadDefault, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM teams WHERE name = ?)`), s.rules.DefaultTeam); err != nil {
-		return fmt.Errorf("find the default team: %w", err)
+	if needDefault {
+		pk, err := im.defaultTeam(ctx)
+		if err != nil {
+			return err
+		}
+		newTeams = append(newTeams, pk)
 	}
-	defaultTeam, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
+	joinNames := s.rules.TeamJoinChannels()
+	joinsOf, err := im.teamJoinChannels(ctx, newTeams, joinNames)
 	if err != nil {
 		return err
 	}
-	if !hadDefault {
-		im.rep.TeamsCreated++
-		im.change("team %s created", s.rules.DefaultTeam)
-		for _, ch := range slices.Compact(slices.Sorted(slices.Values(append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...)))) {
-			im.rep.ChannelsCreated++
-			im.change("channel %s/%s created", s.rules.DefaultTeam, ch)
-		}
-	}
-	joinNames := s.rules.TeamJoinChannels()
 	for len(todo) > 0 {
 		chunk := todo[:min(len(todo), importChunk)]
 		todo = todo[len(chunk):]
 		es, err := s.journalMembershipEvents(ctx, tx, func(c *memberChanges) error {
-			return im.membershipChunk(ctx, chunk, defaultTeam, joinNames, c)
+			return im.membershipChunk(ctx, chunk, joinNames, joinsOf, c)
 		})
 		if err != nil {
 			return err
@@ -803,44 +813,149 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 	return nil
 }
 
-func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount, defaultTeam int64, joinNames []string, c *memberChanges) error {
+// defaultTeam returns the key of the default team, which rule 1 and the reconcile
+// steps need, creating it when it is missing: a change of the import's, counted. It is
+// asked only when an account needs it, so that a batch that changes nothing creates
+// nothing.
+func (im *importer) defaultTeam(ctx context.Context) (int64, error) {
+	if im.defaultPK != 0 {
+		return im.defaultPK, nil
+	}
 	tx, s := im.tx, im.s
-	for _, table := range []struct{ name, target, returning string }{
-		{"team_members", "team_pk", returningTeamsJoined}, {"channel_members", "channel_pk", returningChannelsJoined},
-	} {
-		var b strings.Builder
-		var args []any
-		for _, a := range chunk {
-			targets := a.teams
-			if table.name == "channel_members" {
-				targets = a.channels
-			}
-			for _, t := range targets {
-				if len(args) > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(`(?, ?, '` + sourceImport + `', ?)`)
-				args = append(args, t, a.pk, im.ts)
-			}
-		}
-		if len(args) == 0 {
-			continue
-		}
-		q := `INSERT INTO ` + table.name + ` (` + table.target + `, user_pk, source, created_at) VALUES ` + b.String() +
-			` ON CONFLICT DO NOTHING` + table.returning
-		if err := c.query(ctx, tx, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("add imported memberships: %w", err)
+	var had bool
+	if err := tx.GetContext(ctx, &had, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM teams WHERE name = ?)`), s.rules.DefaultTeam); err != nil {
+		return 0, fmt.Errorf("find the default team: %w", err)
+	}
+	pk, err := s.ensureTeam(ctx, tx, s.rules.DefaultTeam)
+	if err != nil {
+		return 0, err
+	}
+	if !had {
+		im.rep.TeamsCreated++
+		im.change("team %s created", s.rules.DefaultTeam)
+		for _, ch := range slices.Compact(slices.Sorted(slices.Values(append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...)))) {
+			im.rep.ChannelsCreated++
+			im.change("channel %s/%s created", s.rules.DefaultTeam, ch)
 		}
 	}
+	im.defaultPK = pk
+	return pk, nil
+}
+
+// teamJoinChannels returns the keys of the team-join channels of each of teams, in one
+// statement, creating those a team lacks (a team made under other rules).
+func (im *importer) teamJoinChannels(ctx context.Context, teams []int64, joinNames []string) (map[int64][]int64, error) {
+	tx, s := im.tx, im.s
+	slices.Sort(teams)
+	teams = slices.Compact(teams)
+	out := make(map[int64][]int64, len(teams))
+	if len(teams) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Team int64 `db:"team_pk"`
+		PK   int64 `db:"pk"`
+	}
+	q, args := bind(`SELECT team_pk, pk FROM channels WHERE team_pk IN :teams AND name IN :joins`,
+		params{"teams": s.d.int64List(teams), "joins": s.d.textList(joinNames)})
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("find team-join channels: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Team] = append(out[r.Team], r.PK)
+	}
+	for _, team := range teams {
+		if len(out[team]) == len(joinNames) {
+			continue
+		}
+		out[team] = out[team][:0]
+		for _, name := range joinNames {
+			pk, err := s.ensureChannel(ctx, tx, team, name)
+			if err != nil {
+				return nil, err
+			}
+			out[team] = append(out[team], pk)
+		}
+	}
+	return out, nil
+}
+
+// membershipRowsPerInsert bounds the rows of one INSERT of memberships: 4 parameters
+// each, 16,000 in all.
+const membershipRowsPerInsert = 4000
+
+func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount, joinNames []string,
+	joinsOf map[int64][]int64, c *memberChanges) error {
+	tx, s := im.tx, im.s
+	defaultTeam := im.defaultPK // set (defaultTeam) when a new account needs it
+	type row struct {
+		target, user int64
+		source       string
+	}
+	var teamRows, chanRows []row
+	for _, a := range chunk {
+		for _, t := range a.teams {
+			teamRows = append(teamRows, row{t, a.pk, sourceImport})
+		}
+		for _, ch := range a.channels {
+			chanRows = append(chanRows, row{ch, a.pk, sourceImport})
+		}
+		if !a.created {
+			continue
+		}
+		teams := a.teams
+		if len(teams) == 0 && a.line.DeleteAt == 0 {
+			teams = []int64{defaultTeam}
+			teamRows = append(teamRows, row{defaultTeam, a.pk, sourceDefault})
+		}
+		for _, t := range teams {
+			for _, ch := range joinsOf[t] {
+				chanRows = append(chanRows, row{ch, a.pk, sourceTeam})
+			}
+		}
+	}
+	for _, table := range []struct {
+		name, target, returning string
+		rows                    []row
+	}{
+		{"team_members", "team_pk", returningTeamsJoined, teamRows}, {"channel_members", "channel_pk", returningChannelsJoined, chanRows},
+	} {
+		for rows := table.rows; len(rows) > 0; {
+			n := min(len(rows), membershipRowsPerInsert)
+			var b strings.Builder
+			args := make([]any, 0, 4*n)
+			b.WriteString(`INSERT INTO ` + table.name + ` (` + table.target + `, user_pk, source, created_at) VALUES `)
+			for i, r := range rows[:n] {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(`(?, ?, ?, ?)`)
+				args = append(args, r.target, r.user, r.source, im.ts)
+			}
+			b.WriteString(` ON CONFLICT DO NOTHING` + table.returning)
+			if err := c.query(ctx, tx, tx.Rebind(b.String()), args...); err != nil {
+				return fmt.Errorf("add imported memberships: %w", err)
+			}
+			rows = rows[n:]
+		}
+	}
+	// The accounts that existed: reconcile those reactivated or given a row.
 	got := map[int64]bool{}
 	for _, r := range c.rows {
 		got[r.user] = true
 	}
 	var candidates []int64
 	for _, a := range chunk {
-		if a.created || a.reactivate || got[a.pk] {
+		if !a.created && (a.reactivate || got[a.pk]) {
 			candidates = append(candidates, a.pk)
 		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	defaultTeam, err := im.defaultTeam(ctx)
+	if err != nil {
+		return err
 	}
 	active, err := s.lockUsers(ctx, tx, candidates)
 	if err != nil {
@@ -860,8 +975,6 @@ func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount,
 	if len(inactive) == 0 {
 		return nil
 	}
-	// A deactivated account keeps its rows frozen, but a team it is now in brings that
-	// team's team-join channels (rule 2 holds for every member, active or not).
 	p := params{"users": s.d.int64List(inactive), "joins": s.d.textList(joinNames), "joins_count": len(joinNames),
 		"ts": im.ts, "default_team": defaultTeam}
 	if err := s.ensureJoinChannels(ctx, tx, p, joinNames); err != nil {

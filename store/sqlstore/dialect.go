@@ -60,6 +60,10 @@ type dialect struct {
 	int64List func([]int64) listParam
 	textList  func([]string) listParam
 
+	// cursors says that a transaction may DECLARE a cursor and FETCH from it, so that
+	// a sorted read is paged without sorting again for each page (ExportChat).
+	cursors bool
+
 	// writableCTEs says that WITH may hold INSERT and DELETE … RETURNING, so that a
 	// create (createUserOneStatement) and a member add's lock and insert
 	// (lockAndInsertMembers) are one statement each.

@@ -195,13 +195,16 @@ var sqliteDialect = &dialect{
 		{"find teams lacking team-join channels", `SELECT 'lacking' AS op, 0 AS user_pk, COUNT(*) AS target, '' AS source FROM ` + groupTeamsSQL + ` gt
 		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`},
 	},
-	// Both lists are index constraints of the primary keys (team_pk, user_pk, …) and
-	// (channel_pk, user_pk, …): one probe per pair of the product.
+	// By account, as on PostgreSQL: each account's rows through team_members_user and
+	// channel_members_user, the targets a filter. The '+' keeps SQLite from taking the
+	// targets as index constraints of the primary keys, which is one probe per pair of
+	// the product accounts × targets: an import chunk of 400 accounts spread over 1,200
+	// channels made that 480,000 probes and half the import's time.
 	countPairs: `SELECT 0 AS kind, user_pk AS pk, team_pk AS target, COUNT(*) AS n, '' AS a, '' AS b FROM team_members
-	WHERE user_pk IN :team_users AND team_pk IN :teams GROUP BY user_pk, team_pk
+	WHERE user_pk IN :team_users AND +team_pk IN :teams GROUP BY user_pk, team_pk
 	UNION ALL
 	SELECT 1, user_pk, channel_pk, COUNT(*), '', '' FROM channel_members
-	WHERE user_pk IN :channel_users AND channel_pk IN :channels GROUP BY user_pk, channel_pk`,
+	WHERE user_pk IN :channel_users AND +channel_pk IN :channels GROUP BY user_pk, channel_pk`,
 }
 
 // sqliteUnavailable reports the errors of a SQLite database that cannot serve now,

@@ -49,6 +49,18 @@ func (s *Store) countPairsForTest(pks []int64) PlannedStatement {
 		"name_users": s.d.int64List(pks), "name_teams": teams, "name_channels": channels, "name_groups": s.d.int64List([]int64{1})})
 }
 
+// CountPairsForTest is the journal's count for the accounts pks and many targets (the
+// keys 1…targets as teams and as channels), as an import chunk spread over many teams
+// writes them.
+func (s *Store) CountPairsForTest(pks []int64, targets int) PlannedStatement {
+	keys := make([]int64, targets)
+	for i := range keys {
+		keys[i] = int64(i + 1)
+	}
+	return s.planned("count the pairs written", s.d.countPairs, params{
+		"team_users": s.d.int64List(pks), "teams": s.d.int64List(keys), "channel_users": s.d.int64List(pks), "channels": s.d.int64List(keys)})
+}
+
 // GrantGroupStatementsForTest returns the statements of a member add of the accounts pks
 // (whose SCIM ids are ids) to the group groupPK, bound and rebound as addMembers sends
 // them: those that resolve, lock and insert the members (lockAndInsertMembers: one
@@ -136,4 +148,11 @@ func SetChatStateChunkForTest(t testing.TB, n int) {
 	old := chatStateChunk
 	chatStateChunk = n
 	t.Cleanup(func() { chatStateChunk = old })
+}
+
+// SetExportPageForTest makes ExportChat read n accounts a page until the test ends.
+func SetExportPageForTest(t testing.TB, n int) {
+	old := exportPage
+	exportPage = n
+	t.Cleanup(func() { exportPage = old })
 }

@@ -486,3 +486,36 @@ func testBulkExportSnapshot(t *testing.T, s store.Store) {
 	}
 	wantLines(t, "a second export", exportLines(t, s, store.ExportQuery{}), again)
 }
+
+// testBulkImportTeamLackingJoinChannel: a new account imported into a team made under
+// other rules joins the team-join channels of the rules in force, which the import
+// creates in that team.
+func testBulkImportTeamLackingJoinChannel(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustImport(t, s, ctx, store.ImportBatch{Teams: []store.ImportTeam{{Line: 1, Name: "eng"}}}, store.ImportOptions{})
+	useRules(t, s, "default_channels: [general]\n")
+	rep := mustImport(t, s, ctx, store.ImportBatch{Users: []store.ImportUser{{Line: 1, Username: "alice", Email: "alice@example.com",
+		Teams: []store.ImportTeamMembership{{Name: "eng"}}}}}, store.ImportOptions{})
+	if rep.TeamMembershipsAdded != 1 || rep.ChannelMembershipsAdded != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	wantAccount(t, s, userByName(t, s, "alice@example.com").ID, []string{"eng"}, []string{"eng/general", "eng/town-square"})
+}
+
+// testBulkImportCreatesNothingUnneeded: a batch whose accounts all have a team needs no
+// default team, so none is created, neither the first time nor when it is applied again
+// (where every account exists and nothing changes).
+func testBulkImportCreatesNothingUnneeded(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := store.ImportBatch{Teams: []store.ImportTeam{{Line: 1, Name: "eng"}},
+		Users: []store.ImportUser{{Line: 2, Username: "alice", Email: "alice@example.com", Teams: []store.ImportTeamMembership{{Name: "eng"}}}}}
+	for i := range 2 {
+		rep := mustImport(t, s, ctx, b, store.ImportOptions{})
+		if i == 1 && fmt.Sprint(rep) != fmt.Sprint(store.ImportReport{}) {
+			t.Fatalf("second import reported %+v", rep)
+		}
+		if teams, err := s.ListTeams(ctx); err != nil || len(teams) != 1 {
+			t.Fatalf("import %d: teams %+v, %v", i, teams, err)
+		}
+	}
+}

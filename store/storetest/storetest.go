@@ -84,6 +84,7 @@ var tests = []struct {
 	// Bulk export and import (bulk.go).
 	{"BulkImportCreates", testBulkImportCreates},
 	{"BulkImportIdempotent", testBulkImportIdempotent},
+	{"BulkImportCreatesNothingUnneeded", testBulkImportCreatesNothingUnneeded},
 	{"BulkImportDryRun", testBulkImportDryRun},
 	{"BulkImportMatches", testBulkImportMatches},
 	{"BulkImportNeverRemoves", testBulkImportNeverRemoves},
@@ -91,6 +92,7 @@ var tests = []struct {
 	{"BulkImportJournal", testBulkImportJournal},
 	{"BulkImportInvalid", testBulkImportInvalid},
 	{"BulkImportBatchLimit", testBulkImportBatchLimit},
+	{"BulkImportTeamLackingJoinChannel", testBulkImportTeamLackingJoinChannel},
 	{"BulkExportSelection", testBulkExportSelection},
 	{"BulkExportSnapshot", testBulkExportSnapshot},
 	// The change journal (journal.go).
