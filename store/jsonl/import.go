@@ -59,6 +59,11 @@ var ErrInvalidFile = errors.New("the file has errors: nothing was imported")
 // found only against the database) stops the import with that error: the batches
 // before it stay applied, and the error names the line.
 //
+// With opts.DryRun every batch is rolled back. Its batches then hold one line type each,
+// and each is applied after the file's teams and channels it needs that the database
+// does not hold yet, whose own changes are taken out of its report: the report is the
+// one the real import would give.
+//
 // What a line becomes: teams and channels are created or take the line's display name
 // and type; a user is matched by auth_data (as externalId, when auth_service is one of
 // IdPAuthServices), then email, then username, and is created as a SCIM User with
@@ -108,12 +113,12 @@ type applier struct {
 	batch store.ImportBatch
 	pw    []string // the password of each user of batch, to hash ("": none)
 	items int      // teams, channels and users in batch
+	mems  int      // team and channel memberships in batch
 
 	// check validates every line again as it is applied: a file that changed since
 	// the first pass stops the import at the first line that is no longer valid,
 	// rather than applying what was never checked.
 	check *validator
-	mems  int // team and channel memberships in batch
 
 	batchKind string // a dry run's batches hold one type each: this one's
 

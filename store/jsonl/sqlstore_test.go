@@ -203,3 +203,22 @@ func TestDatabaseInvalidFileWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A batch the store refuses (here a username another account holds, which only the
+// database knows) stops the import with an error naming the line.
+func TestDatabaseRefusedBatch(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := sqltest.Open(t, b)
+			importDB(t, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"alice","email":"a@example.com"}}`,
+				`{"type":"user","user":{"username":"bob","email":"b@example.com"}}`)), ImportOptions{})
+			// b@example.com is bob's account; the line would rename it to alice's username.
+			rep, err := Import(context.Background(), s, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"alice","email":"b@example.com"}}`)), ImportOptions{})
+			if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "line 2") || rep.Batches != 0 {
+				t.Fatalf("%v, %d batches", err, rep.Batches)
+			}
+		})
+	}
+}
