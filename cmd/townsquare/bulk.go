@@ -135,6 +135,8 @@ func slicesContains(list []string, s string) bool {
 
 const importUsage = `usage: townsquare import FILE [--dry-run] [--verbose] [--database …] [--config …]
 
+FILE is a file (not standard input: it is read twice, to check, then to apply).
+
 Reads a .jsonl in Mattermost's bulk loading format, or a .zip holding one, and creates or
 updates its teams, channels and users with their memberships. Every line is checked
 first, as Mattermost's importer checks it: with any error nothing is written. Prints the
