@@ -16,7 +16,7 @@ import (
 )
 
 // Bulk import (store.Bulk.ImportChat). A batch is one transaction, written set by set
-// rather than line by line: its accounts are matched in three statements, created in
+// rather than line by line: its accounts are matched in one statement, created in
 // multi-row INSERTs, and their memberships added and reconciled a chunk of accounts at a
 // time (the import's rows and the rules' in one journalMemberships per chunk), so a
 // batch of thousands of accounts costs tens of statements, not thousands. Teams and
@@ -273,13 +273,16 @@ func given(v, cur string) string {
 	return v
 }
 
-// mapRetry turns a unique violation of a row another transaction inserted meanwhile into
-// a retryable error: the transaction runs again and finds the row.
+// mapRetry maps a driver error (mapErr), turning a unique violation of a row another
+// transaction inserted meanwhile (a team, a channel, a live user's userName) into a
+// retryable error: the transaction runs again and finds the row, which it then matches
+// or reports. A chat username taken meanwhile is retryable already (errUsernameRace).
 func mapRetry(err error) error {
-	if errors.Is(mapErr(err), store.ErrConflict) {
+	e := mapErr(err)
+	if errors.Is(e, store.ErrConflict) {
 		return fmt.Errorf("%w (%v)", errJoinTargetChanged, err)
 	}
-	return err
+	return e
 }
 
 // channel creates or updates one channel of a team that exists (in the database, or
@@ -359,13 +362,14 @@ func (im *importer) users(ctx context.Context, lines []store.ImportUser) error {
 
 // matchRow is an account found by one of the keys of a line.
 type matchRow struct {
+	Kind int    `db:"kind"`
 	PK   int64  `db:"pk"`
 	Key  string `db:"k"`
 	Live bool   `db:"live"`
 }
 
-// match finds each line's account, in three statements (by externalId, by email, by
-// chat username; live accounts only, the lowest key first), and checks what would stop
+// match finds each line's account, in one statement (by externalId, by email, by chat
+// username; live accounts only, the lowest key first), and checks what would stop
 // the batch: a username another account or a group holds, a new account's userName
 // (its email) that a live user has, two lines that find the same account.
 func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]importAccount, error) {
@@ -379,45 +383,39 @@ func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]impo
 		emails = append(emails, strings.ToLower(l.Email))
 		names = append(names, l.Username)
 	}
-	read := func(what, q string, p params) (map[string]matchRow, error) {
-		text, args := bind(q, p)
-		var rows []matchRow
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
-			return nil, fmt.Errorf("match accounts by %s: %w", what, err)
+	// One statement, so that every answer is of one moment: on PostgreSQL each
+	// statement of a transaction sees the commits made before it, and an account
+	// created between two reads would be missed by one and found by the next. An account
+	// created after it makes the INSERT below fail on a unique index, and the
+	// transaction runs again.
+	text, args := bind(`SELECT 0 AS kind, pk, external_id AS k, true AS live FROM users
+		WHERE external_id IN :exts AND scim_deleted_at IS NULL
+	UNION ALL
+	SELECT 1, u.pk, u.email, true FROM user_emails e JOIN users u ON u.pk = e.user_pk
+		WHERE e.value_ci IN :emails AND u.email = e.value_ci AND u.scim_deleted_at IS NULL
+	UNION ALL
+	SELECT 2, pk, username, scim_deleted_at IS NULL FROM users WHERE username IN :names
+	UNION ALL
+	SELECT 3, 0, name, true FROM groups WHERE name IN :names
+	UNION ALL
+	SELECT 4, pk, user_name_ci, true FROM users WHERE user_name_ci IN :emails AND scim_deleted_at IS NULL
+	ORDER BY 1, 2`, params{"exts": d.textList(exts), "emails": d.textList(emails), "names": d.textList(names)})
+	var rows []matchRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
+		return nil, fmt.Errorf("match accounts: %w", err)
+	}
+	// By kind: externalId, email (through user_emails' index: an account's email is one
+	// of its user's emails), chat username, group name, userName; the lowest key first.
+	found := [5]map[string]matchRow{{}, {}, {}, {}, {}}
+	for _, r := range rows {
+		if r.Kind < 0 || r.Kind >= len(found) {
+			return nil, fmt.Errorf("match accounts: kind %d", r.Kind)
 		}
-		out := make(map[string]matchRow, len(rows))
-		for _, r := range rows {
-			if _, ok := out[r.Key]; !ok {
-				out[r.Key] = r
-			}
+		if _, ok := found[r.Kind][r.Key]; !ok {
+			found[r.Kind][r.Key] = r
 		}
-		return out, nil
 	}
-	byExt, err := read("externalId", `SELECT pk, external_id AS k, true AS live FROM users
-		WHERE external_id IN :keys AND scim_deleted_at IS NULL ORDER BY pk`, params{"keys": d.textList(exts)})
-	if err != nil {
-		return nil, err
-	}
-	// Through user_emails' index: an account's email is one of its user's emails.
-	byEmail, err := read("email", `SELECT DISTINCT u.pk, u.email AS k, true AS live FROM user_emails e JOIN users u ON u.pk = e.user_pk
-		WHERE e.value_ci IN :keys AND u.email = e.value_ci AND u.scim_deleted_at IS NULL ORDER BY u.pk`, params{"keys": d.textList(emails)})
-	if err != nil {
-		return nil, err
-	}
-	byName, err := read("username", `SELECT pk, username AS k, scim_deleted_at IS NULL AS live FROM users WHERE username IN :keys`,
-		params{"keys": d.textList(names)})
-	if err != nil {
-		return nil, err
-	}
-	groupNames, err := read("group name", `SELECT 0 AS pk, name AS k, true AS live FROM groups WHERE name IN :keys`, params{"keys": d.textList(names)})
-	if err != nil {
-		return nil, err
-	}
-	userNames, err := read("userName", `SELECT pk, user_name_ci AS k, true AS live FROM users WHERE user_name_ci IN :keys AND scim_deleted_at IS NULL`,
-		params{"keys": d.textList(emails)})
-	if err != nil {
-		return nil, err
-	}
+	byExt, byEmail, byName, groupNames, userNames := found[0], found[1], found[2], found[3], found[4]
 	accts := make([]importAccount, len(lines))
 	seen := map[int64]int{} // account → line
 	for i := range lines {
@@ -710,7 +708,7 @@ func (im *importer) create(ctx context.Context, accts []importAccount) error {
 			ID string `db:"id"`
 		}
 		if err := tx.SelectContext(ctx, &got, tx.Rebind(b.String()), args...); err != nil {
-			return fmt.Errorf("create accounts: %w", mapErr(err))
+			return fmt.Errorf("create accounts: %w", mapRetry(err))
 		}
 		pkOf := make(map[string]int64, len(got))
 		for _, g := range got {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
@@ -518,4 +519,80 @@ func testBulkImportCreatesNothingUnneeded(t *testing.T, s store.Store) {
 			t.Fatalf("import %d: teams %+v, %v", i, teams, err)
 		}
 	}
+}
+
+// testConcurrentImports applies the same batch of new accounts from two replicas at
+// once, and SCIM creates of some of the same people beside them: every call succeeds
+// (a transaction that lost the race for a name runs again and matches the account the
+// other made), each person is one account, and the rules hold.
+func testConcurrentImports(t *testing.T, open func() store.Store) {
+	s1, s2 := replicas(t, open, "default_team: everyone\n")
+	ctx := context.Background()
+	mustImport(t, s1, ctx, store.ImportBatch{Teams: []store.ImportTeam{{Line: 1, Name: "eng"}}}, store.ImportOptions{})
+	var b store.ImportBatch
+	for i := range 40 {
+		b.Users = append(b.Users, store.ImportUser{Line: i + 1, Username: fmt.Sprintf("p%d", i), Email: fmt.Sprintf("p%d@example.com", i),
+			Teams: []store.ImportTeamMembership{{Name: "eng"}}})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	created := make(chan int, 4)
+	for _, s := range []store.Store{s1, s2, s1, s2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := s.ImportChat(ctx, b, store.ImportOptions{})
+			errs <- err
+			created <- rep.UsersCreated
+		}()
+	}
+	wg.Add(1)
+	go func() { // SCIM creates of p0…p9, whose usernames and userNames an import wants
+		defer wg.Done()
+		for i := range 10 {
+			u := store.User{UserName: fmt.Sprintf("p%d@example.com", i), Active: true,
+				Emails: []store.MultiValue{{Value: fmt.Sprintf("p%d@example.com", i), Primary: true}}}
+			if err := s2.CreateUser(ctx, &u); err != nil && !errors.Is(err, store.ErrConflict) {
+				errs <- err
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	close(created)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for n := range created {
+		total += n
+	}
+	_, n, err := s1.ListUsers(ctx, store.Query{})
+	if err != nil || n != 40 || total > 40 {
+		t.Fatalf("%d users (%v), %d created by imports; want 40 people, one account each", n, err, total)
+	}
+}
+
+// testBulkImportIsReconciled: what an import leaves is what the rules give, so a
+// reconcile of every account afterwards (ApplyRules under rules that differ only by a
+// group rule matching nothing) changes no membership.
+func testBulkImportIsReconciled(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustUser(t, s, "zoe@example.com", "")
+	mustImport(t, s, ctx, exampleBatch(), store.ImportOptions{})
+	b := exampleBatch() // again, with more: a matched account given a team, one reactivated
+	b.Users[2].Teams = []store.ImportTeamMembership{{Name: "ops"}}
+	b.Users[3].DeleteAt, b.Users[3].Reactivate = 0, true
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	before, cursor := exportLines(t, s, store.ExportQuery{IncludeDeactivated: true}), head(t, s)
+	useRules(t, s, "groups:\n  - match: {displayName: \"No Such Group\"}\n    teams: [eng]\n")
+	if _, err := s.ApplyRules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if lines, _ := journalSince(t, s, cursor); len(lines) > 0 {
+		t.Fatalf("a reconcile after the import changed %q", lines)
+	}
+	wantLines(t, "export after a reconcile", exportLines(t, s, store.ExportQuery{IncludeDeactivated: true}), before)
 }

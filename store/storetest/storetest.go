@@ -93,6 +93,7 @@ var tests = []struct {
 	{"BulkImportInvalid", testBulkImportInvalid},
 	{"BulkImportBatchLimit", testBulkImportBatchLimit},
 	{"BulkImportTeamLackingJoinChannel", testBulkImportTeamLackingJoinChannel},
+	{"BulkImportIsReconciled", testBulkImportIsReconciled},
 	{"BulkExportSelection", testBulkExportSelection},
 	{"BulkExportSnapshot", testBulkExportSnapshot},
 	// The change journal (journal.go).
@@ -127,6 +128,7 @@ var replicaTests = []struct {
 	{"ConcurrentAddRemoveReactivate", testConcurrentAddRemoveReactivate},
 	{"NewUsernamesSkipTakenNames", testNewUsernamesSkipTakenNames},
 	{"JournalReplayMatchesState", testJournalReplayMatchesState},
+	{"ConcurrentImports", testConcurrentImports},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t
