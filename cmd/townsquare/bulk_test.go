@@ -188,3 +188,25 @@ func TestPrintImportStopped(t *testing.T) {
 		t.Errorf("%s", b.String())
 	}
 }
+
+// A zip's attachment files are counted in the warning of what was skipped.
+func TestImportZipAttachments(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(fullFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "export.zip")
+	f, _ := os.Create(p)
+	zw := zip.NewWriter(f)
+	for name, content := range map[string][]byte{"data.jsonl": data, "data/alice.png": []byte("png"), "data/file.txt": []byte("x")} {
+		w, _ := zw.Create(name)
+		w.Write(content)
+	}
+	zw.Close()
+	f.Close()
+	out, _, err := runCmd(t, "import", p, "--database", filepath.Join(dir, "t.db"), "--dry-run")
+	if err != nil || !strings.Contains(out, "direct_post 1, attachment files 2\n") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
