@@ -142,6 +142,10 @@ updates its teams, channels and users with their memberships. Every line is chec
 first, as Mattermost's importer checks it: with any error nothing is written. Prints the
 counts, then warnings (what Townsquare does not keep), then errors as "line N: field".`
 
+// progressEvery is how many batches (of up to 5,000 users) import applies between two
+// lines of progress on stderr: about one line every few seconds at 100k users.
+var progressEvery = 10
+
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -193,6 +197,12 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rep, err := jsonl.Import(ctx, st, st, jsonl.FileSource(file), jsonl.ImportOptions{
 		DryRun: *dryRun, Verbose: *verbose, TeamChannels: teamChannels, DefaultTeam: cfg.DefaultTeam,
 		HashPassword: resources.HashPassword,
+		Progress: func(r *jsonl.Report) {
+			if r.Batches%progressEvery == 0 {
+				fmt.Fprintf(stderr, "%d batches applied: %d users created, %d updated so far\n",
+					r.Batches, r.Applied.UsersCreated, r.Applied.UsersUpdated)
+			}
+		},
 	})
 	if rep == nil {
 		return err

@@ -210,3 +210,12 @@ func TestImportZipAttachments(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
+
+func TestImportProgressLines(t *testing.T) {
+	defer func(n int) { progressEvery = n }(progressEvery)
+	progressEvery = 1
+	_, errOut, err := runCmd(t, "import", fullFile, "--database", filepath.Join(t.TempDir(), "t.db"))
+	if err != nil || errOut != "1 batches applied: 4 users created, 0 updated so far\n" {
+		t.Fatalf("%v %q", err, errOut)
+	}
+}

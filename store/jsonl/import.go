@@ -32,6 +32,9 @@ type ImportOptions struct {
 	// rules.DefaultTeamName), which the store may create for imported users. A dry run
 	// needs its name to count its creation once rather than once a batch.
 	DefaultTeam string
+	// Progress, when set, is called after each batch is applied with the report so far
+	// (for a long import to show that it moves).
+	Progress func(*Report)
 	// BatchSize bounds the items and the memberships of each batch; 0 (or more than
 	// store.MaxImportBatch) is store.MaxImportBatch, and less than 2 is 2. Tests make
 	// it small.
@@ -405,6 +408,9 @@ func (a *applier) flush() error {
 	}
 	a.rep.Batches++
 	a.rep.Applied.Add(subtract(r, before))
+	if a.opts.Progress != nil {
+		a.opts.Progress(a.rep)
+	}
 	return nil
 }
 

@@ -407,3 +407,16 @@ func TestImportHashesEveryPassword(t *testing.T) {
 		t.Fatalf("%v, %d accounts", err, len(g.accounts))
 	}
 }
+
+func TestImportProgress(t *testing.T) {
+	f := newFake()
+	var seen []int
+	rep, err := Import(context.Background(), f, f, bytesSource(bigFile()), ImportOptions{BatchSize: 3,
+		Progress: func(r *Report) { seen = append(seen, r.Batches) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != rep.Batches || seen[0] != 1 || seen[len(seen)-1] != rep.Batches {
+		t.Errorf("progress %v, %d batches", seen, rep.Batches)
+	}
+}
