@@ -28,7 +28,9 @@ type Bulk interface {
 	//   - A team or channel is matched by name (channel: team and name); a new one is
 	//     created, an existing one takes the batch's display name and type.
 	//   - An account is matched by ImportUser.ExternalID (against externalId), then by
-	//     email (case-insensitive), then by chat username; the first match wins. A new
+	//     email (case-insensitive), then by chat username; the first match wins. Only
+	//     accounts whose SCIM resource exists are matched (a username that one whose
+	//     resource was deleted still holds is an *InvalidError). A new
 	//     one is a SCIM User with userName = Email, externalId = ExternalID, the given
 	//     chat username (taken as given: jsonl validated it), active unless DeleteAt > 0.
 	//   - Memberships are added with source "import"; the provisioning rules then hold

@@ -453,8 +453,8 @@ func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]impo
 	return accts, nil
 }
 
-// resolveMemberships finds the keys of the teams and channels the lines name, in two
-// statements; a name of nothing is an InvalidError naming the line.
+// resolveMemberships finds the keys of the teams and channels the lines name, in one
+// statement; a name of nothing is an InvalidError naming the line.
 func (im *importer) resolveMemberships(ctx context.Context, accts []importAccount) error {
 	tx, d := im.tx, im.s.d
 	teamSet, chanSet := map[string]bool{}, map[string]bool{}
