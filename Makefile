@@ -50,6 +50,7 @@ fuzz:
 	$(FUZZ) -fuzz FuzzAppendJSONString ./resources
 	$(FUZZ) -fuzz FuzzCheckFilter ./resources/limits
 	$(FUZZ) -fuzz FuzzFoldKey ./resources/patch
+	$(FUZZ) -fuzz FuzzImport ./store/jsonl
 	$(GO) test -run '^$$' -fuzztime $(FUZZREQUESTTIME) -fuzzminimizetime 200x -fuzz FuzzRequest ./server
 
 bench:

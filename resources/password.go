@@ -60,6 +60,10 @@ func hashPassword(ctx context.Context, pw string) (string, error) {
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
+// HashPassword is the hash a SCIM password is kept as (hashPassword), for other ways in
+// that set one: a bulk import's password (store/jsonl).
+func HashPassword(ctx context.Context, pw string) (string, error) { return hashPassword(ctx, pw) }
+
 // errBadHash is a stored hash VerifyPassword cannot read.
 var errBadHash = errors.New("not a password hash this server wrote")
 

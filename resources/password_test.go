@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +76,16 @@ func TestHashWaitsForASlotNoLongerThanItsContext(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("waited %v", took)
+	}
+}
+
+// HashPassword writes what VerifyPassword reads, the argon2id hash SCIM passwords get.
+func TestHashPasswordExported(t *testing.T) {
+	h, err := HashPassword(context.Background(), "s3cret")
+	if err != nil || !strings.HasPrefix(h, "$argon2id$") {
+		t.Fatalf("%q %v", h, err)
+	}
+	if ok, err := VerifyPassword(h, "s3cret"); !ok || err != nil {
+		t.Fatalf("%v %v", ok, err)
 	}
 }

@@ -82,6 +82,10 @@ func Run(ctx context.Context, cfg Config) []Result {
 	if err != nil {
 		return []Result{{Suite: cfg.Only, Name: "config", Err: err}}
 	}
+	return runChecks(ctx, cfg, checks)
+}
+
+func runChecks(ctx context.Context, cfg Config, checks []Check) []Result {
 	if strings.TrimSpace(cfg.BaseURL) == "" {
 		return []Result{{Suite: "config", Name: "config", Err: fmt.Errorf("no base URL given")}}
 	}

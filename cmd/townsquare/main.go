@@ -4,6 +4,8 @@
 //	townsquare migrate    apply database migrations and exit
 //	townsquare token      create, list and revoke API tokens
 //	townsquare events     print the change journal
+//	townsquare export     write the chat state in Mattermost's bulk format
+//	townsquare import     load a file in Mattermost's bulk format
 //	townsquare version    print the version
 package main
 
@@ -42,6 +44,10 @@ commands:
   serve                 run the SCIM server
   migrate               apply database migrations and exit
   check                 check the provisioning rules over the whole database
+  export [--output FILE|-] [--include-deactivated] [--team T]... [--auth-service S --auth-data externalId|userName|email]
+                        write teams, channels and users in Mattermost's bulk format (.jsonl, or .zip)
+  import FILE [--dry-run] [--verbose]
+                        check, then load a Mattermost bulk file (.jsonl or .zip): teams, channels, users
   token create NAME [--scope scim,admin:read,admin:write]
                         create an API token (default scope: scim) and print its secret once
   token list            list API tokens (names, dates and scopes, never secrets)
@@ -83,6 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(ctx, args[1:], stdout, stderr)
+	case "import":
+		return cmdImport(ctx, args[1:], stdout, stderr)
 	case "token":
 		return cmdToken(ctx, args[1:], stdout, stderr)
 	case "conformance":

@@ -68,6 +68,10 @@ func reservedTeamPrefix(s string) string {
 // through), and model.IsReservedTeamName the reserved prefixes.
 func ValidTeamName(s string) bool { return teamNameProblem(s) == "" }
 
+// TeamNameProblem says why s is not a name ValidTeamName accepts, for people ("is
+// empty", "starts with the reserved word …"), or "" when it is one.
+func TeamNameProblem(s string) string { return teamNameProblem(s) }
+
 // teamNameProblem says why s is not a valid team name, or "" when it is.
 func teamNameProblem(s string) string {
 	switch {
@@ -93,6 +97,10 @@ func teamNameProblem(s string) string {
 // shaped like a direct-message name ("<id>__<id>") or a group-message name (40 hex digits),
 // which Channel.IsValid refuses for these channel types.
 func ValidChannelName(s string) bool { return channelNameProblem(s) == "" }
+
+// ChannelNameProblem says why s is not a name ValidChannelName accepts, for people, or
+// "" when it is one.
+func ChannelNameProblem(s string) string { return channelNameProblem(s) }
 
 func channelNameProblem(s string) string {
 	switch {

@@ -210,3 +210,16 @@ func TestGroupNameFrom(t *testing.T) {
 		}
 	}
 }
+
+// TeamNameProblem and ChannelNameProblem say why exactly the names the Valid functions
+// refuse are refused, and nothing for the others.
+func TestNameProblems(t *testing.T) {
+	for _, s := range []string{"", "a", "engineering", "Engineering", "admin-team", "x__y", "town-square", "a_b", strings.Repeat("a", 65), "0123456789012345678901234567890123456789"} {
+		if got := TeamNameProblem(s); (got == "") != ValidTeamName(s) {
+			t.Errorf("team %q: %q, valid %v", s, got, ValidTeamName(s))
+		}
+		if got := ChannelNameProblem(s); (got == "") != ValidChannelName(s) {
+			t.Errorf("channel %q: %q, valid %v", s, got, ValidChannelName(s))
+		}
+	}
+}
