@@ -16,9 +16,9 @@ import (
 
 // The change journal (store.Journal). Entries are appended by the code that makes a
 // change, in its transaction (appendEvents), so an entry exists exactly when its change
-// committed. Readers follow the journal by position, which the sequencer assigns to
-// committed entries (migration 0005 explains why not by seq); each dialect says how
-// (dialect.sequence).
+// committed. Readers follow the journal by position: on PostgreSQL the sequencer assigns
+// it to committed entries (migration 0005 explains why not by seq, dialect.sequence); on
+// SQLite it is the row's rowid, taken at insert (migration 0007).
 
 // lockJournal serialises sequencers (dialect.sequence).
 const lockJournal lockKey = 7476
@@ -93,12 +93,14 @@ func (s *Store) appendEvents(ctx context.Context, tx *sqlx.Tx, es []store.Event)
 		n := min(len(rows), journalRowsPerInsert)
 		var b strings.Builder
 		args := make([]any, 0, 7*n)
-		b.WriteString(`INSERT INTO journal (position, ` + journalColumns + `) VALUES `)
+		// position is left to the database: NULL until sequenced on PostgreSQL, the rowid
+		// on SQLite (rows of one statement take rowids in the order they are listed).
+		b.WriteString(`INSERT INTO journal (` + journalColumns + `) VALUES `)
 		for i, r := range rows[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + s.d.insertPosition(i+1) + ", ?, ?, ?, ?, ?, ?, ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, ms, actor, req, r.account, r.username, r.n, string(r.entries))
 		}
 		// Through the statement cache: a statement of one row (a create, an update) is
@@ -137,6 +139,31 @@ func (s *Store) sequence(ctx context.Context) error {
 		return nil
 	})
 }
+
+// The journal's reads. Each reaches its rows through an index whatever the journal's
+// length (TestJournalPlans): position is journal_position's key on PostgreSQL and the
+// rowid on SQLite; an account's rows are journal_account's. "position IS NOT NULL" lets
+// PostgreSQL use its partial indexes; on SQLite it always holds.
+const (
+	// eventsSQL reads the rows from position ? on, at most ? of them.
+	eventsSQL = `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?
+		ORDER BY position LIMIT ?`
+	// accountEventsSQL is eventsSQL for the account ? only.
+	accountEventsSQL = `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?
+		AND account_id = ? ORDER BY position LIMIT ?`
+	// headSQL reads the newest row. MAX is one index probe on both databases (on SQLite,
+	// ORDER BY position DESC LIMIT 1 is one too, but its plan reads as a scan).
+	headSQL = `SELECT position, n, time_ms FROM journal WHERE position = (SELECT MAX(position) FROM journal)`
+	// accountInJournalSQL finds an account the journal names (AccountID).
+	accountInJournalSQL = `SELECT account_id FROM journal WHERE account_id = ? AND position IS NOT NULL LIMIT 1`
+	// pruneSQL deletes at most ? rows written before ? (Unix ms) that hold no entry past
+	// the lowest stored cursor (cursors hold position * ? + index), never the newest.
+	pruneSQL = `DELETE FROM journal WHERE position IS NOT NULL AND position IN (
+		SELECT position FROM journal WHERE position IS NOT NULL AND time_ms < ?
+		AND position < (SELECT MAX(position) FROM journal)
+		AND (NOT EXISTS (SELECT 1 FROM cursors) OR position * ? + n - 1 <= (SELECT MIN(cursors.position) FROM cursors))
+		ORDER BY position LIMIT ?) RETURNING n`
+)
 
 // eventRow is a journal row as Events reads it.
 type eventRow struct {
@@ -177,13 +204,10 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ []store.Event
 	if err := s.sequence(ctx); err != nil {
 		return nil, err
 	}
-	query := `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?`
-	args := []any{q.After >> entryBits}
+	query, args := eventsSQL, []any{q.After >> entryBits}
 	if q.Account != "" {
-		query += ` AND account_id = ?`
-		args = append(args, q.Account)
+		query, args = accountEventsSQL, append(args, q.Account)
 	}
-	query += ` ORDER BY position LIMIT ?`
 	var rows []eventRow
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), append(args, q.PageSize()+1)...); err != nil {
 		return nil, fmt.Errorf("read the journal: %w", err)
@@ -214,7 +238,7 @@ func (s *Store) JournalHead(ctx context.Context) (_ int64, _ time.Time, err erro
 		N        int   `db:"n"`
 		TimeMS   int64 `db:"time_ms"`
 	}
-	err = s.db.GetContext(ctx, &head, `SELECT position, n, time_ms FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1`)
+	err = s.db.GetContext(ctx, &head, headSQL)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, time.Time{}, nil
@@ -318,18 +342,15 @@ const pruneBatch = 10000
 
 // PruneEvents deletes the rows written before before, in batches, never one holding an
 // entry past the lowest stored cursor, and never the newest row: it carries the highest
-// position, from which the sequencer numbers on (so cursors never restart after a
-// prune). It returns how many entries it deleted.
+// position, from which the sequencer numbers on on PostgreSQL (so cursors never restart
+// after a prune; on SQLite AUTOINCREMENT already never gives a rowid twice). It returns
+// how many entries it deleted.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer s.classify(&err)
 	var total int64
 	for {
 		var ns []int64
-		if err := s.db.SelectContext(ctx, &ns, s.db.Rebind(`DELETE FROM journal WHERE seq IN (
-			SELECT seq FROM journal WHERE position IS NOT NULL AND time_ms < ?
-			AND position < (SELECT position FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1)
-			AND (NOT EXISTS (SELECT 1 FROM cursors) OR position * ? + n - 1 <= (SELECT MIN(cursors.position) FROM cursors))
-			ORDER BY position LIMIT ?) RETURNING n`), before.UnixMilli(), entriesPerRow, pruneBatch); err != nil {
+		if err := s.db.SelectContext(ctx, &ns, s.db.Rebind(pruneSQL), before.UnixMilli(), entriesPerRow, pruneBatch); err != nil {
 			return total, fmt.Errorf("prune the journal: %w", err)
 		}
 		for _, n := range ns {
@@ -400,7 +421,7 @@ func (s *Store) AccountID(ctx context.Context, key string) (_ string, err error)
 		{`SELECT id FROM users WHERE username = ?`, []any{lower}},
 		{`SELECT DISTINCT u.id FROM user_emails e JOIN users u ON u.pk = e.user_pk WHERE e.value_ci = ? AND u.email = ? ORDER BY u.id LIMIT 2`,
 			[]any{lower, lower}},
-		{`SELECT account_id FROM journal WHERE account_id = ? AND position IS NOT NULL LIMIT 1`, []any{key}},
+		{accountInJournalSQL, []any{key}},
 	} {
 		if strings.Contains(q.sql, "FROM journal") {
 			if err := s.sequence(ctx); err != nil { // journal_account holds sequenced entries
