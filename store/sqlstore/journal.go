@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -70,15 +72,112 @@ func journalRows(es []store.Event) []journalRow {
 		for j < len(es) && j-i < entriesPerRow && es[j].Account == es[i].Account && es[j].Username == es[i].Username {
 			j++
 		}
-		stored := make([]storedEntry, j-i)
-		for k, e := range es[i:j] {
-			stored[k] = storedEntry{Kind: string(e.Kind), Team: e.Team, Channel: e.Channel, Source: e.Source, Before: e.Before, After: e.After}
-		}
-		b, _ := json.Marshal(stored) // strings and maps of strings always marshal
-		rows = append(rows, journalRow{account: es[i].Account, username: es[i].Username, entries: b, n: j - i})
+		rows = append(rows, journalRow{account: es[i].Account, username: es[i].Username, entries: appendEntries(nil, es[i:j]), n: j - i})
 		i = j
 	}
 	return rows
+}
+
+// appendEntries appends es as the JSON array of storedEntry a row holds, byte for byte
+// what json.Marshal writes for it (TestAppendEntriesIsJSONMarshal), without reflection
+// or the intermediate slice: it runs inside every write transaction, which on SQLite
+// every other writer waits for.
+func appendEntries(b []byte, es []store.Event) []byte {
+	b = append(b, '[')
+	for i := range es {
+		e := &es[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"k":`...)
+		b = appendJSONString(b, string(e.Kind))
+		for _, f := range [...]struct{ key, v string }{{`,"t":`, e.Team}, {`,"c":`, e.Channel}, {`,"s":`, e.Source}} {
+			if f.v != "" {
+				b = appendJSONString(append(b, f.key...), f.v)
+			}
+		}
+		if len(e.Before) > 0 {
+			b = appendJSONMap(append(b, `,"b":`...), e.Before)
+		}
+		if len(e.After) > 0 {
+			b = appendJSONMap(append(b, `,"a":`...), e.After)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONMap appends m as a JSON object, its keys sorted as json.Marshal sorts them.
+func appendJSONMap(b []byte, m map[string]string) []byte {
+	var buf [16]string // an account's attributes: no allocation for the usual maps
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted as json.Marshal quotes it: the quote and the
+// backslash escaped, control characters too (\b \f \n \r \t by name, the others as
+// \u00XX), <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029 as \u2028 and
+// \u2029, and invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 // appendEvents writes es to the journal in tx, stamped with the store's clock and ctx's
