@@ -94,13 +94,9 @@ type dialect struct {
 	// nearly all of them).
 	countPairs string
 
-	// insertPosition is the position of the k-th row (from 1) of a journal INSERT: NULL
-	// where the sequencer gives positions later, or an expression above every position
-	// already given where transactions commit in the order they write.
-	insertPosition func(k int) string
 	// sequence gives committed journal rows without a position one, in seq order after
-	// the highest given (journal.go: sequence runs it under lockJournal); "" where
-	// insertPosition gives every row its position.
+	// the highest given (journal.go: sequence runs it under lockJournal); "" where the
+	// INSERT gives every row its position (SQLite: its rowid, migration 0007).
 	sequence string
 	// nowMillis is the database's clock in Unix milliseconds, for leases: replicas whose
 	// own clocks disagree still agree on when a lease expires.

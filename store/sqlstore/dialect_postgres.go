@@ -85,7 +85,6 @@ var postgresDialect = &dialect{
 	// entries committed since the last run are numbered here, on from the highest
 	// position: an entry that commits late is numbered late, after every entry a reader
 	// may already have seen (TestJournalOutOfOrderCommits).
-	insertPosition: func(int) string { return "NULL" },
 	sequence: `UPDATE journal SET position = n.base + n.rn
 		FROM (SELECT seq, COALESCE((SELECT position FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1), 0) AS base, row_number() OVER (ORDER BY seq) AS rn
 		      FROM journal WHERE position IS NULL) AS n

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"context"
@@ -75,15 +74,8 @@ var sqliteDialect = &dialect{
 	// read fixes the snapshot it reads until it ends. SQLite ignores the isolation level.
 	readSnapshot: sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	// Transactions hold the database from BEGIN (IMMEDIATE) to COMMIT, so they commit in
-	// the order they write: a row's position is given as it is written, above every
-	// position so far (an index probe, journal_position), and nothing is ever left to
-	// sequence. Whether the subquery is evaluated once per statement or once per row,
-	// the k-th row's position is above the (k-1)-th's and every earlier one.
-	insertPosition: func(k int) string {
-		// The highest position through journal_position (MAX would scan the table: the
-		// index is partial).
-		return "COALESCE((SELECT position FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1), 0) + " + strconv.Itoa(k)
-	},
+	// the order they write: a journal row's rowid, taken as it is written, is its position
+	// (migration 0007), and nothing is ever left to sequence.
 	sequence:  "",
 	nowMillis: `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
 	// A JSON array read back with json_each.

@@ -139,6 +139,20 @@ func (s *Store) MigrateToForTest(ctx context.Context, upTo int) (int, error) {
 	return s.migrateTo(ctx, upTo)
 }
 
+// JournalStatementsForTest returns the journal's reads (journal.go), bound and rebound as
+// Events, JournalHead, AccountID and PruneEvents send them, for a journal whose accounts
+// are named acc0, acc1, … and whose time_ms are its positions: a prune of the oldest 1%,
+// as a daily prune of a 90-day retention.
+func (s *Store) JournalStatementsForTest() []PlannedStatement {
+	return []PlannedStatement{
+		{"Events", s.db.Rebind(eventsSQL), []any{int64(10000), 101}},
+		{"Events of an account", s.db.Rebind(accountEventsSQL), []any{int64(10000), "acc7", 101}},
+		{"JournalHead", headSQL, nil},
+		{"AccountID in the journal", s.db.Rebind(accountInJournalSQL), []any{"acc7"}},
+		{"PruneEvents", s.db.Rebind(pruneSQL), []any{int64(200), entriesPerRow, pruneBatch}},
+	}
+}
+
 // ReadyTablesForTest returns the tables Ready reads.
 func ReadyTablesForTest() []string { return readyTables }
 

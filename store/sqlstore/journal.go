@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -16,9 +18,9 @@ import (
 
 // The change journal (store.Journal). Entries are appended by the code that makes a
 // change, in its transaction (appendEvents), so an entry exists exactly when its change
-// committed. Readers follow the journal by position, which the sequencer assigns to
-// committed entries (migration 0005 explains why not by seq); each dialect says how
-// (dialect.sequence).
+// committed. Readers follow the journal by position: on PostgreSQL the sequencer assigns
+// it to committed entries (migration 0005 explains why not by seq, dialect.sequence); on
+// SQLite it is the row's rowid, taken at insert (migration 0007).
 
 // lockJournal serialises sequencers (dialect.sequence).
 const lockJournal lockKey = 7476
@@ -70,15 +72,112 @@ func journalRows(es []store.Event) []journalRow {
 		for j < len(es) && j-i < entriesPerRow && es[j].Account == es[i].Account && es[j].Username == es[i].Username {
 			j++
 		}
-		stored := make([]storedEntry, j-i)
-		for k, e := range es[i:j] {
-			stored[k] = storedEntry{Kind: string(e.Kind), Team: e.Team, Channel: e.Channel, Source: e.Source, Before: e.Before, After: e.After}
-		}
-		b, _ := json.Marshal(stored) // strings and maps of strings always marshal
-		rows = append(rows, journalRow{account: es[i].Account, username: es[i].Username, entries: b, n: j - i})
+		rows = append(rows, journalRow{account: es[i].Account, username: es[i].Username, entries: appendEntries(nil, es[i:j]), n: j - i})
 		i = j
 	}
 	return rows
+}
+
+// appendEntries appends es as the JSON array of storedEntry a row holds, byte for byte
+// what json.Marshal writes for it (TestAppendEntriesIsJSONMarshal), without reflection
+// or the intermediate slice: it runs inside every write transaction, which on SQLite
+// every other writer waits for.
+func appendEntries(b []byte, es []store.Event) []byte {
+	b = append(b, '[')
+	for i := range es {
+		e := &es[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"k":`...)
+		b = appendJSONString(b, string(e.Kind))
+		for _, f := range [...]struct{ key, v string }{{`,"t":`, e.Team}, {`,"c":`, e.Channel}, {`,"s":`, e.Source}} {
+			if f.v != "" {
+				b = appendJSONString(append(b, f.key...), f.v)
+			}
+		}
+		if len(e.Before) > 0 {
+			b = appendJSONMap(append(b, `,"b":`...), e.Before)
+		}
+		if len(e.After) > 0 {
+			b = appendJSONMap(append(b, `,"a":`...), e.After)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONMap appends m as a JSON object, its keys sorted as json.Marshal sorts them.
+func appendJSONMap(b []byte, m map[string]string) []byte {
+	var buf [16]string // an account's attributes: no allocation for the usual maps
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted as json.Marshal quotes it: the quote and the
+// backslash escaped, control characters too (\b \f \n \r \t by name, the others as
+// \u00XX), <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029 as \u2028 and
+// \u2029, and invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 // appendEvents writes es to the journal in tx, stamped with the store's clock and ctx's
@@ -93,12 +192,14 @@ func (s *Store) appendEvents(ctx context.Context, tx *sqlx.Tx, es []store.Event)
 		n := min(len(rows), journalRowsPerInsert)
 		var b strings.Builder
 		args := make([]any, 0, 7*n)
-		b.WriteString(`INSERT INTO journal (position, ` + journalColumns + `) VALUES `)
+		// position is left to the database: NULL until sequenced on PostgreSQL, the rowid
+		// on SQLite (rows of one statement take rowids in the order they are listed).
+		b.WriteString(`INSERT INTO journal (` + journalColumns + `) VALUES `)
 		for i, r := range rows[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + s.d.insertPosition(i+1) + ", ?, ?, ?, ?, ?, ?, ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, ms, actor, req, r.account, r.username, r.n, string(r.entries))
 		}
 		// Through the statement cache: a statement of one row (a create, an update) is
@@ -137,6 +238,31 @@ func (s *Store) sequence(ctx context.Context) error {
 		return nil
 	})
 }
+
+// The journal's reads. Each reaches its rows through an index whatever the journal's
+// length (TestJournalPlans): position is journal_position's key on PostgreSQL and the
+// rowid on SQLite; an account's rows are journal_account's. "position IS NOT NULL" lets
+// PostgreSQL use its partial indexes; on SQLite it always holds.
+const (
+	// eventsSQL reads the rows from position ? on, at most ? of them.
+	eventsSQL = `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?
+		ORDER BY position LIMIT ?`
+	// accountEventsSQL is eventsSQL for the account ? only.
+	accountEventsSQL = `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?
+		AND account_id = ? ORDER BY position LIMIT ?`
+	// headSQL reads the newest row. MAX is one index probe on both databases (on SQLite,
+	// ORDER BY position DESC LIMIT 1 is one too, but its plan reads as a scan).
+	headSQL = `SELECT position, n, time_ms FROM journal WHERE position = (SELECT MAX(position) FROM journal)`
+	// accountInJournalSQL finds an account the journal names (AccountID).
+	accountInJournalSQL = `SELECT account_id FROM journal WHERE account_id = ? AND position IS NOT NULL LIMIT 1`
+	// pruneSQL deletes at most ? rows written before ? (Unix ms) that hold no entry past
+	// the lowest stored cursor (cursors hold position * ? + index), never the newest.
+	pruneSQL = `DELETE FROM journal WHERE position IS NOT NULL AND position IN (
+		SELECT position FROM journal WHERE position IS NOT NULL AND time_ms < ?
+		AND position < (SELECT MAX(position) FROM journal)
+		AND (NOT EXISTS (SELECT 1 FROM cursors) OR position * ? + n - 1 <= (SELECT MIN(cursors.position) FROM cursors))
+		ORDER BY position LIMIT ?) RETURNING n`
+)
 
 // eventRow is a journal row as Events reads it.
 type eventRow struct {
@@ -177,13 +303,10 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ []store.Event
 	if err := s.sequence(ctx); err != nil {
 		return nil, err
 	}
-	query := `SELECT position, ` + journalColumns + ` FROM journal WHERE position IS NOT NULL AND position >= ?`
-	args := []any{q.After >> entryBits}
+	query, args := eventsSQL, []any{q.After >> entryBits}
 	if q.Account != "" {
-		query += ` AND account_id = ?`
-		args = append(args, q.Account)
+		query, args = accountEventsSQL, append(args, q.Account)
 	}
-	query += ` ORDER BY position LIMIT ?`
 	var rows []eventRow
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), append(args, q.PageSize()+1)...); err != nil {
 		return nil, fmt.Errorf("read the journal: %w", err)
@@ -214,7 +337,7 @@ func (s *Store) JournalHead(ctx context.Context) (_ int64, _ time.Time, err erro
 		N        int   `db:"n"`
 		TimeMS   int64 `db:"time_ms"`
 	}
-	err = s.db.GetContext(ctx, &head, `SELECT position, n, time_ms FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1`)
+	err = s.db.GetContext(ctx, &head, headSQL)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, time.Time{}, nil
@@ -318,18 +441,15 @@ const pruneBatch = 10000
 
 // PruneEvents deletes the rows written before before, in batches, never one holding an
 // entry past the lowest stored cursor, and never the newest row: it carries the highest
-// position, from which the sequencer numbers on (so cursors never restart after a
-// prune). It returns how many entries it deleted.
+// position, from which the sequencer numbers on on PostgreSQL (so cursors never restart
+// after a prune; on SQLite AUTOINCREMENT already never gives a rowid twice). It returns
+// how many entries it deleted.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer s.classify(&err)
 	var total int64
 	for {
 		var ns []int64
-		if err := s.db.SelectContext(ctx, &ns, s.db.Rebind(`DELETE FROM journal WHERE seq IN (
-			SELECT seq FROM journal WHERE position IS NOT NULL AND time_ms < ?
-			AND position < (SELECT position FROM journal WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1)
-			AND (NOT EXISTS (SELECT 1 FROM cursors) OR position * ? + n - 1 <= (SELECT MIN(cursors.position) FROM cursors))
-			ORDER BY position LIMIT ?) RETURNING n`), before.UnixMilli(), entriesPerRow, pruneBatch); err != nil {
+		if err := s.db.SelectContext(ctx, &ns, s.db.Rebind(pruneSQL), before.UnixMilli(), entriesPerRow, pruneBatch); err != nil {
 			return total, fmt.Errorf("prune the journal: %w", err)
 		}
 		for _, n := range ns {
@@ -400,7 +520,7 @@ func (s *Store) AccountID(ctx context.Context, key string) (_ string, err error)
 		{`SELECT id FROM users WHERE username = ?`, []any{lower}},
 		{`SELECT DISTINCT u.id FROM user_emails e JOIN users u ON u.pk = e.user_pk WHERE e.value_ci = ? AND u.email = ? ORDER BY u.id LIMIT 2`,
 			[]any{lower, lower}},
-		{`SELECT account_id FROM journal WHERE account_id = ? AND position IS NOT NULL LIMIT 1`, []any{key}},
+		{accountInJournalSQL, []any{key}},
 	} {
 		if strings.Contains(q.sql, "FROM journal") {
 			if err := s.sequence(ctx); err != nil { // journal_account holds sequenced entries
