@@ -26,10 +26,6 @@ const (
 // is not stale then.
 const errTeamMemberMissing = "app.team.get_member.missing.app_error"
 
-// teamType is the type of the teams the connector creates: invite only, since
-// Townsquare decides who is in them.
-const teamType = "I"
-
 // desired is what Mattermost should hold for an account.
 type desired struct {
 	store.ChatAccountState
@@ -536,8 +532,9 @@ func (e *Engine) throughBreaker(ctx context.Context, accountID, username string,
 	return nil
 }
 
-// ensureTeam returns the Mattermost id of a team, found by name or created (invite
-// only, with Townsquare's display name), and records it.
+// ensureTeam returns the Mattermost id of a team, found by name or created (with
+// Townsquare's display name and type: open unless imported or declared invite only),
+// and records it. The type of a team that exists already is left as Mattermost has it.
 func (e *Engine) ensureTeam(ctx context.Context, name string) (string, error) {
 	return e.resolveTeam(ctx, name, false)
 }
@@ -552,15 +549,21 @@ func (e *Engine) resolveTeam(ctx context.Context, name string, fresh bool) (stri
 	}
 	t, err := e.client.GetTeamByName(ctx, name)
 	if mattermost.IsNotFound(err) {
-		display := name
+		display, typ := name, store.TeamOpen
 		if teams, lerr := e.st.ListTeams(ctx); lerr == nil {
 			for _, ts := range teams {
-				if ts.Name == name && ts.DisplayName != "" {
+				if ts.Name != name {
+					continue
+				}
+				if ts.DisplayName != "" {
 					display = ts.DisplayName
+				}
+				if ts.Type == store.TeamInviteOnly {
+					typ = store.TeamInviteOnly
 				}
 			}
 		}
-		t, err = e.client.CreateTeam(ctx, mattermost.Team{Name: name, DisplayName: cut(display, 64), Type: teamType})
+		t, err = e.client.CreateTeam(ctx, mattermost.Team{Name: name, DisplayName: cut(display, 64), Type: typ})
 		if mattermost.ErrorID(err) == mattermost.ErrTeamExists {
 			t, err = e.client.GetTeamByName(ctx, name)
 		} else if err != nil {

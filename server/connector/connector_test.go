@@ -1159,3 +1159,29 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// Teams reach Mattermost with Townsquare's type: a team the rules made is open, one
+// imported as invite only (a bulk team line of type I) is invite only.
+func TestTeamsAreCreatedWithTheirType(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		if _, err := h.st.ImportChat(h.ctx, store.ImportBatch{
+			Teams: []store.ImportTeam{{Line: 2, Name: "partners", DisplayName: "Partners", Type: store.TeamInviteOnly}},
+			Users: []store.ImportUser{{Line: 3, Username: "bob", Email: "bob@example.com", ExternalID: "00uB",
+				Teams: []store.ImportTeamMembership{{Name: "partners"}}}},
+		}, store.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver()
+		types := map[string]string{}
+		for _, tm := range h.mm.Snapshot().Teams {
+			types[tm.Name] = tm.Type
+		}
+		for team, want := range map[string]string{"engineering": "O", "everyone": "O", "partners": "I"} {
+			if types[team] != want {
+				t.Errorf("team %s has type %q, want %q (all: %v)", team, types[team], want, types)
+			}
+		}
+	})
+}
