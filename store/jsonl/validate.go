@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -386,6 +387,9 @@ func (v *validator) user(e *lineErrs, u *User) error {
 		e.add("user.email", "is required")
 	} else {
 		e.text("user.email", u.Email, userEmailMaxLength, true, true)
+		if *u.Email != "" && len(*u.Email) <= userEmailMaxLength && !validEmail(strings.ToLower(*u.Email)) {
+			e.add("user.email", "is not an email address")
+		}
 	}
 	if u.AuthData != nil && u.Password != nil {
 		e.add("user.password", "must not be given with auth_data: a user signs in with one or the other")
@@ -710,4 +714,14 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// validEmail follows model.IsValidEmail (server/public/model/utils.go), which the
+// importer's user.IsValid applies when it saves the user (the line validator itself only
+// checks the length): one plain address as net/mail reads it, with no display name and
+// one "@". Checked here so that a file Mattermost would stop on half-way is refused
+// before anything is written.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s && strings.Count(a.Address, "@") == 1
 }
