@@ -267,7 +267,8 @@ func (im *importer) team(ctx context.Context, t store.ImportTeam) error {
 		}
 		im.rep.TeamsUpdated++
 		im.change("team %s updated", t.Name)
-		return nil
+		before, after := store.ChangedAttributes(nameAndType(cur.DisplayName, cur.Type), nameAndType(disp, typ))
+		return im.s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamUpdated, Team: t.Name, Before: before, After: after}})
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("find team %q: %w", t.Name, err)
 	}
@@ -293,6 +294,11 @@ func (im *importer) team(ctx context.Context, t store.ImportTeam) error {
 		}
 	}
 	return nil
+}
+
+// nameAndType is what team.updated and channel.updated compare.
+func nameAndType(displayName, typ string) map[string]string {
+	return map[string]string{store.AttrDisplayName: displayName, store.AttrType: typ}
 }
 
 // given is v when given, else the current value.
@@ -344,7 +350,8 @@ func (im *importer) channel(ctx context.Context, c store.ImportChannel) error {
 		}
 		im.rep.ChannelsUpdated++
 		im.change("channel %s/%s updated", c.Team, c.Name)
-		return nil
+		before, after := store.ChangedAttributes(nameAndType(cur.DisplayName, cur.Type), nameAndType(disp, typ))
+		return im.s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelUpdated, Team: c.Team, Channel: c.Name, Before: before, After: after}})
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("find channel %s/%s: %w", c.Team, c.Name, err)
 	}

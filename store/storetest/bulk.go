@@ -317,6 +317,13 @@ func testBulkImportJournal(t *testing.T, s store.Store) {
 	mustImport(t, s, ctx, b, store.ImportOptions{})
 	b.Users[0].DeleteAt, b.Users[0].Reactivate = 0, true
 	mustImport(t, s, ctx, b, store.ImportOptions{})
+	// A team's display name and a channel's type, then both of each again (unchanged:
+	// nothing journaled).
+	b.Teams[0].DisplayName, b.Channels[0].Type = "Engineering", store.ChannelPrivate
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	b.Teams[0].Type, b.Channels[0].DisplayName = store.TeamInviteOnly, "Back end"
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	mustImport(t, s, ctx, b, store.ImportOptions{})
 	lines, _ := journalSince(t, s, cursor)
 	wantLines(t, "journal of imports", lines, []string{
 		"team.created  eng",
@@ -331,6 +338,10 @@ func testBulkImportJournal(t *testing.T, s store.Store) {
 		"account.updated alice {nickname=} {nickname=al}",
 		"account.deactivated alice {active=true} {active=false}",
 		"account.reactivated alice {active=false} {active=true}",
+		"team.updated  eng {display_name=eng} {display_name=Engineering}",
+		"channel.updated  eng/backend {type=O} {type=P}",
+		"team.updated  eng {type=O} {type=I}",
+		"channel.updated  eng/backend {display_name=backend} {display_name=Back end}",
 	})
 	for _, e := range allEvents(t, s, store.EventQuery{After: cursor}) {
 		if e.Actor != store.ActorImport {
