@@ -155,6 +155,7 @@ func Validate(ctx context.Context, src Source, cat Catalog, teamChannels []strin
 	}
 	defer rc.Close()
 	v := newValidator(ctx, cat, teamChannels)
+	v.people = map[string]int{}
 	r := NewReader(rc)
 	for {
 		l, err := r.Next()
@@ -192,7 +193,9 @@ type validator struct {
 	fileTeams    map[string]bool
 	fileChannels map[string]bool // team + "/" + channel
 	// people are the keys that find an account (samePerson) → the line of the file
-	// that has them.
+	// that has them; nil when not checked. Validate checks them; Import's later passes
+	// check each line again (the file may have changed) but not these, which would
+	// hold every person's keys once more.
 	people  map[string]int
 	maxRank int
 	maxType string
@@ -206,7 +209,7 @@ func newValidator(ctx context.Context, cat Catalog, teamChannels []string) *vali
 	}
 	return &validator{
 		ctx: ctx, cat: cat, teamChannels: teamChannels,
-		dbChannels: map[string]map[string]bool{}, fileTeams: map[string]bool{}, fileChannels: map[string]bool{}, people: map[string]int{},
+		dbChannels: map[string]map[string]bool{}, fileTeams: map[string]bool{}, fileChannels: map[string]bool{},
 		sum: Summary{Types: map[string]int{}, AdminRoles: map[string]int{}, Ignored: map[string]int{}},
 	}
 }
@@ -383,6 +386,9 @@ func (v *validator) channel(e *lineErrs, c *Channel) error {
 // would find the account the earlier made or changed; so the file is refused whatever
 // its batches, before anything is written.
 func (v *validator) samePerson(e *lineErrs, u *User) {
+	if v.people == nil {
+		return
+	}
 	type personKey struct{ key, field, what string }
 	var keys []personKey
 	if u.Username != nil {
