@@ -69,8 +69,17 @@ type Bulk interface {
 	// an earlier batch of it creates (store/jsonl checks them against the file and the
 	// database). So when CheckImport passes, ImportChat refuses b only for a reference to
 	// nothing or a change committed in between. It costs a statement or two whatever
-	// the batch's size.
-	CheckImport(ctx context.Context, b ImportBatch) error
+	// the batch's size. When it finds no problem it says which account each user line
+	// finds (ImportCheck), so that a caller checking several batches can tell two lines
+	// of different batches that find one account.
+	CheckImport(ctx context.Context, b ImportBatch) (ImportCheck, error)
+}
+
+// ImportCheck is what CheckImport found in a batch it could apply.
+type ImportCheck struct {
+	// Accounts holds, for each of the batch's Users in order, the SCIM id of the
+	// account the line finds, "" when it would create one.
+	Accounts []string
 }
 
 // ImportProblem is one reason a batch cannot be applied: Line is the ImportX.Line of the

@@ -91,14 +91,16 @@ func (f *fakeBulk) ImportChat(ctx context.Context, b store.ImportBatch, opts sto
 }
 
 // CheckImport reports, as the contract says, the username another account holds of
-// each user line (against the accounts as they are: not those of earlier lines of b).
-func (f *fakeBulk) CheckImport(ctx context.Context, b store.ImportBatch) error {
+// each user line (against the accounts as they are: not those of earlier lines of b),
+// and else the account each line finds.
+func (f *fakeBulk) CheckImport(ctx context.Context, b store.ImportBatch) (store.ImportCheck, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return err
+		return store.ImportCheck{}, err
 	}
 	var probs store.ImportProblems
+	var chk store.ImportCheck
 	for _, u := range b.Users {
 		a := f.match(u)
 		for _, o := range f.accounts {
@@ -106,11 +108,16 @@ func (f *fakeBulk) CheckImport(ctx context.Context, b store.ImportBatch) error {
 				probs = append(probs, store.ImportProblem{Line: u.Line, Field: "user.username", Reason: "is another account's"})
 			}
 		}
+		id := ""
+		if a != nil {
+			id = a.ID
+		}
+		chk.Accounts = append(chk.Accounts, id)
 	}
 	if len(probs) > 0 {
-		return probs
+		return store.ImportCheck{}, probs
 	}
-	return nil
+	return chk, nil
 }
 
 func (f *fakeBulk) ensureTeam(name string, rep *store.ImportReport, verbose bool) {

@@ -97,7 +97,7 @@ func Import(ctx context.Context, b store.Bulk, cat Catalog, src Source, opts Imp
 	// another account holds) stops the import before its first batch rather than
 	// half-way. Its problems join the Summary's errors.
 	pre := &applier{ctx: ctx, b: b, opts: ImportOptions{BatchSize: max}, max: max, rep: rep,
-		check: newValidator(ctx, cat, opts.TeamChannels), checkOnly: true}
+		check: newValidator(ctx, cat, opts.TeamChannels), checkOnly: true, found: map[string]int{}}
 	if err := pre.run(src); err != nil {
 		return rep, err
 	}
@@ -142,7 +142,8 @@ type applier struct {
 	// checkOnly: each batch is checked (store.Bulk.CheckImport), not applied, and its
 	// problems are added to rep's errors.
 	checkOnly bool
-	checked   int // batches checked
+	checked   int            // batches checked
+	found     map[string]int // the accounts (SCIM id) the checked lines find → line
 
 	// A dry run rolls every batch back, so a batch of users cannot see the teams and
 	// channels earlier batches would have created: each such batch is applied after
@@ -440,11 +441,24 @@ func (a *applier) flush() error {
 // report's errors (batches come in line order, so the errors stay in it).
 func (a *applier) checkBatch(b store.ImportBatch) error {
 	a.checked++
-	err := a.b.CheckImport(a.ctx, b)
+	chk, err := a.b.CheckImport(a.ctx, b)
 	var probs store.ImportProblems
 	switch {
 	case err == nil:
-		return nil
+		// Two lines of different batches that find one account: ImportChat refuses
+		// them within a batch, and across two the later could no longer find it (the
+		// earlier gave it its own email) and stop the import half-way.
+		for i, id := range chk.Accounts {
+			if id == "" || i >= len(b.Users) {
+				continue
+			}
+			line := b.Users[i].Line
+			if prev, ok := a.found[id]; ok && prev != line { // a line's pieces find its account
+				probs = append(probs, store.ImportProblem{Line: line, Field: "user", Reason: fmt.Sprintf("finds the account line %d finds too", prev)})
+			} else {
+				a.found[id] = line
+			}
+		}
 	case !errors.As(err, &probs):
 		return fmt.Errorf("check batch %d: %w", a.checked, err)
 	}

@@ -276,11 +276,39 @@ func TestDatabaseConflictInLaterBatchWritesNothing(t *testing.T) {
 	}
 }
 
+// Two lines in two batches that find one account (the first by auth_data, the second
+// by the email the account has before the import) are refused before anything is
+// written: applied, the first would give the account its email, and the second would
+// find no account and stop the import half-way on the account's userName.
+func TestDatabaseOneAccountFoundAcrossBatches(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := sqltest.Open(t, b)
+			importDB(t, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"xavier","email":"x@example.com","auth_service":"saml","auth_data":"00uX"}}`)), ImportOptions{})
+			before := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true})
+			rep, err := Import(context.Background(), s, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"xavier2","email":"new@example.com","auth_service":"saml","auth_data":"00uX"}}`,
+				`{"type":"user","user":{"username":"yolanda","email":"y@example.com"}}`,
+				`{"type":"user","user":{"username":"zach","email":"x@example.com"}}`)), ImportOptions{BatchSize: 2})
+			want := []Error{{Line: 4, Field: "user", Message: "finds the account line 2 finds too"}}
+			if !errors.Is(err, ErrInvalidFile) || rep.Batches != 0 || !reflect.DeepEqual(rep.Errors, want) {
+				t.Fatalf("%v, %d batches, %+v", err, rep.Batches, rep.Errors)
+			}
+			if got := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true}); got != before {
+				t.Errorf("wrote:\n%s", got)
+			}
+		})
+	}
+}
+
 // checklessStore passes every check, as if the conflicting change were committed
 // between the check and the batch.
 type checklessStore struct{ *sqlstore.Store }
 
-func (checklessStore) CheckImport(context.Context, store.ImportBatch) error { return nil }
+func (checklessStore) CheckImport(context.Context, store.ImportBatch) (store.ImportCheck, error) {
+	return store.ImportCheck{}, nil
+}
 
 // A batch the store refuses all the same (a conflict committed after the check) stops
 // the import with an error naming the line.

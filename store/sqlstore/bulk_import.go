@@ -61,25 +61,30 @@ func (s *Store) ImportChat(ctx context.Context, b store.ImportBatch, opts store.
 
 // CheckImport makes ImportChat's checks (checkImportBatch, then match) in one read-only
 // snapshot, and writes nothing; see store.Bulk.
-func (s *Store) CheckImport(ctx context.Context, b store.ImportBatch) (err error) {
+func (s *Store) CheckImport(ctx context.Context, b store.ImportBatch) (_ store.ImportCheck, err error) {
 	defer s.classify(&err)
 	if err := s.checkImportBatch(b); err != nil {
-		return fmt.Errorf("check import: %w", err)
+		return store.ImportCheck{}, fmt.Errorf("check import: %w", err)
 	}
 	if len(b.Users) == 0 {
-		return nil
+		return store.ImportCheck{}, nil
 	}
 	opts := s.d.readSnapshot
 	tx, err := s.db.BeginTxx(ctx, &opts)
 	if err != nil {
-		return fmt.Errorf("check import: %w", err)
+		return store.ImportCheck{}, fmt.Errorf("check import: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only; nothing to keep
 	im := &importer{s: s, tx: tx}
-	if _, err := im.match(ctx, b.Users); err != nil {
-		return fmt.Errorf("check import: %w", err)
+	accts, err := im.match(ctx, b.Users)
+	if err != nil {
+		return store.ImportCheck{}, fmt.Errorf("check import: %w", err)
 	}
-	return nil
+	chk := store.ImportCheck{Accounts: make([]string, len(accts))}
+	for i, a := range accts {
+		chk.Accounts[i] = a.id
+	}
+	return chk, nil
 }
 
 // lineError is an InvalidError naming the line of the file an item came from.
@@ -404,6 +409,7 @@ type matchRow struct {
 	Key   string `db:"k"`
 	Live  bool   `db:"live"`
 	Email string `db:"em"` // the account's email (kinds 0 and 2; kind 1's is Key)
+	ID    string `db:"id"` // the account's SCIM id (kinds 0, 1, 2 and 4)
 }
 
 // match finds each line's account, in one statement (by externalId, by email, by chat
@@ -429,17 +435,17 @@ func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]impo
 	// created between two reads would be missed by one and found by the next. An account
 	// created after it makes the INSERT below fail on a unique index, and the
 	// transaction runs again.
-	text, args := bind(`SELECT 0 AS kind, pk, external_id AS k, true AS live, email AS em FROM users
+	text, args := bind(`SELECT 0 AS kind, pk, external_id AS k, true AS live, email AS em, id FROM users
 		WHERE external_id IN :exts AND scim_deleted_at IS NULL
 	UNION ALL
-	SELECT 1, u.pk, u.email, true, u.email FROM user_emails e JOIN users u ON u.pk = e.user_pk
+	SELECT 1, u.pk, u.email, true, u.email, u.id FROM user_emails e JOIN users u ON u.pk = e.user_pk
 		WHERE e.value_ci IN :emails AND u.email = e.value_ci AND u.scim_deleted_at IS NULL
 	UNION ALL
-	SELECT 2, pk, username, scim_deleted_at IS NULL, email FROM users WHERE username IN :names
+	SELECT 2, pk, username, scim_deleted_at IS NULL, email, id FROM users WHERE username IN :names
 	UNION ALL
-	SELECT 3, 0, name, true, '' FROM groups WHERE name IN :names
+	SELECT 3, 0, name, true, '', '' FROM groups WHERE name IN :names
 	UNION ALL
-	SELECT 4, pk, user_name_ci, true, '' FROM users WHERE user_name_ci IN :emails AND scim_deleted_at IS NULL
+	SELECT 4, pk, user_name_ci, true, '', id FROM users WHERE user_name_ci IN :emails AND scim_deleted_at IS NULL
 	ORDER BY 1, 2`, params{"exts": d.textList(exts), "emails": d.textList(emails), "names": d.textList(names)})
 	var rows []matchRow
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
@@ -472,7 +478,7 @@ func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]impo
 		} else if r, ok := byName[l.Username]; ok && r.Live {
 			m = r
 		}
-		a.pk = m.PK
+		a.pk, a.id = m.PK, m.ID
 		if r, ok := byName[l.Username]; ok && r.PK != a.pk {
 			reason := "is the username of another account"
 			if !r.Live {

@@ -84,7 +84,7 @@ func TestBulkAtScale(t *testing.T) {
 			// applied (CheckImport).
 			checkStart := time.Now()
 			for lo := 0; lo < n; lo += batch {
-				if err := s.CheckImport(ctx, userBatch(lo)); err != nil {
+				if _, err := s.CheckImport(ctx, userBatch(lo)); err != nil {
 					t.Fatalf("check of the batch at %d: %v", lo, err)
 				}
 			}
@@ -124,7 +124,7 @@ func TestBulkAtScale(t *testing.T) {
 				// check first.
 				start = time.Now()
 				for lo := 0; lo < n; lo += batch {
-					if err := s.CheckImport(ctx, userBatch(lo)); err != nil {
+					if _, err := s.CheckImport(ctx, userBatch(lo)); err != nil {
 						t.Fatalf("check of the batch at %d: %v", lo, err)
 					}
 				}

@@ -402,7 +402,7 @@ func testBulkImportInvalid(t *testing.T, s store.Store) {
 		}
 		// CheckImport finds the same, but for references (an earlier batch may create
 		// what they name).
-		err = s.CheckImport(ctx, c.b)
+		_, err = s.CheckImport(ctx, c.b)
 		var probs store.ImportProblems
 		if strings.HasPrefix(c.name, "membership of") || strings.HasPrefix(c.name, "channel of") {
 			if err != nil {
@@ -426,7 +426,7 @@ func testBulkImportInvalid(t *testing.T, s store.Store) {
 		name string
 		fn   func() error
 	}{
-		{"CheckImport", func() error { return s.CheckImport(ctx, several) }},
+		{"CheckImport", func() error { _, err := s.CheckImport(ctx, several); return err }},
 		{"ImportChat", func() error { _, err := s.ImportChat(ctx, several, store.ImportOptions{}); return err }},
 	} {
 		var probs store.ImportProblems
@@ -465,17 +465,20 @@ func testBulkImportEmailLimit(t *testing.T, s store.Store) {
 	name := got.Account.Username
 	over := store.ImportBatch{Users: []store.ImportUser{{Line: 4, Username: name, Email: "one-more@example.com"}}}
 	var probs store.ImportProblems
-	if err := s.CheckImport(ctx, over); !errors.As(err, &probs) || len(probs) != 1 || probs[0].Line != 4 || probs[0].Field != "user.email" {
+	if _, err := s.CheckImport(ctx, over); !errors.As(err, &probs) || len(probs) != 1 || probs[0].Line != 4 || probs[0].Field != "user.email" {
 		t.Fatalf("CheckImport of a 101st email: %v", err)
 	}
 	if _, err := s.ImportChat(ctx, over, store.ImportOptions{}); !errors.As(err, &probs) || probs[0].Field != "user.email" {
 		t.Fatalf("ImportChat of a 101st email: %v", err)
 	}
 	// One of its emails made the primary one: still 100.
-	same := store.ImportBatch{Users: []store.ImportUser{{Line: 4, Username: name, Email: "FULL7@example.com"}}}
-	if err := s.CheckImport(ctx, same); err != nil {
-		t.Fatalf("CheckImport of an email it has: %v", err)
+	// CheckImport says which account each line finds ("" for a new one).
+	same := store.ImportBatch{Users: []store.ImportUser{{Line: 4, Username: name, Email: "FULL7@example.com"},
+		{Line: 5, Username: "newcomer", Email: "newcomer@example.com"}}}
+	if chk, err := s.CheckImport(ctx, same); err != nil || !slices.Equal(chk.Accounts, []string{full.ID, ""}) {
+		t.Fatalf("CheckImport of an email it has: %v, %q", err, chk.Accounts)
 	}
+	same.Users = same.Users[:1]
 	if rep := mustImport(t, s, ctx, same, store.ImportOptions{}); rep.UsersUpdated != 1 {
 		t.Fatalf("an email it has: %+v", rep)
 	}
