@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+)
 
 // Bulk loading: the chat state in the shape of Mattermost's bulk import format (teams,
 // channels, users with their team and channel memberships), which store/jsonl reads and
@@ -44,11 +48,81 @@ type Bulk interface {
 	// Applying the same batch again changes nothing and reports no change. With
 	// opts.DryRun the transaction is rolled back: the report says what would have changed, given the
 	// database as it is (a dry run of a later batch does not see an earlier batch's
-	// effects). Errors: *InvalidError for a batch this store cannot apply (its fields
-	// exceed the stored limits, a reference to nothing, a username another account holds),
-	// naming the ImportX.Line of the offending item; nothing of the batch is written.
+	// effects). Errors: for a batch this store cannot apply (its fields exceed the stored
+	// limits, a reference to nothing, a username another account holds), ImportProblems
+	// (see CheckImport) listing every problem found with the ImportX.Line of its item, or
+	// an *InvalidError; nothing of the batch is written.
 	ImportChat(ctx context.Context, b ImportBatch, opts ImportOptions) (ImportReport, error)
+
+	// CheckImport writes nothing and reports every problem for which ImportChat would
+	// refuse b given the database as it is now: what ImportChat checks before it writes
+	// (MaxImportBatch, the stored limits, types, two lines of b naming one team, channel
+	// or person) and the accounts' conflicts with the database (a username another
+	// account holds, live or whose SCIM user was deleted, or a group's name; a new
+	// account's email that is another user's userName; two lines finding one account; an
+	// email that would give an account more than MaxMultiValues emails). The error is
+	// ImportProblems, every problem with its line, or an error of the store. ImportChat
+	// makes the same checks through the same code and refuses b with the same
+	// ImportProblems.
+	//
+	// References to teams and channels are not checked: a batch of a file may name what
+	// an earlier batch of it creates (store/jsonl checks them against the file and the
+	// database). So when CheckImport passes, ImportChat refuses b only for a reference to
+	// nothing or a change committed in between. It costs a statement or two whatever
+	// the batch's size. When it finds no problem it says which account each user line
+	// finds (ImportCheck), so that a caller checking several batches can tell two lines
+	// of different batches that find one account.
+	CheckImport(ctx context.Context, b ImportBatch) (ImportCheck, error)
 }
+
+// ImportCheck is what CheckImport found in a batch it could apply.
+type ImportCheck struct {
+	// Accounts holds, for each of the batch's Users in order, the SCIM id of the
+	// account the line finds, "" when it would create one.
+	Accounts []string
+}
+
+// ImportProblem is one reason a batch cannot be applied: Line is the ImportX.Line of the
+// item (0 for the batch as a whole), Field the bulk format's field ("user.username").
+type ImportProblem struct {
+	Line          int
+	Field, Reason string
+}
+
+// ImportProblems is every problem of a batch, in line order. It unwraps to one
+// *InvalidError per problem (Attribute "line N: field"), so errors.As finds the first
+// and errors.Is(err, ErrInvalid) holds.
+type ImportProblems []ImportProblem
+
+func (p ImportProblems) Error() string {
+	if len(p) == 0 {
+		return "no problem"
+	}
+	msg := p[0].invalid().Error()
+	if len(p) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(p)-1)
+	}
+	return msg
+}
+
+// Unwrap returns each problem as an *InvalidError.
+func (p ImportProblems) Unwrap() []error {
+	out := make([]error, len(p))
+	for i := range p {
+		out[i] = p[i].invalid()
+	}
+	return out
+}
+
+func (p ImportProblem) invalid() *InvalidError {
+	if p.Line == 0 {
+		return &InvalidError{Attribute: p.Field, Reason: p.Reason}
+	}
+	return &InvalidError{Attribute: fmt.Sprintf("line %d: %s", p.Line, p.Field), Reason: p.Reason}
+}
+
+// String is "line N: field reason".
+func (p ImportProblem) String() string { return strings.TrimSpace(p.invalid().Error()) }
 
 // ExportQuery selects what ExportChat exports.
 type ExportQuery struct {

@@ -24,8 +24,10 @@ const (
 	EventAccountDeleted     EventKind = "account.deleted"     // purged: the account is gone
 	EventTeamCreated        EventKind = "team.created"
 	EventChannelCreated     EventKind = "channel.created"
-	EventTeamJoined         EventKind = "team.joined" // the account became a member
-	EventTeamLeft           EventKind = "team.left"   // the account stopped being one
+	EventTeamUpdated        EventKind = "team.updated"    // Before/After: display_name, type; changed keys only
+	EventChannelUpdated     EventKind = "channel.updated" // Before/After: display_name, type; changed keys only
+	EventTeamJoined         EventKind = "team.joined"     // the account became a member
+	EventTeamLeft           EventKind = "team.left"       // the account stopped being one
 	EventChannelJoined      EventKind = "channel.joined"
 	EventChannelLeft        EventKind = "channel.left"
 	// Written by the connector through AppendEvent, never by a Townsquare change: what a
@@ -53,6 +55,14 @@ const (
 	AttrPosition  = "position"   // title
 	AttrAuthData  = "auth_data"  // externalId
 	AttrActive    = "active"     // "true" or "false"
+)
+
+// Team and channel attribute keys of Event.Before and Event.After (team.updated,
+// channel.updated): Mattermost's names. A type is TeamOpen/TeamInviteOnly or
+// ChannelOpen/ChannelPrivate.
+const (
+	AttrDisplayName = "display_name"
+	AttrType        = "type"
 )
 
 // AccountAttributes are the attributes of u that a chat server holds, by the keys above,
@@ -115,6 +125,8 @@ type Event struct {
 	// Account attributes by key — the Mattermost names: username, email, first_name,
 	// last_name, nickname, position, auth_data (the externalId), active. For
 	// account.updated only the keys that changed; for account.created all set ones.
+	// For team.updated and channel.updated, display_name and type, the keys that
+	// changed.
 	Before, After map[string]string
 }
 

@@ -128,7 +128,8 @@ func eventLine(e store.Event) string {
 		where += "/" + e.Channel
 	}
 	parts := []string{e.Time.UTC().Format(time.RFC3339), or(e.Actor), string(e.Kind), or(who), or(where), or(e.Source)}
-	if e.Kind == store.EventAccountUpdated {
+	switch e.Kind {
+	case store.EventAccountUpdated, store.EventTeamUpdated, store.EventChannelUpdated: // the changed keys
 		for _, k := range slices.Sorted(maps.Keys(e.After)) {
 			parts = append(parts, fmt.Sprintf("%s: %q → %q", k, e.Before[k], e.After[k]))
 		}

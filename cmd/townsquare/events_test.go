@@ -172,3 +172,23 @@ func TestJournalRetentionFlag(t *testing.T) {
 		t.Fatalf("serve --journal-retention -1h: %v", err)
 	}
 }
+
+// team.updated and channel.updated show the keys that changed, as account.updated does.
+func TestEventLineShowsTeamAndChannelChanges(t *testing.T) {
+	at := time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		e    store.Event
+		want string
+	}{
+		{store.Event{Time: at, Kind: store.EventTeamUpdated, Actor: "import", Team: "eng",
+			Before: map[string]string{"type": "O"}, After: map[string]string{"type": "I"}},
+			`2026-12-02T14:00:00Z  import  team.updated  -  eng  -  type: "O" → "I"`},
+		{store.Event{Time: at, Kind: store.EventChannelUpdated, Actor: "import", Team: "eng", Channel: "backend",
+			Before: map[string]string{"display_name": "Backend", "type": "O"}, After: map[string]string{"display_name": "Back end", "type": "P"}},
+			`2026-12-02T14:00:00Z  import  channel.updated  -  eng/backend  -  display_name: "Backend" → "Back end"  type: "O" → "P"`},
+	} {
+		if got := eventLine(c.e); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+}

@@ -406,6 +406,10 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 		if strings.HasPrefix(string(ev.Kind), "mattermost.") {
 			continue
 		}
+		// team.updated and channel.updated (an import's display name or type) are
+		// passed over: docs/mattermost.md's calls hold none that patches a team or a
+		// channel, so a Mattermost team or channel keeps the name and type it was
+		// created with. They name no account, so no account is synced for them.
 		switch ev.Kind {
 		case store.EventTeamCreated:
 			if err := e.retrying(ctx, func() error { _, err := e.ensureTeam(ctx, ev.Team); return err }); err != nil {

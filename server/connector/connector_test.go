@@ -1185,3 +1185,35 @@ func TestTeamsAreCreatedWithTheirType(t *testing.T) {
 		}
 	})
 }
+
+// team.updated and channel.updated are passed over: no call patches a team or a
+// channel, and the entries neither fail the delivery nor become dead letters.
+func TestTeamAndChannelUpdatesArePassedOver(t *testing.T) {
+	each(t, nil, func(t *testing.T, h *harness) {
+		b := store.ImportBatch{
+			Teams:    []store.ImportTeam{{Line: 2, Name: "partners", DisplayName: "Partners", Type: store.TeamOpen}},
+			Channels: []store.ImportChannel{{Line: 3, Team: "partners", Name: "deals", DisplayName: "Deals", Type: store.ChannelOpen}},
+		}
+		if _, err := h.st.ImportChat(h.ctx, b, store.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver()
+		before := len(h.writes())
+		b.Teams[0].DisplayName, b.Teams[0].Type = "Our partners", store.TeamInviteOnly
+		b.Channels[0].Type = store.ChannelPrivate
+		if rep, err := h.st.ImportChat(h.ctx, b, store.ImportOptions{}); err != nil || rep.TeamsUpdated != 1 || rep.ChannelsUpdated != 1 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		evs, err := h.st.Events(h.ctx, store.EventQuery{Limit: store.MaxEventPage})
+		if err != nil || len(evs) < 2 || evs[len(evs)-2].Kind != store.EventTeamUpdated || evs[len(evs)-1].Kind != store.EventChannelUpdated {
+			t.Fatalf("journal: %v %v", evs, err)
+		}
+		h.deliver()
+		if w := h.writes()[before:]; len(w) != 0 {
+			t.Errorf("the updates made calls: %v", w)
+		}
+		if r := h.status(); r.DeadLetters.Count != 0 || r.Lag.Entries != 0 {
+			t.Fatalf("dead letters %+v, lag %+v", r.DeadLetters, r.Lag)
+		}
+	})
+}

@@ -90,6 +90,36 @@ func (f *fakeBulk) ImportChat(ctx context.Context, b store.ImportBatch, opts sto
 	return rep, nil
 }
 
+// CheckImport reports, as the contract says, the username another account holds of
+// each user line (against the accounts as they are: not those of earlier lines of b),
+// and else the account each line finds.
+func (f *fakeBulk) CheckImport(ctx context.Context, b store.ImportBatch) (store.ImportCheck, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return store.ImportCheck{}, err
+	}
+	var probs store.ImportProblems
+	var chk store.ImportCheck
+	for _, u := range b.Users {
+		a := f.match(u)
+		for _, o := range f.accounts {
+			if o != a && o.Username == u.Username {
+				probs = append(probs, store.ImportProblem{Line: u.Line, Field: "user.username", Reason: "is another account's"})
+			}
+		}
+		id := ""
+		if a != nil {
+			id = a.ID
+		}
+		chk.Accounts = append(chk.Accounts, id)
+	}
+	if len(probs) > 0 {
+		return store.ImportCheck{}, probs
+	}
+	return chk, nil
+}
+
 func (f *fakeBulk) ensureTeam(name string, rep *store.ImportReport, verbose bool) {
 	if _, ok := f.teams[name]; ok {
 		return

@@ -52,15 +52,17 @@ type Report struct {
 // Report lists the errors.
 var ErrInvalidFile = errors.New("the file has errors: nothing was imported")
 
-// Import reads the bulk file of src twice. The first pass validates every line
-// (Validate); when any error is found it returns the report and ErrInvalidFile, having
-// written nothing. The second applies the lines Townsquare keeps in order, in batches
+// Import reads the bulk file of src three times. The first pass validates every line
+// (Validate), then makes the batches the import would apply and checks each against the
+// database (b.CheckImport: a username another account holds, …); when any error is
+// found it returns the report and ErrInvalidFile, having written nothing. The second
+// applies the lines Townsquare keeps in order, in batches
 // of at most store.MaxImportBatch items and memberships (b.ImportChat, one transaction
 // each), as the actor "import". Applying is idempotent, so an import stopped half-way
 // (a crash, a cancelled ctx, a failing batch) and run again ends in the same state as
-// one that ran through. A batch the store refuses (a username another account holds,
-// found only against the database) stops the import with that error: the batches
-// before it stay applied, and the error names the line.
+// one that ran through. A batch the store still refuses (a change committed by someone
+// else since the check) stops the import with that error: the batches before it stay
+// applied, and the error names the line.
 //
 // With opts.DryRun every batch is rolled back. Its batches then hold one line type each,
 // and each is applied after the file's teams and channels it needs that the database
@@ -90,6 +92,18 @@ func Import(ctx context.Context, b store.Bulk, cat Catalog, src Source, opts Imp
 		max = store.MaxImportBatch
 	}
 	max = maxInt(max, 2) // a team and one of its channels: splitUser needs both in a piece
+	// Still the first pass: the batches the import would apply, checked against the
+	// database (b.CheckImport), so that a conflict only the database can see (a username
+	// another account holds) stops the import before its first batch rather than
+	// half-way. Its problems join the Summary's errors.
+	pre := &applier{ctx: ctx, b: b, opts: ImportOptions{BatchSize: max}, max: max, rep: rep,
+		check: newValidator(ctx, cat, opts.TeamChannels), checkOnly: true, found: map[string]int{}}
+	if err := pre.run(src); err != nil {
+		return rep, err
+	}
+	if rep.ErrorCount > 0 {
+		return rep, ErrInvalidFile
+	}
 	ap := &applier{ctx: ctx, b: b, opts: opts, max: max, rep: rep, check: newValidator(ctx, cat, opts.TeamChannels)}
 	if opts.DryRun {
 		ap.fileTeams = map[string]store.ImportTeam{}
@@ -124,6 +138,12 @@ type applier struct {
 	check *validator
 
 	batchKind string // a dry run's batches hold one type each: this one's
+
+	// checkOnly: each batch is checked (store.Bulk.CheckImport), not applied, and its
+	// problems are added to rep's errors.
+	checkOnly bool
+	checked   int            // batches checked
+	found     map[string]int // the accounts (SCIM id) the checked lines find → line
 
 	// A dry run rolls every batch back, so a batch of users cannot see the teams and
 	// channels earlier batches would have created: each such batch is applied after
@@ -380,6 +400,9 @@ func (a *applier) flush() error {
 	if err := a.ctx.Err(); err != nil {
 		return err
 	}
+	if a.checkOnly {
+		return a.checkBatch(b)
+	}
 	if !a.opts.DryRun {
 		if err := a.hashPasswords(b.Users, pw); err != nil {
 			return err
@@ -410,6 +433,41 @@ func (a *applier) flush() error {
 	a.rep.Applied.Add(subtract(r, before))
 	if a.opts.Progress != nil {
 		a.opts.Progress(a.rep)
+	}
+	return nil
+}
+
+// checkBatch checks b against the database and adds each problem found to the
+// report's errors (batches come in line order, so the errors stay in it).
+func (a *applier) checkBatch(b store.ImportBatch) error {
+	a.checked++
+	chk, err := a.b.CheckImport(a.ctx, b)
+	var probs store.ImportProblems
+	switch {
+	case err == nil:
+		// Two lines of different batches that find one account: ImportChat refuses
+		// them within a batch, and across two the later could no longer find it (the
+		// earlier gave it its own email) and stop the import half-way.
+		for i, id := range chk.Accounts {
+			if id == "" || i >= len(b.Users) {
+				continue
+			}
+			line := b.Users[i].Line
+			if prev, ok := a.found[id]; ok && prev != line { // a line's pieces find its account
+				probs = append(probs, store.ImportProblem{Line: line, Field: "user", Reason: fmt.Sprintf("finds the account line %d finds too", prev)})
+			} else {
+				a.found[id] = line
+			}
+		}
+	case !errors.As(err, &probs):
+		return fmt.Errorf("check batch %d: %w", a.checked, err)
+	}
+	sum := &a.rep.Summary
+	for _, p := range probs {
+		sum.ErrorCount++
+		if len(sum.Errors) < MaxErrors {
+			sum.Errors = append(sum.Errors, Error{Line: p.Line, Field: p.Field, Message: p.Reason})
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -204,8 +205,113 @@ func TestDatabaseInvalidFileWritesNothing(t *testing.T) {
 	}
 }
 
-// A batch the store refuses (here a username another account holds, which only the
-// database knows) stops the import with an error naming the line.
+// A conflict only the database knows (a username another account holds) is found in
+// the first pass: the import writes nothing and names the line.
+func TestDatabaseConflictFoundFirst(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := sqltest.Open(t, b)
+			importDB(t, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"alice","email":"a@example.com"}}`,
+				`{"type":"user","user":{"username":"bob","email":"b@example.com"}}`)), ImportOptions{})
+			before := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true})
+			// b@example.com is bob's account; the line would rename it to alice's username.
+			rep, err := Import(context.Background(), s, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"carol","email":"c@example.com"}}`,
+				`{"type":"user","user":{"username":"alice","email":"b@example.com"}}`)), ImportOptions{})
+			if !errors.Is(err, ErrInvalidFile) || rep.Batches != 0 || rep.ErrorCount != 1 ||
+				rep.Errors[0] != (Error{Line: 3, Field: "user.username", Message: "is the username of another account"}) {
+				t.Fatalf("%v, %d batches, %+v", err, rep.Batches, rep.Errors)
+			}
+			if got := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true}); got != before {
+				t.Errorf("wrote:\n%s", got)
+			}
+		})
+	}
+}
+
+// A conflict in a later batch (line 9000 of 10,001, in the second batch of 5,000) stops
+// the import before its first batch: nothing is written, and every conflict is listed.
+func TestDatabaseConflictInLaterBatchWritesNothing(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := sqltest.Open(t, b)
+			ctx := context.Background()
+			importDB(t, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"zed","email":"zed@example.com"}}`,
+				`{"type":"user","user":{"username":"yves","email":"yves@example.com"}}`,
+				`{"type":"user","user":{"username":"xena","email":"xena@example.com"}}`,
+				`{"type":"user","user":{"username":"wes","email":"wes@example.com"}}`)), ImportOptions{})
+			before := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true})
+			cur, err := s.Events(ctx, store.EventQuery{Limit: store.MaxEventPage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			buf.WriteString(versionLine + "\n")
+			for line := 2; line <= 10001; line++ {
+				name := fmt.Sprintf("user%d", line)
+				email := name + "@example.org"
+				switch line {
+				case 9000: // finds yves by email, and would rename it to zed's username
+					name, email = "zed", "yves@example.com"
+				case 9500:
+					name, email = "xena", "wes@example.com"
+				}
+				fmt.Fprintf(&buf, `{"type":"user","user":{"username":%q,"email":%q}}`+"\n", name, email)
+			}
+			rep, err := Import(ctx, s, s, bytesSource(buf.Bytes()), ImportOptions{})
+			want := []Error{{Line: 9000, Field: "user.username", Message: "is the username of another account"},
+				{Line: 9500, Field: "user.username", Message: "is the username of another account"}}
+			if !errors.Is(err, ErrInvalidFile) || rep.Batches != 0 || !reflect.DeepEqual(rep.Errors, want) {
+				t.Fatalf("%v, %d batches, %+v", err, rep.Batches, rep.Errors)
+			}
+			if got := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true}); got != before {
+				t.Error("the import wrote")
+			}
+			if after, err := s.Events(ctx, store.EventQuery{Limit: store.MaxEventPage}); err != nil || len(after) != len(cur) {
+				t.Errorf("journaled %d entries, %v", len(after)-len(cur), err)
+			}
+		})
+	}
+}
+
+// Two lines in two batches that find one account (the first by auth_data, the second
+// by the email the account has before the import) are refused before anything is
+// written: applied, the first would give the account its email, and the second would
+// find no account and stop the import half-way on the account's userName.
+func TestDatabaseOneAccountFoundAcrossBatches(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := sqltest.Open(t, b)
+			importDB(t, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"xavier","email":"x@example.com","auth_service":"saml","auth_data":"00uX"}}`)), ImportOptions{})
+			before := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true})
+			rep, err := Import(context.Background(), s, s, bytesSource(lines(versionLine,
+				`{"type":"user","user":{"username":"xavier2","email":"new@example.com","auth_service":"saml","auth_data":"00uX"}}`,
+				`{"type":"user","user":{"username":"yolanda","email":"y@example.com"}}`,
+				`{"type":"user","user":{"username":"zach","email":"x@example.com"}}`)), ImportOptions{BatchSize: 2})
+			want := []Error{{Line: 4, Field: "user", Message: "finds the account line 2 finds too"}}
+			if !errors.Is(err, ErrInvalidFile) || rep.Batches != 0 || !reflect.DeepEqual(rep.Errors, want) {
+				t.Fatalf("%v, %d batches, %+v", err, rep.Batches, rep.Errors)
+			}
+			if got := exportDB(t, s, store.ExportQuery{IncludeDeactivated: true}); got != before {
+				t.Errorf("wrote:\n%s", got)
+			}
+		})
+	}
+}
+
+// checklessStore passes every check, as if the conflicting change were committed
+// between the check and the batch.
+type checklessStore struct{ *sqlstore.Store }
+
+func (checklessStore) CheckImport(context.Context, store.ImportBatch) (store.ImportCheck, error) {
+	return store.ImportCheck{}, nil
+}
+
+// A batch the store refuses all the same (a conflict committed after the check) stops
+// the import with an error naming the line.
 func TestDatabaseRefusedBatch(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -213,8 +319,7 @@ func TestDatabaseRefusedBatch(t *testing.T) {
 			importDB(t, s, bytesSource(lines(versionLine,
 				`{"type":"user","user":{"username":"alice","email":"a@example.com"}}`,
 				`{"type":"user","user":{"username":"bob","email":"b@example.com"}}`)), ImportOptions{})
-			// b@example.com is bob's account; the line would rename it to alice's username.
-			rep, err := Import(context.Background(), s, s, bytesSource(lines(versionLine,
+			rep, err := Import(context.Background(), checklessStore{s}, s, bytesSource(lines(versionLine,
 				`{"type":"user","user":{"username":"alice","email":"b@example.com"}}`)), ImportOptions{})
 			if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "line 2") || rep.Batches != 0 {
 				t.Fatalf("%v, %d batches", err, rep.Batches)

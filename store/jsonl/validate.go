@@ -156,6 +156,7 @@ func Validate(ctx context.Context, src Source, cat Catalog, teamChannels []strin
 	}
 	defer rc.Close()
 	v := newValidator(ctx, cat, teamChannels)
+	v.people = map[string]int{}
 	r := NewReader(rc)
 	for {
 		l, err := r.Next()
@@ -192,10 +193,15 @@ type validator struct {
 	dbChannels   map[string]map[string]bool // per team, filled when first asked
 	fileTeams    map[string]bool
 	fileChannels map[string]bool // team + "/" + channel
-	maxRank      int
-	maxType      string
-	maxLine      int
-	sum          Summary
+	// people are the keys that find an account (samePerson) → the line of the file
+	// that has them; nil when not checked. Validate checks them; Import's later passes
+	// check each line again (the file may have changed) but not these, which would
+	// hold every person's keys once more.
+	people  map[string]int
+	maxRank int
+	maxType string
+	maxLine int
+	sum     Summary
 }
 
 func newValidator(ctx context.Context, cat Catalog, teamChannels []string) *validator {
@@ -375,6 +381,35 @@ func (v *validator) channel(e *lineErrs, c *Channel) error {
 	return nil
 }
 
+// samePerson reports a user line (imported: not a guest) whose username, email
+// (case-insensitive) or auth_data (as externalId) an earlier line of the file has.
+// ImportChat refuses two such lines in one batch, and in two batches the later one
+// would find the account the earlier made or changed; so the file is refused whatever
+// its batches, before anything is written.
+func (v *validator) samePerson(e *lineErrs, u *User) {
+	if v.people == nil {
+		return
+	}
+	type personKey struct{ key, field, what string }
+	var keys []personKey
+	if u.Username != nil {
+		keys = append(keys, personKey{"u:" + strings.ToLower(*u.Username), "user.username", "username"})
+	}
+	if u.Email != nil {
+		keys = append(keys, personKey{"e:" + strings.ToLower(*u.Email), "user.email", "email"})
+	}
+	if u.AuthService != nil && contains(IdPAuthServices, *u.AuthService) && !blank(u.AuthData) {
+		keys = append(keys, personKey{"x:" + *u.AuthData, "user.auth_data", "auth_data"})
+	}
+	for _, k := range keys {
+		if prev, dup := v.people[k.key]; dup {
+			e.add(k.field, fmt.Sprintf("is the %s of line %d too: one person, one line", k.what, prev))
+		} else {
+			v.people[k.key] = e.line
+		}
+	}
+}
+
 // user follows ValidateUserImportData and the team and channel checks it calls, then
 // checks that every team and channel it names exists.
 func (v *validator) user(e *lineErrs, u *User) error {
@@ -424,6 +459,8 @@ func (v *validator) user(e *lineErrs, u *User) error {
 	v.userIgnored(u)
 	if guest {
 		v.sum.Guests++
+	} else {
+		v.samePerson(e, u)
 	}
 	if u.Teams == nil {
 		return nil

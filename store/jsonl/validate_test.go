@@ -75,6 +75,9 @@ func TestValidateErrors(t *testing.T) {
 		{"channel purpose 251", []string{team, `{"type":"channel","channel":{"team":"eng","name":"c","type":"O","purpose":"` + long(251) + `"}}`}, 3, "channel.purpose", "at most 250"},
 		{"channel scheme", []string{team, `{"type":"channel","channel":{"team":"eng","name":"c","type":"O","scheme":"x-y"}}`}, 3, "channel.scheme", "not a scheme name"},
 		// Users.
+		{"username twice", []string{user(``), `{"type":"user","user":{"username":"ALICE","email":"b@example.com"}}`}, 3, "user.username", "is the username of line 2 too"},
+		{"email twice", []string{user(``), `{"type":"user","user":{"username":"bob","email":"A@Example.com"}}`}, 3, "user.email", "is the email of line 2 too"},
+		{"auth_data twice", []string{user(`,"auth_service":"saml","auth_data":"x1"`), `{"type":"user","user":{"username":"bob","email":"b@example.com","auth_service":"ldap","auth_data":"x1"}}`}, 3, "user.auth_data", "is the auth_data of line 2 too"},
 		{"username missing", []string{`{"type":"user","user":{"email":"a@example.com"}}`}, 2, "user.username", "is required"},
 		{"username characters", []string{`{"type":"user","user":{"username":"al ice","email":"a@example.com"}}`}, 2, "user.username", "may hold only"},
 		{"username 65", []string{`{"type":"user","user":{"username":"` + strings.Repeat("a", 65) + `","email":"a@example.com"}}`}, 2, "user.username", "1–64"},

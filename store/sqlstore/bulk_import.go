@@ -59,9 +59,54 @@ func (s *Store) ImportChat(ctx context.Context, b store.ImportBatch, opts store.
 	return rep, nil
 }
 
+// CheckImport makes ImportChat's checks (checkImportBatch, then match) in one read-only
+// snapshot, and writes nothing; see store.Bulk.
+func (s *Store) CheckImport(ctx context.Context, b store.ImportBatch) (_ store.ImportCheck, err error) {
+	defer s.classify(&err)
+	if err := s.checkImportBatch(b); err != nil {
+		return store.ImportCheck{}, fmt.Errorf("check import: %w", err)
+	}
+	if len(b.Users) == 0 {
+		return store.ImportCheck{}, nil
+	}
+	opts := s.d.readSnapshot
+	tx, err := s.db.BeginTxx(ctx, &opts)
+	if err != nil {
+		return store.ImportCheck{}, fmt.Errorf("check import: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only; nothing to keep
+	im := &importer{s: s, tx: tx}
+	accts, err := im.match(ctx, b.Users)
+	if err != nil {
+		return store.ImportCheck{}, fmt.Errorf("check import: %w", err)
+	}
+	chk := store.ImportCheck{Accounts: make([]string, len(accts))}
+	for i, a := range accts {
+		chk.Accounts[i] = a.id
+	}
+	return chk, nil
+}
+
 // lineError is an InvalidError naming the line of the file an item came from.
 func lineError(line int, field, reason string) error {
 	return &store.InvalidError{Attribute: fmt.Sprintf("line %d: %s", line, field), Reason: reason}
+}
+
+// problems collects the problems of a batch, each with its line.
+type problems store.ImportProblems
+
+func (p *problems) add(line int, field, reason string) {
+	*p = append(*p, store.ImportProblem{Line: line, Field: field, Reason: reason})
+}
+
+// err is the problems in line order (the order found among one line's), or nil.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	out := store.ImportProblems(slices.Clone(p))
+	slices.SortStableFunc(out, func(a, b store.ImportProblem) int { return a.Line - b.Line })
+	return out
 }
 
 // Reasons of the checks of a batch.
@@ -70,15 +115,16 @@ const (
 	reasonLimit    = "must be valid UTF-8 without NUL, of at most 256 characters" // store.MaxNameLength
 )
 
-// checkImportBatch checks what can be checked without the database: the batch's size
-// (MaxImportBatch), that every name and string is one the store may keep, the types,
-// that no private channel bears the name of a team-join channel (reconcile joins team-join
-// channels by name, so every team member would join it), and that no two lines of the
-// batch name the same team, channel or person (applying such a batch twice would not
-// leave it as it was).
+// checkImportBatch checks what can be checked without the database, and returns every
+// problem found (store.ImportProblems) or nil: the batch's size (MaxImportBatch, which
+// alone is reported when broken), that every name and string is one the store may keep,
+// the types, that no private channel bears the name of a team-join channel (reconcile
+// joins team-join channels by name, so every team member would join it), and that no two
+// lines of the batch name the same team, channel or person (applying such a batch twice
+// would not leave it as it was).
 func (s *Store) checkImportBatch(b store.ImportBatch) error {
 	if n := len(b.Teams) + len(b.Channels) + len(b.Users); n > store.MaxImportBatch {
-		return &store.InvalidError{Attribute: "batch", Reason: fmt.Sprintf("holds %d items; at most %d", n, store.MaxImportBatch)}
+		return store.ImportProblems{{Field: "batch", Reason: fmt.Sprintf("holds %d items; at most %d", n, store.MaxImportBatch)}}
 	}
 	members := 0
 	for _, u := range b.Users {
@@ -87,51 +133,55 @@ func (s *Store) checkImportBatch(b store.ImportBatch) error {
 		}
 	}
 	if members > store.MaxImportBatch {
-		return &store.InvalidError{Attribute: "batch", Reason: fmt.Sprintf("holds %d memberships; at most %d", members, store.MaxImportBatch)}
+		return store.ImportProblems{{Field: "batch", Reason: fmt.Sprintf("holds %d memberships; at most %d", members, store.MaxImportBatch)}}
 	}
-	check := func(line int, field, v string, required bool) error {
+	var probs problems
+	// check adds a problem of v and reports whether v is fine.
+	check := func(line int, field, v string, required bool) bool {
 		switch {
 		case v == "" && required:
-			return lineError(line, field, reasonRequired)
+			probs.add(line, field, reasonRequired)
 		case !store.PossibleName(v):
-			return lineError(line, field, reasonLimit)
+			probs.add(line, field, reasonLimit)
+		default:
+			return true
 		}
-		return nil
+		return false
 	}
 	teams := map[string]int{}
 	for _, t := range b.Teams {
-		if err := firstErr(check(t.Line, "team.name", t.Name, true), check(t.Line, "team.display_name", t.DisplayName, false)); err != nil {
-			return err
-		}
+		check(t.Line, "team.name", t.Name, true)
+		check(t.Line, "team.display_name", t.DisplayName, false)
 		if t.Type != "" && t.Type != store.TeamOpen && t.Type != store.TeamInviteOnly {
-			return lineError(t.Line, "team.type", `must be "O" or "I"`)
+			probs.add(t.Line, "team.type", `must be "O" or "I"`)
 		}
 		if prev, dup := teams[t.Name]; dup {
-			return lineError(t.Line, "team.name", fmt.Sprintf("%q is the team of line %d too", t.Name, prev))
+			probs.add(t.Line, "team.name", fmt.Sprintf("%q is the team of line %d too", t.Name, prev))
+		} else {
+			teams[t.Name] = t.Line
 		}
-		teams[t.Name] = t.Line
 	}
 	joins := s.rules.TeamJoinChannels()
 	channels := map[[2]string]int{}
 	for _, c := range b.Channels {
-		if err := firstErr(check(c.Line, "channel.team", c.Team, true), check(c.Line, "channel.name", c.Name, true),
-			check(c.Line, "channel.display_name", c.DisplayName, false)); err != nil {
-			return err
-		}
+		check(c.Line, "channel.team", c.Team, true)
+		check(c.Line, "channel.name", c.Name, true)
+		check(c.Line, "channel.display_name", c.DisplayName, false)
 		switch c.Type {
 		case "", store.ChannelOpen:
 		case store.ChannelPrivate:
 			if slices.Contains(joins, c.Name) {
-				return lineError(c.Line, "channel.type", fmt.Sprintf("%q is a channel every team member joins, so it cannot be private", c.Name))
+				probs.add(c.Line, "channel.type", fmt.Sprintf("%q is a channel every team member joins, so it cannot be private", c.Name))
 			}
 		default:
-			return lineError(c.Line, "channel.type", `must be "O" or "P"`)
+			probs.add(c.Line, "channel.type", `must be "O" or "P"`)
 		}
 		k := [2]string{c.Team, c.Name}
 		if prev, dup := channels[k]; dup {
-			return lineError(c.Line, "channel.name", fmt.Sprintf("%s/%s is the channel of line %d too", c.Team, c.Name, prev))
+			probs.add(c.Line, "channel.name", fmt.Sprintf("%s/%s is the channel of line %d too", c.Team, c.Name, prev))
+		} else {
+			channels[k] = c.Line
 		}
-		channels[k] = c.Line
 	}
 	keys := map[string]int{} // "u:" username, "e:" email, "x:" externalId → line
 	for _, u := range b.Users {
@@ -143,12 +193,10 @@ func (s *Store) checkImportBatch(b store.ImportBatch) error {
 			{"user.first_name", u.FirstName, false}, {"user.last_name", u.LastName, false}, {"user.nickname", u.Nickname, false},
 			{"user.position", u.Position, false}, {"user.locale", u.Locale, false},
 		} {
-			if err := check(u.Line, f.field, f.v, f.required); err != nil {
-				return err
-			}
+			check(u.Line, f.field, f.v, f.required)
 		}
 		if len(u.PasswordHash) > store.MaxTextLength {
-			return lineError(u.Line, "user.password", "is too long")
+			probs.add(u.Line, "user.password", "is too long")
 		}
 		for _, k := range []struct{ key, field string }{
 			{"u:" + u.Username, "user.username"}, {"e:" + strings.ToLower(u.Email), "user.email"}, {"x:" + u.ExternalID, "user.auth_data"},
@@ -157,32 +205,19 @@ func (s *Store) checkImportBatch(b store.ImportBatch) error {
 				continue
 			}
 			if prev, dup := keys[k.key]; dup {
-				return lineError(u.Line, k.field, fmt.Sprintf("names the person of line %d too", prev))
+				probs.add(u.Line, k.field, fmt.Sprintf("names the person of line %d too", prev))
+			} else {
+				keys[k.key] = u.Line
 			}
-			keys[k.key] = u.Line
 		}
 		for _, t := range u.Teams {
-			if err := check(u.Line, "user.teams.name", t.Name, true); err != nil {
-				return err
-			}
+			check(u.Line, "user.teams.name", t.Name, true)
 			for _, c := range t.Channels {
-				if err := check(u.Line, "user.teams.channels.name", c, true); err != nil {
-					return err
-				}
+				check(u.Line, "user.teams.channels.name", c, true)
 			}
 		}
 	}
-	return nil
-}
-
-// firstErr returns the first error that is not nil.
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return probs.err()
 }
 
 // importer applies one batch in its transaction.
@@ -237,7 +272,8 @@ func (im *importer) team(ctx context.Context, t store.ImportTeam) error {
 		}
 		im.rep.TeamsUpdated++
 		im.change("team %s updated", t.Name)
-		return nil
+		before, after := store.ChangedAttributes(nameAndType(cur.DisplayName, cur.Type), nameAndType(disp, typ))
+		return im.s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamUpdated, Team: t.Name, Before: before, After: after}})
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("find team %q: %w", t.Name, err)
 	}
@@ -263,6 +299,11 @@ func (im *importer) team(ctx context.Context, t store.ImportTeam) error {
 		}
 	}
 	return nil
+}
+
+// nameAndType is what team.updated and channel.updated compare.
+func nameAndType(displayName, typ string) map[string]string {
+	return map[string]string{store.AttrDisplayName: displayName, store.AttrType: typ}
 }
 
 // given is v when given, else the current value.
@@ -314,7 +355,8 @@ func (im *importer) channel(ctx context.Context, c store.ImportChannel) error {
 		}
 		im.rep.ChannelsUpdated++
 		im.change("channel %s/%s updated", c.Team, c.Name)
-		return nil
+		before, after := store.ChangedAttributes(nameAndType(cur.DisplayName, cur.Type), nameAndType(disp, typ))
+		return im.s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventChannelUpdated, Team: c.Team, Channel: c.Name, Before: before, After: after}})
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("find channel %s/%s: %w", c.Team, c.Name, err)
 	}
@@ -362,16 +404,21 @@ func (im *importer) users(ctx context.Context, lines []store.ImportUser) error {
 
 // matchRow is an account found by one of the keys of a line.
 type matchRow struct {
-	Kind int    `db:"kind"`
-	PK   int64  `db:"pk"`
-	Key  string `db:"k"`
-	Live bool   `db:"live"`
+	Kind  int    `db:"kind"`
+	PK    int64  `db:"pk"`
+	Key   string `db:"k"`
+	Live  bool   `db:"live"`
+	Email string `db:"em"` // the account's email (kinds 0 and 2; kind 1's is Key)
+	ID    string `db:"id"` // the account's SCIM id (kinds 0, 1, 2 and 4)
 }
 
 // match finds each line's account, in one statement (by externalId, by email, by chat
 // username; live accounts only, the lowest key first), and checks what would stop
 // the batch: a username another account or a group holds, a new account's userName
-// (its email) that a live user has, two lines that find the same account.
+// (its email) that a live user has, two lines that find the same account, a new email
+// that would give its account more than store.MaxMultiValues emails (a second
+// statement, only when a line changes an account's email). Every such problem is
+// returned, as store.ImportProblems; CheckImport and ImportChat both check through here.
 func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]importAccount, error) {
 	tx, d := im.tx, im.s.d
 	var exts, emails, names []string
@@ -388,17 +435,17 @@ func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]impo
 	// created between two reads would be missed by one and found by the next. An account
 	// created after it makes the INSERT below fail on a unique index, and the
 	// transaction runs again.
-	text, args := bind(`SELECT 0 AS kind, pk, external_id AS k, true AS live FROM users
+	text, args := bind(`SELECT 0 AS kind, pk, external_id AS k, true AS live, email AS em, id FROM users
 		WHERE external_id IN :exts AND scim_deleted_at IS NULL
 	UNION ALL
-	SELECT 1, u.pk, u.email, true FROM user_emails e JOIN users u ON u.pk = e.user_pk
+	SELECT 1, u.pk, u.email, true, u.email, u.id FROM user_emails e JOIN users u ON u.pk = e.user_pk
 		WHERE e.value_ci IN :emails AND u.email = e.value_ci AND u.scim_deleted_at IS NULL
 	UNION ALL
-	SELECT 2, pk, username, scim_deleted_at IS NULL FROM users WHERE username IN :names
+	SELECT 2, pk, username, scim_deleted_at IS NULL, email, id FROM users WHERE username IN :names
 	UNION ALL
-	SELECT 3, 0, name, true FROM groups WHERE name IN :names
+	SELECT 3, 0, name, true, '', '' FROM groups WHERE name IN :names
 	UNION ALL
-	SELECT 4, pk, user_name_ci, true FROM users WHERE user_name_ci IN :emails AND scim_deleted_at IS NULL
+	SELECT 4, pk, user_name_ci, true, '', id FROM users WHERE user_name_ci IN :emails AND scim_deleted_at IS NULL
 	ORDER BY 1, 2`, params{"exts": d.textList(exts), "emails": d.textList(emails), "names": d.textList(names)})
 	var rows []matchRow
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
@@ -418,39 +465,89 @@ func (im *importer) match(ctx context.Context, lines []store.ImportUser) ([]impo
 	byExt, byEmail, byName, groupNames, userNames := found[0], found[1], found[2], found[3], found[4]
 	accts := make([]importAccount, len(lines))
 	seen := map[int64]int{} // account → line
+	var probs problems
+	newEmail := map[int64]int{} // account → index of the line giving it another email
 	for i := range lines {
 		l := &lines[i]
 		a := importAccount{line: l}
+		var m matchRow
 		if r, ok := byExt[l.ExternalID]; ok && l.ExternalID != "" {
-			a.pk = r.PK
+			m = r
 		} else if r, ok := byEmail[strings.ToLower(l.Email)]; ok {
-			a.pk = r.PK
+			m = r
 		} else if r, ok := byName[l.Username]; ok && r.Live {
-			a.pk = r.PK
+			m = r
 		}
+		a.pk, a.id = m.PK, m.ID
 		if r, ok := byName[l.Username]; ok && r.PK != a.pk {
 			reason := "is the username of another account"
 			if !r.Live {
 				reason = "is the username of another account (whose SCIM user was deleted)"
 			}
-			return nil, lineError(l.Line, "user.username", reason)
+			probs.add(l.Line, "user.username", reason)
 		}
 		if _, ok := groupNames[l.Username]; ok {
-			return nil, lineError(l.Line, "user.username", "is the name of a group")
+			probs.add(l.Line, "user.username", "is the name of a group")
 		}
 		if a.pk == 0 {
 			if _, ok := userNames[strings.ToLower(l.Email)]; ok {
-				return nil, lineError(l.Line, "user.email", "is the userName of another user, whose account has another email")
+				probs.add(l.Line, "user.email", "is the userName of another user, whose account has another email")
 			}
 		} else {
 			if prev, dup := seen[a.pk]; dup {
-				return nil, lineError(l.Line, "user", fmt.Sprintf("finds the account line %d finds too", prev))
+				probs.add(l.Line, "user", fmt.Sprintf("finds the account line %d finds too", prev))
+			} else {
+				seen[a.pk] = l.Line
 			}
-			seen[a.pk] = l.Line
+			if m.Email != strings.ToLower(l.Email) {
+				newEmail[a.pk] = i
+			}
 		}
 		accts[i] = a
 	}
+	if err := im.checkEmailCounts(ctx, lines, newEmail, &probs); err != nil {
+		return nil, err
+	}
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
 	return accts, nil
+}
+
+// checkEmailCounts adds a problem for each account (key → index of its line) whose
+// line's email, made its primary one with its other emails kept (updateOne), would give
+// it more than store.MaxMultiValues emails: one statement, none when no line changes an
+// account's email.
+func (im *importer) checkEmailCounts(ctx context.Context, lines []store.ImportUser, newEmail map[int64]int, probs *problems) error {
+	if len(newEmail) == 0 {
+		return nil
+	}
+	pks := make([]int64, 0, len(newEmail))
+	for pk := range newEmail {
+		pks = append(pks, pk)
+	}
+	slices.Sort(pks)
+	var rows []struct {
+		PK    int64  `db:"user_pk"`
+		Value string `db:"value_ci"`
+	}
+	text, args := bind(`SELECT user_pk, value_ci FROM user_emails WHERE user_pk IN :users`, params{"users": im.s.d.int64List(pks)})
+	if err := im.tx.SelectContext(ctx, &rows, im.tx.Rebind(text), args...); err != nil {
+		return fmt.Errorf("count the matched accounts' emails: %w", err)
+	}
+	kept := map[int64]int{} // emails that stay beside the new one
+	for _, r := range rows {
+		if r.Value != strings.ToLower(lines[newEmail[r.PK]].Email) {
+			kept[r.PK]++
+		}
+	}
+	for _, pk := range pks {
+		if n := 1 + kept[pk]; n > store.MaxMultiValues {
+			l := &lines[newEmail[pk]]
+			probs.add(l.Line, "user.email", fmt.Sprintf("would be the account's email number %d: at most %d are kept", n, store.MaxMultiValues))
+		}
+	}
+	return nil
 }
 
 // resolveMemberships finds the keys of the teams and channels the lines name, in one

@@ -317,6 +317,13 @@ func testBulkImportJournal(t *testing.T, s store.Store) {
 	mustImport(t, s, ctx, b, store.ImportOptions{})
 	b.Users[0].DeleteAt, b.Users[0].Reactivate = 0, true
 	mustImport(t, s, ctx, b, store.ImportOptions{})
+	// A team's display name and a channel's type, then both of each again (unchanged:
+	// nothing journaled).
+	b.Teams[0].DisplayName, b.Channels[0].Type = "Engineering", store.ChannelPrivate
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	b.Teams[0].Type, b.Channels[0].DisplayName = store.TeamInviteOnly, "Back end"
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	mustImport(t, s, ctx, b, store.ImportOptions{})
 	lines, _ := journalSince(t, s, cursor)
 	wantLines(t, "journal of imports", lines, []string{
 		"team.created  eng",
@@ -331,6 +338,10 @@ func testBulkImportJournal(t *testing.T, s store.Store) {
 		"account.updated alice {nickname=} {nickname=al}",
 		"account.deactivated alice {active=true} {active=false}",
 		"account.reactivated alice {active=false} {active=true}",
+		"team.updated  eng {display_name=eng} {display_name=Engineering}",
+		"channel.updated  eng/backend {type=O} {type=P}",
+		"team.updated  eng {type=O} {type=I}",
+		"channel.updated  eng/backend {display_name=backend} {display_name=Back end}",
 	})
 	for _, e := range allEvents(t, s, store.EventQuery{After: cursor}) {
 		if e.Actor != store.ActorImport {
@@ -389,10 +400,87 @@ func testBulkImportInvalid(t *testing.T, s store.Store) {
 		if !errors.As(err, &inv) || !strings.Contains(err.Error(), c.line) {
 			t.Errorf("%s: %v, want an InvalidError naming %q", c.name, err, c.line)
 		}
+		// CheckImport finds the same, but for references (an earlier batch may create
+		// what they name).
+		_, err = s.CheckImport(ctx, c.b)
+		var probs store.ImportProblems
+		if strings.HasPrefix(c.name, "membership of") || strings.HasPrefix(c.name, "channel of") {
+			if err != nil {
+				t.Errorf("CheckImport of a %s: %v, want nil", c.name, err)
+			}
+		} else if !errors.As(err, &probs) || len(probs) != 1 || !strings.Contains(probs[0].String(), c.line) {
+			t.Errorf("CheckImport of a %s: %v, want one problem naming %q", c.name, err, c.line)
+		}
+	}
+	// Every problem at once, in line order, from both.
+	several := store.ImportBatch{Users: []store.ImportUser{
+		{Line: 3, Username: "bob", Email: "alice@example.com"},                // finds alice, renames her to bob
+		{Line: 4, Username: "eve", Email: "eve@example.com"},                  // fine
+		{Line: 5, Username: "sales", Email: "sales@example.com"},              // a group's name
+		{Line: 6, Username: "frank2", Email: "frank@example.com"},             // frank's userName
+		{Line: 8, Username: "gone", Email: "x@example.com"},                   // a deleted account's
+		{Line: 9, Username: "al", Email: "y@example.com", ExternalID: "00u1"}, // alice again
+	}}
+	want := []string{"line 3: user.username", "line 5: user.username", "line 6: user.email", "line 8: user.username", "line 9: user"}
+	for _, call := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"CheckImport", func() error { _, err := s.CheckImport(ctx, several); return err }},
+		{"ImportChat", func() error { _, err := s.ImportChat(ctx, several, store.ImportOptions{}); return err }},
+	} {
+		var probs store.ImportProblems
+		if err := call.fn(); !errors.As(err, &probs) || !errors.Is(err, store.ErrInvalid) || len(probs) != len(want) {
+			t.Errorf("%s of several problems: %v (%v), want %q", call.name, err, probs, want)
+			continue
+		}
+		for i, p := range probs {
+			if got := fmt.Sprintf("line %d: %s", p.Line, p.Field); got != want[i] {
+				t.Errorf("%s: problem %d is %s (%s), want %s", call.name, i, got, p.Reason, want[i])
+			}
+		}
 	}
 	wantLines(t, "export after refused imports", exportLines(t, s, store.ExportQuery{IncludeDeactivated: true}), before)
 	if lines, _ := journalSince(t, s, cursor); len(lines) > 0 {
 		t.Fatalf("refused imports journaled %q", lines)
+	}
+}
+
+// A line's new email is made its account's primary one, its other emails kept: both
+// CheckImport and ImportChat refuse one that would pass store.MaxMultiValues, and take
+// one that replaces an email the account has.
+func testBulkImportEmailLimit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	full := store.User{UserName: "full@example.com", Active: true}
+	for i := range store.MaxMultiValues {
+		full.Emails = append(full.Emails, store.MultiValue{Value: fmt.Sprintf("full%d@example.com", i), Primary: i == 0})
+	}
+	if err := s.CreateUser(ctx, &full); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUser(ctx, full.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := got.Account.Username
+	over := store.ImportBatch{Users: []store.ImportUser{{Line: 4, Username: name, Email: "one-more@example.com"}}}
+	var probs store.ImportProblems
+	if _, err := s.CheckImport(ctx, over); !errors.As(err, &probs) || len(probs) != 1 || probs[0].Line != 4 || probs[0].Field != "user.email" {
+		t.Fatalf("CheckImport of a 101st email: %v", err)
+	}
+	if _, err := s.ImportChat(ctx, over, store.ImportOptions{}); !errors.As(err, &probs) || probs[0].Field != "user.email" {
+		t.Fatalf("ImportChat of a 101st email: %v", err)
+	}
+	// One of its emails made the primary one: still 100.
+	// CheckImport says which account each line finds ("" for a new one).
+	same := store.ImportBatch{Users: []store.ImportUser{{Line: 4, Username: name, Email: "FULL7@example.com"},
+		{Line: 5, Username: "newcomer", Email: "newcomer@example.com"}}}
+	if chk, err := s.CheckImport(ctx, same); err != nil || !slices.Equal(chk.Accounts, []string{full.ID, ""}) {
+		t.Fatalf("CheckImport of an email it has: %v, %q", err, chk.Accounts)
+	}
+	same.Users = same.Users[:1]
+	if rep := mustImport(t, s, ctx, same, store.ImportOptions{}); rep.UsersUpdated != 1 {
+		t.Fatalf("an email it has: %+v", rep)
 	}
 }
 

@@ -91,6 +91,7 @@ var tests = []struct {
 	{"BulkImportActivity", testBulkImportActivity},
 	{"BulkImportJournal", testBulkImportJournal},
 	{"BulkImportInvalid", testBulkImportInvalid},
+	{"BulkImportEmailLimit", testBulkImportEmailLimit},
 	{"BulkImportBatchLimit", testBulkImportBatchLimit},
 	{"BulkImportTeamLackingJoinChannel", testBulkImportTeamLackingJoinChannel},
 	{"BulkImportIsReconciled", testBulkImportIsReconciled},
