@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/jsonstr"
 )
 
 // Groups are rendered by streaming: the members go from store.EachGroupMember through one
@@ -124,16 +125,16 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 	b := append(s.b[:0], '{')
 	if view.displayName {
 		b = append(b, `"displayName":`...)
-		b = appendJSONString(b, g.DisplayName)
+		b = jsonstr.Append(b, g.DisplayName)
 		b = append(b, ',')
 	}
 	if view.externalID {
 		b = append(b, `"externalId":`...)
-		b = appendJSONString(b, g.ExternalID)
+		b = jsonstr.Append(b, g.ExternalID)
 		b = append(b, ',')
 	}
 	b = append(b, `"id":`...)
-	b = appendJSONString(b, g.ID)
+	b = jsonstr.Append(b, g.ID)
 	if view.members {
 		b = append(b, `,"members":[`...)
 		s.write(b)
@@ -157,9 +158,9 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 	b = append(b, `","lastModified":"`...)
 	b = g.LastModified.AppendFormat(b, time.RFC3339)
 	b = append(b, `","location":`...)
-	b = appendJSONString(b, s.a.location(groupType.endpoint, g.ID))
+	b = jsonstr.Append(b, s.a.location(groupType.endpoint, g.ID))
 	b = append(b, `,"version":`...)
-	b = appendJSONString(b, etag(g.Version))
+	b = jsonstr.Append(b, etag(g.Version))
 	b = append(b, `},"schemas":["`+store.GroupSchema+`"]}`...)
 	s.write(b)
 	return nil
@@ -171,7 +172,7 @@ func appendMember(b []byte, m store.Member, k memberKeys) []byte {
 	sep := false
 	if k.display {
 		b = append(b, `"display":`...)
-		b = appendJSONString(b, m.Display)
+		b = jsonstr.Append(b, m.Display)
 		sep = true
 	}
 	if k.typ {
@@ -186,7 +187,7 @@ func appendMember(b []byte, m store.Member, k memberKeys) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"value":`...)
-		b = appendJSONString(b, m.Value)
+		b = jsonstr.Append(b, m.Value)
 	}
 	return append(b, '}')
 }

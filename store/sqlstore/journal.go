@@ -9,11 +9,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/jsonstr"
 )
 
 // The change journal (store.Journal). Entries are appended by the code that makes a
@@ -90,10 +90,10 @@ func appendEntries(b []byte, es []store.Event) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"k":`...)
-		b = appendJSONString(b, string(e.Kind))
+		b = jsonstr.Append(b, string(e.Kind))
 		for _, f := range [...]struct{ key, v string }{{`,"t":`, e.Team}, {`,"c":`, e.Channel}, {`,"s":`, e.Source}} {
 			if f.v != "" {
-				b = appendJSONString(append(b, f.key...), f.v)
+				b = jsonstr.Append(append(b, f.key...), f.v)
 			}
 		}
 		if len(e.Before) > 0 {
@@ -120,64 +120,11 @@ func appendJSONMap(b []byte, m map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = jsonstr.Append(b, m[k])
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s quoted as json.Marshal quotes it: the quote and the
-// backslash escaped, control characters too (\b \f \n \r \t by name, the others as
-// \u00XX), <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029 as \u2028 and
-// \u2029, and invalid UTF-8 as \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(append(b, s[start:]...), '"')
 }
 
 // appendEvents writes es to the journal in tx, stamped with the store's clock and ctx's

@@ -1,4 +1,4 @@
-package resources
+package jsonstr
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendJSONString(nil, s); string(got) != string(want) {
+		if got := Append(nil, s); string(got) != string(want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
 		}
 	})

@@ -1,12 +1,14 @@
-package resources
+// Package jsonstr writes JSON strings exactly as encoding/json's Marshal writes them,
+// for the code that builds JSON by hand on a hot path (streamed SCIM group answers, the
+// journal's entries), so that its bytes equal every other answer's.
+package jsonstr
 
 import "unicode/utf8"
 
-// appendJSONString appends s as a JSON string exactly as encoding/json's Marshal writes
-// it: HTML-sensitive characters (<, >, &) and U+2028/U+2029 escaped, invalid UTF-8
-// replaced by \ufffd. Streamed responses use it so that their strings are written as
-// every other answer, which encoding/json writes, writes them.
-func appendJSONString(dst []byte, s string) []byte {
+// Append appends s as a JSON string exactly as encoding/json's Marshal writes it:
+// HTML-sensitive characters (<, >, &) and U+2028/U+2029 escaped, invalid UTF-8 replaced
+// by \ufffd.
+func Append(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
