@@ -35,6 +35,7 @@ const (
 	SourceTeamJoin SourceKind = "team-join" // a channel every member of its team joins
 	SourceDefault  SourceKind = "default"   // the default team, for accounts without another team
 	SourceImport   SourceKind = "import"    // imported memberships
+	SourceManual   SourceKind = "manual"    // added by hand (CLI, admin API, a person joining an open team); no group change removes it
 	SourceOther    SourceKind = "other"     // a stored value this version does not know
 )
 
@@ -100,6 +101,13 @@ type AccountDetails struct {
 	Status      string
 	DeleteAt    int64 // Unix ms; 0 while active
 	SCIMDeleted bool
+	FirstName   string // name.givenName
+	LastName    string // name.familyName
+	Nickname    string
+	Position    string              // title
+	AuthService string              // "" when unknown (accounts made by SCIM: the connector's auth_service applies)
+	AuthData    string              // the externalId
+	Origin      string              // what made the account: OriginSCIM, OriginImport, OriginManual, OriginLogin
 	Teams       []TeamMembership    // by team name
 	Channels    []ChannelMembership // by team, then channel name
 	Groups      []GroupRef          // current SCIM groups, by displayName

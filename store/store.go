@@ -38,6 +38,7 @@ type Store interface {
 	Journal
 	MattermostState // the connector's state and desired-state reads (mattermost.go)
 	Bulk            // export and import in Mattermost's bulk format (bulk.go)
+	Admin           // the admin's writes and on-demand provisioning at first login (admin.go)
 
 	// SetRules installs the mapping configuration (default: rules.Default()). Call it
 	// before the store is used; it is not safe to call concurrently with other calls.
