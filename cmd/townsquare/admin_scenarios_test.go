@@ -100,7 +100,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func step(args ...string) adminStep { return adminStep{args: args} }
 
 func (s adminStep) fails(code, says string) adminStep { s.code, s.says = code, says; return s }
-func (s adminStep) saying(says string) adminStep    { s.says = says; return s }
+func (s adminStep) saying(says string) adminStep      { s.says = says; return s }
 
 // accountOf reads an account by what an admin types.
 func accountOf(t *testing.T, ctx context.Context, st store.Store, key string) store.AccountDetails {
