@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -281,4 +282,68 @@ func CheckPassword(p string) error {
 		}
 	}
 	return nil
+}
+
+// Where is the team, or "team:channel", a change is about.
+func (c MembershipChange) Where() string {
+	if c.Channel == "" {
+		return c.Team
+	}
+	return c.Team + ":" + c.Channel
+}
+
+// String says what a membership call did, for people; the CLI prints it and the admin
+// API answers it as "message": "added alice to support", "removed alice from support",
+// "alice stays in engineering: granted by group Engineering", ….
+func (c MembershipChange) String() string {
+	switch {
+	case c.Member && len(c.Remaining) > 0 && len(c.Removed) > 0:
+		return fmt.Sprintf("removed what hand or import added; %s stays in %s: granted by %s", c.Username, c.Where(), DescribeSources(c.Remaining))
+	case c.Member && len(c.Remaining) > 0 && !c.Changed:
+		return fmt.Sprintf("%s stays in %s: granted by %s", c.Username, c.Where(), DescribeSources(c.Remaining))
+	case c.Moved:
+		return fmt.Sprintf("removed %s from %s; they are in the default team now", c.Username, c.Where())
+	case !c.Member:
+		return fmt.Sprintf("removed %s from %s", c.Username, c.Where())
+	case c.Changed:
+		return fmt.Sprintf("added %s to %s", c.Username, c.Where())
+	}
+	return fmt.Sprintf("%s was already added to %s by hand", c.Username, c.Where())
+}
+
+// DescribeSources says why memberships exist, for people: "group Engineering and the
+// default team".
+func DescribeSources(src []MembershipSource) string {
+	parts := make([]string, len(src))
+	for i, s := range src {
+		parts[i] = s.Describe()
+	}
+	switch len(parts) {
+	case 0:
+		return "nothing"
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// Describe says what a source is, for people: "group Engineering", "the default team",
+// "the team-join channels", "an import", "hand".
+func (m MembershipSource) Describe() string {
+	switch m.Kind {
+	case SourceGroup:
+		if m.Group != nil {
+			return "group " + m.Group.DisplayName
+		}
+		return fmt.Sprintf("a deleted group (#%d)", m.GroupPK)
+	case SourceDefault:
+		return "the default team"
+	case SourceTeamJoin:
+		return "the team-join channels (every team member is in them)"
+	case SourceImport:
+		return "an import"
+	case SourceManual:
+		return "an admin (by hand)"
+	}
+	return m.String()
 }
