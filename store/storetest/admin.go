@@ -273,7 +273,12 @@ func testAdminDeleteAccount(t *testing.T, s store.Store) {
 		t.Fatalf("group members after delete: %v", ids)
 	}
 	lines, _ := journalSince(t, s, cur)
-	wantLines(t, "journal", lines, []string{"account.deleted frank (delete) {active=true email=frank@example.com username=frank}"})
+	wantLines(t, "journal", lines, []string{
+		"channel.left frank engineering/town-square (team-join)", "channel.left frank engineering/off-topic (team-join)",
+		"channel.left frank engineering/backend (group:Engineering)", "channel.left frank everyone/town-square (team-join)",
+		"channel.left frank everyone/off-topic (team-join)", "channel.left frank everyone/eng-news (group:Engineering)",
+		"team.left frank engineering (group:Engineering)", "team.left frank everyone (group:Engineering)",
+		"account.deleted frank (delete) {active=true email=frank@example.com username=frank}"})
 	wantLines(t, "actors", actors(t, s, cur), []string{store.ActorCLI})
 	if err := s.DeleteAccount(ctx, d.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete again: %v", err)
