@@ -148,6 +148,22 @@ func positiveDuration(flagName, v string) (time.Duration, error) {
 	return d, nil
 }
 
+// openStore loads the mapping file at configPath (the built-in defaults when "") and
+// opens the database at dsn, migrated, with those rules: every command that changes
+// provisioning applies the rules the servers apply, so it must load the same file.
+func openStore(ctx context.Context, dsn, configPath string) (*sqlstore.Store, rules.Config, error) {
+	cfg, err := rules.Load(configPath)
+	if err != nil {
+		return nil, rules.Config{}, err
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, rules.Config{}, err
+	}
+	st.SetRules(cfg)
+	return st, cfg, nil
+}
+
 // dbFlag registers --database on fs.
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", envDefault("TOWNSQUARE_DATABASE", sqlstore.DefaultSQLitePath),
@@ -221,22 +237,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--tls-cert and --tls-key: %w", err)
 		}
 	}
-	// The mapping rules are checked before anything else: a rule naming something
-	// invalid is an error at start-up, never at request time.
-	cfg, err := rules.Load(*configPath)
-	if err != nil {
-		return err
-	}
-
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := sqlstore.Open(ctx, *dsn)
+	// The mapping rules are checked before the server starts: a rule naming something
+	// invalid is an error at start-up, never at request time.
+	st, cfg, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	st.SetRules(cfg)
 	remapped, err := st.ApplyRules(ctx)
 	if err != nil {
 		return err
@@ -466,16 +476,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := rules.Load(*configPath)
-	if err != nil {
-		return err
-	}
-	st, err := sqlstore.Open(ctx, *dsn)
+	st, _, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	st.SetRules(cfg)
 	violations, err := st.CheckInvariants(ctx)
 	if err != nil {
 		return err
