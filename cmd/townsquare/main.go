@@ -3,6 +3,9 @@
 //	townsquare serve      run the server (SQLite townsquare.db by default)
 //	townsquare migrate    apply database migrations and exit
 //	townsquare token      create, list and revoke API tokens
+//	townsquare user       list, show, create, edit, deactivate and delete accounts
+//	townsquare team       list and create teams, add and remove members
+//	townsquare channel    list and create channels, add and remove members
 //	townsquare events     print the change journal
 //	townsquare export     write the chat state in Mattermost's bulk format
 //	townsquare import     load a file in Mattermost's bulk format
@@ -52,6 +55,12 @@ commands:
                         create an API token (default scope: scim) and print its secret once
   token list            list API tokens (names, dates and scopes, never secrets)
   token revoke NAME     revoke an API token
+  user list|search|show|create|deactivate|activate|delete|edit
+                        accounts by hand, as mmctl's user commands (see "townsquare user help")
+  team list|create|users add|remove
+                        teams and their members by hand (see "townsquare team help")
+  channel list|create|users add|remove
+                        channels (TEAM:CHANNEL) and their members by hand (see "townsquare channel help")
   events [--after C] [--account USER] [--limit N] [--follow] [--json]
                         print the change journal: who changed what, and why
   mattermost status|retry|release|sync
@@ -99,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdConformance(ctx, args[1:], stdout, stderr)
 	case "mattermost":
 		return cmdMattermost(ctx, args[1:], stdout, stderr)
+	case "user", "team", "channel":
+		return cmdAdmin(ctx, args[0], args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "townsquare", versionString())
 		return nil
