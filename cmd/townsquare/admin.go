@@ -124,7 +124,7 @@ func cmdAdmin(ctx context.Context, group string, args []string, stdout, stderr i
 		case len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help"):
 			fmt.Fprint(stdout, adminUsage(name))
 			return nil
-		case len(args) == 0:
+		case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 			fmt.Fprint(stderr, adminUsage(name))
 			return usagef("%s: no command given", name)
 		}
@@ -298,7 +298,11 @@ func splitChannel(s string) (team, channel string, err error) {
 var (
 	stdinIsTerminal = func() bool {
 		fi, err := os.Stdin.Stat()
-		return err == nil && fi.Mode()&os.ModeCharDevice != 0
+		if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			return false
+		}
+		null, err := os.Stat(os.DevNull) // a character device too, but no one to ask
+		return err != nil || !os.SameFile(fi, null)
 	}
 	confirmInput io.Reader = os.Stdin
 )
