@@ -216,9 +216,30 @@ func (c *adminCall) close() {
 func (c *adminCall) account(key string) (string, error) {
 	id, err := c.st.AccountID(c.ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("no account has the id, username or email %q (%w)", key, err)
+		return "", noAccountError(key)
 	}
 	return id, err
+}
+
+// noAccountError is a USER that names no account; it is store.ErrNotFound to
+// store.ErrorCode.
+type noAccountError string
+
+func (e noAccountError) Error() string {
+	return fmt.Sprintf("no account has the id, username or email %q", string(e))
+}
+
+func (e noAccountError) Unwrap() error { return store.ErrNotFound }
+
+// forPeople is err as a person reads it: a RefusedError's Reason says all there is
+// (the store's context around it names the account by id, which the command's line
+// already names).
+func forPeople(err error) error {
+	var r *store.RefusedError
+	if errors.As(err, &r) {
+		return r
+	}
+	return err
 }
 
 // eachUser runs do for every account keys name, each on its own (one transaction
@@ -235,7 +256,7 @@ func (c *adminCall) eachUser(keys []string, do func(key, id string) (string, err
 			line, err = do(key, id)
 		}
 		if err != nil {
-			err = fmt.Errorf("%s: %w", key, err)
+			err = fmt.Errorf("%s: %w", key, forPeople(err))
 			if len(keys) == 1 {
 				return err
 			}

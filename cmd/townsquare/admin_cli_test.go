@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -486,6 +487,9 @@ func TestAdminCLIPartialFailure(t *testing.T) {
 			if err == nil || err.Error() != "failed for 2 of 3 accounts: carol, ghost" || out != "added alice to sales\n" ||
 				!strings.Contains(errOut, "error: carol: ") || !strings.Contains(errOut, "error: ghost: ") {
 				t.Errorf("add: %v\n%s%s", err, out, errOut)
+			}
+			if uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-`); uuid.MatchString(errOut) {
+				t.Errorf("a refusal names the account by its id again: %s", errOut)
 			}
 			var refused *store.RefusedError
 			if !errors.As(err, &refused) || refused.Code != store.CodeDeactivated || !errors.Is(err, store.ErrNotFound) {

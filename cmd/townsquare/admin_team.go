@@ -73,7 +73,7 @@ team-join channels. It is open unless --private (invite only).`,
 		}
 		s, err := c.st.CreateTeam(c.ctx, t)
 		if err != nil {
-			return fmt.Errorf("team %s: %w", t.Name, err)
+			return fmt.Errorf("team %s: %w", t.Name, forPeople(err))
 		}
 		fmt.Fprintf(c.stdout, "created team %s (%s, %s) with %d channels\n", s.Name, s.DisplayName, teamType(s.Type), s.ChannelCount)
 		return nil
@@ -180,7 +180,7 @@ var channelCreateCmd = adminCommand{
 		}
 		s, err := c.st.CreateChannel(c.ctx, nc)
 		if err != nil {
-			return fmt.Errorf("channel %s:%s: %w", nc.Team, nc.Name, err)
+			return fmt.Errorf("channel %s:%s: %w", nc.Team, nc.Name, forPeople(err))
 		}
 		fmt.Fprintf(c.stdout, "created channel %s:%s (%s, %s)\n", nc.Team, s.Name, s.DisplayName, channelType(s.Type))
 		return nil

@@ -224,7 +224,7 @@ shell's history, the environment variable %s. It is stored hashed and never prin
 		}
 		d, err := c.st.CreateAccount(c.ctx, a)
 		if err != nil {
-			return fmt.Errorf("%s: %w", a.Username, err)
+			return fmt.Errorf("%s: %w", a.Username, forPeople(err))
 		}
 		teams := make([]string, len(d.Teams))
 		for i, t := range d.Teams {
