@@ -27,15 +27,17 @@ func adminCLI(t *testing.T, dsn string, args ...string) (stdout, stderr string, 
 	return out.String(), errOut.String(), err
 }
 
+// many returns n account names.
+func many(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("u%d", i)
+	}
+	return out
+}
+
 // Command lines refused before any store call: the database is not even opened.
 func TestAdminCLIUsageErrors(t *testing.T) {
-	many := func(n int) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = fmt.Sprintf("u%d", i)
-		}
-		return out
-	}
 	tests := []struct {
 		name string
 		args []string
@@ -105,10 +107,14 @@ func TestAdminCLILimitEdges(t *testing.T) {
 				{"user", "list", "--per-page", "1"},
 				append([]string{"user", "search"}, strings.Split("a b c d e f g h i j", " ")...),
 				{"channel", "list", strings.Repeat("a", store.MaxNameLength)},
+				{"channel", "create", strings.Repeat("a", store.MaxNameLength) + ":" + strings.Repeat("b", store.MaxNameLength)},
+				append([]string{"user", "deactivate"}, many(maxAdminArgs)...),
+				{"user", "create", "--email", "p8@example.com", "--username", "peight", "--password", strings.Repeat("p", store.MinPasswordLength)},
+				{"user", "create", "--email", "p72@example.com", "--username", "pseventytwo", "--password", strings.Repeat("p", store.MaxPasswordLength)},
 			} {
 				_, _, err := adminCLI(t, dsn, args...)
-				if code := cliCode(err); code == "usage" || code == store.CodeInternal {
-					t.Errorf("%v: %v (%s)", args, err, code)
+				if code := cliCode(err); code == "usage" || code == store.CodeInternal || (args[1] == "create" && args[0] == "user" && err != nil) {
+					t.Errorf("%.80v: %.200v (%s)", args, err, code)
 				}
 			}
 		})
