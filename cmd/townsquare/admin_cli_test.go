@@ -56,6 +56,8 @@ func TestAdminCLIUsageErrors(t *testing.T) {
 		{"search with too many terms", append([]string{"user", "search"}, many(store.MaxSearchTerms+1)...), "at most 10"},
 		{"deactivate without USER", []string{"user", "deactivate"}, "missing arguments"},
 		{"deactivate too many", append([]string{"user", "deactivate"}, many(maxAdminArgs+1)...), "at most 1000"},
+		{"team users add too many", append([]string{"team", "users", "add", "support"}, many(maxAdminArgs+1)...), "at most 1001"},
+		{"channel users remove too many", append([]string{"channel", "users", "remove", "support:help"}, many(maxAdminArgs+1)...), "at most 1001"},
 		{"edit without NEW", []string{"user", "edit", "email", "alice"}, "missing arguments"},
 		{"per-page over the limit", []string{"user", "list", "--per-page", "1001"}, "--per-page 1001: want 1 to 1000"},
 		{"per-page 0", []string{"user", "list", "--per-page", "0"}, "--per-page 0"},
@@ -109,6 +111,7 @@ func TestAdminCLILimitEdges(t *testing.T) {
 				{"channel", "list", strings.Repeat("a", store.MaxNameLength)},
 				{"channel", "create", strings.Repeat("a", store.MaxNameLength) + ":" + strings.Repeat("b", store.MaxNameLength)},
 				append([]string{"user", "deactivate"}, many(maxAdminArgs)...),
+				append([]string{"team", "users", "add", "everyone"}, many(maxAdminArgs)...),
 				{"user", "create", "--email", "p8@example.com", "--username", "peight", "--password", strings.Repeat("p", store.MinPasswordLength)},
 				{"user", "create", "--email", "p72@example.com", "--username", "pseventytwo", "--password", strings.Repeat("p", store.MaxPasswordLength)},
 			} {

@@ -88,7 +88,7 @@ func teamUsersCmd(add bool) adminCommand {
 			help: `Adds each account to the team by hand (source manual), and to its team-join channels.
 No SCIM group change removes a membership added by hand.`,
 			run: func(c *adminCall) error {
-				if err := c.parse(2, -1); err != nil {
+				if err := c.parse(2, 1+maxAdminArgs); err != nil {
 					return err
 				}
 				if err := c.open(); err != nil {
@@ -110,7 +110,7 @@ does. An account's last team is not removed (every active account is in a team),
 --to-default, which moves it to the default team instead.`,
 		run: func(c *adminCall) error {
 			toDefault := c.fs.Bool("to-default", false, "when it is an account's last team, move the account to the default team")
-			if err := c.parse(2, -1); err != nil {
+			if err := c.parse(2, 1+maxAdminArgs); err != nil {
 				return err
 			}
 			if err := c.open(); err != nil {
@@ -199,7 +199,7 @@ channel's team already. No SCIM group change removes a membership added by hand.
 group or the team's team-join channels grant stays, and the answer says which does.`
 	}
 	cmd.run = func(c *adminCall) error {
-		if err := c.parse(2, -1); err != nil {
+		if err := c.parse(2, 1+maxAdminArgs); err != nil {
 			return err
 		}
 		team, channel, err := splitChannel(c.args[0])
