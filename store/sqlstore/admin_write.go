@@ -259,7 +259,7 @@ func (s *Store) SetAccountActive(ctx context.Context, id string, active bool) (_
 }
 
 // DeleteAccount purges an account whatever delete_mode says, by the path SCIM's purge
-// takes (purgeAccount); see store.Admin.
+// takes (purgeAccount), journaling the memberships it leaves first; see store.Admin.
 func (s *Store) DeleteAccount(ctx context.Context, id string) (err error) {
 	defer s.classify(&err)
 	if !store.PossibleID(id) {
@@ -269,6 +269,16 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) (err error) {
 		r, err := s.lockAccountRow(ctx, tx, `users.id = ?`, id)
 		if err != nil {
 			return err
+		}
+		// The memberships it leaves are journaled before account.deleted (the rows
+		// would go with the account anyway).
+		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error {
+			if err := c.query(ctx, tx, tx.Rebind(`DELETE FROM channel_members WHERE user_pk = ?`+returningChannelsLeft), r.PK); err != nil {
+				return err
+			}
+			return c.query(ctx, tx, tx.Rebind(`DELETE FROM team_members WHERE user_pk = ?`+returningTeamsLeft), r.PK)
+		}); err != nil {
+			return fmt.Errorf("leave the memberships: %w", err)
 		}
 		return s.purgeAccount(ctx, tx, &r.userRow)
 	})

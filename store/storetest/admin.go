@@ -199,6 +199,11 @@ func testAdminCreateAccount(t *testing.T, s store.Store) {
 			a.FirstName = atLimit(store.MaxNameLength + 1)
 			return a
 		}(), "first_name"},
+		{"a password hash too long", func() store.NewAccount {
+			a := newAccount("other", "o@example.com")
+			a.PasswordHash = strings.Repeat("h", store.MaxTextLength+1)
+			return a
+		}(), "password"},
 		{"a NUL in a last name", func() store.NewAccount {
 			a := newAccount("other", "o@example.com")
 			a.LastName = "a\x00b"
@@ -210,6 +215,7 @@ func testAdminCreateAccount(t *testing.T, s store.Store) {
 	}
 	a = newAccount("maxnames", "m@example.com")
 	a.FirstName, a.Position = atLimit(store.MaxNameLength), atLimit(store.MaxNameLength)
+	a.PasswordHash = strings.Repeat("h", store.MaxTextLength)
 	mustAccount(t, s, a)
 	if _, err := s.AccountID(context.Background(), "other"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a refused account was written: %v", err)
@@ -273,7 +279,12 @@ func testAdminDeleteAccount(t *testing.T, s store.Store) {
 		t.Fatalf("group members after delete: %v", ids)
 	}
 	lines, _ := journalSince(t, s, cur)
-	wantLines(t, "journal", lines, []string{"account.deleted frank (delete) {active=true email=frank@example.com username=frank}"})
+	wantLines(t, "journal", lines, []string{
+		"channel.left frank engineering/town-square (team-join)", "channel.left frank engineering/off-topic (team-join)",
+		"channel.left frank engineering/backend (group:Engineering)", "channel.left frank everyone/town-square (team-join)",
+		"channel.left frank everyone/off-topic (team-join)", "channel.left frank everyone/eng-news (group:Engineering)",
+		"team.left frank engineering (group:Engineering)", "team.left frank everyone (group:Engineering)",
+		"account.deleted frank (delete) {active=true email=frank@example.com username=frank}"})
 	wantLines(t, "actors", actors(t, s, cur), []string{store.ActorCLI})
 	if err := s.DeleteAccount(ctx, d.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete again: %v", err)
@@ -713,6 +724,27 @@ func testAdminListAccounts(t *testing.T, s store.Store) {
 	wantInvalid(t, "a NUL", err, "terms")
 	if _, err := s.ListAccounts(ctx, store.AccountQuery{Team: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("no such team: %v", err)
+	}
+	// A page holds at most MaxAccountPage accounts.
+	var b store.ImportBatch
+	for i := range store.MaxAccountPage {
+		b.Users = append(b.Users, store.ImportUser{Line: i + 1, Username: fmt.Sprintf("u%04d", i), Email: fmt.Sprintf("u%04d@example.com", i)})
+	}
+	b.Users[0].ExternalID, b.Users[0].AuthService = "00u-imported", "saml"
+	mustImport(t, s, ctx, b, store.ImportOptions{})
+	for _, c := range []struct{ limit, want int }{{store.MaxAccountPage, store.MaxAccountPage}, {store.MaxAccountPage + 1, store.MaxAccountPage}, {-1, 0}} {
+		p, err := s.ListAccounts(ctx, store.AccountQuery{Limit: c.limit})
+		if err != nil || p.Total != store.MaxAccountPage+4 || len(p.Accounts) != c.want {
+			t.Fatalf("limit %d: total %d, %d accounts, %v", c.limit, p.Total, len(p.Accounts), err)
+		}
+	}
+	p, err = s.ListAccounts(ctx, store.AccountQuery{Terms: []string{"u0999"}, Limit: 1})
+	if err != nil || p.Total != 1 || p.Accounts[0].Origin != store.OriginImport || p.Accounts[0].AuthService != "" {
+		t.Fatalf("an imported account: %+v %v", p, err)
+	}
+	p, err = s.ListAccounts(ctx, store.AccountQuery{Terms: []string{"u0000"}, Limit: 1})
+	if err != nil || p.Total != 1 || p.Accounts[0].AuthService != "saml" || p.Accounts[0].AuthData != "00u-imported" {
+		t.Fatalf("an imported SSO account: %+v %v", p, err)
 	}
 }
 
