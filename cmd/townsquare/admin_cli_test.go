@@ -393,6 +393,10 @@ func TestAdminCLIOutput(t *testing.T) {
 			if out != "added alice to support\nadded bob to support\n" {
 				t.Errorf("team users add said %q", out)
 			}
+			out, _ = mustCLI(t, dsn, "team", "users", "add", "support", "alice")
+			if out != "alice was already added to support by hand\n" {
+				t.Errorf("team users add again said %q", out)
+			}
 			out, _ = mustCLI(t, dsn, "channel", "users", "add", "support:help", "alice")
 			if out != "added alice to support:help\n" {
 				t.Errorf("channel users add said %q", out)
@@ -400,6 +404,15 @@ func TestAdminCLIOutput(t *testing.T) {
 			out, _ = mustCLI(t, dsn, "channel", "users", "remove", "support:help", "alice")
 			if out != "removed alice from support:help\n" {
 				t.Errorf("channel users remove said %q", out)
+			}
+
+			out, _ = mustCLI(t, dsn, "team", "users", "remove", "support", "bob")
+			if out != "removed bob from support\n" {
+				t.Errorf("team users remove said %q", out)
+			}
+			out, _ = mustCLI(t, dsn, "team", "users", "remove", "--to-default", "support", "alice")
+			if out != "removed alice from support; they are in the default team now\n" {
+				t.Errorf("team users remove --to-default said %q", out)
 			}
 
 			// Activation.
