@@ -14,7 +14,6 @@ import (
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/jsonl"
 	"github.com/townsquare/townsquare/store/rules"
-	"github.com/townsquare/townsquare/store/sqlstore"
 )
 
 const exportUsage = `usage: townsquare export [--output FILE|-] [--include-deactivated] [--team T]...
@@ -51,10 +50,19 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return fmt.Errorf("export takes no arguments (got %q); name the file with --output", fs.Arg(0))
 	}
-	cfg, err := rules.Load(*configPath)
+	if *authService != "" && !slicesContains(rules.AuthServices, *authService) {
+		return fmt.Errorf("--auth-service %q: use one of %s", *authService, strings.Join(rules.AuthServices, ", "))
+	}
+	if *authData != "" && !slicesContains(rules.AuthDataSources, *authData) {
+		return fmt.Errorf("--auth-data %q: use one of %s", *authData, strings.Join(rules.AuthDataSources, ", "))
+	}
+	st, cfg, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
+	defer st.Close()
+	// The flags win over the mapping file's mattermost: block (which rules.Load has
+	// checked), and that over saml and externalId.
 	svc, data := "saml", rules.AuthDataExternalID
 	if cfg.Mattermost != nil {
 		svc, data = cfg.Mattermost.AuthService, cfg.Mattermost.AuthData
@@ -65,18 +73,6 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *authData != "" {
 		data = *authData
 	}
-	if !slicesContains(rules.AuthServices, svc) {
-		return fmt.Errorf("--auth-service %q: use one of %s", svc, strings.Join(rules.AuthServices, ", "))
-	}
-	if !slicesContains(rules.AuthDataSources, data) {
-		return fmt.Errorf("--auth-data %q: use one of %s", data, strings.Join(rules.AuthDataSources, ", "))
-	}
-	st, err := sqlstore.Open(ctx, *dsn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	st.SetRules(cfg)
 	opts := jsonl.ExportOptions{
 		Query:       store.ExportQuery{IncludeDeactivated: *inactive, Teams: teams},
 		AuthService: svc, AuthData: data, Version: version,
@@ -174,16 +170,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := os.Stat(file); err != nil {
 		return err
 	}
-	cfg, err := rules.Load(*configPath)
-	if err != nil {
-		return err
-	}
-	st, err := sqlstore.Open(ctx, *dsn)
+	st, cfg, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	st.SetRules(cfg)
 	attachments, err := jsonl.ZipAttachments(file)
 	if err != nil {
 		return err

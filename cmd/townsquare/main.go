@@ -3,6 +3,9 @@
 //	townsquare serve      run the server (SQLite townsquare.db by default)
 //	townsquare migrate    apply database migrations and exit
 //	townsquare token      create, list and revoke API tokens
+//	townsquare user       list, show, create, edit, deactivate and delete accounts
+//	townsquare team       list and create teams, add and remove members
+//	townsquare channel    list and create channels, add and remove members
 //	townsquare events     print the change journal
 //	townsquare export     write the chat state in Mattermost's bulk format
 //	townsquare import     load a file in Mattermost's bulk format
@@ -52,6 +55,12 @@ commands:
                         create an API token (default scope: scim) and print its secret once
   token list            list API tokens (names, dates and scopes, never secrets)
   token revoke NAME     revoke an API token
+  user list|search|show|create|deactivate|activate|delete|edit
+                        accounts by hand, as mmctl's user commands (see "townsquare user help")
+  team list|create|users add|remove
+                        teams and their members by hand (see "townsquare team help")
+  channel list|create|users add|remove
+                        channels (TEAM:CHANNEL) and their members by hand (see "townsquare channel help")
   events [--after C] [--account USER] [--limit N] [--follow] [--json]
                         print the change journal: who changed what, and why
   mattermost status|retry|release|sync
@@ -99,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdConformance(ctx, args[1:], stdout, stderr)
 	case "mattermost":
 		return cmdMattermost(ctx, args[1:], stdout, stderr)
+	case "user", "team", "channel":
+		return cmdAdmin(ctx, args[0], args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "townsquare", versionString())
 		return nil
@@ -146,6 +157,22 @@ func positiveDuration(flagName, v string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %q is not a positive duration such as 30s or 2m", flagName, v)
 	}
 	return d, nil
+}
+
+// openStore loads the mapping file at configPath (the built-in defaults when "") and
+// opens the database at dsn, migrated, with those rules: every command that changes
+// provisioning applies the rules the servers apply, so it must load the same file.
+func openStore(ctx context.Context, dsn, configPath string) (*sqlstore.Store, rules.Config, error) {
+	cfg, err := rules.Load(configPath)
+	if err != nil {
+		return nil, rules.Config{}, err
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, rules.Config{}, err
+	}
+	st.SetRules(cfg)
+	return st, cfg, nil
 }
 
 // dbFlag registers --database on fs.
@@ -221,22 +248,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--tls-cert and --tls-key: %w", err)
 		}
 	}
-	// The mapping rules are checked before anything else: a rule naming something
-	// invalid is an error at start-up, never at request time.
-	cfg, err := rules.Load(*configPath)
-	if err != nil {
-		return err
-	}
-
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := sqlstore.Open(ctx, *dsn)
+	// The mapping rules are checked before the server starts: a rule naming something
+	// invalid is an error at start-up, never at request time.
+	st, cfg, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	st.SetRules(cfg)
 	remapped, err := st.ApplyRules(ctx)
 	if err != nil {
 		return err
@@ -466,16 +487,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := rules.Load(*configPath)
-	if err != nil {
-		return err
-	}
-	st, err := sqlstore.Open(ctx, *dsn)
+	st, _, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	st.SetRules(cfg)
 	violations, err := st.CheckInvariants(ctx)
 	if err != nil {
 		return err

@@ -19,7 +19,6 @@ import (
 	"github.com/townsquare/townsquare/server/mattermost"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
-	"github.com/townsquare/townsquare/store/sqlstore"
 )
 
 // MattermostTokenEnv holds the connector's Mattermost token: never a flag or the
@@ -116,16 +115,11 @@ func cmdMattermost(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(rest) > maxCLIArgs {
 		return fmt.Errorf("mattermost %s: at most %d names at once", args[0], maxCLIArgs)
 	}
-	cfg, err := rules.Load(*configPath)
-	if err != nil {
-		return err
-	}
-	st, err := sqlstore.Open(ctx, *dsn)
+	st, cfg, err := openStore(ctx, *dsn, *configPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	st.SetRules(cfg)
 	ctx = store.WithActor(ctx, "cli")
 
 	switch args[0] {
