@@ -25,8 +25,8 @@ import (
 //  3. Group membership grants the teams and channels the group maps to; a membership
 //     ends only when no source grants it any more.
 //
-// Memberships are stored one row per source ('default', 'group:<pk>', 'team', 'import'),
-// and reconcile recomputes the rows of a set of accounts from their groups, in the
+// Memberships are stored one row per source ('default', 'group:<pk>', 'team', 'import',
+// 'manual'), and reconcile recomputes the rows of a set of accounts from their groups, in the
 // caller's transaction and under the accounts' row locks. Deactivated accounts keep their rows
 // untouched (Mattermost keeps memberships of deactivated users) and are reconciled when
 // they are reactivated.
@@ -35,6 +35,7 @@ const (
 	sourceDefault     = "default"
 	sourceTeam        = "team"
 	sourceImport      = "import"
+	sourceManual      = "manual" // added by hand (store.Admin); reconcile never removes it
 	groupSourcePrefix = "group:"
 	// sourceDelete is the journal's source of what a SCIM DELETE changes.
 	sourceDelete = "delete"
