@@ -273,6 +273,18 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 // query per 500 groups, and returns each list in display order: groups (by displayName),
 // team-join, default, import, manual, then unknown values.
 func (s *Store) resolveSources(ctx context.Context, raw [][]string) ([][]store.MembershipSource, error) {
+	return s.resolveSourcesIn(ctx, s.db, raw)
+}
+
+// selecter is a pool or a transaction.
+type selecter interface {
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	Rebind(query string) string
+}
+
+// resolveSourcesIn is resolveSources reading through q (a transaction's writes see
+// their own groups).
+func (s *Store) resolveSourcesIn(ctx context.Context, q selecter, raw [][]string) ([][]store.MembershipSource, error) {
 	out := make([][]store.MembershipSource, len(raw))
 	wanted := map[int64]bool{}
 	for i, list := range raw {
@@ -301,7 +313,7 @@ func (s *Store) resolveSources(ctx context.Context, raw [][]string) ([][]store.M
 			ID          string `db:"id"`
 			DisplayName string `db:"display_name"`
 		}
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT pk, id, display_name FROM groups WHERE pk IN (?`+
+		if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT pk, id, display_name FROM groups WHERE pk IN (?`+
 			strings.Repeat(", ?", len(chunk)-1)+`)`), args...); err != nil {
 			return nil, fmt.Errorf("read source groups: %w", err)
 		}

@@ -323,11 +323,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		}
 		prev := r.user()
 		if s.rules.DeleteMode == rules.DeletePurge {
-			if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
-				return err
-			}
-			return s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
-				Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
+			return s.purgeAccount(ctx, tx, &r)
 		}
 		t := now()
 		deleteAt := r.DeleteAt
@@ -351,6 +347,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		return fmt.Errorf("delete user %q: %w", id, err)
 	}
 	return nil
+}
+
+// purgeAccount removes the locked account r and everything hanging off it (its
+// multi-valued attributes, group memberships and memberships go with the row), and
+// journals account.deleted: SCIM's DELETE in purge mode and the admin's DeleteAccount.
+func (s *Store) purgeAccount(ctx context.Context, tx *sqlx.Tx, r *userRow) error {
+	prev := r.user()
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
+		return err
+	}
+	return s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
+		Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
 }
 
 // ListUsers returns one page of the users matching q, in a stable order (creation
