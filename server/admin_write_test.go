@@ -102,6 +102,9 @@ func TestAdminWrites(t *testing.T) {
 		want(t, api("GET", "/accounts?inactive=true", ""), 200, `"total":0`, `"accounts":[]`)
 		wantAdminCode(t, api("GET", "/accounts?team=nope", ""), 404, "not_found", `"nope"`)
 		wantAdminCode(t, api("GET", "/accounts?term=a%00", ""), 400, "invalid", "")
+		// A term is at most store.MaxNameLength characters.
+		want(t, api("GET", "/accounts?term="+strings.Repeat("é", store.MaxNameLength), ""), 200, `"total":0`)
+		wantAdminCode(t, api("GET", "/accounts?term="+strings.Repeat("é", store.MaxNameLength+1), ""), 400, "invalid", "")
 
 		want(t, api("PATCH", "/accounts/alice", `{"nickname":"ally","username":"alice.l"}`), 200, `"nickname":"ally"`, `"username":"alice.l"`,
 			`"first_name":"Alice"`)
