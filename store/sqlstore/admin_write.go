@@ -435,36 +435,21 @@ func (s *Store) ListAccounts(ctx context.Context, q store.AccountQuery) (_ store
 	if len(q.Terms) > store.MaxSearchTerms {
 		return store.AccountPage{}, fmt.Errorf("list accounts: %w", invalidValue("terms", fmt.Sprintf("must be at most %d", store.MaxSearchTerms)))
 	}
-	where := []string{"true"}
-	var args []any
-	if q.Team != "" {
-		if !store.PossibleName(q.Team) {
-			return store.AccountPage{}, fmt.Errorf("list accounts: team: %w", store.ErrNotFound)
-		}
-		var pk int64
-		if err := s.db.GetContext(ctx, &pk, s.db.Rebind(`SELECT pk FROM teams WHERE name = ?`), q.Team); err != nil {
-			return store.AccountPage{}, fmt.Errorf("list accounts: team %q: %w", q.Team, mapErr(err))
-		}
-		where = append(where, `u.pk IN (SELECT tm.user_pk FROM team_members tm WHERE tm.team_pk = ?)`)
-		args = append(args, pk)
-	}
-	if q.Inactive {
-		where = append(where, `u.active = ?`)
-		args = append(args, false)
-	}
 	for _, t := range q.Terms {
 		if err := checkName("terms", t); err != nil {
 			return store.AccountPage{}, fmt.Errorf("list accounts: %w", err)
 		}
-		pat := "%" + escapeLike(asciiLower(t)) + "%"
-		var or []string
-		for _, col := range []string{"username", "email", "given_name", "family_name", "nick_name"} {
-			or = append(or, `lower(COALESCE(u.`+col+`, '')`+s.d.binaryCollation+`) LIKE ? ESCAPE '\'`)
-			args = append(args, pat)
-		}
-		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
-	cond := strings.Join(where, " AND ")
+	var teamPK int64
+	if q.Team != "" {
+		if !store.PossibleName(q.Team) {
+			return store.AccountPage{}, fmt.Errorf("list accounts: team: %w", store.ErrNotFound)
+		}
+		if err := s.db.GetContext(ctx, &teamPK, s.db.Rebind(`SELECT pk FROM teams WHERE name = ?`), q.Team); err != nil {
+			return store.AccountPage{}, fmt.Errorf("list accounts: team %q: %w", q.Team, mapErr(err))
+		}
+	}
+	cond, args := s.accountCondition(q, teamPK)
 	page := store.AccountPage{Accounts: []store.AccountSummary{}}
 	if err := s.db.GetContext(ctx, &page.Total, s.db.Rebind(`SELECT COUNT(*) FROM users u WHERE `+cond), args...); err != nil {
 		return store.AccountPage{}, fmt.Errorf("count accounts: %w", err)
@@ -487,10 +472,7 @@ func (s *Store) ListAccounts(ctx context.Context, q store.AccountQuery) (_ store
 		AuthData      sql.NullString `db:"external_id"`
 		Origin        string         `db:"origin"`
 	}
-	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT u.id, u.username, u.email, u.given_name, u.family_name, u.nick_name,
-		u.active, u.status, u.scim_deleted_at, u.auth_service, u.external_id, u.origin
-		FROM users u WHERE `+cond+` ORDER BY `+s.byName("u.username")+`, u.pk LIMIT ? OFFSET ?`), append(args, limit, offset)...)
-	if err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(s.accountPageSQL(cond)), append(args, limit, offset)...); err != nil {
 		return store.AccountPage{}, fmt.Errorf("list accounts: %w", err)
 	}
 	for _, r := range rows {
@@ -500,4 +482,37 @@ func (s *Store) ListAccounts(ctx context.Context, q store.AccountQuery) (_ store
 			Origin: r.Origin})
 	}
 	return page, nil
+}
+
+// accountCondition is the WHERE condition (on users u) of q, with its arguments; teamPK
+// is q.Team's key.
+func (s *Store) accountCondition(q store.AccountQuery, teamPK int64) (string, []any) {
+	where := []string{"true"}
+	var args []any
+	if q.Team != "" {
+		where = append(where, `u.pk IN (SELECT tm.user_pk FROM team_members tm WHERE tm.team_pk = ?)`)
+		args = append(args, teamPK)
+	}
+	if q.Inactive {
+		where = append(where, `u.active = ?`)
+		args = append(args, false)
+	}
+	for _, t := range q.Terms {
+		pat := "%" + escapeLike(asciiLower(t)) + "%"
+		var or []string
+		for _, col := range []string{"username", "email", "given_name", "family_name", "nick_name"} {
+			or = append(or, `lower(COALESCE(u.`+col+`, '')`+s.d.binaryCollation+`) LIKE ? ESCAPE '\'`)
+			args = append(args, pat)
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// accountPageSQL reads one page of the accounts cond selects, by username byte by byte;
+// its last two parameters are the limit and the offset.
+func (s *Store) accountPageSQL(cond string) string {
+	return `SELECT u.id, u.username, u.email, u.given_name, u.family_name, u.nick_name,
+		u.active, u.status, u.scim_deleted_at, u.auth_service, u.external_id, u.origin
+		FROM users u WHERE ` + cond + ` ORDER BY ` + s.byName("u.username") + `, u.pk LIMIT ? OFFSET ?`
 }

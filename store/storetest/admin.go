@@ -795,6 +795,13 @@ func testAdminLogin(t *testing.T, s store.Store) {
 	// One bound to another id is a conflict.
 	_, err = s.Login(ctx, store.LoginRequest{AuthService: "oidc", AuthData: "00u3", Email: "kim@example.com"})
 	wantConflict(t, "an email bound to another id", err, "email")
+	// A new account whose userName (the email) is a live user's: a conflict.
+	x := store.User{UserName: "taken@example.com", Active: true, Emails: []store.MultiValue{{Value: "elsewhere@example.com", Primary: true}}}
+	if err := s.CreateUser(context.Background(), &x); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Login(ctx, store.LoginRequest{AuthService: "oidc", AuthData: "00u4", Email: "taken@example.com"})
+	wantConflict(t, "the userName of a live user", err, "email")
 	// Deactivated: refused, nothing changes.
 	if _, _, err := s.SetAccountActive(cli(), k.ID, false); err != nil {
 		t.Fatal(err)

@@ -6,8 +6,8 @@
 -- "oidc", …); NULL for the others, whose auth service is the connector's.
 ALTER TABLE users ADD COLUMN auth_service TEXT;
 ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'scim';
--- ListAccounts pages accounts by chat username compared byte by byte (COLLATE "C"):
--- this index walks them in that order, so a page stops after its rows instead of
--- sorting every account. (users_username, in the database's collation, serves
+-- ListAccounts pages accounts by chat username compared byte by byte (COLLATE "C"),
+-- then key: this index walks them in that order, so a page stops after its rows instead
+-- of sorting every account. (users_username, in the database's collation, serves
 -- equality only whatever the collation.)
-CREATE INDEX users_username_c ON users (username COLLATE "C");
+CREATE INDEX users_username_c ON users (username COLLATE "C", pk);

@@ -4,7 +4,7 @@
 -- when this runs was made by SCIM or an import before origins were kept, and counts as
 -- SCIM's. auth_service is the sign-in service of an account made with one ("saml",
 -- "oidc", …); NULL for the others, whose auth service is the connector's.
--- (ListAccounts pages by username byte by byte: users_username, BINARY, already walks
--- that order.)
+-- ListAccounts pages accounts by chat username compared byte by byte, then key:
+-- users_username (BINARY, unique) walks that order already.
 ALTER TABLE users ADD COLUMN auth_service TEXT;
 ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'scim';
