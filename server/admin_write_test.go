@@ -159,6 +159,7 @@ func TestAdminWrites(t *testing.T) {
 		}
 		wantAdminCode(t, api("PUT", "/accounts/bob/active", `{"active":true}`), 409, "scim_deleted", "")
 		wantAdminCode(t, api("POST", "/teams/support/members", `{"account":"bob"}`), 409, "scim_deleted", "")
+		wantAdminCode(t, api("PATCH", "/accounts/bob", `{"nickname":"b"}`), 409, "scim_deleted", "")
 
 		// Delete, for good.
 		if r := api("DELETE", "/accounts/sso", ""); r.status != 204 || r.raw != "" {
