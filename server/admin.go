@@ -114,10 +114,12 @@ func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *sl
 			writeAdminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, allow))
 		})))
 	}
-	api.PathPrefix("/").Handler(auth.require(adminScope, writeAdminError)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := auth.require(adminScope, writeAdminError)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reject(w, r)
 		writeAdminError(w, http.StatusNotFound, "no admin API endpoint at this path")
-	})))
+	}))
+	api.PathPrefix("/").Handler(notFound)
+	r.Handle(AdminPrefix, recoverPanics(log, writeAdminError)(notFound)) // the prefix itself, without a slash
 }
 
 // The JSON shapes. Lists are always arrays, never null.

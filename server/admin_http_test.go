@@ -539,7 +539,8 @@ func TestAdminRoutes(t *testing.T) {
 				}
 			}
 		}
-		for _, p := range []string{"/api/v1/accounts/a/teams", "/api/v1/accounts/a/active/x", "/api/v1/login", "/api/v1/teams/t/members/a/b"} {
+		for _, p := range []string{"/api/v1", "/api/v1/", "/api/v1/accounts/a/teams", "/api/v1/accounts/a/active/x", "/api/v1/login",
+			"/api/v1/teams/t/members/a/b"} {
 			for _, m := range []string{"GET", "POST", "DELETE"} {
 				wantAdminCode(t, call(m, p, ""), 404, "not_found", "no admin API endpoint")
 			}
