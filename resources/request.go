@@ -3,6 +3,7 @@ package resources
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -56,6 +57,20 @@ func checkContentType(ct string) error {
 		return errorf(http.StatusUnsupportedMediaType, "", "the request body must be UTF-8, not %.100q", cs)
 	}
 	return nil
+}
+
+// MediaTypeProblem says why a non-empty Content-Type is not a JSON media type as SCIM
+// reads one (application/json or application/scim+json, UTF-8), and "" when it is one:
+// the admin API (package server) takes the same media types for its bodies.
+func MediaTypeProblem(ct string) string {
+	if err := checkContentType(ct); err != nil {
+		var se scimerrors.ScimError
+		if errors.As(err, &se) {
+			return se.Detail
+		}
+		return err.Error()
+	}
+	return ""
 }
 
 // decodeJSON decodes body, which must be exactly one JSON value (whitespace aside),

@@ -25,8 +25,25 @@ func storedToken(t *testing.T, s store.Store, name string, scopes ...store.Scope
 	return "Bearer " + secret
 }
 
-// wantAdminError checks an admin API error: status, plain JSON, {"error": …} holding want.
+// adminCodes is the status of every stable code of the admin API's errors (README:
+// "Errors").
+var adminCodes = map[string]int{
+	"not_found": 404, "conflict": 409, "invalid": 400, "deactivated": 403, "private_team": 403, "scim_deleted": 409,
+	"last_team": 409, "still_granted": 409, "not_member": 404, "not_team_member": 409, "unavailable": 503, "internal": 500,
+	"bad_request": 400, "unauthorized": 401, "forbidden": 403, "method_not_allowed": 405, "too_large": 413,
+	"unsupported_media_type": 415, "rate_limited": 429,
+}
+
+// wantAdminError checks an admin API error: status, plain JSON, and the one error shape
+// {"error": …, "code": …}, the error holding want and the code one whose status is
+// status.
 func wantAdminError(t *testing.T, r response, status int, want string) {
+	t.Helper()
+	wantAdminCode(t, r, status, "", want)
+}
+
+// wantAdminCode is wantAdminError for the code code ("" any code of the status).
+func wantAdminCode(t *testing.T, r response, status int, code, want string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d; body %s", r.status, status, r.raw)
@@ -35,8 +52,12 @@ func wantAdminError(t *testing.T, r response, status int, want string) {
 		t.Errorf("content type %q, want application/json", ct)
 	}
 	msg, _ := r.body["error"].(string)
-	if len(r.body) != 1 || !strings.Contains(msg, want) {
-		t.Fatalf("body %s, want {\"error\": …%s…}", r.raw, want)
+	got, _ := r.body["code"].(string)
+	if len(r.body) != 2 || msg == "" || !strings.Contains(msg, want) {
+		t.Fatalf("body %s, want {\"error\": …%s…, \"code\": …}", r.raw, want)
+	}
+	if s, known := adminCodes[got]; !known || s != status || code != "" && got != code {
+		t.Fatalf("code %q (status %d), want %q of status %d; body %s", got, s, code, status, r.raw)
 	}
 }
 
@@ -68,7 +89,7 @@ func TestScopes(t *testing.T) {
 			{"reader", "POST", "/scim/v2/Users", 403, store.ScopeSCIM},
 			{"reader", "GET", "/scim/v2/Schemas", 403, store.ScopeSCIM},
 			{"writer", "GET", "/api/v1/teams", 403, store.ScopeAdminRead},
-			{"writer", "POST", "/api/v1/teams", 405, ""},
+			{"writer", "PUT", "/api/v1/teams", 405, ""},
 			{"writer", "GET", "/scim/v2/Groups", 403, store.ScopeSCIM},
 			{"all", "GET", "/api/v1/teams", 200, ""},
 			{"all", "GET", "/scim/v2/Groups", 200, ""},

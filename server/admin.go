@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -16,9 +15,10 @@ import (
 	"github.com/townsquare/townsquare/store"
 )
 
-// AdminPrefix is where the admin read API is served: plain JSON (not SCIM) views of
-// teams, channels and accounts for IdP consoles, scripts and tests, behind the same
-// bearer tokens as SCIM, with the admin scopes (adminScope).
+// AdminPrefix is where the admin API is served: plain JSON (not SCIM) views of teams,
+// channels and accounts for IdP consoles, scripts and tests, the admin's writes, and
+// on-demand provisioning at sign-in, behind the same bearer tokens as SCIM with scopes
+// decided per route (adminRoutes).
 const AdminPrefix = "/api/v1"
 
 // Admin API page sizes for member lists.
@@ -27,10 +27,16 @@ const (
 	MaxAdminPageSize     = store.MaxMemberPage
 )
 
+// AdminMaxBodyBytes bounds an admin API request body (below Config.MaxBodyBytes when
+// that is smaller): the largest, an account with every field at its limit, is a few KiB.
+const AdminMaxBodyBytes = 64 << 10
+
 type adminAPI struct{ store store.Store }
 
-// adminScope is the scope an admin request needs: admin:read to read (GET, HEAD),
-// admin:write for any other method.
+// adminScope is the scope an admin request needs by its method alone: admin:read to read
+// (GET, HEAD), admin:write for any other. Routes that need another (the login routes)
+// say so in adminRoutes; requests that match no route (404, and 405 on a path of admin
+// routes) are decided here.
 func adminScope(r *http.Request) store.Scope {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return store.ScopeAdminRead
@@ -38,33 +44,82 @@ func adminScope(r *http.Request) store.Scope {
 	return store.ScopeAdminWrite
 }
 
-// registerAdminAPI mounts the admin read API on r under AdminPrefix. Only GET is
-// served; every answer, errors included, is application/json.
-func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *slog.Logger) {
+// adminRoute is one endpoint: the one handler of its method and path, and the scope it
+// needs ("" : adminScope's).
+type adminRoute struct {
+	method, path string
+	scope        store.Scope
+	h            func(a *adminAPI, w http.ResponseWriter, r *http.Request)
+}
+
+// adminRoutes are every endpoint of the admin API but /mattermost/status (mattermost.go).
+var adminRoutes = []adminRoute{
+	{http.MethodGet, "/teams", "", (*adminAPI).teams},
+	{http.MethodPost, "/teams", "", (*adminAPI).createTeam},
+	{http.MethodGet, "/teams/{team}/members", "", (*adminAPI).teamMembers},
+	{http.MethodPost, "/teams/{team}/members", "", (*adminAPI).addTeamMember},
+	{http.MethodDelete, "/teams/{team}/members/{key}", "", (*adminAPI).removeTeamMember},
+	{http.MethodGet, "/teams/{team}/channels", "", (*adminAPI).teamChannels},
+	{http.MethodPost, "/teams/{team}/channels", "", (*adminAPI).createChannel},
+	{http.MethodGet, "/teams/{team}/channels/{channel}/members", "", (*adminAPI).channelMembers},
+	{http.MethodPost, "/teams/{team}/channels/{channel}/members", "", (*adminAPI).addChannelMember},
+	{http.MethodDelete, "/teams/{team}/channels/{channel}/members/{key}", "", (*adminAPI).removeChannelMember},
+	{http.MethodGet, "/accounts", "", (*adminAPI).listAccounts},
+	{http.MethodPost, "/accounts", "", (*adminAPI).createAccount},
+	{http.MethodGet, "/accounts/{key}", "", (*adminAPI).account},
+	{http.MethodPatch, "/accounts/{key}", "", (*adminAPI).editAccount},
+	{http.MethodDelete, "/accounts/{key}", "", (*adminAPI).deleteAccount},
+	{http.MethodPut, "/accounts/{key}/active", "", (*adminAPI).setActive},
+	{http.MethodPost, "/accounts/{id}/teams/{team}", store.ScopeLogin, (*adminAPI).joinTeam},
+	{http.MethodPost, "/logins", store.ScopeLogin, (*adminAPI).login},
+	{http.MethodGet, "/events", "", (*adminAPI).events},
+}
+
+// registerAdminAPI mounts the admin API on r under AdminPrefix. Each route authenticates
+// for its own scope, then reads its body (at most maxBody bytes); a path's other methods
+// answer 405 with Allow, and a path of no route 404. Every answer, errors included, is
+// application/json, every error {"error": message, "code": stable code} (adminError).
+func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *slog.Logger, maxBody int64) {
 	a := &adminAPI{store: s}
 	api := r.PathPrefix(AdminPrefix).Subrouter()
-	api.Use(recoverPanics(log, writeAdminError), auth.require(adminScope, writeAdminError))
-	routes := []struct {
-		path string
-		h    http.HandlerFunc
-	}{
-		{"/teams", a.teams},
-		{"/teams/{team}/members", a.teamMembers},
-		{"/teams/{team}/channels", a.teamChannels},
-		{"/teams/{team}/channels/{channel}/members", a.channelMembers},
-		{"/accounts/{id}", a.account},
-		{"/events", a.events},
+	api.Use(recoverPanics(log, writeAdminError))
+	var paths []string
+	allowed := map[string][]string{}
+	scopes := map[string]store.Scope{} // a path's scope when all its routes share one
+	for _, rt := range adminRoutes {
+		need := scopeFor(adminScope)
+		if rt.scope != "" {
+			need = needs(rt.scope)
+		}
+		h := func(w http.ResponseWriter, r *http.Request) { rt.h(a, w, r) }
+		api.Handle(rt.path, auth.require(need, writeAdminError)(limitBody(maxBody, writeAdminError)(http.HandlerFunc(h)))).
+			Methods(rt.method)
+		if _, seen := allowed[rt.path]; !seen {
+			paths = append(paths, rt.path)
+			scopes[rt.path] = rt.scope
+		} else if scopes[rt.path] != rt.scope {
+			scopes[rt.path] = ""
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}
-	for _, rt := range routes {
-		api.HandleFunc(rt.path, rt.h).Methods(http.MethodGet)
-		api.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", http.MethodGet)
-			writeAdminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; allowed: GET", r.Method))
-		})
+	for _, path := range paths {
+		allow := strings.Join(allowed[path], ", ")
+		need := scopeFor(adminScope)
+		if scopes[path] != "" {
+			need = needs(scopes[path])
+		}
+		api.Handle(path, auth.require(need, writeAdminError)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reject(w, r)
+			w.Header().Set("Allow", allow)
+			writeAdminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; allowed: %s", r.Method, allow))
+		})))
 	}
-	api.PathPrefix("/").HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	notFound := auth.require(adminScope, writeAdminError)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reject(w, r)
 		writeAdminError(w, http.StatusNotFound, "no admin API endpoint at this path")
-	})
+	}))
+	api.PathPrefix("/").Handler(notFound)
+	r.Handle(AdminPrefix, recoverPanics(log, writeAdminError)(notFound)) // the prefix itself, without a slash
 }
 
 // The JSON shapes. Lists are always arrays, never null.
@@ -128,6 +183,13 @@ type adminAccount struct {
 	Status      string                `json:"status"`
 	DeleteAt    int64                 `json:"delete_at"`
 	SCIMDeleted bool                  `json:"scim_deleted"`
+	FirstName   string                `json:"first_name"`
+	LastName    string                `json:"last_name"`
+	Nickname    string                `json:"nickname"`
+	Position    string                `json:"position"`
+	AuthService string                `json:"auth_service"`
+	AuthData    string                `json:"auth_data"`
+	Origin      string                `json:"origin"`
 	Teams       []adminAccountTeam    `json:"teams"`
 	Channels    []adminAccountChannel `json:"channels"`
 	Groups      []adminGroup          `json:"groups"`
@@ -193,15 +255,25 @@ func (a *adminAPI) channelMembers(w http.ResponseWriter, r *http.Request) {
 	writeAdminJSON(w, http.StatusOK, memberPage(team, channel, limit, offset, page))
 }
 
+// account answers GET /accounts/{key}: the account its SCIM id, chat username or email
+// names.
 func (a *adminAPI) account(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	d, err := a.store.AccountDetails(r.Context(), id)
-	if err != nil {
-		adminStoreError(w, r, err, fmt.Sprintf("no account with id %q", id))
+	id, ok := a.accountID(w, r, mux.Vars(r)["key"])
+	if !ok {
 		return
 	}
+	d, err := a.store.AccountDetails(r.Context(), id)
+	if err != nil {
+		adminStoreError(w, r, err, fmt.Sprintf("no account with the id, username or email %q", mux.Vars(r)["key"]))
+		return
+	}
+	writeAdminJSON(w, http.StatusOK, accountJSON(d))
+}
+
+func accountJSON(d store.AccountDetails) adminAccount {
 	out := adminAccount{ID: d.ID, UserName: d.UserName, Username: d.Username, Email: d.Email, Active: d.Active,
-		Status: d.Status, DeleteAt: d.DeleteAt, SCIMDeleted: d.SCIMDeleted,
+		Status: d.Status, DeleteAt: d.DeleteAt, SCIMDeleted: d.SCIMDeleted, FirstName: d.FirstName, LastName: d.LastName,
+		Nickname: d.Nickname, Position: d.Position, AuthService: d.AuthService, AuthData: d.AuthData, Origin: d.Origin,
 		Teams: make([]adminAccountTeam, len(d.Teams)), Channels: make([]adminAccountChannel, len(d.Channels)),
 		Groups: make([]adminGroup, len(d.Groups))}
 	for i, t := range d.Teams {
@@ -213,7 +285,7 @@ func (a *adminAPI) account(w http.ResponseWriter, r *http.Request) {
 	for i, g := range d.Groups {
 		out.Groups[i] = adminGroup{ID: g.ID, DisplayName: g.DisplayName}
 	}
-	writeAdminJSON(w, http.StatusOK, out)
+	return out
 }
 
 // EventJSON is a journal entry (store.Event) as /api/v1/events and "townsquare events
@@ -270,7 +342,7 @@ func (a *adminAPI) events(w http.ResponseWriter, r *http.Request) {
 		}
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 0 || n > p.max {
-			writeAdminError(w, http.StatusBadRequest, fmt.Sprintf("%s must be an integer from 0 to %d", p.name, p.max))
+			adminError(w, http.StatusBadRequest, store.CodeInvalid, fmt.Sprintf("%s must be an integer from 0 to %d", p.name, p.max))
 			return
 		}
 		*p.dst = n
@@ -279,13 +351,8 @@ func (a *adminAPI) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if key := q.Get("account"); key != "" {
-		id, err := a.store.AccountID(r.Context(), key)
-		switch {
-		case errors.Is(err, store.ErrInvalid):
-			writeAdminError(w, http.StatusBadRequest, "account: "+err.Error())
-			return
-		case err != nil:
-			adminStoreError(w, r, err, fmt.Sprintf("no account with the id, username or email %q", key))
+		id, ok := a.accountID(w, r, key)
+		if !ok {
 			return
 		}
 		eq.Account = id
@@ -333,52 +400,142 @@ func sourceStrings(src []store.MembershipSource) []string {
 }
 
 // pageParams reads ?limit= (default DefaultAdminPageSize, capped to MaxAdminPageSize)
-// and ?offset= (default 0), answering 400 for anything but a non-negative integer.
+// and ?offset= (default 0), answering 400 invalid for anything but a non-negative
+// integer.
 func pageParams(w http.ResponseWriter, r *http.Request) (limit, offset int, ok bool) {
+	return pageParamsUpTo(w, r, DefaultAdminPageSize, MaxAdminPageSize)
+}
+
+// pageParamsUpTo is pageParams with a limit of def by default, capped to max.
+func pageParamsUpTo(w http.ResponseWriter, r *http.Request, def, max int) (limit, offset int, ok bool) {
 	q := r.URL.Query()
-	limit, offset = DefaultAdminPageSize, 0
-	for name, dst := range map[string]*int{"limit": &limit, "offset": &offset} {
-		raw := strings.TrimSpace(q.Get(name))
+	limit, offset = def, 0
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &limit}, {"offset", &offset}} {
+		raw := strings.TrimSpace(q.Get(p.name))
 		if raw == "" {
 			continue
 		}
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 0 {
-			writeAdminError(w, http.StatusBadRequest, name+" must be a non-negative integer")
+			adminError(w, http.StatusBadRequest, store.CodeInvalid, p.name+" must be a non-negative integer")
 			return 0, 0, false
 		}
-		*dst = n
+		*p.dst = n
 	}
-	return min(limit, MaxAdminPageSize), offset, true
+	return min(limit, max), offset, true
 }
 
-// adminStoreError answers 404 with notFound for store.ErrNotFound (when notFound is
-// set), 503 with Retry-After when the store cannot serve now or the request ran out of
-// time, and a logged 500 for anything else.
+// adminStoreError answers an error of a store call in the admin API's one error shape,
+// by its stable code (store.ErrorCode; the status adminCodeStatus gives): not_found
+// with notFound as the message when set; unavailable (the store cannot serve now, or the
+// request ran out of time) with Retry-After and words of our own; internal logged and
+// never shown; every other code with the error's own words (a RefusedError's reason, an
+// InvalidError's attribute and reason).
 func adminStoreError(w http.ResponseWriter, r *http.Request, err error, notFound string) {
-	if errors.Is(err, store.ErrNotFound) && notFound != "" {
-		writeAdminError(w, http.StatusNotFound, notFound)
-		return
-	}
-	requestLog(r.Context()).setErr(err)
+	code := store.ErrorCode(err)
 	if resources.Unavailable(r.Context(), err) {
-		setRetryAfter(w)
-		writeAdminError(w, http.StatusServiceUnavailable, "the database is unavailable; try again later")
-		return
+		code = store.CodeUnavailable
 	}
-	writeAdminError(w, http.StatusInternalServerError, "internal server error; the server log has the details")
+	msg := err.Error()
+	switch code {
+	case store.CodeNotFound:
+		if notFound != "" {
+			msg = notFound
+		}
+	case store.CodeUnavailable:
+		requestLog(r.Context()).setErr(err)
+		setRetryAfter(w)
+		msg = "the database is unavailable; try again later"
+	case store.CodeInternal:
+		requestLog(r.Context()).setErr(err)
+		msg = "internal server error; the server log has the details"
+	}
+	status, ok := adminCodeStatus[code]
+	if !ok { // a refusal this version has no status for: still a refusal
+		status = http.StatusConflict
+	}
+	adminError(w, status, code, msg)
 }
 
+// The stable codes of errors the HTTP layer answers itself (the store's are store.Code…).
+const (
+	CodeBadRequest           = "bad_request" // a body that is not one JSON object of the endpoint's fields
+	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden" // the token lacks the route's scope
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeTooLarge             = "too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeRateLimited          = "rate_limited"
+)
+
+// adminCodeStatus is the HTTP status of each store code.
+var adminCodeStatus = map[string]int{
+	store.CodeNotFound:      http.StatusNotFound,
+	store.CodeConflict:      http.StatusConflict,
+	store.CodeInvalid:       http.StatusBadRequest,
+	store.CodeDeactivated:   http.StatusForbidden,
+	store.CodePrivateTeam:   http.StatusForbidden,
+	store.CodeSCIMDeleted:   http.StatusConflict,
+	store.CodeLastTeam:      http.StatusConflict,
+	store.CodeStillGranted:  http.StatusConflict,
+	store.CodeNotMember:     http.StatusNotFound,
+	store.CodeNotTeamMember: http.StatusConflict,
+	store.CodeUnavailable:   http.StatusServiceUnavailable,
+	store.CodeInternal:      http.StatusInternalServerError,
+}
+
+// statusCode is the stable code of an error the HTTP layer answers by its status alone
+// (authentication, scopes, limits, routing, panics).
+func statusCode(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return CodeBadRequest
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return store.CodeNotFound
+	case http.StatusMethodNotAllowed:
+		return CodeMethodNotAllowed
+	case http.StatusConflict:
+		return store.CodeConflict
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	case http.StatusUnsupportedMediaType:
+		return CodeUnsupportedMediaType
+	case http.StatusTooManyRequests:
+		return CodeRateLimited
+	case http.StatusServiceUnavailable:
+		return store.CodeUnavailable
+	}
+	if status >= 500 {
+		return store.CodeInternal
+	}
+	return CodeBadRequest
+}
+
+// writeAdminError is adminError with the code of the status (statusCode): the
+// errorWriter of the admin API's middleware.
 func writeAdminError(w http.ResponseWriter, status int, msg string) {
+	adminError(w, status, statusCode(status), msg)
+}
+
+// adminError writes every error of the admin API: {"error": msg, "code": code}.
+func adminError(w http.ResponseWriter, status int, code, msg string) {
 	writeAdminJSON(w, status, struct {
 		Error string `json:"error"`
-	}{msg})
+		Code  string `json:"code"`
+	}{msg, code})
 }
 
 func writeAdminJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil { // our own types; cannot happen
-		status, body = http.StatusInternalServerError, []byte(`{"error":"internal server error"}`)
+		status, body = http.StatusInternalServerError, []byte(`{"error":"internal server error","code":"internal"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

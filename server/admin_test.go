@@ -94,7 +94,7 @@ func TestAdminAPI(t *testing.T) {
 		for _, q := range []string{"limit=-1", "limit=abc", "offset=-5", "offset=1.5"} {
 			name, _, _ := strings.Cut(q, "=")
 			wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/members?"+q, ""), 400,
-				`{"error":"`+name+` must be a non-negative integer"}`)
+				`{"error":"`+name+` must be a non-negative integer","code":"invalid"}`)
 		}
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/channels", ""), 200, `{"team":"everyone","channels":[
@@ -120,44 +120,54 @@ func TestAdminAPI(t *testing.T) {
 		if deleteAt.Carol == 0 || deleteAt.Bob == 0 {
 			t.Fatalf("delete_at not set: %+v", deleteAt)
 		}
+		// SCIM users without names or externalId.
+		const noNames = `"first_name":"","last_name":"","nickname":"","position":"","auth_service":"","auth_data":"","origin":"scim"`
 		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/"+alice, ""), 200, `{"id":"`+alice+`","user_name":"alice@example.com","username":"alice",
-			"email":"alice@example.com","active":true,"status":"online","delete_at":0,"scim_deleted":false,
+			"email":"alice@example.com","active":true,"status":"online","delete_at":0,"scim_deleted":false,`+noNames+`,
 			"teams":[{"name":"engineering","sources":["group:Engineering"]},{"name":"everyone","sources":["group:Engineering"]}],
 			"channels":[{"team":"engineering","channel":"off-topic","sources":["team-join"]},{"team":"engineering","channel":"town-square","sources":["team-join"]},
 				{"team":"everyone","channel":"eng-news","sources":["group:Engineering"]},{"team":"everyone","channel":"off-topic","sources":["team-join"]},
 				{"team":"everyone","channel":"town-square","sources":["team-join"]}],
 			"groups":[`+engRef+`]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/"+carol, ""), 200, `{"id":"`+carol+`","user_name":"carol@example.com","username":"carol",
-			"email":"carol@example.com","active":false,"status":"offline","delete_at":`+fmt.Sprint(deleteAt.Carol)+`,"scim_deleted":false,
+			"email":"carol@example.com","active":false,"status":"offline","delete_at":`+fmt.Sprint(deleteAt.Carol)+`,"scim_deleted":false,`+noNames+`,
 			"teams":[{"name":"engineering","sources":["group:Engineering"]},{"name":"everyone","sources":["group:Engineering"]}],
 			"channels":[{"team":"engineering","channel":"off-topic","sources":["team-join"]},{"team":"engineering","channel":"town-square","sources":["team-join"]},
 				{"team":"everyone","channel":"eng-news","sources":["group:Engineering"]},{"team":"everyone","channel":"off-topic","sources":["team-join"]},
 				{"team":"everyone","channel":"town-square","sources":["team-join"]}],
 			"groups":[`+engRef+`]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/"+bob, ""), 200, `{"id":"`+bob+`","user_name":"bob@example.com","username":"bob",
-			"email":"bob@example.com","active":false,"status":"offline","delete_at":`+fmt.Sprint(deleteAt.Bob)+`,"scim_deleted":true,
+			"email":"bob@example.com","active":false,"status":"offline","delete_at":`+fmt.Sprint(deleteAt.Bob)+`,"scim_deleted":true,`+noNames+`,
 			"teams":[{"name":"everyone","sources":["default"]}],
 			"channels":[{"team":"everyone","channel":"off-topic","sources":["team-join"]},{"team":"everyone","channel":"town-square","sources":["team-join"]}],
 			"groups":[]}`)
 
 		// 404s.
-		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/nope/members", ""), 404, `{"error":"no team named \"nope\""}`)
-		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/nope/channels", ""), 404, `{"error":"no team named \"nope\""}`)
+		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/nope/members", ""), 404, `{"error":"no team named \"nope\"","code":"not_found"}`)
+		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/nope/channels", ""), 404, `{"error":"no team named \"nope\"","code":"not_found"}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/nope/channels/town-square/members", ""), 404,
-			`{"error":"no channel named \"town-square\" in a team named \"nope\""}`)
+			`{"error":"no channel named \"town-square\" in a team named \"nope\"","code":"not_found"}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/engineering/channels/eng-news/members", ""), 404,
-			`{"error":"no channel named \"eng-news\" in a team named \"engineering\""}`)
-		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/nope", ""), 404, `{"error":"no account with id \"nope\""}`)
-		wantJSON(t, do(t, srv, "GET", "/api/v1/nope", ""), 404, `{"error":"no admin API endpoint at this path"}`)
-		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone", ""), 404, `{"error":"no admin API endpoint at this path"}`)
+			`{"error":"no channel named \"eng-news\" in a team named \"engineering\"","code":"not_found"}`)
+		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/nope", ""), 404, `{"error":"no account with the id, username or email \"nope\"","code":"not_found"}`)
+		wantJSON(t, do(t, srv, "GET", "/api/v1/nope", ""), 404, `{"error":"no admin API endpoint at this path","code":"not_found"}`)
+		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone", ""), 404, `{"error":"no admin API endpoint at this path","code":"not_found"}`)
 
-		// GET only.
-		for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-			for _, path := range []string{"/api/v1/teams", "/api/v1/teams/everyone/members", "/api/v1/accounts/" + alice} {
-				r := do(t, srv, m, path, "")
-				wantJSON(t, r, 405, `{"error":"`+m+` is not allowed here; allowed: GET"}`)
-				if r.header.Get("Allow") != "GET" {
-					t.Fatalf("%s %s: Allow %q", m, path, r.header.Get("Allow"))
+		// Each path answers its own methods; others are 405 with Allow.
+		for _, c := range []struct{ path, allow string }{
+			{"/api/v1/teams", "GET, POST"},
+			{"/api/v1/teams/everyone/members", "GET, POST"},
+			{"/api/v1/accounts/" + alice, "GET, PATCH, DELETE"},
+			{"/api/v1/events", "GET"},
+		} {
+			for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+				if strings.Contains(c.allow, m) {
+					continue
+				}
+				r := do(t, srv, m, c.path, "")
+				wantJSON(t, r, 405, `{"error":"`+m+` is not allowed here; allowed: `+c.allow+`","code":"method_not_allowed"}`)
+				if r.header.Get("Allow") != c.allow {
+					t.Fatalf("%s %s: Allow %q", m, c.path, r.header.Get("Allow"))
 				}
 			}
 		}
@@ -170,7 +180,7 @@ func TestAdminAPI(t *testing.T) {
 					t.Fatalf("GET %s with %q: %d %s", path, h, r.status, r.raw)
 				}
 				// The admin API's own error shape, not SCIM's.
-				wantJSON(t, r, 401, `{"error":"a valid bearer token is required (Authorization: Bearer \u003ctoken\u003e)"}`)
+				wantJSON(t, r, 401, `{"error":"a valid bearer token is required (Authorization: Bearer \u003ctoken\u003e)","code":"unauthorized"}`)
 			}
 		}
 	})

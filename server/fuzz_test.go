@@ -130,10 +130,12 @@ func rawRequest(method, target, contentType, ifMatch, header, body string) (*htt
 
 type requestSeed struct{ method, target, contentType, ifMatch, header, body string }
 
-// requestSeeds are ordinary requests of every endpoint, and every reproduction of issue
-// 10's findings 1–6.
+// requestSeeds are ordinary requests of every endpoint (the admin API's writes and
+// login routes with their hostile inputs included), and every reproduction of issue 10's
+// findings 1–6.
 func requestSeeds() []requestSeed {
 	const (
+		ajson = "application/json"
 		json  = "application/scim+json"
 		user  = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"seed@example.com","name":{"givenName":"S"},"emails":[{"value":"seed@example.com","primary":true}]}`
 		group = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Seeds","members":[{"value":"{other}"}]}`
@@ -178,6 +180,53 @@ func requestSeeds() []requestSeed {
 		{"GET", "/api/v1/teams/everyone/channels/town-square/members", "", "", "", ""},
 		{"GET", "/api/v1/accounts/{user}", "", "", "", ""},
 		{"GET", "/healthz", "", "", "", ""},
+
+		// The admin API's writes and the login routes (issue 13).
+		{"GET", "/api/v1/accounts?term=fuzz&term=EXAMPLE&inactive=false&limit=5&offset=0", "", "", "", ""},
+		{"POST", "/api/v1/accounts", ajson, "", "", `{"email":"seed2@example.com","username":"seed2","password":"Passw0rd!x","first_name":"S"}`},
+		{"POST", "/api/v1/accounts", ajson, "", "", `{"email":"sso@example.com","username":"sso","auth_service":"saml","auth_data":"00usso"}`},
+		{"GET", "/api/v1/accounts/seed2", "", "", "", ""},
+		{"PATCH", "/api/v1/accounts/{other}", ajson, "", "", `{"nickname":"n","position":"p","auth_service":"saml","auth_data":"00uother"}`},
+		{"PATCH", "/api/v1/accounts/sso@example.com", ajson, "", "", `{"username":"sso2","email":"sso2@example.com"}`},
+		{"PUT", "/api/v1/accounts/{other}/active", ajson, "", "", `{"active":false}`},
+		{"PUT", "/api/v1/accounts/{other}/active", ajson, "", "", `{"active":true}`},
+		{"POST", "/api/v1/teams", ajson, "", "", `{"name":"seeds","display_name":"Seeds","private":true}`},
+		{"POST", "/api/v1/teams", ajson, "", "", `{"name":"open-seeds"}`},
+		{"POST", "/api/v1/teams/everyone/channels", ajson, "", "", `{"name":"seeds","private":true}`},
+		{"POST", "/api/v1/teams/everyone/members", ajson, "", "", `{"account":"{user}"}`},
+		{"POST", "/api/v1/teams/seeds/members", ajson, "", "", `{"account":"fuzz@example.com"}`},
+		{"DELETE", "/api/v1/teams/seeds/members/fuzz?to_default=true", "", "", "", ""},
+		{"DELETE", "/api/v1/teams/everyone/members/{user}", "", "", "", ""},
+		{"POST", "/api/v1/teams/everyone/channels/seeds/members", ajson, "", "", `{"account":"{user}"}`},
+		{"DELETE", "/api/v1/teams/everyone/channels/seeds/members/{user}", "", "", "", ""},
+		{"DELETE", "/api/v1/teams/everyone/channels/town-square/members/{user}", "", "", "", ""},
+		{"POST", "/api/v1/logins", ajson, "", "", `{"auth_service":"saml","auth_data":"00ufuzz","email":"fuzz@example.com","first_name":"F"}`},
+		{"POST", "/api/v1/logins", ajson, "", "", `{"auth_service":"oidc","auth_data":"00unew","email":"new@example.com","groups":["x"]}`},
+		{"POST", "/api/v1/accounts/{user}/teams/open-seeds", "", "", "", ""},
+		{"POST", "/api/v1/accounts/{user}/teams/seeds", "", "", "", ""},
+		{"DELETE", "/api/v1/accounts/seed2", "", "", "", ""},
+		// Their hostile inputs: NUL, invalid UTF-8, long strings, numbers at the edge.
+		{"GET", "/api/v1/accounts?term=%00", "", "", "", ""},
+		{"GET", "/api/v1/accounts?term=%FF&team=%00", "", "", "", ""},
+		{"GET", "/api/v1/accounts?term=" + strings.Repeat("a", 300), "", "", "", ""},
+		{"GET", "/api/v1/accounts?" + strings.Repeat("term=a&", 11), "", "", "", ""},
+		{"GET", "/api/v1/accounts?limit=99999999999999999999&offset=9223372036854775807", "", "", "", ""},
+		{"GET", "/api/v1/accounts?offset=9223372036854775807", "", "", "", ""},
+		{"POST", "/api/v1/accounts", ajson, "", "", `{"email":"a\u0000b@example.com","username":"nul","password":"Passw0rd!x"}`},
+		{"POST", "/api/v1/accounts", ajson, "", "", "{\"email\":\"z@example.com\",\"username\":\"z\xff\",\"auth_service\":\"saml\",\"auth_data\":\"z\"}"},
+		{"POST", "/api/v1/accounts", ajson, "", "", `{"email":"` + strings.Repeat("e", 300) + `@example.com","username":"long","auth_service":"s","auth_data":"` + strings.Repeat("d", 5000) + `"}`},
+		{"POST", "/api/v1/teams", ajson, "", "", `{"name":"` + strings.Repeat("t", 300) + `","display_name":"\u0000"}`},
+		{"POST", "/api/v1/teams/%FF/channels", ajson, "", "", `{"name":"c"}`},
+		{"POST", "/api/v1/teams/everyone/channels", ajson, "", "", `{"name":"town-square"}`},
+		{"PATCH", "/api/v1/accounts/%00", ajson, "", "", `{}`},
+		{"PATCH", "/api/v1/accounts/{user}", ajson, "", "", `{"auth_data":"\u0000","username":"` + strings.Repeat("u", 100) + `"}`},
+		{"POST", "/api/v1/teams/everyone/members", ajson, "", "", `{"account":"` + strings.Repeat("k", 5000) + `"}`},
+		{"DELETE", "/api/v1/teams/%00/members/%FF", "", "", "", ""},
+		{"POST", "/api/v1/logins", ajson, "", "", `{"auth_service":"saml","auth_data":"` + strings.Repeat("x", 5000) + `","email":"x@example.com"}`},
+		{"POST", "/api/v1/logins", ajson, "", "", `{"auth_service":"saml","auth_data":"a\u0000","email":"\u0000"}`},
+		{"POST", "/api/v1/accounts/%00/teams/%FF", "", "", "", ""},
+		{"POST", "/api/v1/teams", "text/plain", "", "", `{"name":"x"}`},
+		{"POST", "/api/v1/teams", ajson, "", "", `{"name":"x"}{"name":"y"}`},
 
 		// Finding 1: filters nested until the parser overflowed the stack.
 		{"GET", "/scim/v2/Users?filter=" + deep(100000, "userName%20pr"), "", "", "", ""},

@@ -34,9 +34,10 @@ type probe struct {
 
 func (p probe) check(t *testing.T, r response) {
 	t.Helper()
-	if strings.HasPrefix(p.path, "/api/") {
-		if r.status != p.status || !strings.Contains(r.raw, `"error":`) {
-			t.Errorf("%s %s: %d %s, want %d with an admin error", p.method, p.path, r.status, r.raw, p.status)
+	if strings.HasPrefix(p.path, "/api/") { // scimType: the code
+		if code, _ := r.body["code"].(string); r.status != p.status || !strings.Contains(r.raw, `"error":`) ||
+			p.scimType != "" && code != p.scimType {
+			t.Errorf("%s %s: %d %s, want %d with an admin error %s", p.method, p.path, r.status, r.raw, p.status, p.scimType)
 		}
 		return
 	}
@@ -86,6 +87,12 @@ func TestNULInvalidUTF8AndLongStrings(t *testing.T) {
 		rename := patchBody(`{"op":"replace","path":"displayName","value":"x"}`)
 		var probes []probe
 		for _, id := range []string{"%00", "a%00b", "%FF", "%C3", long} {
+			// An account is named by id, username or email: a NUL or invalid UTF-8 is
+			// no name at all.
+			accountStatus, accountCode := 400, "invalid"
+			if id == long {
+				accountStatus, accountCode = 404, "not_found"
+			}
 			probes = append(probes, []probe{
 				{"GET", "/scim/v2/Users/" + id, "", 404, "", "not found"},
 				{"PUT", "/scim/v2/Users/" + id, put, 404, "", "not found"},
@@ -95,7 +102,7 @@ func TestNULInvalidUTF8AndLongStrings(t *testing.T) {
 				{"PUT", "/scim/v2/Groups/" + id, groupPut, 404, "", "not found"},
 				{"PATCH", "/scim/v2/Groups/" + id, rename, 404, "", "not found"},
 				{"DELETE", "/scim/v2/Groups/" + id, "", 404, "", "not found"},
-				{"GET", "/api/v1/accounts/" + id, "", 404, "", ""},
+				{"GET", "/api/v1/accounts/" + id, "", accountStatus, accountCode, ""},
 				{"GET", "/api/v1/teams/" + id + "/members", "", 404, "", ""},
 				{"GET", "/api/v1/teams/" + id + "/channels", "", 404, "", ""},
 				{"GET", "/api/v1/teams/everyone/channels/" + id + "/members", "", 404, "", ""},

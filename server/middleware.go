@@ -191,10 +191,11 @@ func recoverPanics(log *slog.Logger, writeErr func(w http.ResponseWriter, status
 	}
 }
 
-// limitBody reads the request body up front, answering 413 when it is larger than max.
-// Reading it here makes the limit hold for chunked bodies too, not only for an honest
-// Content-Length, before any handler reads it.
-func limitBody(max int64) func(http.Handler) http.Handler {
+// limitBody reads the request body up front, answering 413 (with writeErr, in the
+// API's own error shape) when it is larger than max. Reading it here makes the limit hold
+// for chunked bodies too, not only for an honest Content-Length, before any handler
+// reads it.
+func limitBody(max int64, writeErr errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Body == nil || r.Body == http.NoBody {
@@ -202,17 +203,17 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 				return
 			}
 			if r.ContentLength > max {
-				tooLarge(w, max)
+				tooLarge(w, max, writeErr)
 				return
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 			r.Body.Close()
 			if err != nil {
-				resources.WriteError(w, resources.Error(http.StatusBadRequest, "invalidSyntax", "could not read the request body"))
+				writeErr(w, http.StatusBadRequest, "could not read the request body")
 				return
 			}
 			if int64(len(body)) > max {
-				tooLarge(w, max)
+				tooLarge(w, max, writeErr)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -222,9 +223,9 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 	}
 }
 
-func tooLarge(w http.ResponseWriter, max int64) {
+func tooLarge(w http.ResponseWriter, max int64, writeErr errorWriter) {
 	w.Header().Set("Connection", "close")
-	writeSCIMError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
+	writeErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
 }
 
 // canonicalPaths respells SCIM paths as the SCIM API registers them

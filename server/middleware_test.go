@@ -41,7 +41,7 @@ func TestRecoverPanicsAnswersSCIM500AndLogs(t *testing.T) {
 
 func TestLimitBodyChunked(t *testing.T) {
 	var got int
-	h := limitBody(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := limitBody(10, writeSCIMError)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got = len(b)
 	}))

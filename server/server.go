@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gorilla/mux"
 	"golang.org/x/net/netutil"
 
@@ -97,10 +98,10 @@ func Handler(cfg Config) (http.Handler, error) {
 	}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", readyz(cfg.Store)).Methods(http.MethodGet, http.MethodHead)
 	registerMattermostStatus(r, cfg.Store, cfg.Mattermost, auth, rawLog)
-	registerAdminAPI(r, cfg.Store, auth, rawLog)
+	registerAdminAPI(r, cfg.Store, auth, rawLog, min(cfg.MaxBodyBytes, AdminMaxBodyBytes))
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
-	scim.Use(auth.require(needs(store.ScopeSCIM), writeSCIMError), limitBody(cfg.MaxBodyBytes))
+	scim.Use(auth.require(needs(store.ScopeSCIM), writeSCIMError), limitBody(cfg.MaxBodyBytes, writeSCIMError))
 	api.Register(scim)
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)
@@ -158,9 +159,13 @@ func withDeadline(d time.Duration) func(http.Handler) http.Handler {
 }
 
 // writeSCIMError answers outside a SCIM handler (authentication, limits, panics) the way
-// SCIM answers errors.
+// SCIM answers errors. A 400 there is a body that could not be read: invalidSyntax.
 func writeSCIMError(w http.ResponseWriter, status int, detail string) {
-	resources.WriteError(w, resources.Error(status, "", detail))
+	var scimType scimerrors.ScimType
+	if status == http.StatusBadRequest {
+		scimType = scimerrors.ScimTypeInvalidSyntax
+	}
+	resources.WriteError(w, resources.Error(status, scimType, detail))
 }
 
 // The server's timeouts. A request's header must arrive within ReadHeaderTimeout and its

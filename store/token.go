@@ -23,15 +23,20 @@ func (t Token) Has(s Scope) bool { return slices.Contains(t.Scopes, s) }
 // Scope is a permission a token holds. Each API names the scope it needs.
 type Scope string
 
-// The scopes. An IdP needs only ScopeSCIM.
+// The scopes. An IdP needs only ScopeSCIM; the chat's sign-in layer only ScopeLogin.
 const (
 	ScopeSCIM       Scope = "scim"        // every endpoint below /scim/v2
 	ScopeAdminRead  Scope = "admin:read"  // the GETs of the admin API (/api/v1)
-	ScopeAdminWrite Scope = "admin:write" // every other method of the admin API
+	ScopeAdminWrite Scope = "admin:write" // every other method of the admin API, but the login routes
+	// ScopeLogin is on-demand provisioning at sign-in: POST /api/v1/logins and POST
+	// /api/v1/accounts/{id}/teams/{team}, and nothing else. Neither admin scope grants
+	// those two routes: a sign-in layer's token can make and join accounts only as a
+	// person's first sign-in does, and an admin's token cannot pose as a sign-in.
+	ScopeLogin Scope = "login"
 )
 
 // AllScopes lists every scope, in the order tokens list them.
-var AllScopes = []Scope{ScopeSCIM, ScopeAdminRead, ScopeAdminWrite}
+var AllScopes = []Scope{ScopeSCIM, ScopeAdminRead, ScopeAdminWrite, ScopeLogin}
 
 // ErrInvalidScope is a scope name that is not one of AllScopes, or an empty scope list.
 var ErrInvalidScope = errors.New("invalid scope")

@@ -15,7 +15,10 @@ func TestParseScopes(t *testing.T) {
 	}{
 		{"scim", []store.Scope{store.ScopeSCIM}},
 		{"admin:read", []store.Scope{store.ScopeAdminRead}},
-		{"admin:write,admin:read, scim", store.AllScopes},
+		{"login", []store.Scope{store.ScopeLogin}},
+		{"login,admin:write,admin:read, scim", store.AllScopes},
+		{"admin:write,admin:read, scim", []store.Scope{store.ScopeSCIM, store.ScopeAdminRead, store.ScopeAdminWrite}},
+		{"Login", nil},
 		{"scim,scim", []store.Scope{store.ScopeSCIM}},
 		{" scim , ", []store.Scope{store.ScopeSCIM}},
 		{"", nil},
@@ -43,8 +46,12 @@ func TestParseScopes(t *testing.T) {
 
 func TestTokenHas(t *testing.T) {
 	tok := store.Token{Name: "okta", Scopes: []store.Scope{store.ScopeSCIM}}
-	if !tok.Has(store.ScopeSCIM) || tok.Has(store.ScopeAdminRead) || tok.Has(store.ScopeAdminWrite) {
+	if !tok.Has(store.ScopeSCIM) || tok.Has(store.ScopeAdminRead) || tok.Has(store.ScopeAdminWrite) || tok.Has(store.ScopeLogin) {
 		t.Fatalf("Has on %+v", tok)
+	}
+	signIn := store.Token{Name: "sign-in", Scopes: []store.Scope{store.ScopeLogin}}
+	if !signIn.Has(store.ScopeLogin) || signIn.Has(store.ScopeAdminWrite) || signIn.Has(store.ScopeSCIM) {
+		t.Fatalf("Has on %+v", signIn)
 	}
 	if (store.Token{}).Has(store.ScopeSCIM) {
 		t.Fatal("a token without scopes has one")
