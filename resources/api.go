@@ -88,17 +88,16 @@ func (a *API) endpoints() []endpoint {
 	get := func(h http.HandlerFunc) map[string]http.HandlerFunc {
 		return map[string]http.HandlerFunc{http.MethodGet: h}
 	}
-	search := a.notImplemented("searching with POST (RFC 7644 §3.4.3) is not supported; use GET with filter")
 	return []endpoint{
 		{"/Users", map[string]http.HandlerFunc{http.MethodGet: a.listUsers, http.MethodPost: a.createUser}},
-		{"/Users/.search", map[string]http.HandlerFunc{http.MethodPost: search}},
+		{"/Users/.search", map[string]http.HandlerFunc{http.MethodPost: a.searchUsers}},
 		{"/Users/{id}", map[string]http.HandlerFunc{http.MethodGet: a.getUser, http.MethodPut: a.replaceUser,
 			http.MethodPatch: a.patchUser, http.MethodDelete: a.deleteUser}},
 		{"/Groups", map[string]http.HandlerFunc{http.MethodGet: a.listGroups, http.MethodPost: a.createGroup}},
-		{"/Groups/.search", map[string]http.HandlerFunc{http.MethodPost: search}},
+		{"/Groups/.search", map[string]http.HandlerFunc{http.MethodPost: a.searchGroups}},
 		{"/Groups/{id}", map[string]http.HandlerFunc{http.MethodGet: a.getGroup, http.MethodPut: a.replaceGroup,
 			http.MethodPatch: a.patchGroup, http.MethodDelete: a.deleteGroup}},
-		{"/.search", map[string]http.HandlerFunc{http.MethodPost: search}},
+		{"/.search", map[string]http.HandlerFunc{http.MethodPost: a.searchAll}},
 		{"/ServiceProviderConfig", get(a.serviceProviderConfig)},
 		{"/Schemas", get(a.schemas)},
 		{"/Schemas/{id}", get(a.schemas)},

@@ -2,6 +2,8 @@ package resources
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -88,21 +90,33 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, g *
 	s.flush()
 }
 
-// writeGroups answers a page of groups (a list response), shaped by p.
-func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total int, groups []store.Group, p projection) {
+// writeGroups answers a page of groups (a list response), shaped by p, after the
+// resources of before (the users of a POST /.search), which count in itemsPerPage.
+func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total int, before []resource, groups []store.Group, p projection) {
 	w.Header().Set("Content-Type", contentType)
 	s := a.newGroupStream(w, r, http.StatusOK)
 	defer s.release()
 	b := append(s.b[:0], `{"schemas":["`+store.ListResponseSchema+`"],"totalResults":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, `,"itemsPerPage":`...)
-	b = strconv.AppendInt(b, int64(len(groups)), 10)
+	b = strconv.AppendInt(b, int64(len(before)+len(groups)), 10)
 	b = append(b, `,"startIndex":`...)
 	b = strconv.AppendInt(b, int64(start), 10)
 	b = append(b, `,"Resources":[`...)
 	s.write(b)
-	for i := range groups {
+	for i, res := range before {
+		b, err := json.Marshal(res)
+		if err != nil { // our own maps of JSON values; cannot happen
+			s.failed(fmt.Sprint(res["id"]), err)
+			return
+		}
 		if i > 0 {
+			s.write(append(s.b[:0], ','))
+		}
+		s.write(b)
+	}
+	for i := range groups {
+		if i > 0 || len(before) > 0 {
 			s.write(append(s.b[:0], ','))
 		}
 		if err := s.group(&groups[i], viewGroup(p, groups[i].ExternalID != "")); err != nil {

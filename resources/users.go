@@ -20,6 +20,11 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	a.writeUserList(w, r, lr)
+}
+
+// writeUserList answers the page of users lr selects (GET /Users, POST /Users/.search).
+func (a *API) writeUserList(w http.ResponseWriter, r *http.Request, lr listRequest) {
 	users, total, err := a.store.ListUsers(r.Context(), lr.query)
 	if err != nil {
 		a.fail(w, r, userKind, "", err)

@@ -30,6 +30,7 @@ func rfcChecks() []Check {
 	add(patchChecks()...)
 	add(etagChecks()...)
 	add(groupChecks()...)
+	add(searchChecks()...)
 	return cs
 }
 
@@ -627,6 +628,68 @@ func groupChecks() []Check {
 			createGroup("g2", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}G2","members":[{"value":"${u2.id}"}]}`),
 			getStep("members.value eq", `/Groups?filter=members.value eq "${u1.id}" and displayName sw "${p}"`, listOf("${g1.id}")...),
 			getStep("members[value eq]", `/Groups?filter=members[value eq "${u2.id}"] and displayName sw "${p}"`, listOf("${g2.id}")...),
+		}},
+	}
+}
+
+// ---- searching with POST (RFC 7644 §3.4.3) ----
+
+// searchBody is a SearchRequest (RFC 7644 §3.4.3) with the given members.
+func searchBody(members string) string {
+	return `{"schemas":["` + store.SearchRequestSchema + `"],` + members + `}`
+}
+
+func searchStep(name, path, members string, want ...Assert) Step {
+	return Step{Name: name, Method: http.MethodPost, Path: path, Body: searchBody(members), Status: http.StatusOK, Want: want}
+}
+
+func searchChecks() []Check {
+	scoped := `"filter":"userName sw \"${p}\" and name.familyName sw \"And\""`
+	return []Check{
+		{Name: "search-users", Steps: append(slices.Clone(filterFixture),
+			// §3.4.3: the same filter, projection and paging as a GET, from the body.
+			searchStep("POST /Users/.search", "/Users/.search", scoped+`,"attributes":["userName"],"startIndex":1,"count":10`,
+				append(listOf("${a.id}", "${c.id}"), Absent("Resources[0].name"), Absent("Resources[1].title"),
+					Exists("Resources[0].userName"))...),
+			searchStep("excludedAttributes", "/Users/.search", scoped+`,"excludedAttributes":["name","emails"]`,
+				append(listOf("${a.id}", "${c.id}"), Absent("Resources[0].name"), Absent("Resources[0].emails"))...),
+			searchStep("count pages the result", "/Users/.search", scoped+`,"startIndex":2,"count":1`,
+				Eq("totalResults", 2), Eq("startIndex", 2), Eq("itemsPerPage", 1), Len("Resources", 1)),
+		)},
+		{Name: "search-groups", Steps: []Step{
+			createUser("u", simpleUser("${p}searched@example.com", "")),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Searched","members":[{"value":"${u.id}"}]}`),
+			searchStep("POST /Groups/.search", "/Groups/.search", `"filter":"displayName eq \"${p}Searched\""`,
+				append(listOf("${g.id}"), Set("Resources[0].members[*].value", "${u.id}"))...),
+			searchStep("excludedAttributes members", "/Groups/.search",
+				`"filter":"displayName eq \"${p}Searched\"","excludedAttributes":["members"]`,
+				append(listOf("${g.id}"), Absent("Resources[0].members"))...),
+		}},
+		{Name: "search-root", Steps: []Step{
+			// §3.4.3: a search at the root covers every resource type.
+			createUser("u", simpleUser("${p}root@example.com", `"externalId":"${guid1}"`)),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Root","externalId":"${guid2}"}`),
+			searchStep("POST /.search", "/.search", `"filter":"externalId eq \"${guid1}\" or externalId eq \"${guid2}\""`,
+				listOf("${u.id}", "${g.id}")...),
+			searchStep("paged across both types", "/.search",
+				`"filter":"externalId eq \"${guid1}\" or externalId eq \"${guid2}\"","startIndex":2,"count":1`,
+				Eq("totalResults", 2), Eq("itemsPerPage", 1), Len("Resources", 1), Eq("Resources[0].id", "${g.id}")),
+			searchStep("an attribute of one type selects only that type", "/.search", `"filter":"userName eq \"${p}root@example.com\""`,
+				listOf("${u.id}")...),
+		}},
+		{Name: "search-errors", Steps: []Step{
+			{Name: "a body that is not a SearchRequest", Method: http.MethodPost, Path: "/Users/.search", Body: `{"count":"many"}`,
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidSyntax")},
+			{Name: "schemas naming another message", Method: http.MethodPost, Path: "/Users/.search",
+				Body: `{"schemas":["` + store.ListResponseSchema + `"]}`, Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidSyntax")},
+			{Name: "an invalid filter", Method: http.MethodPost, Path: "/Groups/.search", Body: searchBody(`"filter":"displayName xx \"a\""`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidFilter")},
+			{Name: "a root filter no resource type can run", Method: http.MethodPost, Path: "/.search",
+				Body:   searchBody(`"filter":"members.value eq \"x\" and userName eq \"y\""`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidFilter")},
+			{Name: "attributes as a comma-separated string, as in a URL", Method: http.MethodPost, Path: "/Users/.search",
+				Body: searchBody(`"filter":"userName eq \"${p}nobody\"","attributes":"userName,emails"`), Status: http.StatusOK,
+				Want: emptyList()},
 		}},
 	}
 }

@@ -20,8 +20,8 @@ import (
 // Content-Type, an If-Match, one more header line and a body) to the whole server
 // (server.Handler) on every backend of the run, SQLite and PostgreSQL when
 // TOWNSQUARE_TEST_DATABASE_URL is set, one store per backend for the whole run so that
-// requests build on each other. It fails on any 5xx but 501 (what /Bulk, /Me and .search
-// answer by design), on a panic (recovered as a 500, or not), on backends answering
+// requests build on each other. It fails on any 5xx but 501 (what /Bulk and /Me answer by
+// design), on a panic (recovered as a 500, or not), on backends answering
 // differently, and on a provisioning rule broken after a write (CheckInvariants).
 //
 // In the target and the body, {user}, {group} and {other} stand for the ids of a user
@@ -163,6 +163,9 @@ func requestSeeds() []requestSeed {
 		{"PATCH", "/scim/v2/Users/{user}", json, "", "", patch(`{"op":"Replace","path":"emails[type eq \"work\"].value","value":"w@example.com"}`)},
 		{"DELETE", "/scim/v2/Users/{other}", "", "", "", ""},
 		{"GET", "/scim/v2/Groups?filter=displayName%20eq%20%22Fuzzers%22&excludedAttributes=members", "", "", "", ""},
+		{"POST", "/scim/v2/Users/.search", json, "", "", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"s\"","attributes":["userName"],"startIndex":1,"count":5}`},
+		{"POST", "/scim/v2/Groups/.search", json, "", "", `{"filter":"members.value eq \"{user}\"","excludedAttributes":"members"}`},
+		{"POST", "/scim/v2/.search", json, "", "", `{"filter":"externalId pr","startIndex":2,"count":1}`},
 		{"GET", "/scim/v2/Groups/{group}", "", "", "", ""},
 		{"POST", "/scim/v2/Groups", json, "", "", group},
 		{"PUT", "/scim/v2/Groups/{group}", json, "", "", strings.Replace(group, "Seeds", "Fuzzers", 1)},
