@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/jsonstr"
 )
 
 func init() {
@@ -39,14 +40,19 @@ type API struct {
 	store   store.Store
 	log     *slog.Logger
 	baseURL string // public URL of the SCIM root, without a trailing slash
-	docs    discovery
-	onEvent func(Event, int) // OnEvent; nil reports nothing
+	// memberRefPrefix starts a member's $ref as a group answer writes it:
+	// `"$ref":"<baseURL>/Users/`, JSON-escaped, without the closing quote.
+	memberRefPrefix []byte
+	docs            discovery
+	onEvent         func(Event, int) // OnEvent; nil reports nothing
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.
 // https://chat.example.com/scim/v2; meta.location and Location are built from it.
 func New(s store.Store, log *slog.Logger, baseURL string) (*API, error) {
 	a := &API{store: s, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+	prefix := jsonstr.Append([]byte(`"$ref":`), a.baseURL+"/Users/")
+	a.memberRefPrefix = prefix[:len(prefix)-1]
 	docs, err := buildDiscovery(a.baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("build discovery documents: %w", err)

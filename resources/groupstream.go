@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -159,7 +160,7 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 				b = append(b, ',')
 			}
 			first = false
-			s.write(appendMember(b, m, view.member))
+			s.write(appendMember(b, m, view.member, s.a.memberRefPrefix))
 			return s.cw.err
 		})
 		if err != nil {
@@ -181,10 +182,23 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 }
 
 // appendMember appends one member object with the keys k keeps.
-func appendMember(b []byte, m store.Member, k memberKeys) []byte {
+func appendMember(b []byte, m store.Member, k memberKeys, refPrefix []byte) []byte {
 	b = append(b, '{')
 	sep := false
+	if k.ref {
+		// RFC 7643 §4.2: members[].$ref is the member's URI, absolute from the base URL:
+		// refPrefix (`"$ref":"<base>/Users/`), then the id with its opening quote dropped,
+		// so that no string is built per member.
+		b = append(b, refPrefix...)
+		n := len(b)
+		b = jsonstr.Append(b, url.PathEscape(m.Value))
+		b = append(b[:n], b[n+1:]...)
+		sep = true
+	}
 	if k.display {
+		if sep {
+			b = append(b, ',')
+		}
 		b = append(b, `"display":`...)
 		b = jsonstr.Append(b, m.Display)
 		sep = true

@@ -246,3 +246,27 @@ func TestEndpointNames(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendMemberRef: a member's $ref is the base URL, /Users/ and the path-escaped id,
+// the whole JSON-escaped, whatever the id and base hold.
+func TestAppendMemberRef(t *testing.T) {
+	for _, c := range []struct{ base, id string }{
+		{"https://chat.example.com/scim/v2", "2819c223-7f76-453a-919d-413861904646"},
+		{"https://chat.example.com/scim/v2", `a/b "c" ü`},
+		{`http://h/<x>&"y"`, "id"},
+		{"", "x"},
+	} {
+		a, err := New(nil, nil, c.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendMember(nil, store.Member{Value: c.id, Display: "d"}, memberKeys{ref: true, value: true}, a.memberRefPrefix)
+		var m map[string]string
+		if err := json.Unmarshal(got, &m); err != nil {
+			t.Fatalf("%q: %v: %s", c.id, err, got)
+		}
+		if want := a.location("Users", c.id); m["$ref"] != want || m["value"] != c.id {
+			t.Errorf("%q: $ref %q, value %q; want %q", c.id, m["$ref"], m["value"], want)
+		}
+	}
+}

@@ -621,6 +621,18 @@ func groupChecks() []Check {
 			{Name: "GET after DELETE", Path: "/Groups/${g.id}", Status: http.StatusNotFound, Want: scimError(404, "")},
 			getStep("the members still exist", "/Users/${u2.id}", Eq("id", "${u2.id}")),
 		}},
+		{Name: "groups-refs", Steps: []Step{
+			// RFC 7643 §4.2: members[].$ref is the URI of the member; §4.1.2: groups[].$ref
+			// the URI of the group. Both are the resources' meta.location.
+			{Name: "POST a user", Method: http.MethodPost, Path: "/Users", Body: simpleUser("${p}ref@example.com", ""),
+				Status: http.StatusCreated, Capture: map[string]string{"u.id": "id", "u.loc": "meta.location"}},
+			{Name: "POST a group with the user", Method: http.MethodPost, Path: "/Groups",
+				Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p}Refs","members":[{"value":"${u.id}"}]}`,
+				Status: http.StatusCreated, Capture: map[string]string{"g.id": "id", "g.loc": "meta.location"},
+				Want: []Assert{Eq("members[0].$ref", "${u.loc}"), Eq("members[0].type", "User")}},
+			getStep("GET the group", "/Groups/${g.id}", Eq("members[0].$ref", "${u.loc}"), Eq("members[0].value", "${u.id}")),
+			getStep("GET the user", "/Users/${u.id}", Eq("groups[0].$ref", "${g.loc}"), Eq("groups[0].value", "${g.id}")),
+		}},
 		{Name: "groups-filter-members-value", Steps: []Step{
 			createUser("u1", simpleUser("${p}member1@example.com", "")),
 			createUser("u2", simpleUser("${p}member2@example.com", "")),
