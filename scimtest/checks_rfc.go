@@ -476,7 +476,31 @@ const patchUserTwoEmails = `{"schemas":["` + store.UserSchema + `"],"userName":"
 	"emails":[{"value":"${p}patch@work.example.com","type":"work","primary":true},{"value":"${p}patch@home.example.org","type":"home"}]}`
 
 func patchChecks() []Check {
+	const entURN = store.EnterpriseUserSchema
 	return []Check{
+		{Name: "patch-extension-urn-path", Steps: []Step{
+			// RFC 7644 §3.5.2 with §3.10: a path may name a schema extension by its URN, and
+			// the value is then a set of the extension's attributes.
+			createUser("u", `{"schemas":["`+store.UserSchema+`","`+entURN+`"],"userName":"${p}ext@example.com",
+				"`+entURN+`":{"employeeNumber":"1","department":"Sales"}}`),
+			// §3.5.2.3: a complex value replaces the sub-attributes it names, leaving the rest.
+			patchStep("replace the extension", "/Users/${u.id}", `{"op":"replace","path":"`+entURN+`","value":{"employeeNumber":"2"}}`),
+			getStep("only employeeNumber changed", "/Users/${u.id}", Eq(ent+".employeeNumber", "2"), Eq(ent+".department", "Sales")),
+			patchStep("add to the extension", "/Users/${u.id}", `{"op":"add","path":"`+entURN+`","value":{"costCenter":"CC-9"}}`),
+			getStep("costCenter added", "/Users/${u.id}", Eq(ent+".costCenter", "CC-9"), Eq(ent+".employeeNumber", "2")),
+			// §3.5.2.2: removing the extension removes every attribute it holds.
+			patchStep("remove the extension", "/Users/${u.id}", `{"op":"remove","path":"`+entURN+`"}`),
+			getStep("the extension is gone", "/Users/${u.id}", Absent(ent)),
+			// A read-only extension cannot be written (§3.5.2: mutability).
+			{Name: "replace a read-only extension", Method: http.MethodPatch, Path: "/Users/${u.id}",
+				Body:   patchBody(`{"op":"replace","path":"` + store.TownsquareUserSchema + `","value":{"username":"x"}}`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "mutability")},
+			{Name: "remove a read-only extension", Method: http.MethodPatch, Path: "/Users/${u.id}",
+				Body:   patchBody(`{"op":"remove","path":"` + store.TownsquareUserSchema + `"}`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "mutability")},
+			getStep("/Schemas marks it read-only", "/Schemas/"+store.TownsquareUserSchema,
+				Eq("attributes[name=username].mutability", "readOnly")),
+		}},
 		{Name: "patch-replace-subattribute", Steps: []Step{
 			createUser("u", patchUser),
 			patchStep("replace name.givenName", "/Users/${u.id}", `{"op":"replace","path":"name.givenName","value":"Patricia"}`,
