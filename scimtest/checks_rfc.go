@@ -311,6 +311,11 @@ var filterCases = []struct {
 	// Both conditions must hold for the same email: Alice's home address contains "@home." but her work one does not.
 	{"valuepath-same-element", `emails[type eq "work" and value co "@home."]`, nil},
 	{"emails-value-eq", `emails.value eq "${p}carol@home.example.org"`, []string{"c"}},
+	// Entra's matching attribute on a filtered email (idps-and-peers §2a.8): a value path
+	// followed by a sub-attribute, which RFC 7644's grammar does not have.
+	{"emails-work-value-eq", `emails[type eq "work"].value eq "${p}alice@work.example.com"`, []string{"a"}},
+	{"emails-work-value-eq-home", `emails[type eq "work"].value eq "${p}alice@home.example.org"`, nil},
+	{"employee-number-eq", `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1002"`, []string{"b"}},
 	{"emails-value-eq-any-case", `emails.value eq "${p|upper}CAROL@HOME.EXAMPLE.ORG"`, []string{"c"}},
 	{"familyname-sw", `name.familyName sw "And"`, []string{"a", "c"}},
 	{"givenname-ew", `name.givenName ew "ol"`, []string{"c"}},
