@@ -626,6 +626,23 @@ func etagChecks() []Check {
 			Body:     patchBody(`{"op":"replace","path":"title","value":"Star"}`),
 			Statuses: []int{200, 204}},
 		getStep("GET", "/Users/${u.id}", Eq("displayName", "Patched"), Eq("title", "Star")),
+	}}, {Name: "etag-group-patch-204", Steps: []Step{
+		// RFC 7644 §3.14: every answer about a versioned resource carries its ETag, a 204 to
+		// a group's members PATCH included, so the next If-Match needs no GET.
+		createUser("u", simpleUser("${p}etag-member@example.com", "")),
+		{Name: "POST a group", Method: http.MethodPost, Path: "/Groups",
+			Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p}ETag Group"}`,
+			Status: http.StatusCreated, Capture: map[string]string{"g.id": "id", "g.etag": "header:ETag"}},
+		{Name: "PATCH its members with If-Match", Method: http.MethodPatch, Path: "/Groups/${g.id}",
+			Header:   map[string]string{"If-Match": "${g.etag}"},
+			Body:     patchBody(`{"op":"add","path":"members","value":[{"value":"${u.id}"}]}`),
+			Statuses: []int{200, 204}, Want: []Assert{HasHeader("ETag"), HeaderNe("ETag", "${g.etag}")},
+			Capture: map[string]string{"g.etag2": "header:ETag"}},
+		{Name: "the answer's ETag is the group's version", Path: "/Groups/${g.id}?excludedAttributes=members", Status: 200,
+			Want: []Assert{HeaderEq("ETag", "${g.etag2}"), Eq("meta.version", "${g.etag2}")}},
+		{Name: "and the next If-Match takes it", Method: http.MethodPatch, Path: "/Groups/${g.id}",
+			Header: map[string]string{"If-Match": "${g.etag2}"},
+			Body:   patchBody(`{"op":"remove","path":"members[value eq \"${u.id}\"]"}`), Statuses: []int{200, 204}},
 	}}}
 }
 
