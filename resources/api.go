@@ -36,12 +36,13 @@ const MaxPageSize = 1000
 
 // API serves SCIM. It holds no state of its own beyond documents built once.
 type API struct {
-	store   store.Store
-	log     *slog.Logger
-	baseURL string // public URL of the SCIM root, without a trailing slash
-	docs    discovery
-	onEvent func(Event, int) // OnEvent; nil reports nothing
-	ops     http.Handler     // the router bulk operations are served by (bulk.go)
+	store     store.Store
+	log       *slog.Logger
+	baseURL   string // public URL of the SCIM root, without a trailing slash
+	docs      discovery
+	onEvent   func(Event, int) // OnEvent; nil reports nothing
+	ops       http.Handler     // the router bulk operations are served by (bulk.go)
+	bulkSlots bulkSlots        // the bulk requests each token runs (bulk.go)
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.

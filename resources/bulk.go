@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gorilla/mux"
@@ -48,6 +51,13 @@ const (
 	MaxBulkOperationBytes = 1 << 20
 	// MaxBulkIDLength bounds a bulkId in bytes. Clients use short tokens or UUIDs.
 	MaxBulkIDLength = 256
+	// MaxConcurrentBulk bounds the bulk requests one token (store.Actor) runs at once;
+	// beyond, 429 with Retry-After. A bulk request counts once against its token's
+	// request rate (the server's rate limits) but runs up to MaxBulkOperations
+	// operations, one after another: bounding how many run at once keeps what one token
+	// can have done per second near what its rate allows single requests, instead of a
+	// thousand times that.
+	MaxConcurrentBulk = 2
 )
 
 // bulkIDPrefix marks a reference to the resource an operation of the same request
@@ -97,6 +107,14 @@ type bulkResponse struct {
 // operations are neither run nor listed. An operation past the request's deadline fails
 // with its 503 and ends the request there.
 func (a *API) bulk(w http.ResponseWriter, r *http.Request) {
+	actor := store.Actor(r.Context())
+	if !a.bulkSlots.acquire(actor) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+		WriteError(w, errorf(http.StatusTooManyRequests, "",
+			"this token already runs %d bulk requests; send this one when one of them has been answered", MaxConcurrentBulk))
+		return
+	}
+	defer a.bulkSlots.release(actor)
 	req, failOnErrors, err := decodeBulk(r)
 	if err != nil {
 		WriteError(w, err)
@@ -162,6 +180,34 @@ func decodeBulk(r *http.Request) (bulkRequest, int, error) {
 		failOnErrors = int(min(n, MaxBulkOperations+1))
 	}
 	return req, failOnErrors, nil
+}
+
+// bulkSlots counts the bulk requests each token runs (MaxConcurrentBulk). It holds a
+// key only while that token has one running, so it is bounded by the requests in flight.
+type bulkSlots struct {
+	mu      sync.Mutex
+	running map[string]int
+}
+
+func (b *bulkSlots) acquire(actor string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.running[actor] >= MaxConcurrentBulk {
+		return false
+	}
+	if b.running == nil {
+		b.running = map[string]int{}
+	}
+	b.running[actor]++
+	return true
+}
+
+func (b *bulkSlots) release(actor string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.running[actor]--; b.running[actor] <= 0 {
+		delete(b.running, actor)
+	}
 }
 
 // bulkPlan is what is known of a request's operations before any runs: each one's
