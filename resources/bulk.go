@@ -99,8 +99,9 @@ type bulkResponse struct {
 	Operations []bulkResult `json:"Operations"`
 }
 
-// bulk serves POST /Bulk. The request as a whole is refused (413, or 400) only when it
-// cannot be read, exceeds a limit, or its bulkIds are not unique; otherwise it answers
+// bulk serves POST /Bulk. The request as a whole is refused, running nothing, only when
+// its token already runs MaxConcurrentBulk (429), when it cannot be read (400, 415),
+// exceeds a limit (413) or its bulkIds are not unique (400); otherwise it answers
 // 200 with one result per operation run. Operations run in order; each commits on its
 // own, and the others go on after one fails (§3.7: "continue performing as many changes
 // as possible") until failOnErrors errors have happened, after which the remaining
