@@ -9,6 +9,7 @@ import (
 
 	"github.com/townsquare/townsquare/resources"
 	"github.com/townsquare/townsquare/server"
+	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -114,7 +115,7 @@ func TestBulk(t *testing.T) {
 		run  func(e env)
 	}{
 		{"a user→group chain resolves bulkIds in data and path", func(e env) {
-			res := bulk(e, bulkBody("",
+			res := bulkResults(e.t, do(e.t, e.srv, "POST", "/scim/v2/Bulk", bulkBody("",
 				postUserOp("u1", "chain1@example.com", `"password":"s3cret!"`),
 				postUserOp("u2", "chain2@example.com", ""),
 				`{"method":"POST","path":"/Groups","bulkId":"g","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -122,7 +123,7 @@ func TestBulk(t *testing.T) {
 				`{"method":"PATCH","path":"/Groups/bulkId:g","data":{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
 				  "Operations":[{"op":"remove","path":"members","value":[{"value":"bulkId:u2"}]},{"op":"replace","path":"displayName","value":"Chained Renamed"}]}}`,
 				`{"method":"PUT","path":"/Users/bulkId:u2","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"chain2@example.com","title":"Put"}}`,
-			))
+			), server.RequestIDHeader, "bulk-chain-1"))
 			raw := fmt.Sprint(res)
 			wantStatuses(e.t, res, raw, "201", "201", "201", "204", "200")
 			var ids []string
@@ -146,6 +147,21 @@ func TestBulk(t *testing.T) {
 			}
 			if u := do(e.t, e.srv, "GET", "/scim/v2/Users/"+ids[1], ""); u.body["title"] != "Put" {
 				e.t.Fatalf("PUT through a reference: %s", u.raw)
+			}
+			// The operations ran with the bulk request's context: its token and request id
+			// are in the journal's entries of what they did.
+			events, err := e.s.Events(e.t.Context(), store.EventQuery{Limit: store.MaxEventPage, Account: ids[0]})
+			created := 0
+			for _, ev := range events {
+				if ev.Account == ids[0] && ev.Kind == store.EventAccountCreated {
+					created++
+					if ev.Actor != server.BootstrapTokenName || ev.RequestID != "bulk-chain-1" {
+						e.t.Errorf("journal entry of a bulk operation: actor %q, request id %q", ev.Actor, ev.RequestID)
+					}
+				}
+			}
+			if err != nil || created != 1 {
+				e.t.Fatalf("%d account.created entries for the bulk-created user: %v", created, err)
 			}
 			// The single request's rules held: the password is kept as an argon2id hash.
 			var hash string
