@@ -45,6 +45,8 @@ type API struct {
 	memberRefPrefix []byte
 	docs            discovery
 	onEvent         func(Event, int) // OnEvent; nil reports nothing
+	ops             http.Handler     // the router bulk operations are served by (bulk.go)
+	bulkSlots       bulkSlots        // the bulk requests each token runs (bulk.go)
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.
@@ -58,6 +60,7 @@ func New(s store.Store, log *slog.Logger, baseURL string) (*API, error) {
 		return nil, fmt.Errorf("build discovery documents: %w", err)
 	}
 	a.docs = docs
+	a.ops = a.opsRouter()
 	return a, nil
 }
 
@@ -109,7 +112,7 @@ func (a *API) endpoints() []endpoint {
 		{"/Schemas/{id}", get(a.schemas)},
 		{"/ResourceTypes", get(a.resourceTypes)},
 		{"/ResourceTypes/{id}", get(a.resourceTypes)},
-		{"/Bulk", anyMethod(a.notImplemented("bulk operations are not supported (see /ServiceProviderConfig)"))},
+		{"/Bulk", map[string]http.HandlerFunc{http.MethodPost: a.bulk}},
 		{"/Me", anyMethod(a.notImplemented("/Me is not supported: the bearer token names an IdP connection, not a user"))},
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/townsquare/townsquare/store"
 )
@@ -31,6 +33,7 @@ func rfcChecks() []Check {
 	add(etagChecks()...)
 	add(groupChecks()...)
 	add(searchChecks()...)
+	add(bulkChecks()...)
 	return cs
 }
 
@@ -749,5 +752,207 @@ func searchChecks() []Check {
 				Body: searchBody(`"filter":"userName eq \"${p}nobody\"","attributes":"userName,emails"`), Status: http.StatusOK,
 				Want: emptyList()},
 		}},
+	}
+}
+
+// ---- bulk operations (RFC 7644 §3.7) ----
+
+// The URNs of the bulk messages (RFC 7644 §3.7).
+const (
+	bulkRequestSchema  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	bulkResponseSchema = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+)
+
+// bulkBody is a BulkRequest with the given operations (a JSON array's elements) and
+// other members (may be empty).
+func bulkBody(members, ops string) string {
+	if members != "" {
+		members += ","
+	}
+	return `{"schemas":["` + bulkRequestSchema + `"],` + members + `"Operations":[` + ops + `]}`
+}
+
+// bulkStep POSTs a BulkRequest and wants 200 with a BulkResponse (§3.7: 200 when the
+// bulk request was processed, whatever its operations answered).
+func bulkStep(name, members, ops string, want ...Assert) Step {
+	return Step{Name: name, Method: http.MethodPost, Path: "/Bulk", Body: bulkBody(members, ops), Status: http.StatusOK,
+		Want: append([]Assert{Contains("schemas", bulkResponseSchema)}, want...)}
+}
+
+// bulkPostUser is a POST /Users operation with a bulkId.
+func bulkPostUser(bulkID, userName, extra string) string {
+	return `{"method":"POST","path":"/Users","bulkId":"` + bulkID + `","data":` + simpleUser(userName, extra) + `}`
+}
+
+// opStatus wants the status of the operation at path to be one of codes: a string in the
+// RFC's examples (§3.7.3), accepted as a number too.
+func opStatus(path string, codes ...int) Assert {
+	return Func(fmt.Sprintf("%s.status in %v", path, codes), func(r *Response) error {
+		v, ok := r.Get(path + ".status")
+		for _, c := range codes {
+			if ok && fmt.Sprint(v) == fmt.Sprint(c) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s.status: want one of %v, got %s", path, codes, show(v, ok))
+	})
+}
+
+// bulkSupport reads bulk of /ServiceProviderConfig (RFC 7643 §5). Bulk is optional
+// (§3.7): the bulk checks check nothing on a server that says it does not support it.
+func bulkSupport(ctx context.Context, s *Session) (supported bool, maxOps, maxPayload int, err error) {
+	r, err := s.Do(ctx, getStep("GET /ServiceProviderConfig", "/ServiceProviderConfig"))
+	if err != nil {
+		return false, 0, 0, err
+	}
+	if v, _ := r.Get("bulk.supported"); v != true {
+		return false, 0, 0, nil
+	}
+	ops, _ := r.Get("bulk.maxOperations")
+	size, _ := r.Get("bulk.maxPayloadSize")
+	o, _ := ops.(float64)
+	p, _ := size.(float64)
+	if o < 1 || p < 1 {
+		// §3.7.4: the service provider MUST define both limits.
+		return true, 0, 0, r.Errorf("bulk.supported is true, so bulk.maxOperations and bulk.maxPayloadSize must be positive (RFC 7644 §3.7.4)")
+	}
+	return true, int(o), int(p), nil
+}
+
+// ifBulk runs steps, then more (when set), on a server that supports bulk.
+func ifBulk(steps []Step, more func(ctx context.Context, s *Session, maxOps, maxPayload int) error) func(ctx context.Context, s *Session) error {
+	return func(ctx context.Context, s *Session) error {
+		ok, maxOps, maxPayload, err := bulkSupport(ctx, s)
+		if err != nil || !ok {
+			return err
+		}
+		for _, st := range steps {
+			if _, err := s.Do(ctx, st); err != nil {
+				return err
+			}
+		}
+		if more != nil {
+			return more(ctx, s, maxOps, maxPayload)
+		}
+		return nil
+	}
+}
+
+// idsFromLocations sets "<name>.id" to the id each "<name>.loc" location ends with.
+func idsFromLocations(s *Session, names ...string) {
+	for _, n := range names {
+		loc := s.Vars[n+".loc"]
+		id := loc[strings.LastIndexByte(loc, '/')+1:]
+		if u, err := url.PathUnescape(id); err == nil {
+			id = u
+		}
+		s.Vars[n+".id"] = id
+	}
+}
+
+func bulkChecks() []Check {
+	group := func(bulkID, name, members string) string {
+		return `{"method":"POST","path":"/Groups","bulkId":"` + bulkID + `","data":{"schemas":["` + store.GroupSchema +
+			`"],"displayName":"` + name + `","members":[` + members + `]}}`
+	}
+	return []Check{
+		{Name: "bulk-bulkid-references", Func: ifBulk([]Step{
+			// §3.7.2: a group created in the request names the users created before it
+			// by "bulkId:"; the answer lists each operation in order (§3.7.3).
+			func() Step {
+				st := bulkStep("users, then a group naming them by bulkId", "",
+					bulkPostUser("u1", "${p}bulk1@example.com", "")+","+bulkPostUser("u2", "${p}bulk2@example.com", "")+","+
+						group("g", "${p}Bulk", `{"value":"bulkId:u1"},{"value":"bulkId:u2"}`),
+					Len("Operations", 3),
+					Eq("Operations[0].method", "POST"), Eq("Operations[0].bulkId", "u1"), opStatus("Operations[0]", 201),
+					Eq("Operations[1].bulkId", "u2"), opStatus("Operations[1]", 201),
+					Eq("Operations[2].bulkId", "g"), opStatus("Operations[2]", 201),
+					NonEmpty("Operations[0].version"))
+				st.Capture = map[string]string{"u1.loc": "Operations[0].location", "u2.loc": "Operations[1].location", "g.loc": "Operations[2].location"}
+				return st
+			}(),
+		}, func(ctx context.Context, s *Session, _, _ int) error {
+			idsFromLocations(s, "u1", "u2", "g")
+			for _, st := range []Step{
+				getStep("the group has both users", "/Groups/${g.id}", Eq("displayName", "${p}Bulk"), Set("members[*].value", "${u1.id}", "${u2.id}")),
+				getStep("the user is at its location", "/Users/${u1.id}", Eq("userName", "${p}bulk1@example.com")),
+				bulkStep("PATCH and DELETE through a reference to the path", "",
+					bulkPostUser("u3", "${p}bulk3@example.com", "")+
+						`,{"method":"PATCH","path":"/Users/bulkId:u3","data":`+patchBody(`{"op":"replace","path":"title","value":"Referenced"}`)+`}`+
+						`,{"method":"DELETE","path":"/Users/bulkId:u3"}`,
+					Len("Operations", 3), opStatus("Operations[0]", 201), opStatus("Operations[1]", 200, 204), opStatus("Operations[2]", 204)),
+			} {
+				if _, err := s.Do(ctx, st); err != nil {
+					return err
+				}
+			}
+			return nil
+		})},
+		{Name: "bulk-errors-continue", Func: ifBulk([]Step{
+			// §3.7: the service provider continues after an operation fails, and the
+			// failed operation's response is its SCIM error (§3.7.3, §3.12).
+			createUser("u", simpleUser("${p}bulktaken@example.com", "")),
+			bulkStep("a duplicate userName among new users", "",
+				bulkPostUser("dup", "${p}bulktaken@example.com", "")+","+bulkPostUser("ok", "${p}bulkafter@example.com", ""),
+				Len("Operations", 2), opStatus("Operations[0]", 409), Eq("Operations[0].response.scimType", "uniqueness"),
+				Contains("Operations[0].response.schemas", store.ErrorSchema), opStatus("Operations[1]", 201)),
+			getStep("the operation after the failure ran", `/Users?filter=userName eq "${p}bulkafter@example.com"`,
+				Eq("totalResults", 1)),
+		}, nil)},
+		{Name: "bulk-fail-on-errors", Func: ifBulk([]Step{
+			// §3.7: failOnErrors is the number of errors accepted before the rest is not
+			// run; the answer lists what ran (§3.7.3).
+			bulkStep("failOnErrors 1", `"failOnErrors":1`,
+				bulkPostUser("bad", "", "")+","+bulkPostUser("never", "${p}bulknever@example.com", ""),
+				Len("Operations", 1), opStatus("Operations[0]", 400)),
+			getStep("the operation after the error did not run", `/Users?filter=userName eq "${p}bulknever@example.com"`, listOf()...),
+		}, nil)},
+		{Name: "bulk-version", Func: ifBulk([]Step{
+			// §3.7: an operation's version is its If-Match (§3.14); the RFC's own
+			// example answers a stale one 412 in the operation.
+			{Name: "create", Method: http.MethodPost, Path: "/Users", Body: simpleUser("${p}bulkversion@example.com", ""),
+				Status: http.StatusCreated, Capture: map[string]string{"u.id": "id", "u.etag": "header:ETag"}},
+			bulkStep("a stale version, then the current one", "",
+				`{"method":"PATCH","path":"/Users/${u.id}","version":"W/\"999999\"","data":`+
+					patchBody(`{"op":"replace","path":"title","value":"Stale"}`)+`},`+
+					`{"method":"PATCH","path":"/Users/${u.id}","version":"${u.etag}","data":`+
+					patchBody(`{"op":"replace","path":"title","value":"Fresh"}`)+`}`,
+				Len("Operations", 2), opStatus("Operations[0]", 412), opStatus("Operations[1]", 200, 204),
+				Ne("Operations[1].version", "${u.etag}")),
+			getStep("only the current version wrote", "/Users/${u.id}", Eq("title", "Fresh")),
+		}, nil)},
+		{Name: "bulk-unresolved-reference", Func: ifBulk([]Step{
+			// §3.7.2: "bulkId:" names an operation of the same request; one that names
+			// none cannot be resolved, and is that operation's error (§3.7.1: 409).
+			bulkStep("a member naming no operation", "",
+				group("g", "${p}Unresolved", `{"value":"bulkId:${rand}"}`),
+				Len("Operations", 1), opStatus("Operations[0]", 400, 409)),
+			getStep("no group was made", `/Groups?filter=displayName eq "${p}Unresolved"`, listOf()...),
+		}, nil)},
+		{Name: "bulk-limits", Func: ifBulk(nil, func(ctx context.Context, s *Session, maxOps, maxPayload int) error {
+			// §3.7.4: beyond maxOperations or maxPayloadSize, 413 naming the limit. The
+			// kit sends at most 10,000 operations and 16 MiB.
+			tooLarge := withDetail(scimError(http.StatusRequestEntityTooLarge, ""))
+			if maxOps <= 10000 {
+				op := `{"method":"DELETE","path":"/Users/${guid1}"}`
+				ops := strings.TrimSuffix(strings.Repeat(op+",", maxOps+1), ",")
+				if _, err := s.Do(ctx, Step{Name: "maxOperations + 1", Method: http.MethodPost, Path: "/Bulk",
+					Body: bulkBody("", ops), Status: http.StatusRequestEntityTooLarge, Want: tooLarge}); err != nil {
+					return err
+				}
+			}
+			if maxPayload <= 16<<20 {
+				body := bulkBody("", bulkPostUser("big", "${p}bulkbig@example.com", ""))
+				body += strings.Repeat(" ", max(maxPayload+1-len(body), 0))
+				if _, err := s.Do(ctx, Step{Name: "maxPayloadSize + 1 bytes", Method: http.MethodPost, Path: "/Bulk",
+					Body: body, Status: http.StatusRequestEntityTooLarge, Want: tooLarge}); err != nil {
+					return err
+				}
+				if _, err := s.Do(ctx, getStep("nothing was created", `/Users?filter=userName eq "${p}bulkbig@example.com"`, listOf()...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})},
 	}
 }

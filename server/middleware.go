@@ -195,6 +195,11 @@ func recoverPanics(log *slog.Logger, writeErr func(w http.ResponseWriter, status
 // Reading it here makes the limit hold for chunked bodies too, not only for an honest
 // Content-Length, before any handler reads it.
 func limitBody(max int64) func(http.Handler) http.Handler {
+	return limitBodyAs(max, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
+}
+
+// limitBodyAs is limitBody answering 413 with detail.
+func limitBodyAs(max int64, detail string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Body == nil || r.Body == http.NoBody {
@@ -202,7 +207,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 				return
 			}
 			if r.ContentLength > max {
-				tooLarge(w, max)
+				tooLarge(w, detail)
 				return
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
@@ -212,7 +217,7 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 				return
 			}
 			if int64(len(body)) > max {
-				tooLarge(w, max)
+				tooLarge(w, detail)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -222,9 +227,30 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 	}
 }
 
-func tooLarge(w http.ResponseWriter, max int64) {
+// limitSCIMBody bounds the body of a SCIM request: POST /Bulk to its maxPayloadSize
+// (resources.MaxBulkPayloadBytes, as /ServiceProviderConfig advertises it, whatever max
+// is; RFC 7644 §3.7.4 asks the 413 to name the limit), every other path to max.
+func limitSCIMBody(max int64) func(http.Handler) http.Handler {
+	single := limitBody(max)
+	bulk := limitBodyAs(resources.MaxBulkPayloadBytes, fmt.Sprintf(
+		"the bulk request is larger than maxPayloadSize (%d bytes)", resources.MaxBulkPayloadBytes))
+	return func(next http.Handler) http.Handler {
+		s, b := single(next), bulk(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if route := mux.CurrentRoute(r); route != nil {
+				if tmpl, err := route.GetPathTemplate(); err == nil && tmpl == SCIMPrefix+"/Bulk" {
+					b.ServeHTTP(w, r)
+					return
+				}
+			}
+			s.ServeHTTP(w, r)
+		})
+	}
+}
+
+func tooLarge(w http.ResponseWriter, detail string) {
 	w.Header().Set("Connection", "close")
-	writeSCIMError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
+	writeSCIMError(w, http.StatusRequestEntityTooLarge, detail)
 }
 
 // canonicalPaths respells SCIM paths as the SCIM API registers them
