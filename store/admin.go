@@ -59,7 +59,8 @@ type Admin interface {
 	// the chat username (checked as in CreateAccount; a later change of the SCIM
 	// userName derives it again); AuthData the externalId (the IdP's id changed) and
 	// AuthService with it. Conflicts and invalid values are reported as in
-	// CreateAccount, and nothing is written.
+	// CreateAccount, and nothing is written. An account whose SCIM resource was deleted
+	// is its IdP's: a RefusedError CodeSCIMDeleted.
 	EditAccount(ctx context.Context, id string, e AccountEdit) (AccountDetails, error)
 
 	// CreateTeam makes a team with its town-square, off-topic and team-join channels. A

@@ -233,11 +233,14 @@ type ImportUser struct {
 	Username   string // chat username (required)
 	Email      string // required
 	ExternalID string // auth_data of an IdP auth service; "" otherwise
-	FirstName  string
-	LastName   string
-	Nickname   string
-	Position   string
-	Locale     string
+	// AuthService is that IdP auth service ("saml", …) when ExternalID is given; it is
+	// kept (AccountDetails.AuthService) on a new account only.
+	AuthService string
+	FirstName   string
+	LastName    string
+	Nickname    string
+	Position    string
+	Locale      string
 	// PasswordHash, when not empty, is the hash (as SCIM's password) of the line's
 	// password; it is set only on a new account.
 	PasswordHash string

@@ -67,7 +67,12 @@ type Users interface {
 	// version, and joins the account to its teams and channels. A userName taken in any
 	// case is a ConflictError. When an account DELETEd earlier (delete_mode deactivate)
 	// has the same externalId, the user is relinked to it: it keeps its old id, creation
-	// time and memberships, and is reactivated. Live users may share an externalId.
+	// time and memberships, and is reactivated. When a live account that no IdP made
+	// (origin OriginManual, OriginLogin or OriginImport: the admin's, a first sign-in's,
+	// an import's) has the same non-empty externalId, the POST adopts it: the user takes
+	// the POSTed attributes, keeps the account's id, creation time and memberships, and
+	// its origin becomes OriginSCIM; it is returned as created (u.ID is the account's).
+	// Otherwise live users may share an externalId.
 	// A user that breaks a limit of what is stored (User.Check) is an InvalidError, and
 	// nothing is written.
 	CreateUser(ctx context.Context, u *User) error

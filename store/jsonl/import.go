@@ -570,6 +570,9 @@ func toUser(l Line) store.ImportUser {
 	}
 	if u.AuthService != nil && contains(IdPAuthServices, *u.AuthService) {
 		iu.ExternalID = str(u.AuthData)
+		if iu.ExternalID != "" {
+			iu.AuthService = *u.AuthService
+		}
 	}
 	if u.DeleteAt != nil {
 		if *u.DeleteAt > 0 {

@@ -187,13 +187,23 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 		Status        string         `db:"status"`
 		DeleteAt      int64          `db:"delete_at"`
 		SCIMDeletedAt sql.NullInt64  `db:"scim_deleted_at"`
+		FirstName     sql.NullString `db:"given_name"`
+		LastName      sql.NullString `db:"family_name"`
+		Nickname      sql.NullString `db:"nick_name"`
+		Position      sql.NullString `db:"title"`
+		AuthService   sql.NullString `db:"auth_service"`
+		AuthData      sql.NullString `db:"external_id"`
+		Origin        string         `db:"origin"`
 	}
-	if err := s.db.GetContext(ctx, &u, s.db.Rebind(`SELECT pk, id, user_name, username, email, active, status, delete_at, scim_deleted_at
+	if err := s.db.GetContext(ctx, &u, s.db.Rebind(`SELECT pk, id, user_name, username, email, active, status, delete_at, scim_deleted_at,
+		given_name, family_name, nick_name, title, auth_service, external_id, origin
 		FROM users WHERE id = ?`), id); err != nil {
 		return store.AccountDetails{}, fmt.Errorf("account %q: %w", id, mapErr(err))
 	}
 	d := store.AccountDetails{ID: u.ID, UserName: u.UserName, Username: u.Username.String, Email: u.Email.String,
 		Active: u.Active, Status: u.Status, DeleteAt: u.DeleteAt, SCIMDeleted: u.SCIMDeletedAt.Valid,
+		FirstName: u.FirstName.String, LastName: u.LastName.String, Nickname: u.Nickname.String, Position: u.Position.String,
+		AuthService: u.AuthService.String, AuthData: u.AuthData.String, Origin: u.Origin,
 		Teams: []store.TeamMembership{}, Channels: []store.ChannelMembership{}, Groups: []store.GroupRef{}}
 	fail := func(what string, err error) (store.AccountDetails, error) {
 		return store.AccountDetails{}, fmt.Errorf("account %q: %s: %w", id, what, err)
@@ -261,8 +271,20 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 
 // resolveSources parses stored source values, looks up all the groups they name in one
 // query per 500 groups, and returns each list in display order: groups (by displayName),
-// team-join, default, import, then unknown values.
+// team-join, default, import, manual, then unknown values.
 func (s *Store) resolveSources(ctx context.Context, raw [][]string) ([][]store.MembershipSource, error) {
+	return s.resolveSourcesIn(ctx, s.db, raw)
+}
+
+// selecter is a pool or a transaction.
+type selecter interface {
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	Rebind(query string) string
+}
+
+// resolveSourcesIn is resolveSources reading through q (a transaction's writes see
+// their own groups).
+func (s *Store) resolveSourcesIn(ctx context.Context, q selecter, raw [][]string) ([][]store.MembershipSource, error) {
 	out := make([][]store.MembershipSource, len(raw))
 	wanted := map[int64]bool{}
 	for i, list := range raw {
@@ -291,7 +313,7 @@ func (s *Store) resolveSources(ctx context.Context, raw [][]string) ([][]store.M
 			ID          string `db:"id"`
 			DisplayName string `db:"display_name"`
 		}
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT pk, id, display_name FROM groups WHERE pk IN (?`+
+		if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT pk, id, display_name FROM groups WHERE pk IN (?`+
 			strings.Repeat(", ?", len(chunk)-1)+`)`), args...); err != nil {
 			return nil, fmt.Errorf("read source groups: %w", err)
 		}
@@ -299,7 +321,7 @@ func (s *Store) resolveSources(ctx context.Context, raw [][]string) ([][]store.M
 			groups[r.PK] = &store.GroupRef{ID: r.ID, DisplayName: r.DisplayName}
 		}
 	}
-	rank := map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3, store.SourceOther: 4}
+	rank := sourceRank
 	for _, list := range out {
 		for i := range list {
 			if list[i].Kind == store.SourceGroup {
@@ -338,6 +360,8 @@ func parseSource(src string) store.MembershipSource {
 		return store.MembershipSource{Kind: store.SourceTeamJoin, Raw: src}
 	case sourceImport:
 		return store.MembershipSource{Kind: store.SourceImport, Raw: src}
+	case sourceManual:
+		return store.MembershipSource{Kind: store.SourceManual, Raw: src}
 	}
 	if rest, ok := strings.CutPrefix(src, groupSourcePrefix); ok {
 		if pk, err := strconv.ParseInt(rest, 10, 64); err == nil {

@@ -27,7 +27,7 @@ import (
 const importChunk = 400
 
 // importInsertRows bounds the rows of one multi-row INSERT of an import: the users row
-// binds 35 parameters, so 400 rows bind 14,000, below SQLite's 32,766 and PostgreSQL's
+// binds 37 parameters, so 400 rows bind 14,800, below SQLite's 32,766 and PostgreSQL's
 // 65,535.
 const importInsertRows = 400
 
@@ -189,7 +189,7 @@ func (s *Store) checkImportBatch(b store.ImportBatch) error {
 			field, v string
 			required bool
 		}{
-			{"user.username", u.Username, true}, {"user.email", u.Email, true}, {"user.auth_data", u.ExternalID, false},
+			{"user.username", u.Username, true}, {"user.email", u.Email, true}, {"user.auth_data", u.ExternalID, false}, {"user.auth_service", u.AuthService, false},
 			{"user.first_name", u.FirstName, false}, {"user.last_name", u.LastName, false}, {"user.nickname", u.Nickname, false},
 			{"user.position", u.Position, false}, {"user.locale", u.Locale, false},
 		} {
@@ -766,8 +766,8 @@ func newImportedUser(l *store.ImportUser, ts int64) store.User {
 	return u
 }
 
-// create inserts the accounts no line matched, importInsertRows at a time: the users
-// rows in one INSERT, their emails in another, and their account.created entries
+// create inserts the accounts no line matched (origin import, with the line's auth
+// service), importInsertRows at a time: the users rows in one INSERT, their emails in another, and their account.created entries
 // together. Their memberships follow (memberships).
 func (im *importer) create(ctx context.Context, accts []importAccount) error {
 	tx, s := im.tx, im.s
@@ -785,9 +785,9 @@ func (im *importer) create(ctx context.Context, accts []importAccount) error {
 		n := min(len(idx), importInsertRows)
 		users := make([]store.User, n)
 		var b strings.Builder
-		args := make([]any, 0, n*(2+len(userWriteColumns)))
-		b.WriteString(`INSERT INTO users (id, created_at, ` + strings.Join(userWriteColumns, ", ") + `) VALUES `)
-		row := `(?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `)`
+		args := make([]any, 0, n*(4+len(userWriteColumns)))
+		b.WriteString(`INSERT INTO users (id, created_at, origin, auth_service, ` + strings.Join(userWriteColumns, ", ") + `) VALUES `)
+		row := `(?, ?, ?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `)`
 		for k, i := range idx[:n] {
 			users[k] = newImportedUser(accts[i].line, im.ts)
 			if err := users[k].Check(); err != nil {
@@ -797,7 +797,7 @@ func (im *importer) create(ctx context.Context, accts []importAccount) error {
 				b.WriteString(", ")
 			}
 			b.WriteString(row)
-			args = append(append(args, users[k].ID, im.ts), userValues(&users[k])...)
+			args = append(append(args, users[k].ID, im.ts, store.OriginImport, null(accts[i].line.AuthService)), userValues(&users[k])...)
 		}
 		b.WriteString(` RETURNING pk, id`)
 		var got []struct {

@@ -16,16 +16,24 @@ import (
 )
 
 // newUserProbe is what a create must know before it writes: whether a DELETEd account
-// with the same externalId is there to relink, and whether the chat username the userName
-// derives to first is taken.
+// with the same externalId is there to relink, whether a live account that no IdP made
+// has it (to adopt), and whether the chat username the userName derives to first is
+// taken.
 type newUserProbe struct {
 	relinkPK  sql.NullInt64
+	adoptPK   sql.NullInt64
 	baseTaken bool
 }
 
-// probeNewUserSQL answers both questions in one statement (one round trip instead of two).
+// adoptableOrigins are the origins of the live accounts a SCIM create adopts by
+// externalId: those made by hand, at first sign-in or by an import, which no IdP has
+// pushed yet (store.Users.CreateUser).
+const adoptableOrigins = `('` + store.OriginManual + `', '` + store.OriginLogin + `', '` + store.OriginImport + `')`
+
+// probeNewUserSQL answers the three questions in one statement (one round trip instead of three).
 const probeNewUserSQL = `SELECT
 	(SELECT pk FROM users WHERE external_id = ? AND scim_deleted_at IS NOT NULL ORDER BY pk DESC LIMIT 1) AS relink_pk,
+	(SELECT pk FROM users WHERE external_id = ? AND scim_deleted_at IS NULL AND origin IN ` + adoptableOrigins + ` ORDER BY pk LIMIT 1) AS adopt_pk,
 	(EXISTS (SELECT 1 FROM users WHERE username = ?) OR EXISTS (SELECT 1 FROM groups WHERE name = ?)) AS taken`
 
 // baseUsername is the first chat username candidate for userName, the one a create uses
@@ -38,10 +46,27 @@ func baseUsername(userName string) string {
 func (s *Store) probeNewUser(ctx context.Context, tx *sqlx.Tx, u *store.User) (newUserProbe, error) {
 	var p newUserProbe
 	base := baseUsername(u.UserName)
-	if err := s.txQueryRow(ctx, tx, tx.Rebind(probeNewUserSQL), null(u.ExternalID), base, base).Scan(&p.relinkPK, &p.baseTaken); err != nil {
-		return p, fmt.Errorf("look for an account to relink and a free username: %w", err)
+	ext := null(u.ExternalID)
+	if err := s.txQueryRow(ctx, tx, tx.Rebind(probeNewUserSQL), ext, ext, base, base).Scan(&p.relinkPK, &p.adoptPK, &p.baseTaken); err != nil {
+		return p, fmt.Errorf("look for an account to relink or adopt and a free username: %w", err)
 	}
 	return p, nil
+}
+
+// lockAdoptCandidate reads and locks the live account of pk if it still has the
+// externalId and an adoptable origin, or returns nil.
+func (s *Store) lockAdoptCandidate(ctx context.Context, tx *sqlx.Tx, pk int64, externalID string) (*userRow, error) {
+	q := `SELECT ` + userColumns + ` FROM users WHERE users.pk = ? AND users.external_id = ? AND users.scim_deleted_at IS NULL
+		AND users.origin IN ` + adoptableOrigins + s.d.lockForUpdate
+	r, err := scanUser(tx.QueryRowxContext(ctx, tx.Rebind(q), pk, externalID))
+	switch err = mapErr(err); err {
+	case nil:
+		return &r, nil
+	case store.ErrNotFound:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("read the account to adopt: %w", err)
+	}
 }
 
 // lockRelinkCandidate reads and locks the most recent DELETEd account with the given
@@ -60,30 +85,39 @@ func (s *Store) lockRelinkCandidate(ctx context.Context, tx *sqlx.Tx, externalID
 	}
 }
 
-// insertUser stores u as a new account: its id and times, the users row, the
-// multi-valued attributes, and the default team with its team-join channels (a new
-// account has no group and no import yet, so nothing else can apply). baseTaken is the
-// probe's answer for the first username candidate.
+// insertUser stores u as a new SCIM account, its chat username derived from its
+// userName (insertAccount). baseTaken is the probe's answer for the first username
+// candidate.
 func (s *Store) insertUser(ctx context.Context, tx *sqlx.Tx, u *store.User, baseTaken bool) error {
-	u.ID = uuid.NewString()
-	u.Created = now()
-	u.LastModified = u.Created
-	u.Version = 1
 	name, err := rules.Username(u.UserName, s.usernameTakenAfter(ctx, tx, baseTaken))
 	if err != nil {
 		return fmt.Errorf("derive chat username: %w", err)
 	}
 	u.Account.Username = name
+	_, err = s.insertAccount(ctx, tx, u, store.OriginSCIM, "")
+	return err
+}
+
+// insertAccount stores u, whose chat username is set, as a new account of origin (with
+// authService, "" for none): its id and times, the users row, the multi-valued
+// attributes, and the default team with its team-join channels (a new account has no
+// group and no import yet, so nothing else can apply), all journaled. Every create but
+// an import's (a batch at a time) and the one-statement SCIM create comes through here.
+func (s *Store) insertAccount(ctx context.Context, tx *sqlx.Tx, u *store.User, origin, authService string) (int64, error) {
+	u.ID = uuid.NewString()
+	u.Created = now()
+	u.LastModified = u.Created
+	u.Version = 1
 	setNewAccountState(u)
 	var pk int64
-	args := append([]any{u.ID, micros(u.Created)}, userValues(u)...)
+	args := append([]any{u.ID, micros(u.Created), origin, null(authService)}, userValues(u)...)
 	if err := s.txQueryRow(ctx, tx, tx.Rebind(insertUserSQL), args...).Scan(&pk); err != nil {
-		return mapErr(err)
+		return 0, mapErr(err)
 	}
 	if err := writeUserChildren(ctx, tx, pk, u, nil); err != nil {
-		return err
+		return 0, err
 	}
-	return s.joinDefaultTeam(ctx, tx, pk, u)
+	return pk, s.joinDefaultTeam(ctx, tx, pk, u)
 }
 
 // usernameTakenAfter is the taken function of rules.Username for a new account whose
@@ -110,7 +144,7 @@ var userInsertCasts = map[string]string{
 // transaction (a single statement is atomic): the probe, the users row, its
 // multi-valued attributes, and the default team and team-join channels from the cache.
 // The writes are conditional on the probe, in the same snapshot, so that a statement
-// that finds an account to relink, a taken username, or cached keys that no longer name
+// that finds an account to relink or adopt, a taken username, or cached keys that no longer name
 // the default team and its channels writes nothing and reports false: the caller then
 // takes the general path, which handles all three. With no cache yet it reports false
 // at once. Its parameters grow with the user's multi-valued attributes (see
@@ -140,10 +174,12 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool
 		q, a := bind(text, lists, scalars...)
 		add(q, a...)
 	}
+	// relink: an account to relink or to adopt (probeNewUser); the general path does both.
 	add(`WITH chk AS (SELECT
-	  EXISTS (SELECT 1 FROM users WHERE external_id = ? AND scim_deleted_at IS NOT NULL) AS relink,
+	  (EXISTS (SELECT 1 FROM users WHERE external_id = ? AND scim_deleted_at IS NOT NULL)
+	   OR EXISTS (SELECT 1 FROM users WHERE external_id = ? AND scim_deleted_at IS NULL AND origin IN `+adoptableOrigins+`)) AS relink,
 	  (EXISTS (SELECT 1 FROM users WHERE username = ?) OR EXISTS (SELECT 1 FROM groups WHERE name = ?)) AS taken,
-	  (EXISTS (SELECT 1 FROM teams WHERE pk = ? AND name = ?) AND `, null(u.ExternalID), base, base, t.teamPK, t.team)
+	  (EXISTS (SELECT 1 FROM teams WHERE pk = ? AND name = ?) AND `, null(u.ExternalID), null(u.ExternalID), base, base, t.teamPK, t.team)
 	addList(`(SELECT COUNT(*) FROM channels c WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins)`, t.teamPK)
 	add(` = ?) AS joinable),
 	u AS (INSERT INTO users (id, created_at, `+strings.Join(userWriteColumns, ", ")+`) SELECT ?, CAST(? AS BIGINT)`,

@@ -170,3 +170,10 @@ func SetExportPageForTest(t testing.TB, n int) {
 	exportPage = n
 	t.Cleanup(func() { exportPage = old })
 }
+
+// AccountPageStatementForTest is ListAccounts' page statement for q (its team's key
+// teamPK), bound as ListAccounts sends it.
+func (s *Store) AccountPageStatementForTest(q store.AccountQuery, teamPK int64, limit, offset int) PlannedStatement {
+	cond, args := s.accountCondition(q, teamPK)
+	return PlannedStatement{"a page of accounts", s.db.Rebind(s.accountPageSQL(cond)), append(args, limit, offset)}
+}

@@ -341,8 +341,10 @@ type journalNameSet struct {
 	sources  map[string]string // source's answers for one source, by that source
 }
 
-// sourceRank orders the sources of an entry: groups first, then the rules'.
-var sourceRank = map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3, store.SourceOther: 4}
+// sourceRank orders the sources of an entry and of a membership (Sources): groups first,
+// then the rules', an import's, the admin's, and values this version does not know.
+var sourceRank = map[store.SourceKind]int{store.SourceGroup: 0, store.SourceTeamJoin: 1, store.SourceDefault: 2, store.SourceImport: 3,
+	store.SourceManual: 4, store.SourceOther: 5}
 
 // deletedGroupKey carries the displayName of a group being deleted (withDeletedGroup),
 // so that the entries of the memberships it ended name it.
@@ -358,7 +360,7 @@ func withDeletedGroup(ctx context.Context, pk int64, name string) context.Contex
 }
 
 // source renders the sources of a membership as its entry's Source: each as the admin
-// API shows it ("group:Engineering", "team-join", "default", "import"), in the order
+// API shows it ("group:Engineering", "team-join", "default", "import", "manual"), in the order
 // Sources lists them, joined by ", ".
 func (n journalNameSet) source(ctx context.Context, sources []string) string {
 	if len(sources) == 1 {

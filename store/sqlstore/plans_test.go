@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -266,4 +267,62 @@ func TestCountPairsReadsByAccount(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAccountPagePlan: pages of ListAccounts walk the byte-order username index and stop
+// once full, rather than sort every account: the first page without statistics (whose
+// row estimate for a new table is low, so that PostgreSQL sorts larger pages), and pages
+// of the listing once statistics are there.
+func TestAccountPagePlan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 20,000 accounts")
+	}
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		planFixture(t, s, 1, 20000)
+		wantAccountPagePlan(t, s, s.AccountPageStatementForTest(store.AccountQuery{}, 0, 100, 0))
+		if _, err := s.DB().Exec(`ANALYZE`); err != nil {
+			t.Fatal(err)
+		}
+		for _, page := range []struct{ limit, offset int }{{100, 0}, {store.MaxAccountPage, 0}, {100, 1000}} {
+			wantAccountPagePlan(t, s, s.AccountPageStatementForTest(store.AccountQuery{}, 0, page.limit, page.offset))
+		}
+	})
+}
+
+func wantAccountPagePlan(t *testing.T, s *sqlstore.Store, st sqlstore.PlannedStatement) {
+	t.Helper()
+	{ // one plan
+		var explain, index string
+		var sorted []string // what a plan that sorts says
+		switch s.Backend() {
+		case "postgres":
+			explain, index, sorted = `EXPLAIN `, "users_username_c", []string{"Sort"}
+		case "sqlite":
+			explain, index, sorted = `EXPLAIN QUERY PLAN `, "users_username", []string{"TEMP B-TREE"}
+		default:
+			t.Fatalf("no plan reader for backend %q", s.Backend())
+		}
+		rows, err := s.DB().Queryx(explain+st.SQL, st.Args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for rows.Next() {
+			cols, err := rows.SliceScan()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprint(cols...))
+		}
+		rows.Close()
+		plan := strings.Join(lines, "\n")
+		if !strings.Contains(plan, index) {
+			t.Errorf("the page does not walk %s:\n%s", index, plan)
+		}
+		for _, w := range sorted {
+			if strings.Contains(plan, w) {
+				t.Errorf("the page sorts the accounts:\n%s", plan)
+			}
+		}
+	}
 }

@@ -25,8 +25,8 @@ import (
 //  3. Group membership grants the teams and channels the group maps to; a membership
 //     ends only when no source grants it any more.
 //
-// Memberships are stored one row per source ('default', 'group:<pk>', 'team', 'import'),
-// and reconcile recomputes the rows of a set of accounts from their groups, in the
+// Memberships are stored one row per source ('default', 'group:<pk>', 'team', 'import',
+// 'manual'), and reconcile recomputes the rows of a set of accounts from their groups, in the
 // caller's transaction and under the accounts' row locks. Deactivated accounts keep their rows
 // untouched (Mattermost keeps memberships of deactivated users) and are reconciled when
 // they are reactivated.
@@ -35,6 +35,7 @@ const (
 	sourceDefault     = "default"
 	sourceTeam        = "team"
 	sourceImport      = "import"
+	sourceManual      = "manual" // added by hand (store.Admin); reconcile never removes it
 	groupSourcePrefix = "group:"
 	// sourceDelete is the journal's source of what a SCIM DELETE changes.
 	sourceDelete = "delete"
@@ -59,39 +60,47 @@ func (s *Store) SetRules(c rules.Config) {
 // Rules returns the mapping configuration in force.
 func (s *Store) Rules() rules.Config { return s.rules }
 
-// ensureTeam returns the key of the named team, creating it with its town-square,
-// off-topic and team-join channels if it does not exist. Concurrent creators meet on the
-// unique name: one inserts, the others find it.
+// ensureTeam returns the key of the named team, creating it (open, its display name its
+// name) with its town-square, off-topic and team-join channels if it does not exist.
 func (s *Store) ensureTeam(ctx context.Context, tx *sqlx.Tx, name string) (int64, error) {
+	pk, _, err := s.ensureTeamCreated(ctx, tx, name, name, store.TeamOpen)
+	return pk, err
+}
+
+// ensureTeamCreated is ensureTeam for a team of that display name and type (TeamOpen or
+// TeamInviteOnly) when it creates one, reporting whether it did. Concurrent creators meet
+// on the unique name: one inserts, the others find it.
+func (s *Store) ensureTeamCreated(ctx context.Context, tx *sqlx.Tx, name, displayName, typ string) (_ int64, created bool, _ error) {
 	var pk int64
 	err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM teams WHERE name = ?`), name)
 	if err == nil {
-		return pk, nil
+		return pk, false, nil
 	}
 	if mapErr(err) != store.ErrNotFound {
-		return 0, fmt.Errorf("find team %q: %w", name, err)
+		return 0, false, fmt.Errorf("find team %q: %w", name, err)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO teams (name, display_name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		name, name, micros(now()))
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO teams (name, display_name, type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+		name, displayName, typ, micros(now()))
 	if err != nil {
-		return 0, fmt.Errorf("create team %q: %w", name, err)
+		return 0, false, fmt.Errorf("create team %q: %w", name, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return 0, err
+		return 0, false, err
 	} else if n == 1 {
+		created = true
 		if err := s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventTeamCreated, Team: name}}); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	if err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM teams WHERE name = ?`), name); err != nil {
-		return 0, fmt.Errorf("find team %q: %w", name, err)
+		return 0, false, fmt.Errorf("find team %q: %w", name, err)
 	}
 	for _, ch := range append([]string{rules.TownSquare, rules.OffTopic}, s.rules.TeamJoinChannels()...) {
 		if _, err := s.ensureChannel(ctx, tx, pk, ch); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
-	return pk, nil
+	return pk, created, nil
 }
 
 // ensureChannel returns the key of a channel of a team, creating it (public) if missing.
@@ -102,6 +111,12 @@ func (s *Store) ensureChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, na
 
 // ensureChannelCreated is ensureChannel, reporting whether it created the channel.
 func (s *Store) ensureChannelCreated(ctx context.Context, tx *sqlx.Tx, teamPK int64, name string) (_ int64, created bool, _ error) {
+	return s.ensureChannelAs(ctx, tx, teamPK, name, channelDisplayName(name), store.ChannelOpen)
+}
+
+// ensureChannelAs is ensureChannelCreated for a channel of that display name and type
+// (ChannelOpen or ChannelPrivate) when it creates one.
+func (s *Store) ensureChannelAs(ctx context.Context, tx *sqlx.Tx, teamPK int64, name, displayName, typ string) (_ int64, created bool, _ error) {
 	var pk int64
 	err := tx.GetContext(ctx, &pk, tx.Rebind(`SELECT pk FROM channels WHERE team_pk = ? AND name = ?`), teamPK, name)
 	if err == nil {
@@ -110,8 +125,8 @@ func (s *Store) ensureChannelCreated(ctx context.Context, tx *sqlx.Tx, teamPK in
 	if mapErr(err) != store.ErrNotFound {
 		return 0, false, fmt.Errorf("find channel %q: %w", name, err)
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, 'O', ?) ON CONFLICT (team_pk, name) DO NOTHING`),
-		teamPK, name, channelDisplayName(name), micros(now()))
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO channels (team_pk, name, display_name, type, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (team_pk, name) DO NOTHING`),
+		teamPK, name, displayName, typ, micros(now()))
 	if err != nil {
 		return 0, false, fmt.Errorf("create channel %q: %w", name, err)
 	}
@@ -307,9 +322,26 @@ const (
 // reconcileChunk runs the steps for the accounts pks; each returns the membership rows it
 // wrote into c (journalMemberships).
 func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string, c *memberChanges) error {
+	return s.reconcileSteps(ctx, tx, pks, defaultTeam, joinNames, c, allReconcileSteps)
+}
+
+// allReconcileSteps are the steps of reconcileChunk.
+var allReconcileSteps = func() []int {
+	out := make([]int, numReconcileSteps)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}()
+
+// reconcileSteps runs the given steps (in increasing order) for the accounts pks, as
+// reconcileChunk runs them all. An admin's removal from an account that does not follow
+// its groups (deactivated) runs only the steps of rules 1 and 2 (RemoveTeamMember).
+func (s *Store) reconcileSteps(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string, c *memberChanges, steps []int) error {
 	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joinNames), "joins_count": len(joinNames),
 		"ts": micros(now()), "default_team": defaultTeam}
-	for i, st := range s.d.reconcile {
+	for _, i := range steps {
+		st := s.d.reconcile[i]
 		if i == stepJoinTeamJoinChannels {
 			// Teams created before the team-join channels changed lack some of them.
 			if err := s.ensureJoinChannels(ctx, tx, p, joinNames); err != nil {

@@ -159,7 +159,7 @@ func userValues(u *store.User) []any {
 
 // The statements that write a users row.
 var (
-	insertUserSQL = `INSERT INTO users (id, created_at, ` + strings.Join(userWriteColumns, ", ") +
-		`) VALUES (?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `) RETURNING pk`
+	insertUserSQL = `INSERT INTO users (id, created_at, origin, auth_service, ` + strings.Join(userWriteColumns, ", ") +
+		`) VALUES (?, ?, ?, ?` + strings.Repeat(", ?", len(userWriteColumns)) + `) RETURNING pk`
 	updateUserSQL = `UPDATE users SET ` + strings.Join(userWriteColumns, " = ?, ") + ` = ?, scim_deleted_at = NULL WHERE pk = ?`
 )

@@ -28,6 +28,12 @@ const live = ` AND users.scim_deleted_at IS NULL`
 // Where the database has writable CTEs, the usual create (nothing to relink, the
 // username free, the default team's keys cached) is one statement; anything else takes
 // the general path, a transaction.
+//
+// A live account that no IdP made (origin manual, login or import) with the POSTed
+// externalId is adopted rather than doubled: the user takes the POSTed attributes and
+// keeps the account's id, creation time and memberships, and its origin becomes scim
+// (adoptAccount). Issue 13: the person an admin or a first sign-in provisioned is the
+// same person the IdP later pushes.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) (err error) {
 	defer s.classify(&err)
 	if err := u.Check(); err != nil {
@@ -54,6 +60,18 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) (err error) {
 		p, err := s.probeNewUser(ctx, tx, u)
 		if err != nil {
 			return err
+		}
+		if p.adoptPK.Valid {
+			old, err := s.lockAdoptCandidate(ctx, tx, p.adoptPK.Int64, u.ExternalID)
+			switch {
+			case err != nil:
+				return err
+			case old != nil:
+				return s.adoptAccount(ctx, tx, old, u)
+			}
+			// Adopted or changed by another request meanwhile: run again, to see what is
+			// there now.
+			return errJoinTargetChanged
 		}
 		if p.relinkPK.Valid {
 			old, err := s.lockRelinkCandidate(ctx, tx, u.ExternalID)
@@ -126,6 +144,23 @@ func (s *Store) writeUser(ctx context.Context, tx *sqlx.Tx, old *userRow, prev *
 	// groups. Nothing changed, so what was read stands.
 	u.Groups, u.Account.Teams, u.Account.Channels = prev.Groups, prev.Account.Teams, prev.Account.Channels
 	return nil
+}
+
+// adoptAccount makes the live account old (locked) the SCIM user u: u's attributes
+// over the account's, keeping its id, creation time and memberships (a deactivated one
+// is reactivated when u is active, as a relink is), and origin scim from now on.
+func (s *Store) adoptAccount(ctx context.Context, tx *sqlx.Tx, old *userRow, u *store.User) error {
+	u.ID, u.Created, u.Version = old.ID, fromMicros(old.CreatedAt), old.Version+1
+	u.LastModified = now()
+	prev, err := s.loadUserChildren(ctx, tx, []userRow{*old})
+	if err != nil {
+		return err
+	}
+	if err := s.writeUser(ctx, tx, old, &prev[0], u); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE users SET origin = ? WHERE pk = ?`), store.OriginSCIM, old.PK)
+	return err
 }
 
 // joinDefaultTeam puts a new account in the default team and its team-join channels, and
@@ -288,11 +323,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		}
 		prev := r.user()
 		if s.rules.DeleteMode == rules.DeletePurge {
-			if _, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
-				return err
-			}
-			return s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
-				Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
+			return s.purgeAccount(ctx, tx, &r)
 		}
 		t := now()
 		deleteAt := r.DeleteAt
@@ -316,6 +347,18 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ifVersion int64) (err
 		return fmt.Errorf("delete user %q: %w", id, err)
 	}
 	return nil
+}
+
+// purgeAccount removes the locked account r and everything hanging off it (its
+// multi-valued attributes, group memberships and memberships go with the row), and
+// journals account.deleted: SCIM's DELETE in purge mode and the admin's DeleteAccount.
+func (s *Store) purgeAccount(ctx context.Context, tx *sqlx.Tx, r *userRow) error {
+	prev := r.user()
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM users WHERE pk = ?`), r.PK); err != nil {
+		return err
+	}
+	return s.appendEvents(ctx, tx, []store.Event{{Kind: store.EventAccountDeleted, Account: r.ID, Username: prev.Account.Username,
+		Source: sourceDelete, Before: store.AccountAttributes(&prev)}})
 }
 
 // ListUsers returns one page of the users matching q, in a stable order (creation

@@ -81,6 +81,19 @@ var tests = []struct {
 	{"AdminTeamAndChannelMembers", testAdminTeamAndChannelMembers},
 	{"AdminAccountDetails", testAdminAccountDetails},
 	{"AdminMemberPages", testAdminMemberPages},
+	// The admin's writes and first-login provisioning (admin.go).
+	{"AdminCreateAccount", testAdminCreateAccount},
+	{"AdminSetAccountActive", testAdminSetAccountActive},
+	{"AdminDeleteAccount", testAdminDeleteAccount},
+	{"AdminEditAccount", testAdminEditAccount},
+	{"AdminCreateTeamAndChannel", testAdminCreateTeamAndChannel},
+	{"AdminTeamMembers", testAdminTeamMembers},
+	{"AdminRemoveFromDeactivated", testAdminRemoveFromDeactivated},
+	{"AdminChannelMembers", testAdminChannelMembers},
+	{"AdminListAccounts", testAdminListAccounts},
+	{"AdminLogin", testAdminLogin},
+	{"AdminSCIMAdoptsAccount", testAdminSCIMAdoptsAccount},
+	{"AdminManualMembershipsAreOrdinary", testAdminManualMembershipsAreOrdinary},
 	// Bulk export and import (bulk.go).
 	{"BulkImportCreates", testBulkImportCreates},
 	{"BulkImportIdempotent", testBulkImportIdempotent},
@@ -130,6 +143,7 @@ var replicaTests = []struct {
 	{"NewUsernamesSkipTakenNames", testNewUsernamesSkipTakenNames},
 	{"JournalReplayMatchesState", testJournalReplayMatchesState},
 	{"ConcurrentImports", testConcurrentImports},
+	{"AdminMembershipRaces", testAdminMembershipRaces},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t

@@ -1,0 +1,13 @@
+-- Accounts made by hand (the CLI, the admin API), at first sign-in, and by an import,
+-- beside those an IdP pushes (store.Admin). origin says what made an account
+-- (store.OriginSCIM, OriginImport, OriginManual, OriginLogin): every account that exists
+-- when this runs was made by SCIM or an import before origins were kept, and counts as
+-- SCIM's. auth_service is the sign-in service of an account made with one ("saml",
+-- "oidc", …); NULL for the others, whose auth service is the connector's.
+ALTER TABLE users ADD COLUMN auth_service TEXT;
+ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'scim';
+-- ListAccounts pages accounts by chat username compared byte by byte (COLLATE "C"),
+-- then key: this index walks them in that order, so a page stops after its rows instead
+-- of sorting every account. (users_username, in the database's collation, serves
+-- equality only whatever the collation.)
+CREATE INDEX users_username_c ON users (username COLLATE "C", pk);
