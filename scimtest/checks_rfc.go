@@ -670,6 +670,19 @@ func groupChecks() []Check {
 			{Name: "GET after DELETE", Path: "/Groups/${g.id}", Status: http.StatusNotFound, Want: scimError(404, "")},
 			getStep("the members still exist", "/Users/${u2.id}", Eq("id", "${u2.id}")),
 		}},
+		{Name: "groups-displayname-unique", Steps: []Step{
+			// RFC 7644 §3.3: a POST that would break a uniqueness rule is 409 uniqueness;
+			// two groups of one name would map to one team.
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Unique"}`),
+			{Name: "POST the same name in another case", Method: http.MethodPost, Path: "/Groups",
+				Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p|upper}UNIQUE"}`,
+				Status: http.StatusConflict, Want: scimError(http.StatusConflict, "uniqueness")},
+			createGroup("h", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Other"}`),
+			{Name: "rename onto the first name", Method: http.MethodPatch, Path: "/Groups/${h.id}",
+				Body:   patchBody(`{"op":"replace","path":"displayName","value":"${p}unique"}`),
+				Status: http.StatusConflict, Want: scimError(http.StatusConflict, "uniqueness")},
+			getStep("the refused rename changed nothing", "/Groups/${h.id}", Eq("displayName", "${p}Other")),
+		}},
 		{Name: "groups-refs", Steps: []Step{
 			// RFC 7643 §4.2: members[].$ref is the URI of the member; §4.1.2: groups[].$ref
 			// the URI of the group. Both are the resources' meta.location.
