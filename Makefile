@@ -40,6 +40,7 @@ FUZZREQUESTTIME ?= 2m
 FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 fuzz:
 	$(FUZZ) -fuzz FuzzCompileUsers ./store/sqlstore
+	$(FUZZ) -fuzz FuzzMergeValuePathSubAttr ./resources
 	$(FUZZ) -fuzz FuzzApply ./resources/patch
 	$(FUZZ) -fuzz FuzzSplitGroupOps ./resources/patch
 	$(FUZZ) -fuzz FuzzParsePath ./resources/patch

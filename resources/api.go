@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/jsonstr"
 )
 
 func init() {
@@ -39,19 +40,27 @@ type API struct {
 	store   store.Store
 	log     *slog.Logger
 	baseURL string // public URL of the SCIM root, without a trailing slash
-	docs    discovery
-	onEvent func(Event, int) // OnEvent; nil reports nothing
+	// memberRefPrefix starts a member's $ref as a group answer writes it:
+	// `"$ref":"<baseURL>/Users/`, JSON-escaped, without the closing quote.
+	memberRefPrefix []byte
+	docs            discovery
+	onEvent         func(Event, int) // OnEvent; nil reports nothing
+	ops             http.Handler     // the router bulk operations are served by (bulk.go)
+	bulkSlots       bulkSlots        // the bulk requests each token runs (bulk.go)
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.
 // https://chat.example.com/scim/v2; meta.location and Location are built from it.
 func New(s store.Store, log *slog.Logger, baseURL string) (*API, error) {
 	a := &API{store: s, log: log, baseURL: strings.TrimRight(baseURL, "/")}
+	prefix := jsonstr.Append([]byte(`"$ref":`), a.baseURL+"/Users/")
+	a.memberRefPrefix = prefix[:len(prefix)-1]
 	docs, err := buildDiscovery(a.baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("build discovery documents: %w", err)
 	}
 	a.docs = docs
+	a.ops = a.opsRouter()
 	return a, nil
 }
 
@@ -88,23 +97,22 @@ func (a *API) endpoints() []endpoint {
 	get := func(h http.HandlerFunc) map[string]http.HandlerFunc {
 		return map[string]http.HandlerFunc{http.MethodGet: h}
 	}
-	search := a.notImplemented("searching with POST (RFC 7644 §3.4.3) is not supported; use GET with filter")
 	return []endpoint{
 		{"/Users", map[string]http.HandlerFunc{http.MethodGet: a.listUsers, http.MethodPost: a.createUser}},
-		{"/Users/.search", map[string]http.HandlerFunc{http.MethodPost: search}},
+		{"/Users/.search", map[string]http.HandlerFunc{http.MethodPost: a.searchUsers}},
 		{"/Users/{id}", map[string]http.HandlerFunc{http.MethodGet: a.getUser, http.MethodPut: a.replaceUser,
 			http.MethodPatch: a.patchUser, http.MethodDelete: a.deleteUser}},
 		{"/Groups", map[string]http.HandlerFunc{http.MethodGet: a.listGroups, http.MethodPost: a.createGroup}},
-		{"/Groups/.search", map[string]http.HandlerFunc{http.MethodPost: search}},
+		{"/Groups/.search", map[string]http.HandlerFunc{http.MethodPost: a.searchGroups}},
 		{"/Groups/{id}", map[string]http.HandlerFunc{http.MethodGet: a.getGroup, http.MethodPut: a.replaceGroup,
 			http.MethodPatch: a.patchGroup, http.MethodDelete: a.deleteGroup}},
-		{"/.search", map[string]http.HandlerFunc{http.MethodPost: search}},
+		{"/.search", map[string]http.HandlerFunc{http.MethodPost: a.searchAll}},
 		{"/ServiceProviderConfig", get(a.serviceProviderConfig)},
 		{"/Schemas", get(a.schemas)},
 		{"/Schemas/{id}", get(a.schemas)},
 		{"/ResourceTypes", get(a.resourceTypes)},
 		{"/ResourceTypes/{id}", get(a.resourceTypes)},
-		{"/Bulk", anyMethod(a.notImplemented("bulk operations are not supported (see /ServiceProviderConfig)"))},
+		{"/Bulk", map[string]http.HandlerFunc{http.MethodPost: a.bulk}},
 		{"/Me", anyMethod(a.notImplemented("/Me is not supported: the bearer token names an IdP connection, not a user"))},
 	}
 }

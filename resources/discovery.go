@@ -26,13 +26,14 @@ var resourceTypes = []resourceType{userType, groupType}
 func buildDiscovery(baseURL string) (discovery, error) {
 	d := discovery{schemaByID: map[string][]byte{}, typeByID: map[string][]byte{}}
 	var err error
-	// Townsquare supports ETags (If-Match on every resource) and password changes
-	// (POST/PUT/PATCH, kept hashed), and says so; bulk and sort it does not support.
+	// Townsquare supports ETags (If-Match on every resource), password changes
+	// (POST/PUT/PATCH, kept hashed) and /Bulk with its limits (bulk.go), and says so;
+	// sort it does not support.
 	if d.serviceProviderConfig, err = json.Marshal(map[string]any{
 		"schemas":          []string{store.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/townsquare/townsquare#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": MaxBulkOperations, "maxPayloadSize": MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": false},

@@ -12,22 +12,28 @@ import (
 // one shape every IdP sends on every lookup,
 // `attr eq "value"` (Okta's userName, Entra's userName, externalId and displayName), is
 // recognised directly, without the general PEG parser, which is costly for it. Any
-// other filter goes to the parser; one that fails there is retried with bare comparison
-// values quoted (see quoteBareValues).
+// other filter goes to the parser; one that fails there is retried with a value path's
+// trailing sub-attribute merged into it (mergeValuePathSubAttr), then with bare
+// comparison values quoted too (quoteBareValues).
 func parseFilter(raw string) (fp.Expression, error) {
 	if e, ok := parseSimpleEq(raw); ok {
 		return e, nil
 	}
 	expr, err := fp.ParseFilter([]byte(raw))
-	if err != nil {
-		if quoted, ok := quoteBareValues(raw); ok {
-			if e, err2 := fp.ParseFilter([]byte(quoted)); err2 == nil {
+	if err == nil {
+		return expr, nil
+	}
+	// The leniencies, each tried on what the one before made.
+	fixed := raw
+	for _, fix := range []func(string) (string, bool){mergeValuePathSubAttr, quoteBareValues} {
+		if f, ok := fix(fixed); ok {
+			fixed = f
+			if e, err2 := fp.ParseFilter([]byte(fixed)); err2 == nil {
 				return e, nil
 			}
 		}
-		return nil, err
 	}
-	return expr, nil
+	return nil, err
 }
 
 // parseSimpleEq recognises `name eq "value"` or `name.sub eq "value"`, where name is a

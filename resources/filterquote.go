@@ -67,3 +67,87 @@ func isLiteral(w string) bool {
 	}
 	return w[0] == '-' || (w[0] >= '0' && w[0] <= '9')
 }
+
+// mergeValuePathSubAttr rewrites `attr[filter].sub op value` (and `attr[filter].sub pr`)
+// as `attr[filter and sub op value]`, which RFC 7644's grammar can parse and which means
+// the same: one element of attr matching both. Entra writes its matching attribute so
+// (`emails[type eq "work"].value eq "…"`). Quoted strings are skipped whole. Like
+// quoteBareValues it runs only on a filter that does not parse as written; ok is false
+// when nothing was rewritten.
+func mergeValuePathSubAttr(filter string) (out string, ok bool) {
+	var b strings.Builder
+	i := 0
+	for i < len(filter) {
+		c := filter[i]
+		if c == '"' {
+			j := quotedEnd(filter, i)
+			b.WriteString(filter[i:j])
+			i = j
+			continue
+		}
+		if c != ']' || i+1 >= len(filter) || filter[i+1] != '.' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		// ].sub op [value]
+		j := i + 2
+		subStart := j
+		for j < len(filter) && !strings.ContainsRune(" \t()[]\"", rune(filter[j])) {
+			j++
+		}
+		sub := filter[subStart:j]
+		k := skipSpace(filter, j)
+		opStart := k
+		for k < len(filter) && !strings.ContainsRune(" \t()[]\"", rune(filter[k])) {
+			k++
+		}
+		op := strings.ToLower(filter[opStart:k])
+		if !attrName(sub) || (op != "pr" && !compareOps[op]) {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		end := k
+		if op != "pr" {
+			v := skipSpace(filter, k)
+			if v == k || v >= len(filter) {
+				b.WriteByte(c)
+				i++
+				continue
+			}
+			if filter[v] == '"' {
+				end = quotedEnd(filter, v)
+			} else {
+				end = v
+				for end < len(filter) && !strings.ContainsRune(" \t()[]\"", rune(filter[end])) {
+					end++
+				}
+			}
+		}
+		b.WriteString(" and ")
+		b.WriteString(filter[subStart:end])
+		b.WriteByte(']')
+		i, ok = end, true
+	}
+	return b.String(), ok
+}
+
+// quotedEnd returns the index just past the quoted string starting at i (or the end).
+func quotedEnd(s string, i int) int {
+	j := i + 1
+	for j < len(s) && s[j] != '"' {
+		if s[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	return min(j+1, len(s))
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}

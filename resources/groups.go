@@ -22,12 +22,18 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	a.writeGroupList(w, r, lr)
+}
+
+// writeGroupList answers the page of groups lr selects (GET /Groups, POST
+// /Groups/.search).
+func (a *API) writeGroupList(w http.ResponseWriter, r *http.Request, lr listRequest) {
 	groups, total, err := a.store.ListGroups(r.Context(), lr.query)
 	if err != nil {
 		a.fail(w, r, groupKind, "", err)
 		return
 	}
-	a.writeGroups(w, r, lr.query.StartIndex, total, groups, lr.proj)
+	a.writeGroups(w, r, lr.query.StartIndex, total, nil, groups, lr.proj)
 }
 
 // createGroup serves POST /Groups.

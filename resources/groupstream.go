@@ -2,7 +2,10 @@ package resources
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -88,21 +91,33 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, g *
 	s.flush()
 }
 
-// writeGroups answers a page of groups (a list response), shaped by p.
-func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total int, groups []store.Group, p projection) {
+// writeGroups answers a page of groups (a list response), shaped by p, after the
+// resources of before (the users of a POST /.search), which count in itemsPerPage.
+func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total int, before []resource, groups []store.Group, p projection) {
 	w.Header().Set("Content-Type", contentType)
 	s := a.newGroupStream(w, r, http.StatusOK)
 	defer s.release()
 	b := append(s.b[:0], `{"schemas":["`+store.ListResponseSchema+`"],"totalResults":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, `,"itemsPerPage":`...)
-	b = strconv.AppendInt(b, int64(len(groups)), 10)
+	b = strconv.AppendInt(b, int64(len(before)+len(groups)), 10)
 	b = append(b, `,"startIndex":`...)
 	b = strconv.AppendInt(b, int64(start), 10)
 	b = append(b, `,"Resources":[`...)
 	s.write(b)
-	for i := range groups {
+	for i, res := range before {
+		b, err := json.Marshal(res)
+		if err != nil { // our own maps of JSON values; cannot happen
+			s.failed(fmt.Sprint(res["id"]), err)
+			return
+		}
 		if i > 0 {
+			s.write(append(s.b[:0], ','))
+		}
+		s.write(b)
+	}
+	for i := range groups {
+		if i > 0 || len(before) > 0 {
 			s.write(append(s.b[:0], ','))
 		}
 		if err := s.group(&groups[i], viewGroup(p, groups[i].ExternalID != "")); err != nil {
@@ -145,7 +160,7 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 				b = append(b, ',')
 			}
 			first = false
-			s.write(appendMember(b, m, view.member))
+			s.write(appendMember(b, m, view.member, s.a.memberRefPrefix))
 			return s.cw.err
 		})
 		if err != nil {
@@ -167,10 +182,23 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 }
 
 // appendMember appends one member object with the keys k keeps.
-func appendMember(b []byte, m store.Member, k memberKeys) []byte {
+func appendMember(b []byte, m store.Member, k memberKeys, refPrefix []byte) []byte {
 	b = append(b, '{')
 	sep := false
+	if k.ref {
+		// RFC 7643 §4.2: members[].$ref is the member's URI, absolute from the base URL:
+		// refPrefix (`"$ref":"<base>/Users/`), then the id with its opening quote dropped,
+		// so that no string is built per member.
+		b = append(b, refPrefix...)
+		n := len(b)
+		b = jsonstr.Append(b, url.PathEscape(m.Value))
+		b = append(b[:n], b[n+1:]...)
+		sep = true
+	}
 	if k.display {
+		if sep {
+			b = append(b, ',')
+		}
 		b = append(b, `"display":`...)
 		b = jsonstr.Append(b, m.Display)
 		sep = true

@@ -11,7 +11,7 @@ type groupView struct {
 }
 
 // memberKeys are the keys kept in each member object.
-type memberKeys struct{ display, typ, value bool }
+type memberKeys struct{ ref, display, typ, value bool }
 
 // viewGroup finds the view by applying p to a probe shaped like a group's attribute map
 // with one member, so the projection rules stay in projection.go alone. Projections act
@@ -21,7 +21,7 @@ type memberKeys struct{ display, typ, value bool }
 func viewGroup(p projection, hasExternalID bool) groupView {
 	attrs := map[string]any{"displayName": ""}
 	if !p.excludes("members") {
-		attrs["members"] = []any{map[string]any{"value": "", "display": "", "type": "User"}}
+		attrs["members"] = []any{map[string]any{"value": "", "display": "", "type": "User", "$ref": ""}}
 	}
 	p.apply(attrs)
 	v := groupView{externalID: hasExternalID && p.wantsExternalID()}
@@ -30,6 +30,7 @@ func viewGroup(p projection, hasExternalID bool) groupView {
 		v.members = true
 		if len(list) == 1 {
 			if m, ok := list[0].(map[string]any); ok {
+				_, v.member.ref = m["$ref"]
 				_, v.member.display = m["display"]
 				_, v.member.typ = m["type"]
 				_, v.member.value = m["value"]

@@ -141,31 +141,51 @@ func ifMatchVersion(r *http.Request) (int64, error) {
 // etag renders a version as the weak ETag the server sends and accepts.
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
-// listRequest is a parsed GET on a resource collection.
+// listRequest is a parsed list request: a GET on a resource collection, or a POST
+// .search (RFC 7644 §3.4.3), which asks the same with a body.
 type listRequest struct {
 	query store.Query
 	proj  projection
 }
 
+// listParams are a list request's parameters as sent: from the URL query of a GET or
+// from the SearchRequest body of a POST .search. Empty strings are absent parameters.
+type listParams struct {
+	filter, startIndex, count      string
+	attributes, excludedAttributes string // comma-separated
+}
+
 // parseListRequest reads filter, startIndex, count, attributes and excludedAttributes
-// (RFC 7644 §3.4.2). Unknown parameters are ignored, as IdPs send some.
+// from a GET's query (RFC 7644 §3.4.2). Unknown parameters are ignored, as IdPs send some.
 func parseListRequest(r *http.Request) (listRequest, error) {
 	q := r.URL.Query()
-	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize}, proj: parseProjection(q)}
-	for name, dst := range map[string]*int{"startIndex": &lr.query.StartIndex, "count": &lr.query.Count} {
-		raw := strings.TrimSpace(q.Get(name))
+	return listParams{filter: q.Get("filter"), startIndex: q.Get("startIndex"), count: q.Get("count"),
+		attributes: q.Get("attributes"), excludedAttributes: q.Get("excludedAttributes")}.parse()
+}
+
+// parse turns the parameters into the store's query and the projection: startIndex
+// below 1 is 1, count is 0 to MaxPageSize (default MaxPageSize), and the filter is
+// bounded (limits.CheckFilter) before it is parsed.
+func (p listParams) parse() (listRequest, error) {
+	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize},
+		proj: projection{include: parseAttrList(p.attributes), exclude: parseAttrList(p.excludedAttributes)}}
+	for _, f := range []struct {
+		name, raw string
+		dst       *int
+	}{{"startIndex", p.startIndex, &lr.query.StartIndex}, {"count", p.count, &lr.query.Count}} {
+		raw := strings.TrimSpace(f.raw)
 		if raw == "" {
 			continue
 		}
 		n, err := strconv.Atoi(raw)
 		if err != nil {
-			return lr, badRequest(scimerrors.ScimTypeInvalidValue, "%s must be an integer", name)
+			return lr, badRequest(scimerrors.ScimTypeInvalidValue, "%s must be an integer", f.name)
 		}
-		*dst = n
+		*f.dst = n
 	}
 	lr.query.StartIndex = max(lr.query.StartIndex, 1)
 	lr.query.Count = min(max(lr.query.Count, 0), MaxPageSize)
-	if raw := strings.TrimSpace(q.Get("filter")); raw != "" {
+	if raw := strings.TrimSpace(p.filter); raw != "" {
 		if err := limits.CheckFilter(raw); err != nil {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is %v", err)
 		}

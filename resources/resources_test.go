@@ -2,6 +2,7 @@ package resources
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
@@ -245,4 +246,73 @@ func TestEndpointNames(t *testing.T) {
 			t.Errorf("CanonicalPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestAppendMemberRef: a member's $ref is the base URL, /Users/ and the path-escaped id,
+// the whole JSON-escaped, whatever the id and base hold.
+func TestAppendMemberRef(t *testing.T) {
+	for _, c := range []struct{ base, id string }{
+		{"https://chat.example.com/scim/v2", "2819c223-7f76-453a-919d-413861904646"},
+		{"https://chat.example.com/scim/v2", `a/b "c" ü`},
+		{`http://h/<x>&"y"`, "id"},
+		{"", "x"},
+	} {
+		a, err := New(nil, nil, c.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendMember(nil, store.Member{Value: c.id, Display: "d"}, memberKeys{ref: true, value: true}, a.memberRefPrefix)
+		var m map[string]string
+		if err := json.Unmarshal(got, &m); err != nil {
+			t.Fatalf("%q: %v: %s", c.id, err, got)
+		}
+		if want := a.location("Users", c.id); m["$ref"] != want || m["value"] != c.id {
+			t.Errorf("%q: $ref %q, value %q; want %q", c.id, m["$ref"], m["value"], want)
+		}
+	}
+}
+
+func TestMergeValuePathSubAttr(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`emails[type eq "work"].value eq "a@b.c"`, `emails[type eq "work" and value eq "a@b.c"]`},
+		{`emails[type eq "work"].value pr`, `emails[type eq "work" and value pr]`},
+		{`emails[type eq "work"].value eq a@b.c and userName sw "x"`, `emails[type eq "work" and value eq a@b.c] and userName sw "x"`},
+		{`(emails[type eq "w]."].value co "x")`, `(emails[type eq "w]." and value co "x"])`},
+		{`emails[type eq "work"].value EQ "x\"y"`, `emails[type eq "work" and value EQ "x\"y"]`},
+		{`emails[type eq "work"]`, ``},
+		{`emails[type eq "work"].value xx "x"`, ``},
+		{`emails[type eq "work"].value eq`, ``},
+		{`userName eq "a].b eq c"`, ``},
+	} {
+		got, ok := mergeValuePathSubAttr(c.in)
+		if !ok {
+			got = ""
+		}
+		if got != c.want {
+			t.Errorf("%s: got %q, want %q", c.in, got, c.want)
+		}
+	}
+	// The merged form parses to what the RFC form would.
+	e, err := parseFilter(`emails[type eq "work"].value eq "a@b.c"`)
+	want, _ := parseFilter(`emails[type eq "work" and value eq "a@b.c"]`)
+	if err != nil || fmt.Sprint(e) != fmt.Sprint(want) {
+		t.Errorf("parse: %v %v, want %v", e, err, want)
+	}
+}
+
+// FuzzMergeValuePathSubAttr: no panic; unchanged when it says so; what it adds is bounded
+// (" and " per value path), so a filter limits.CheckFilter bounded stays bounded.
+func FuzzMergeValuePathSubAttr(f *testing.F) {
+	for _, s := range []string{`emails[type eq "work"].value eq "a"`, `a[b eq "c"].d pr`, `x[y eq "]."].z eq w`, `]].a eq`, `"]".a eq "b"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, ok := mergeValuePathSubAttr(in)
+		if !ok && out != in {
+			t.Fatalf("reported no change but changed %q into %q", in, out)
+		}
+		if len(out) > len(in)+len(" and ")*strings.Count(in, "]") {
+			t.Fatalf("%q grew to %q", in, out)
+		}
+	})
 }

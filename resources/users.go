@@ -20,6 +20,11 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	a.writeUserList(w, r, lr)
+}
+
+// writeUserList answers the page of users lr selects (GET /Users, POST /Users/.search).
+func (a *API) writeUserList(w http.ResponseWriter, r *http.Request, lr listRequest) {
 	users, total, err := a.store.ListUsers(r.Context(), lr.query)
 	if err != nil {
 		a.fail(w, r, userKind, "", err)
@@ -230,6 +235,14 @@ func setPassword(ctx context.Context, u *store.User, attrs map[string]any) error
 // renderUser renders a stored user, projected by p.
 func (a *API) renderUser(u *store.User, p projection) resource {
 	attrs := userToAttributes(u)
+	if groups, ok := attrs["groups"].([]any); ok {
+		// RFC 7643 §4.1.2: groups[].$ref is the group's URI, absolute from the base URL.
+		for i, g := range groups {
+			if m, ok := g.(map[string]any); ok && i < len(u.Groups) {
+				m["$ref"] = a.location("Groups", u.Groups[i].ID)
+			}
+		}
+	}
 	p.apply(attrs)
 	return a.render(userType, attrs, u.ID, u.ExternalID, meta{u.Created, u.LastModified, u.Version}, p)
 }

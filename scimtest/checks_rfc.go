@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/townsquare/townsquare/store"
 )
@@ -30,6 +32,8 @@ func rfcChecks() []Check {
 	add(patchChecks()...)
 	add(etagChecks()...)
 	add(groupChecks()...)
+	add(searchChecks()...)
+	add(bulkChecks()...)
 	return cs
 }
 
@@ -310,6 +314,11 @@ var filterCases = []struct {
 	// Both conditions must hold for the same email: Alice's home address contains "@home." but her work one does not.
 	{"valuepath-same-element", `emails[type eq "work" and value co "@home."]`, nil},
 	{"emails-value-eq", `emails.value eq "${p}carol@home.example.org"`, []string{"c"}},
+	// Entra's matching attribute on a filtered email (idps-and-peers §2a.8): a value path
+	// followed by a sub-attribute, which RFC 7644's grammar does not have.
+	{"emails-work-value-eq", `emails[type eq "work"].value eq "${p}alice@work.example.com"`, []string{"a"}},
+	{"emails-work-value-eq-home", `emails[type eq "work"].value eq "${p}alice@home.example.org"`, nil},
+	{"employee-number-eq", `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1002"`, []string{"b"}},
 	{"emails-value-eq-any-case", `emails.value eq "${p|upper}CAROL@HOME.EXAMPLE.ORG"`, []string{"c"}},
 	{"familyname-sw", `name.familyName sw "And"`, []string{"a", "c"}},
 	{"givenname-ew", `name.givenName ew "ol"`, []string{"c"}},
@@ -475,7 +484,31 @@ const patchUserTwoEmails = `{"schemas":["` + store.UserSchema + `"],"userName":"
 	"emails":[{"value":"${p}patch@work.example.com","type":"work","primary":true},{"value":"${p}patch@home.example.org","type":"home"}]}`
 
 func patchChecks() []Check {
+	const entURN = store.EnterpriseUserSchema
 	return []Check{
+		{Name: "patch-extension-urn-path", Steps: []Step{
+			// RFC 7644 §3.5.2 with §3.10: a path may name a schema extension by its URN, and
+			// the value is then a set of the extension's attributes.
+			createUser("u", `{"schemas":["`+store.UserSchema+`","`+entURN+`"],"userName":"${p}ext@example.com",
+				"`+entURN+`":{"employeeNumber":"1","department":"Sales"}}`),
+			// §3.5.2.3: a complex value replaces the sub-attributes it names, leaving the rest.
+			patchStep("replace the extension", "/Users/${u.id}", `{"op":"replace","path":"`+entURN+`","value":{"employeeNumber":"2"}}`),
+			getStep("only employeeNumber changed", "/Users/${u.id}", Eq(ent+".employeeNumber", "2"), Eq(ent+".department", "Sales")),
+			patchStep("add to the extension", "/Users/${u.id}", `{"op":"add","path":"`+entURN+`","value":{"costCenter":"CC-9"}}`),
+			getStep("costCenter added", "/Users/${u.id}", Eq(ent+".costCenter", "CC-9"), Eq(ent+".employeeNumber", "2")),
+			// §3.5.2.2: removing the extension removes every attribute it holds.
+			patchStep("remove the extension", "/Users/${u.id}", `{"op":"remove","path":"`+entURN+`"}`),
+			getStep("the extension is gone", "/Users/${u.id}", Absent(ent)),
+			// A read-only extension cannot be written (§3.5.2: mutability).
+			{Name: "replace a read-only extension", Method: http.MethodPatch, Path: "/Users/${u.id}",
+				Body:   patchBody(`{"op":"replace","path":"` + store.TownsquareUserSchema + `","value":{"username":"x"}}`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "mutability")},
+			{Name: "remove a read-only extension", Method: http.MethodPatch, Path: "/Users/${u.id}",
+				Body:   patchBody(`{"op":"remove","path":"` + store.TownsquareUserSchema + `"}`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "mutability")},
+			getStep("/Schemas marks it read-only", "/Schemas/"+store.TownsquareUserSchema,
+				Eq("attributes[name=username].mutability", "readOnly")),
+		}},
 		{Name: "patch-replace-subattribute", Steps: []Step{
 			createUser("u", patchUser),
 			patchStep("replace name.givenName", "/Users/${u.id}", `{"op":"replace","path":"name.givenName","value":"Patricia"}`,
@@ -596,6 +629,23 @@ func etagChecks() []Check {
 			Body:     patchBody(`{"op":"replace","path":"title","value":"Star"}`),
 			Statuses: []int{200, 204}},
 		getStep("GET", "/Users/${u.id}", Eq("displayName", "Patched"), Eq("title", "Star")),
+	}}, {Name: "etag-group-patch-204", Steps: []Step{
+		// RFC 7644 §3.14: every answer about a versioned resource carries its ETag, a 204 to
+		// a group's members PATCH included, so the next If-Match needs no GET.
+		createUser("u", simpleUser("${p}etag-member@example.com", "")),
+		{Name: "POST a group", Method: http.MethodPost, Path: "/Groups",
+			Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p}ETag Group"}`,
+			Status: http.StatusCreated, Capture: map[string]string{"g.id": "id", "g.etag": "header:ETag"}},
+		{Name: "PATCH its members with If-Match", Method: http.MethodPatch, Path: "/Groups/${g.id}",
+			Header:   map[string]string{"If-Match": "${g.etag}"},
+			Body:     patchBody(`{"op":"add","path":"members","value":[{"value":"${u.id}"}]}`),
+			Statuses: []int{200, 204}, Want: []Assert{HasHeader("ETag"), HeaderNe("ETag", "${g.etag}")},
+			Capture: map[string]string{"g.etag2": "header:ETag"}},
+		{Name: "the answer's ETag is the group's version", Path: "/Groups/${g.id}?excludedAttributes=members", Status: 200,
+			Want: []Assert{HeaderEq("ETag", "${g.etag2}"), Eq("meta.version", "${g.etag2}")}},
+		{Name: "and the next If-Match takes it", Method: http.MethodPatch, Path: "/Groups/${g.id}",
+			Header: map[string]string{"If-Match": "${g.etag2}"},
+			Body:   patchBody(`{"op":"remove","path":"members[value eq \"${u.id}\"]"}`), Statuses: []int{200, 204}},
 	}}}
 }
 
@@ -620,6 +670,31 @@ func groupChecks() []Check {
 			{Name: "GET after DELETE", Path: "/Groups/${g.id}", Status: http.StatusNotFound, Want: scimError(404, "")},
 			getStep("the members still exist", "/Users/${u2.id}", Eq("id", "${u2.id}")),
 		}},
+		{Name: "groups-displayname-unique", Steps: []Step{
+			// RFC 7644 §3.3: a POST that would break a uniqueness rule is 409 uniqueness;
+			// two groups of one name would map to one team.
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Unique"}`),
+			{Name: "POST the same name in another case", Method: http.MethodPost, Path: "/Groups",
+				Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p|upper}UNIQUE"}`,
+				Status: http.StatusConflict, Want: scimError(http.StatusConflict, "uniqueness")},
+			createGroup("h", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Other"}`),
+			{Name: "rename onto the first name", Method: http.MethodPatch, Path: "/Groups/${h.id}",
+				Body:   patchBody(`{"op":"replace","path":"displayName","value":"${p}unique"}`),
+				Status: http.StatusConflict, Want: scimError(http.StatusConflict, "uniqueness")},
+			getStep("the refused rename changed nothing", "/Groups/${h.id}", Eq("displayName", "${p}Other")),
+		}},
+		{Name: "groups-refs", Steps: []Step{
+			// RFC 7643 §4.2: members[].$ref is the URI of the member; §4.1.2: groups[].$ref
+			// the URI of the group. Both are the resources' meta.location.
+			{Name: "POST a user", Method: http.MethodPost, Path: "/Users", Body: simpleUser("${p}ref@example.com", ""),
+				Status: http.StatusCreated, Capture: map[string]string{"u.id": "id", "u.loc": "meta.location"}},
+			{Name: "POST a group with the user", Method: http.MethodPost, Path: "/Groups",
+				Body:   `{"schemas":["` + store.GroupSchema + `"],"displayName":"${p}Refs","members":[{"value":"${u.id}"}]}`,
+				Status: http.StatusCreated, Capture: map[string]string{"g.id": "id", "g.loc": "meta.location"},
+				Want: []Assert{Eq("members[0].$ref", "${u.loc}"), Eq("members[0].type", "User")}},
+			getStep("GET the group", "/Groups/${g.id}", Eq("members[0].$ref", "${u.loc}"), Eq("members[0].value", "${u.id}")),
+			getStep("GET the user", "/Users/${u.id}", Eq("groups[0].$ref", "${g.loc}"), Eq("groups[0].value", "${g.id}")),
+		}},
 		{Name: "groups-filter-members-value", Steps: []Step{
 			createUser("u1", simpleUser("${p}member1@example.com", "")),
 			createUser("u2", simpleUser("${p}member2@example.com", "")),
@@ -628,5 +703,269 @@ func groupChecks() []Check {
 			getStep("members.value eq", `/Groups?filter=members.value eq "${u1.id}" and displayName sw "${p}"`, listOf("${g1.id}")...),
 			getStep("members[value eq]", `/Groups?filter=members[value eq "${u2.id}"] and displayName sw "${p}"`, listOf("${g2.id}")...),
 		}},
+	}
+}
+
+// ---- searching with POST (RFC 7644 §3.4.3) ----
+
+// searchBody is a SearchRequest (RFC 7644 §3.4.3) with the given members.
+func searchBody(members string) string {
+	return `{"schemas":["` + store.SearchRequestSchema + `"],` + members + `}`
+}
+
+func searchStep(name, path, members string, want ...Assert) Step {
+	return Step{Name: name, Method: http.MethodPost, Path: path, Body: searchBody(members), Status: http.StatusOK, Want: want}
+}
+
+func searchChecks() []Check {
+	scoped := `"filter":"userName sw \"${p}\" and name.familyName sw \"And\""`
+	return []Check{
+		{Name: "search-users", Steps: append(slices.Clone(filterFixture),
+			// §3.4.3: the same filter, projection and paging as a GET, from the body.
+			searchStep("POST /Users/.search", "/Users/.search", scoped+`,"attributes":["userName"],"startIndex":1,"count":10`,
+				append(listOf("${a.id}", "${c.id}"), Absent("Resources[0].name"), Absent("Resources[1].title"),
+					Exists("Resources[0].userName"))...),
+			searchStep("excludedAttributes", "/Users/.search", scoped+`,"excludedAttributes":["name","emails"]`,
+				append(listOf("${a.id}", "${c.id}"), Absent("Resources[0].name"), Absent("Resources[0].emails"))...),
+			searchStep("count pages the result", "/Users/.search", scoped+`,"startIndex":2,"count":1`,
+				Eq("totalResults", 2), Eq("startIndex", 2), Eq("itemsPerPage", 1), Len("Resources", 1)),
+		)},
+		{Name: "search-groups", Steps: []Step{
+			createUser("u", simpleUser("${p}searched@example.com", "")),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Searched","members":[{"value":"${u.id}"}]}`),
+			searchStep("POST /Groups/.search", "/Groups/.search", `"filter":"displayName eq \"${p}Searched\""`,
+				append(listOf("${g.id}"), Set("Resources[0].members[*].value", "${u.id}"))...),
+			searchStep("excludedAttributes members", "/Groups/.search",
+				`"filter":"displayName eq \"${p}Searched\"","excludedAttributes":["members"]`,
+				append(listOf("${g.id}"), Absent("Resources[0].members"))...),
+		}},
+		{Name: "search-root", Steps: []Step{
+			// §3.4.3: a search at the root covers every resource type.
+			createUser("u", simpleUser("${p}root@example.com", `"externalId":"${guid1}"`)),
+			createGroup("g", `{"schemas":["`+store.GroupSchema+`"],"displayName":"${p}Root","externalId":"${guid2}"}`),
+			searchStep("POST /.search", "/.search", `"filter":"externalId eq \"${guid1}\" or externalId eq \"${guid2}\""`,
+				listOf("${u.id}", "${g.id}")...),
+			searchStep("paged across both types", "/.search",
+				`"filter":"externalId eq \"${guid1}\" or externalId eq \"${guid2}\"","startIndex":2,"count":1`,
+				Eq("totalResults", 2), Eq("itemsPerPage", 1), Len("Resources", 1), Eq("Resources[0].id", "${g.id}")),
+			searchStep("an attribute of one type selects only that type", "/.search", `"filter":"userName eq \"${p}root@example.com\""`,
+				listOf("${u.id}")...),
+		}},
+		{Name: "search-errors", Steps: []Step{
+			{Name: "a body that is not a SearchRequest", Method: http.MethodPost, Path: "/Users/.search", Body: `{"count":"many"}`,
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidSyntax")},
+			{Name: "schemas naming another message", Method: http.MethodPost, Path: "/Users/.search",
+				Body: `{"schemas":["` + store.ListResponseSchema + `"]}`, Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidSyntax")},
+			{Name: "an invalid filter", Method: http.MethodPost, Path: "/Groups/.search", Body: searchBody(`"filter":"displayName xx \"a\""`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidFilter")},
+			{Name: "a root filter no resource type can run", Method: http.MethodPost, Path: "/.search",
+				Body:   searchBody(`"filter":"members.value eq \"x\" and userName eq \"y\""`),
+				Status: http.StatusBadRequest, Want: scimError(http.StatusBadRequest, "invalidFilter")},
+			{Name: "attributes as a comma-separated string, as in a URL", Method: http.MethodPost, Path: "/Users/.search",
+				Body: searchBody(`"filter":"userName eq \"${p}nobody\"","attributes":"userName,emails"`), Status: http.StatusOK,
+				Want: emptyList()},
+		}},
+	}
+}
+
+// ---- bulk operations (RFC 7644 §3.7) ----
+
+// The URNs of the bulk messages (RFC 7644 §3.7).
+const (
+	bulkRequestSchema  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	bulkResponseSchema = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+)
+
+// bulkBody is a BulkRequest with the given operations (a JSON array's elements) and
+// other members (may be empty).
+func bulkBody(members, ops string) string {
+	if members != "" {
+		members += ","
+	}
+	return `{"schemas":["` + bulkRequestSchema + `"],` + members + `"Operations":[` + ops + `]}`
+}
+
+// bulkStep POSTs a BulkRequest and wants 200 with a BulkResponse (§3.7: 200 when the
+// bulk request was processed, whatever its operations answered).
+func bulkStep(name, members, ops string, want ...Assert) Step {
+	return Step{Name: name, Method: http.MethodPost, Path: "/Bulk", Body: bulkBody(members, ops), Status: http.StatusOK,
+		Want: append([]Assert{Contains("schemas", bulkResponseSchema)}, want...)}
+}
+
+// bulkPostUser is a POST /Users operation with a bulkId.
+func bulkPostUser(bulkID, userName, extra string) string {
+	return `{"method":"POST","path":"/Users","bulkId":"` + bulkID + `","data":` + simpleUser(userName, extra) + `}`
+}
+
+// opStatus wants the status of the operation at path to be one of codes: a string in the
+// RFC's examples (§3.7.3), accepted as a number too.
+func opStatus(path string, codes ...int) Assert {
+	return Func(fmt.Sprintf("%s.status in %v", path, codes), func(r *Response) error {
+		v, ok := r.Get(path + ".status")
+		for _, c := range codes {
+			if ok && fmt.Sprint(v) == fmt.Sprint(c) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s.status: want one of %v, got %s", path, codes, show(v, ok))
+	})
+}
+
+// bulkSupport reads bulk of /ServiceProviderConfig (RFC 7643 §5). Bulk is optional
+// (§3.7): the bulk checks check nothing on a server that says it does not support it.
+func bulkSupport(ctx context.Context, s *Session) (supported bool, maxOps, maxPayload int, err error) {
+	r, err := s.Do(ctx, getStep("GET /ServiceProviderConfig", "/ServiceProviderConfig"))
+	if err != nil {
+		return false, 0, 0, err
+	}
+	if v, _ := r.Get("bulk.supported"); v != true {
+		return false, 0, 0, nil
+	}
+	ops, _ := r.Get("bulk.maxOperations")
+	size, _ := r.Get("bulk.maxPayloadSize")
+	o, _ := ops.(float64)
+	p, _ := size.(float64)
+	if o < 1 || p < 1 {
+		// §3.7.4: the service provider MUST define both limits.
+		return true, 0, 0, r.Errorf("bulk.supported is true, so bulk.maxOperations and bulk.maxPayloadSize must be positive (RFC 7644 §3.7.4)")
+	}
+	return true, int(o), int(p), nil
+}
+
+// ifBulk runs steps, then more (when set), on a server that supports bulk.
+func ifBulk(steps []Step, more func(ctx context.Context, s *Session, maxOps, maxPayload int) error) func(ctx context.Context, s *Session) error {
+	return func(ctx context.Context, s *Session) error {
+		ok, maxOps, maxPayload, err := bulkSupport(ctx, s)
+		if err != nil || !ok {
+			return err
+		}
+		for _, st := range steps {
+			if _, err := s.Do(ctx, st); err != nil {
+				return err
+			}
+		}
+		if more != nil {
+			return more(ctx, s, maxOps, maxPayload)
+		}
+		return nil
+	}
+}
+
+// idsFromLocations sets "<name>.id" to the id each "<name>.loc" location ends with.
+func idsFromLocations(s *Session, names ...string) {
+	for _, n := range names {
+		loc := s.Vars[n+".loc"]
+		id := loc[strings.LastIndexByte(loc, '/')+1:]
+		if u, err := url.PathUnescape(id); err == nil {
+			id = u
+		}
+		s.Vars[n+".id"] = id
+	}
+}
+
+func bulkChecks() []Check {
+	group := func(bulkID, name, members string) string {
+		return `{"method":"POST","path":"/Groups","bulkId":"` + bulkID + `","data":{"schemas":["` + store.GroupSchema +
+			`"],"displayName":"` + name + `","members":[` + members + `]}}`
+	}
+	return []Check{
+		{Name: "bulk-bulkid-references", Func: ifBulk([]Step{
+			// §3.7.2: a group created in the request names the users created before it
+			// by "bulkId:"; the answer lists each operation in order (§3.7.3).
+			func() Step {
+				st := bulkStep("users, then a group naming them by bulkId", "",
+					bulkPostUser("u1", "${p}bulk1@example.com", "")+","+bulkPostUser("u2", "${p}bulk2@example.com", "")+","+
+						group("g", "${p}Bulk", `{"value":"bulkId:u1"},{"value":"bulkId:u2"}`),
+					Len("Operations", 3),
+					Eq("Operations[0].method", "POST"), Eq("Operations[0].bulkId", "u1"), opStatus("Operations[0]", 201),
+					Eq("Operations[1].bulkId", "u2"), opStatus("Operations[1]", 201),
+					Eq("Operations[2].bulkId", "g"), opStatus("Operations[2]", 201),
+					NonEmpty("Operations[0].version"))
+				st.Capture = map[string]string{"u1.loc": "Operations[0].location", "u2.loc": "Operations[1].location", "g.loc": "Operations[2].location"}
+				return st
+			}(),
+		}, func(ctx context.Context, s *Session, _, _ int) error {
+			idsFromLocations(s, "u1", "u2", "g")
+			for _, st := range []Step{
+				getStep("the group has both users", "/Groups/${g.id}", Eq("displayName", "${p}Bulk"), Set("members[*].value", "${u1.id}", "${u2.id}")),
+				getStep("the user is at its location", "/Users/${u1.id}", Eq("userName", "${p}bulk1@example.com")),
+				bulkStep("PATCH and DELETE through a reference to the path", "",
+					bulkPostUser("u3", "${p}bulk3@example.com", "")+
+						`,{"method":"PATCH","path":"/Users/bulkId:u3","data":`+patchBody(`{"op":"replace","path":"title","value":"Referenced"}`)+`}`+
+						`,{"method":"DELETE","path":"/Users/bulkId:u3"}`,
+					Len("Operations", 3), opStatus("Operations[0]", 201), opStatus("Operations[1]", 200, 204), opStatus("Operations[2]", 204)),
+			} {
+				if _, err := s.Do(ctx, st); err != nil {
+					return err
+				}
+			}
+			return nil
+		})},
+		{Name: "bulk-errors-continue", Func: ifBulk([]Step{
+			// §3.7: the service provider continues after an operation fails, and the
+			// failed operation's response is its SCIM error (§3.7.3, §3.12).
+			createUser("u", simpleUser("${p}bulktaken@example.com", "")),
+			bulkStep("a duplicate userName among new users", "",
+				bulkPostUser("dup", "${p}bulktaken@example.com", "")+","+bulkPostUser("ok", "${p}bulkafter@example.com", ""),
+				Len("Operations", 2), opStatus("Operations[0]", 409), Eq("Operations[0].response.scimType", "uniqueness"),
+				Contains("Operations[0].response.schemas", store.ErrorSchema), opStatus("Operations[1]", 201)),
+			getStep("the operation after the failure ran", `/Users?filter=userName eq "${p}bulkafter@example.com"`,
+				Eq("totalResults", 1)),
+		}, nil)},
+		{Name: "bulk-fail-on-errors", Func: ifBulk([]Step{
+			// §3.7: failOnErrors is the number of errors accepted before the rest is not
+			// run; the answer lists what ran (§3.7.3).
+			bulkStep("failOnErrors 1", `"failOnErrors":1`,
+				bulkPostUser("bad", "", "")+","+bulkPostUser("never", "${p}bulknever@example.com", ""),
+				Len("Operations", 1), opStatus("Operations[0]", 400)),
+			getStep("the operation after the error did not run", `/Users?filter=userName eq "${p}bulknever@example.com"`, listOf()...),
+		}, nil)},
+		{Name: "bulk-version", Func: ifBulk([]Step{
+			// §3.7: an operation's version is its If-Match (§3.14); the RFC's own
+			// example answers a stale one 412 in the operation.
+			{Name: "create", Method: http.MethodPost, Path: "/Users", Body: simpleUser("${p}bulkversion@example.com", ""),
+				Status: http.StatusCreated, Capture: map[string]string{"u.id": "id", "u.etag": "header:ETag"}},
+			bulkStep("a stale version, then the current one", "",
+				`{"method":"PATCH","path":"/Users/${u.id}","version":"W/\"999999\"","data":`+
+					patchBody(`{"op":"replace","path":"title","value":"Stale"}`)+`},`+
+					`{"method":"PATCH","path":"/Users/${u.id}","version":"${u.etag}","data":`+
+					patchBody(`{"op":"replace","path":"title","value":"Fresh"}`)+`}`,
+				Len("Operations", 2), opStatus("Operations[0]", 412), opStatus("Operations[1]", 200, 204),
+				Ne("Operations[1].version", "${u.etag}")),
+			getStep("only the current version wrote", "/Users/${u.id}", Eq("title", "Fresh")),
+		}, nil)},
+		{Name: "bulk-unresolved-reference", Func: ifBulk([]Step{
+			// §3.7.2: "bulkId:" names an operation of the same request; one that names
+			// none cannot be resolved, and is that operation's error (§3.7.1: 409).
+			bulkStep("a member naming no operation", "",
+				group("g", "${p}Unresolved", `{"value":"bulkId:${rand}"}`),
+				Len("Operations", 1), opStatus("Operations[0]", 400, 409)),
+			getStep("no group was made", `/Groups?filter=displayName eq "${p}Unresolved"`, listOf()...),
+		}, nil)},
+		{Name: "bulk-limits", Func: ifBulk(nil, func(ctx context.Context, s *Session, maxOps, maxPayload int) error {
+			// §3.7.4: beyond maxOperations or maxPayloadSize, 413 naming the limit. The
+			// kit sends at most 10,000 operations and 16 MiB.
+			tooLarge := withDetail(scimError(http.StatusRequestEntityTooLarge, ""))
+			if maxOps <= 10000 {
+				op := `{"method":"DELETE","path":"/Users/${guid1}"}`
+				ops := strings.TrimSuffix(strings.Repeat(op+",", maxOps+1), ",")
+				if _, err := s.Do(ctx, Step{Name: "maxOperations + 1", Method: http.MethodPost, Path: "/Bulk",
+					Body: bulkBody("", ops), Status: http.StatusRequestEntityTooLarge, Want: tooLarge}); err != nil {
+					return err
+				}
+			}
+			if maxPayload <= 16<<20 {
+				body := bulkBody("", bulkPostUser("big", "${p}bulkbig@example.com", ""))
+				body += strings.Repeat(" ", max(maxPayload+1-len(body), 0))
+				if _, err := s.Do(ctx, Step{Name: "maxPayloadSize + 1 bytes", Method: http.MethodPost, Path: "/Bulk",
+					Body: body, Status: http.StatusRequestEntityTooLarge, Want: tooLarge}); err != nil {
+					return err
+				}
+				if _, err := s.Do(ctx, getStep("nothing was created", `/Users?filter=userName eq "${p}bulkbig@example.com"`, listOf()...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})},
 	}
 }

@@ -326,19 +326,51 @@ func wantStatus(st Step) string {
 	return strings.Join(all, " or ")
 }
 
-// track registers a resource created by a POST to a collection (/Users, /Groups) for
-// deletion when the check ends, whatever the step expected.
+// track registers a resource created by a POST to a collection (/Users, /Groups), or by
+// a POST operation of a POST /Bulk, for deletion when the check ends, whatever the step
+// expected.
 func (s *Session) track(r *Response) {
 	if r.Method != http.MethodPost || r.Status < 200 || r.Status > 299 {
 		return
 	}
 	p, _, _ := strings.Cut(r.Path, "?")
+	if p == "/Bulk" {
+		s.trackBulk(r)
+		return
+	}
 	if strings.Count(p, "/") != 1 || strings.HasSuffix(p, ".search") {
 		return
 	}
 	id, _ := r.Get("id")
 	if sid, ok := id.(string); ok && sid != "" {
 		s.Track(p + "/" + url.PathEscape(sid))
+	}
+}
+
+// trackBulk registers what the POST operations of a BulkResponse created, in the order
+// of the operations: a success's location, below the base URL (RFC 7644 §3.7).
+func (s *Session) trackBulk(r *Response) {
+	ops, _ := r.Get("Operations")
+	list, _ := ops.([]any)
+	for _, o := range list {
+		op, _ := o.(map[string]any)
+		method, _ := op["method"].(string)
+		status := fmt.Sprint(op["status"]) // a string in the RFC's examples; some send a number
+		loc, _ := op["location"].(string)
+		if !strings.EqualFold(method, http.MethodPost) || !strings.HasPrefix(status, "2") {
+			continue
+		}
+		rel, ok := strings.CutPrefix(loc, s.base)
+		if !ok { // a server that names itself by another URL than the kit's
+			for _, c := range []string{"/Users/", "/Groups/"} {
+				if i := strings.LastIndex(loc, c); i >= 0 {
+					rel, ok = loc[i:], true
+				}
+			}
+		}
+		if ok && strings.Count(rel, "/") == 2 {
+			s.Track(rel)
+		}
 	}
 }
 

@@ -370,3 +370,25 @@ func TestReport(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestBulkCreationsAreCleanedUp: what the POST operations of a bulk request created is
+// deleted when the check ends, newest first, whether the server answers with its own URL
+// or another; failed POSTs and other methods are not.
+func TestBulkCreationsAreCleanedUp(t *testing.T) {
+	rec := &recorder{answer: func(r *http.Request, body []byte) (int, http.Header, string) {
+		return 200, nil, `{"schemas":["` + bulkResponseSchema + `"],"Operations":[
+			{"method":"POST","bulkId":"a","status":"201","location":"http://` + r.Host + `/scim/v2/Users/u%2F1"},
+			{"method":"POST","bulkId":"b","status":"409","response":{"status":"409"}},
+			{"method":"POST","bulkId":"c","status":201,"location":"https://proxy.example.com/scim/v2/Groups/g1"},
+			{"method":"PATCH","status":"200","location":"http://` + r.Host + `/scim/v2/Users/u9"}]}`
+	}}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	s := newSession(t, srv, "rfc")
+	if _, err := s.Do(context.Background(), bulkStep("bulk", "", "")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.cleanups, ","); got != "/Users/u%2F1,/Groups/g1" {
+		t.Fatalf("cleanups %s", got)
+	}
+}

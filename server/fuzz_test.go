@@ -20,8 +20,8 @@ import (
 // Content-Type, an If-Match, one more header line and a body) to the whole server
 // (server.Handler) on every backend of the run, SQLite and PostgreSQL when
 // TOWNSQUARE_TEST_DATABASE_URL is set, one store per backend for the whole run so that
-// requests build on each other. It fails on any 5xx but 501 (what /Bulk, /Me and .search
-// answer by design), on a panic (recovered as a 500, or not), on backends answering
+// requests build on each other. It fails on any 5xx but 501 (what /Me answers by
+// design), on a panic (recovered as a 500, or not), on backends answering
 // differently, and on a provisioning rule broken after a write (CheckInvariants).
 //
 // In the target and the body, {user}, {group} and {other} stand for the ids of a user
@@ -154,6 +154,12 @@ func requestSeeds() []requestSeed {
 		return b.String()
 	}
 	deep := func(n int, f string) string { return strings.Repeat("(", n) + f + strings.Repeat(")", n) }
+	bulk := func(members string, ops ...string) string {
+		if members != "" {
+			members += ","
+		}
+		return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],` + members + `"Operations":[` + strings.Join(ops, ",") + `]}`
+	}
 	seeds := []requestSeed{
 		// Every endpoint, as IdPs use them.
 		{"GET", "/scim/v2/Users?filter=userName%20eq%20%22fuzz@example.com%22", "", "", "", ""},
@@ -165,6 +171,9 @@ func requestSeeds() []requestSeed {
 		{"PATCH", "/scim/v2/Users/{user}", json, "", "", patch(`{"op":"Replace","path":"emails[type eq \"work\"].value","value":"w@example.com"}`)},
 		{"DELETE", "/scim/v2/Users/{other}", "", "", "", ""},
 		{"GET", "/scim/v2/Groups?filter=displayName%20eq%20%22Fuzzers%22&excludedAttributes=members", "", "", "", ""},
+		{"POST", "/scim/v2/Users/.search", json, "", "", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"s\"","attributes":["userName"],"startIndex":1,"count":5}`},
+		{"POST", "/scim/v2/Groups/.search", json, "", "", `{"filter":"members.value eq \"{user}\"","excludedAttributes":"members"}`},
+		{"POST", "/scim/v2/.search", json, "", "", `{"filter":"externalId pr","startIndex":2,"count":1}`},
 		{"GET", "/scim/v2/Groups/{group}", "", "", "", ""},
 		{"POST", "/scim/v2/Groups", json, "", "", group},
 		{"PUT", "/scim/v2/Groups/{group}", json, "", "", strings.Replace(group, "Seeds", "Fuzzers", 1)},
@@ -175,6 +184,13 @@ func requestSeeds() []requestSeed {
 		{"GET", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "", "", "", ""},
 		{"GET", "/scim/v2/ResourceTypes", "", "", "", ""},
 		{"POST", "/scim/v2/Bulk", json, "", "", `{}`},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk(`"failOnErrors":1`, `{"method":"POST","path":"/Users","bulkId":"u","data":`+user+`}`,
+			`{"method":"POST","path":"/Groups","bulkId":"g","data":`+strings.Replace(group, "{other}", "bulkId:u", 1)+`}`,
+			`{"method":"PATCH","path":"/Groups/bulkId:g","data":`+patch(`{"op":"add","path":"members","value":[{"value":"{user}"}]}`)+`}`,
+			`{"method":"PUT","path":"/Users/bulkId:u","version":"W/\"1\"","data":`+user+`}`,
+			`{"method":"DELETE","path":"/Groups/bulkId:g"}`)},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("", `{"method":"PATCH","path":"/Users/{user}","version":"W/\"99\"","data":`+
+			patch(`{"op":"replace","path":"title","value":"t"}`)+`}`, `{"method":"DELETE","path":"/Users/{other}"}`)},
 		{"GET", "/api/v1/teams", "", "", "", ""},
 		{"GET", "/api/v1/teams/everyone/members?limit=10&offset=0", "", "", "", ""},
 		{"GET", "/api/v1/teams/everyone/channels/town-square/members", "", "", "", ""},
@@ -272,6 +288,29 @@ func requestSeeds() []requestSeed {
 		{"PATCH", "/scim/v2/Users/{user}", json, "", "", patch(`{"op":"replace","path":"title","value":"t"}`) + ` trailing`},
 		{"POST", "/scim/v2/Users", "text/plain", "", "", user},
 		{"PUT", "/scim/v2/Groups/{group}", "application/xml", "", "", group},
+
+		// /Bulk (issue 15): references that resolve to nothing, forwards or in a circle,
+		// operations the RFC does not allow, data of every shape, the limits' edges.
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("",
+			`{"method":"POST","path":"/Groups","bulkId":"a","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"A","members":[{"value":"bulkId:b"}]}}`,
+			`{"method":"POST","path":"/Users","bulkId":"b","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"userName":"b@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"bulkId:b"}}}}`,
+			`{"method":"DELETE","path":"/Users/bulkId:"}`, `{"method":"PUT","path":"/Users/bulkId:nope","data":{}}`,
+			`{"method":"POST","path":"/Users","bulkId":"c","data":{"userName":"bulk\u0049d:a"}}`)},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("",
+			`{"method":"GET","path":"/Users"}`, `{"method":"POST","path":"/Bulk","bulkId":"x","data":{}}`,
+			`{"method":"POST","path":"/Users/.search","bulkId":"s","data":{}}`, `{"method":"DELETE","path":"/Users/%00"}`,
+			`{"method":"DELETE","path":"/Users/%zz"}`, `{"method":"DELETE","path":"/Users/a?b#c"}`, `{"method":"PATCH","path":"/Groups/{group}","data":null}`,
+			`{"method":"POST","path":"/Users","bulkId":"n","data":[1,2]}`, `{"method":"POST","path":"/Users","bulkId":"`+strings.Repeat("i", 257)+`"}`,
+			`{"method":"POST","path":"users","bulkId":"d","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+deep(1000, "x")+`"}}`)},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk(`"failOnErrors":1e99`)},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk(`"failOnErrors":1.5`)},
+		{"POST", "/scim/v2/Bulk", json, "", "", `{"Operations":{}}`},
+		{"POST", "/scim/v2/Bulk", json, "", "", `{"Operations":[null,1,"x",{"method":5}]}`},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("", `{"method":"POST","path":"/Users","bulkId":"deep","data":`+strings.Repeat("[", 10000)+strings.Repeat("]", 10000)+`}`)},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("", list(1001, `{"method":"DELETE","path":"/Users/%d"}`))},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("", list(1000, `{"method":"DELETE","path":"/Groups/%d"}`))},
+		{"POST", "/scim/v2/Bulk", json, "", "", bulk("", list(50, `{"method":"POST","path":"/Users","bulkId":"u%[1]d","data":{"userName":"bulk%[1]d@example.com"}}`))},
+		{"PUT", "/scim/v2/Bulk", json, "", "", bulk("")},
 
 		// Finding 6: ids unescaped twice.
 		{"GET", "/scim/v2/Groups/%2500", "", "", "", ""},

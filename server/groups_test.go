@@ -117,7 +117,7 @@ func shapeOf(t *testing.T, body string) groupShape {
 func TestGroupGetProjections(t *testing.T) {
 	all := []string{"displayName", "externalId", "id", "members", "meta", "schemas"}
 	bare := []string{"id", "meta", "schemas"}
-	member := []string{"display", "type", "value"}
+	member := []string{"$ref", "display", "type", "value"}
 	cases := []struct {
 		query string
 		want  groupShape
@@ -130,9 +130,10 @@ func TestGroupGetProjections(t *testing.T) {
 		{"attributes=MEMBERS.Display,members.value", groupShape{[]string{"id", "members", "meta", "schemas"}, []string{"display", "value"}}},
 		{"attributes=members.value,members", groupShape{[]string{"id", "members", "meta", "schemas"}, member}},
 		{"attributes=members.type", groupShape{[]string{"id", "members", "meta", "schemas"}, []string{"type"}}},
-		{"attributes=members.$ref", groupShape{[]string{"id", "members", "meta", "schemas"}, []string{}}},
-		{"excludedAttributes=members.display", groupShape{all, []string{"type", "value"}}},
-		{"excludedAttributes=members.value,members.type,members.display", groupShape{all, []string{}}},
+		{"attributes=members.$ref", groupShape{[]string{"id", "members", "meta", "schemas"}, []string{"$ref"}}},
+		{"excludedAttributes=members.display", groupShape{all, []string{"$ref", "type", "value"}}},
+		{"excludedAttributes=members.value,members.type,members.display", groupShape{all, []string{"$ref"}}},
+		{"excludedAttributes=members.value,members.type,members.display,members.$ref", groupShape{all, []string{}}},
 		{"attributes=externalId", groupShape{[]string{"externalId", "id", "meta", "schemas"}, nil}},
 		{"attributes=id", groupShape{bare, nil}},
 		{"excludedAttributes=externalId", groupShape{[]string{"displayName", "id", "members", "meta", "schemas"}, member}},

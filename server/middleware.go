@@ -196,6 +196,11 @@ func recoverPanics(log *slog.Logger, writeErr func(w http.ResponseWriter, status
 // for chunked bodies too, not only for an honest Content-Length, before any handler
 // reads it.
 func limitBody(max int64, writeErr errorWriter) func(http.Handler) http.Handler {
+	return limitBodyAs(max, fmt.Sprintf("the request body is larger than the limit of %d bytes", max), writeErr)
+}
+
+// limitBodyAs is limitBody answering 413 with detail.
+func limitBodyAs(max int64, detail string, writeErr errorWriter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Body == nil || r.Body == http.NoBody {
@@ -203,7 +208,7 @@ func limitBody(max int64, writeErr errorWriter) func(http.Handler) http.Handler 
 				return
 			}
 			if r.ContentLength > max {
-				tooLarge(w, max, writeErr)
+				tooLarge(w, detail, writeErr)
 				return
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
@@ -213,7 +218,7 @@ func limitBody(max int64, writeErr errorWriter) func(http.Handler) http.Handler 
 				return
 			}
 			if int64(len(body)) > max {
-				tooLarge(w, max, writeErr)
+				tooLarge(w, detail, writeErr)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -223,9 +228,30 @@ func limitBody(max int64, writeErr errorWriter) func(http.Handler) http.Handler 
 	}
 }
 
-func tooLarge(w http.ResponseWriter, max int64, writeErr errorWriter) {
+// limitSCIMBody bounds the body of a SCIM request: POST /Bulk to its maxPayloadSize
+// (resources.MaxBulkPayloadBytes, as /ServiceProviderConfig advertises it, whatever max
+// is; RFC 7644 §3.7.4 asks the 413 to name the limit), every other path to max.
+func limitSCIMBody(max int64) func(http.Handler) http.Handler {
+	single := limitBody(max, writeSCIMError)
+	bulk := limitBodyAs(resources.MaxBulkPayloadBytes, fmt.Sprintf(
+		"the bulk request is larger than maxPayloadSize (%d bytes)", resources.MaxBulkPayloadBytes), writeSCIMError)
+	return func(next http.Handler) http.Handler {
+		s, b := single(next), bulk(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if route := mux.CurrentRoute(r); route != nil {
+				if tmpl, err := route.GetPathTemplate(); err == nil && tmpl == SCIMPrefix+"/Bulk" {
+					b.ServeHTTP(w, r)
+					return
+				}
+			}
+			s.ServeHTTP(w, r)
+		})
+	}
+}
+
+func tooLarge(w http.ResponseWriter, detail string, writeErr errorWriter) {
 	w.Header().Set("Connection", "close")
-	writeErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", max))
+	writeErr(w, http.StatusRequestEntityTooLarge, detail)
 }
 
 // canonicalPaths respells SCIM paths as the SCIM API registers them

@@ -101,7 +101,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	registerAdminAPI(r, cfg.Store, auth, rawLog, min(cfg.MaxBodyBytes, AdminMaxBodyBytes))
 
 	scim := r.PathPrefix(SCIMPrefix).Subrouter()
-	scim.Use(auth.require(needs(store.ScopeSCIM), writeSCIMError), limitBody(cfg.MaxBodyBytes, writeSCIMError))
+	scim.Use(auth.require(needs(store.ScopeSCIM), writeSCIMError), limitSCIMBody(cfg.MaxBodyBytes))
 	api.Register(scim)
 	r.NotFoundHandler = r.NewRoute().BuildOnly().HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeSCIMError(w, http.StatusNotFound, "not found; SCIM is served under "+SCIMPrefix)

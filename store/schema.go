@@ -11,6 +11,7 @@ const (
 	TownsquareUserSchema = "urn:townsquare:params:scim:schemas:extension:2.0:User"
 
 	ListResponseSchema          = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	SearchRequestSchema         = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 	ErrorSchema                 = "urn:ietf:params:scim:api:messages:2.0:Error"
 	PatchOpSchema               = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 	ServiceProviderConfigSchema = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"

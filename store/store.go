@@ -106,7 +106,9 @@ type Groups interface {
 	// version, and maps it to teams and channels. Member ids naming no live user fail the
 	// whole create (UnknownMembersError), ids that could name nothing (PossibleID)
 	// included. A group that breaks a limit of what is stored (Group.Check) is an
-	// InvalidError. Either way nothing is written.
+	// InvalidError. A displayName another group has, without regard to case, is a
+	// ConflictError "displayName" (two groups of one name would map to one team). In
+	// every case nothing is written.
 	CreateGroup(ctx context.Context, g *Group, memberIDs []string) error
 	// GetGroup reads a group without its members; ErrNotFound when there is none (or the
 	// id could name nothing, PossibleID).
@@ -117,7 +119,10 @@ type Groups interface {
 	EachGroupMember(ctx context.Context, groupID string, fn func(Member) error) error
 	// UpdateGroup changes a group atomically: fn (which may be nil) edits its scalar
 	// attributes, then ops change its member list, in order. ifVersion > 0 demands the
-	// stored version (If-Match). A rename is matched against the rules again. A group fn
+	// stored version (If-Match). A rename is matched against the rules again; renaming
+	// to another group's displayName (without regard to case) is a ConflictError
+	// "displayName", while a group that shared its name with another before names were
+	// unique keeps it as long as it is not renamed. A group fn
 	// leaves breaking a limit (Group.Check) is an InvalidError; an add naming ids that
 	// are no live user is an UnknownMembersError (a remove skips them); either way
 	// nothing is written. fn may run more than once, as in UpdateUser.

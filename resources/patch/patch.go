@@ -235,6 +235,9 @@ func (r *resolver) compileOp(c *compiledOp, op Operation) error {
 			if t.ext == "" {
 				return errf(errors.ScimTypeNoTarget, "cannot remove the resource itself")
 			}
+			if r.readOnlyExt(t.ext) {
+				return errf(errors.ScimTypeMutability, "%s is readOnly", t.ext)
+			}
 			c.steps = append(c.steps, step{dropExt: t.ext})
 			return nil
 		}

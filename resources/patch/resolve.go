@@ -40,6 +40,24 @@ type target struct {
 	match     predicate             // compiled filter; nil when filter is nil
 }
 
+// readOnlyExt reports whether every attribute of the extension id is readOnly (such as
+// Townsquare's own, which the server derives): removing it is then a mutability error,
+// as writing any of its attributes is.
+func (r *resolver) readOnlyExt(id string) bool {
+	for _, e := range r.exts {
+		if e.ID != id {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Mutability() != "readOnly" {
+				return false
+			}
+		}
+		return len(e.Attributes) > 0
+	}
+	return false
+}
+
 // writable rejects operations on readOnly attributes (id, meta, groups, ...).
 func (t target) writable() error {
 	if t.container {

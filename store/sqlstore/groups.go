@@ -169,9 +169,13 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		g.ID, g.Created = r.ID, fromMicros(r.CreatedAt)
 		g.LastModified = now()
 		g.Version = r.Version + 1
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET external_id = ?, display_name = ?, display_name_ci = ?, name = ?, updated_at = ?, version = ? WHERE pk = ?`),
-			null(g.ExternalID), g.DisplayName, strings.ToLower(g.DisplayName), rules.GroupNameFrom(g.DisplayName),
-			micros(g.LastModified), g.Version, r.PK); err != nil {
+		// A group keeps a name it shared before names were unique (name_dup, migration
+		// 0010) only while it keeps that name.
+		ci := strings.ToLower(g.DisplayName)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET external_id = ?, display_name = ?, display_name_ci = ?, name = ?, updated_at = ?, version = ?,
+			name_dup = CASE WHEN display_name_ci = ? THEN name_dup ELSE 0 END WHERE pk = ?`),
+			null(g.ExternalID), g.DisplayName, ci, rules.GroupNameFrom(g.DisplayName),
+			micros(g.LastModified), g.Version, ci, r.PK); err != nil {
 			return mapErr(err)
 		}
 		renamed := g.DisplayName != r.DisplayName || g.ExternalID != r.group().ExternalID

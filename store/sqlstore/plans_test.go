@@ -33,7 +33,7 @@ func planFixture(t *testing.T, s *sqlstore.Store, from, to int) {
 			`INSERT INTO channels (team_pk, name, display_name, type, created_at)
 			 SELECT t.pk, c.name, c.name, 'O', 0 FROM teams t, (SELECT 'town-square' AS name UNION ALL SELECT 'off-topic') c`,
 			`INSERT INTO groups (id, display_name, display_name_ci, name, created_at, updated_at, version)
-			 SELECT 'g' || CAST(i AS TEXT), 'g', 'g', 'g' || CAST(i AS TEXT), 0, 0, 1
+			 SELECT 'g' || CAST(i AS TEXT), 'g' || CAST(i AS TEXT), 'g' || CAST(i AS TEXT), 'g' || CAST(i AS TEXT), 0, 0, 1
 			 FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n) x`,
 			`INSERT INTO group_teams (group_pk, team_pk) SELECT g.pk, t.pk FROM groups g JOIN teams t
 			 ON t.name = 'team' || CAST(1 + g.pk % 10 AS TEXT)`)

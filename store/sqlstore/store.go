@@ -262,6 +262,8 @@ func conflict(what string) error {
 		return &store.ConflictError{Attribute: "userName"}
 	case strings.Contains(what, "users_username"), strings.Contains(what, "users.username"):
 		return errUsernameRace
+	case strings.Contains(what, "groups_display_name_unique"), strings.Contains(what, "groups.display_name_ci"):
+		return &store.ConflictError{Attribute: "displayName"}
 	case strings.Contains(what, "api_tokens"):
 		return &store.ConflictError{Attribute: "name"}
 	}

@@ -195,3 +195,43 @@ func testEachGroupMember(t *testing.T, s store.Store) {
 		t.Fatalf("unknown group: %v", err)
 	}
 }
+
+// testGroupDisplayNameUnique: a displayName is unique among groups without regard to
+// case, on create and on rename (a ConflictError naming displayName, nothing written);
+// a group may be renamed to its own name in another case, and a deleted group's name is
+// free again.
+func testGroupDisplayNameUnique(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.Group{DisplayName: "Engineering"}
+	if err := s.CreateGroup(ctx, &a, nil); err != nil {
+		t.Fatal(err)
+	}
+	var c *store.ConflictError
+	for _, name := range []string{"Engineering", "ENGINEERING", "engineering"} {
+		g := store.Group{DisplayName: name}
+		if err := s.CreateGroup(ctx, &g, nil); !errors.As(err, &c) || c.Attribute != "displayName" {
+			t.Fatalf("create %q: %v; want a displayName conflict", name, err)
+		}
+	}
+	b := store.Group{DisplayName: "Sales"}
+	if err := s.CreateGroup(ctx, &b, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.UpdateGroup(ctx, b.ID, 0, func(g *store.Group) error { g.DisplayName = "engineering"; return nil }, nil)
+	if !errors.As(err, &c) || c.Attribute != "displayName" {
+		t.Fatalf("rename onto another group's name: %v", err)
+	}
+	if got, err := s.GetGroup(ctx, b.ID); err != nil || got.DisplayName != "Sales" || got.Version != 1 {
+		t.Fatalf("after the refused rename: %+v %v", got, err)
+	}
+	if _, err := s.UpdateGroup(ctx, a.ID, 0, func(g *store.Group) error { g.DisplayName = "ENGINEERING"; return nil }, nil); err != nil {
+		t.Fatalf("rename to its own name in another case: %v", err)
+	}
+	if err := s.DeleteGroup(ctx, a.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	again := store.Group{DisplayName: "Engineering"}
+	if err := s.CreateGroup(ctx, &again, nil); err != nil {
+		t.Fatalf("the name of a deleted group: %v", err)
+	}
+}

@@ -51,7 +51,11 @@ func testGroupMembershipGrantsAndRevokes(t *testing.T, s store.Store) {
 	}
 	wantAccount(t, s, u.ID, []string{"marketing-emea"}, []string{"marketing-emea/off-topic", "marketing-emea/town-square"})
 
-	// A rename is matched again; the same name again changes nothing.
+	// A rename is matched again; the same name again changes nothing. (The first
+	// engineering group goes first: names are unique.)
+	if err := s.DeleteGroup(context.Background(), eng.ID, 0); err != nil {
+		t.Fatal(err)
+	}
 	rename := func(name string) {
 		t.Helper()
 		if _, err := s.UpdateGroup(context.Background(), other.ID, 0, func(g *store.Group) error { g.DisplayName = name; return nil }, nil); err != nil {

@@ -50,6 +50,7 @@ var tests = []struct {
 	{"ListUsersTotals", testListUsersTotals},
 	{"ListGroupsTotals", testListGroupsTotals},
 	{"GroupMemberDeltas", testGroupMemberDeltas},
+	{"GroupDisplayNameUnique", testGroupDisplayNameUnique},
 	{"EachGroupMember", testEachGroupMember},
 	// Readiness and errors (ready.go).
 	{"Ready", testReady},
