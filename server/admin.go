@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -432,14 +433,18 @@ func pageParamsUpTo(w http.ResponseWriter, r *http.Request, def, max int) (limit
 // by its stable code (store.ErrorCode; the status adminCodeStatus gives): not_found
 // with notFound as the message when set; unavailable (the store cannot serve now, or the
 // request ran out of time) with Retry-After and words of our own; internal logged and
-// never shown; every other code with the error's own words (a RefusedError's reason, an
-// InvalidError's attribute and reason).
+// never shown; a refusal with its Reason alone; every other code with the error's own
+// words (an InvalidError's attribute and reason).
 func adminStoreError(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	code := store.ErrorCode(err)
 	if resources.Unavailable(r.Context(), err) {
 		code = store.CodeUnavailable
 	}
 	msg := err.Error()
+	var refused *store.RefusedError
+	if errors.As(err, &refused) {
+		msg = refused.Reason // names the account and team itself; the wrapping repeats ids
+	}
 	switch code {
 	case store.CodeNotFound:
 		if notFound != "" {

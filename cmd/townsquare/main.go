@@ -51,7 +51,7 @@ commands:
                         write teams, channels and users in Mattermost's bulk format (.jsonl, or .zip)
   import FILE [--dry-run] [--verbose]
                         check, then load a Mattermost bulk file (.jsonl or .zip): teams, channels, users
-  token create NAME [--scope scim,admin:read,admin:write]
+  token create NAME [--scope scim,admin:read,admin:write,login]
                         create an API token (default scope: scim) and print its secret once
   token list            list API tokens (names, dates and scopes, never secrets)
   token revoke NAME     revoke an API token
@@ -507,7 +507,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const tokenUsage = "usage: townsquare token create NAME [--scope scim,admin:read,admin:write] | list | revoke NAME [--database DSN]"
+	const tokenUsage = "usage: townsquare token create NAME [--scope scim,admin:read,admin:write,login] | list | revoke NAME [--database DSN]"
 	if len(args) == 0 {
 		return errors.New(tokenUsage)
 	}
