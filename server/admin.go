@@ -123,9 +123,11 @@ func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *sl
 	r.Handle(AdminPrefix, recoverPanics(log, writeAdminError)(notFound)) // the prefix itself, without a slash
 }
 
-// The JSON shapes. Lists are always arrays, never null.
+// The JSON shapes of the admin API, which "townsquare user|team|channel … --json" prints
+// too (one definition for both). Lists are always arrays, never null.
 
-type adminTeam struct {
+// TeamJSON is a team (store.TeamSummary).
+type TeamJSON struct {
 	Name         string `json:"name"`
 	DisplayName  string `json:"display_name"`
 	Type         string `json:"type"` // "O" open, "I" invite only
@@ -133,26 +135,28 @@ type adminTeam struct {
 	ChannelCount int    `json:"channel_count"`
 }
 
-type adminChannel struct {
+// ChannelJSON is a channel of a team (store.ChannelSummary).
+type ChannelJSON struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
 	Type        string `json:"type"`
 	MemberCount int    `json:"member_count"`
 }
 
-type adminGroup struct {
+// GroupJSON names a SCIM group.
+type GroupJSON struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"display_name"`
 }
 
 type adminMember struct {
-	ID          string       `json:"id"`
-	Username    string       `json:"username"`
-	Active      bool         `json:"active"`
-	Status      string       `json:"status"`
-	SCIMDeleted bool         `json:"scim_deleted"`
-	Sources     []string     `json:"sources"`
-	Groups      []adminGroup `json:"groups"` // the existing groups among the sources
+	ID          string      `json:"id"`
+	Username    string      `json:"username"`
+	Active      bool        `json:"active"`
+	Status      string      `json:"status"`
+	SCIMDeleted bool        `json:"scim_deleted"`
+	Sources     []string    `json:"sources"`
+	Groups      []GroupJSON `json:"groups"` // the existing groups among the sources
 }
 
 type adminMemberPage struct {
@@ -164,36 +168,39 @@ type adminMemberPage struct {
 	Members []adminMember `json:"members"`
 }
 
-type adminAccountTeam struct {
+// AccountTeamJSON is a team an account is in, and why.
+type AccountTeamJSON struct {
 	Name    string   `json:"name"`
 	Sources []string `json:"sources"`
 }
 
-type adminAccountChannel struct {
+// AccountChannelJSON is a channel an account is in, and why.
+type AccountChannelJSON struct {
 	Team    string   `json:"team"`
 	Channel string   `json:"channel"`
 	Sources []string `json:"sources"`
 }
 
-type adminAccount struct {
-	ID          string                `json:"id"`
-	UserName    string                `json:"user_name"`
-	Username    string                `json:"username"`
-	Email       string                `json:"email"`
-	Active      bool                  `json:"active"`
-	Status      string                `json:"status"`
-	DeleteAt    int64                 `json:"delete_at"`
-	SCIMDeleted bool                  `json:"scim_deleted"`
-	FirstName   string                `json:"first_name"`
-	LastName    string                `json:"last_name"`
-	Nickname    string                `json:"nickname"`
-	Position    string                `json:"position"`
-	AuthService string                `json:"auth_service"`
-	AuthData    string                `json:"auth_data"`
-	Origin      string                `json:"origin"`
-	Teams       []adminAccountTeam    `json:"teams"`
-	Channels    []adminAccountChannel `json:"channels"`
-	Groups      []adminGroup          `json:"groups"`
+// AccountJSON is an account with its memberships and groups (store.AccountDetails).
+type AccountJSON struct {
+	ID          string               `json:"id"`
+	UserName    string               `json:"user_name"`
+	Username    string               `json:"username"`
+	Email       string               `json:"email"`
+	Active      bool                 `json:"active"`
+	Status      string               `json:"status"`
+	DeleteAt    int64                `json:"delete_at"`
+	SCIMDeleted bool                 `json:"scim_deleted"`
+	FirstName   string               `json:"first_name"`
+	LastName    string               `json:"last_name"`
+	Nickname    string               `json:"nickname"`
+	Position    string               `json:"position"`
+	AuthService string               `json:"auth_service"`
+	AuthData    string               `json:"auth_data"`
+	Origin      string               `json:"origin"`
+	Teams       []AccountTeamJSON    `json:"teams"`
+	Channels    []AccountChannelJSON `json:"channels"`
+	Groups      []GroupJSON          `json:"groups"`
 }
 
 func (a *adminAPI) teams(w http.ResponseWriter, r *http.Request) {
@@ -202,12 +209,12 @@ func (a *adminAPI) teams(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, "")
 		return
 	}
-	out := make([]adminTeam, len(teams))
+	out := make([]TeamJSON, len(teams))
 	for i, t := range teams {
-		out[i] = adminTeam{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
+		out[i] = NewTeamJSON(t)
 	}
 	writeAdminJSON(w, http.StatusOK, struct {
-		Teams []adminTeam `json:"teams"`
+		Teams []TeamJSON `json:"teams"`
 	}{out})
 }
 
@@ -218,13 +225,13 @@ func (a *adminAPI) teamChannels(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, fmt.Sprintf("no team named %q", team))
 		return
 	}
-	out := make([]adminChannel, len(chans))
+	out := make([]ChannelJSON, len(chans))
 	for i, c := range chans {
-		out[i] = adminChannel{Name: c.Name, DisplayName: c.DisplayName, Type: c.Type, MemberCount: c.MemberCount}
+		out[i] = NewChannelJSON(c)
 	}
 	writeAdminJSON(w, http.StatusOK, struct {
-		Team     string         `json:"team"`
-		Channels []adminChannel `json:"channels"`
+		Team     string        `json:"team"`
+		Channels []ChannelJSON `json:"channels"`
 	}{team, out})
 }
 
@@ -268,23 +275,24 @@ func (a *adminAPI) account(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, fmt.Sprintf("no account with the id, username or email %q", mux.Vars(r)["key"]))
 		return
 	}
-	writeAdminJSON(w, http.StatusOK, accountJSON(d))
+	writeAdminJSON(w, http.StatusOK, NewAccountJSON(d))
 }
 
-func accountJSON(d store.AccountDetails) adminAccount {
-	out := adminAccount{ID: d.ID, UserName: d.UserName, Username: d.Username, Email: d.Email, Active: d.Active,
+// NewAccountJSON renders an account as AccountJSON.
+func NewAccountJSON(d store.AccountDetails) AccountJSON {
+	out := AccountJSON{ID: d.ID, UserName: d.UserName, Username: d.Username, Email: d.Email, Active: d.Active,
 		Status: d.Status, DeleteAt: d.DeleteAt, SCIMDeleted: d.SCIMDeleted, FirstName: d.FirstName, LastName: d.LastName,
 		Nickname: d.Nickname, Position: d.Position, AuthService: d.AuthService, AuthData: d.AuthData, Origin: d.Origin,
-		Teams: make([]adminAccountTeam, len(d.Teams)), Channels: make([]adminAccountChannel, len(d.Channels)),
-		Groups: make([]adminGroup, len(d.Groups))}
+		Teams: make([]AccountTeamJSON, len(d.Teams)), Channels: make([]AccountChannelJSON, len(d.Channels)),
+		Groups: make([]GroupJSON, len(d.Groups))}
 	for i, t := range d.Teams {
-		out.Teams[i] = adminAccountTeam{Name: t.Team, Sources: sourceStrings(t.Sources)}
+		out.Teams[i] = AccountTeamJSON{Name: t.Team, Sources: sourceStrings(t.Sources)}
 	}
 	for i, c := range d.Channels {
-		out.Channels[i] = adminAccountChannel{Team: c.Team, Channel: c.Channel, Sources: sourceStrings(c.Sources)}
+		out.Channels[i] = AccountChannelJSON{Team: c.Team, Channel: c.Channel, Sources: sourceStrings(c.Sources)}
 	}
 	for i, g := range d.Groups {
-		out.Groups[i] = adminGroup{ID: g.ID, DisplayName: g.DisplayName}
+		out.Groups[i] = GroupJSON{ID: g.ID, DisplayName: g.DisplayName}
 	}
 	return out
 }
@@ -381,10 +389,10 @@ func memberPage(team, channel string, limit, offset int, p store.MemberPage) adm
 		Members: make([]adminMember, len(p.Members))}
 	for i, m := range p.Members {
 		am := adminMember{ID: m.ID, Username: m.Username, Active: m.Active, Status: m.Status, SCIMDeleted: m.SCIMDeleted,
-			Sources: sourceStrings(m.Sources), Groups: []adminGroup{}}
+			Sources: sourceStrings(m.Sources), Groups: []GroupJSON{}}
 		for _, src := range m.Sources {
 			if src.Group != nil {
-				am.Groups = append(am.Groups, adminGroup{ID: src.Group.ID, DisplayName: src.Group.DisplayName})
+				am.Groups = append(am.Groups, GroupJSON{ID: src.Group.ID, DisplayName: src.Group.DisplayName})
 			}
 		}
 		out.Members[i] = am

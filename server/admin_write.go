@@ -21,8 +21,8 @@ import (
 // handler reads its body once (readAdminBody), names accounts as admins do (accountID)
 // and answers a store error with adminStoreError.
 
-// adminAccountSummary is an account as GET /accounts lists it.
-type adminAccountSummary struct {
+// AccountSummaryJSON is an account as a list shows it (store.AccountSummary).
+type AccountSummaryJSON struct {
 	ID          string `json:"id"`
 	Username    string `json:"username"`
 	Email       string `json:"email"`
@@ -37,9 +37,9 @@ type adminAccountSummary struct {
 	Origin      string `json:"origin"`
 }
 
-// adminMembership is what a membership call did; message is store.MembershipChange's
+// MembershipJSON is what a membership call did; message is store.MembershipChange's
 // String, the words the CLI prints.
-type adminMembership struct {
+type MembershipJSON struct {
 	Account   string   `json:"account"`
 	Username  string   `json:"username"`
 	Team      string   `json:"team"`
@@ -52,14 +52,28 @@ type adminMembership struct {
 	Message   string   `json:"message"`
 }
 
-func membershipJSON(c store.MembershipChange) adminMembership {
-	return adminMembership{Account: c.Account, Username: c.Username, Team: c.Team, Channel: c.Channel, Changed: c.Changed,
+// NewMembershipJSON renders what a membership call did as MembershipJSON.
+func NewMembershipJSON(c store.MembershipChange) MembershipJSON {
+	return MembershipJSON{Account: c.Account, Username: c.Username, Team: c.Team, Channel: c.Channel, Changed: c.Changed,
 		Member: c.Member, Moved: c.Moved, Removed: sourceStrings(c.Removed), Remaining: sourceStrings(c.Remaining),
 		Message: c.String()}
 }
 
-func teamJSON(t store.TeamSummary) adminTeam {
-	return adminTeam{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
+// NewChannelJSON renders a channel as ChannelJSON.
+func NewChannelJSON(c store.ChannelSummary) ChannelJSON {
+	return ChannelJSON{Name: c.Name, DisplayName: c.DisplayName, Type: c.Type, MemberCount: c.MemberCount}
+}
+
+// NewAccountSummaryJSON renders an account of a list as AccountSummaryJSON.
+func NewAccountSummaryJSON(s store.AccountSummary) AccountSummaryJSON {
+	return AccountSummaryJSON{ID: s.ID, Username: s.Username, Email: s.Email, FirstName: s.FirstName,
+		LastName: s.LastName, Nickname: s.Nickname, Active: s.Active, Status: s.Status, SCIMDeleted: s.SCIMDeleted,
+		AuthService: s.AuthService, AuthData: s.AuthData, Origin: s.Origin}
+}
+
+// NewTeamJSON renders a team as TeamJSON.
+func NewTeamJSON(t store.TeamSummary) TeamJSON {
+	return TeamJSON{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
 }
 
 // readAdminBody decodes the request body, exactly one JSON object, into dst (a pointer
@@ -185,15 +199,13 @@ func (a *adminAPI) listAccounts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Total    int                   `json:"total"`
-		Limit    int                   `json:"limit"`
-		Offset   int                   `json:"offset"`
-		Accounts []adminAccountSummary `json:"accounts"`
-	}{page.Total, limit, offset, make([]adminAccountSummary, len(page.Accounts))}
+		Total    int                  `json:"total"`
+		Limit    int                  `json:"limit"`
+		Offset   int                  `json:"offset"`
+		Accounts []AccountSummaryJSON `json:"accounts"`
+	}{page.Total, limit, offset, make([]AccountSummaryJSON, len(page.Accounts))}
 	for i, s := range page.Accounts {
-		out.Accounts[i] = adminAccountSummary{ID: s.ID, Username: s.Username, Email: s.Email, FirstName: s.FirstName,
-			LastName: s.LastName, Nickname: s.Nickname, Active: s.Active, Status: s.Status, SCIMDeleted: s.SCIMDeleted,
-			AuthService: s.AuthService, AuthData: s.AuthData, Origin: s.Origin}
+		out.Accounts[i] = NewAccountSummaryJSON(s)
 	}
 	writeAdminJSON(w, http.StatusOK, out)
 }
@@ -235,7 +247,7 @@ func (a *adminAPI) createAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", AdminPrefix+"/accounts/"+d.ID)
-	writeAdminJSON(w, http.StatusCreated, accountJSON(d))
+	writeAdminJSON(w, http.StatusCreated, NewAccountJSON(d))
 }
 
 // editAccount answers PATCH /accounts/{key}: the fields the body has are changed (null
@@ -265,7 +277,7 @@ func (a *adminAPI) editAccount(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, fmt.Sprintf("no account with the id, username or email %q", mux.Vars(r)["key"]))
 		return
 	}
-	writeAdminJSON(w, http.StatusOK, accountJSON(d))
+	writeAdminJSON(w, http.StatusOK, NewAccountJSON(d))
 }
 
 // setActive answers PUT /accounts/{key}/active {"active": bool} (Mattermost's PUT
@@ -290,7 +302,7 @@ func (a *adminAPI) setActive(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, fmt.Sprintf("no account with the id, username or email %q", mux.Vars(r)["key"]))
 		return
 	}
-	writeAdminJSON(w, http.StatusOK, accountJSON(d))
+	writeAdminJSON(w, http.StatusOK, NewAccountJSON(d))
 }
 
 // deleteAccount answers DELETE /accounts/{key}: 204, the account gone for good.
@@ -324,7 +336,7 @@ func (a *adminAPI) createTeam(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, "")
 		return
 	}
-	writeAdminJSON(w, http.StatusCreated, teamJSON(t))
+	writeAdminJSON(w, http.StatusCreated, NewTeamJSON(t))
 }
 
 // createChannel answers POST /teams/{team}/channels: 201 with the channel.
@@ -342,8 +354,8 @@ func (a *adminAPI) createChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	writeAdminJSON(w, http.StatusCreated, struct {
 		Team string `json:"team"`
-		adminChannel
-	}{team, adminChannel{Name: c.Name, DisplayName: c.DisplayName, Type: c.Type, MemberCount: c.MemberCount}})
+		ChannelJSON
+	}{team, NewChannelJSON(c)})
 }
 
 // memberAccount reads the body of a membership POST, {"account": key}, and resolves the
@@ -415,7 +427,7 @@ func (a *adminAPI) membershipAnswer(w http.ResponseWriter, r *http.Request, c st
 		adminStoreError(w, r, err, notFound)
 		return
 	}
-	writeAdminJSON(w, http.StatusOK, membershipJSON(c))
+	writeAdminJSON(w, http.StatusOK, NewMembershipJSON(c))
 }
 
 // login answers POST /logins (scope login), what the chat's sign-in layer asks when a
@@ -440,13 +452,13 @@ func (a *adminAPI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Account  adminAccount `json:"account"`
-		Created  bool         `json:"created"`
-		Bound    bool         `json:"bound"`
-		Joinable []adminTeam  `json:"joinable"`
-	}{accountJSON(res.Account), res.Created, res.Bound, make([]adminTeam, len(res.Joinable))}
+		Account  AccountJSON `json:"account"`
+		Created  bool        `json:"created"`
+		Bound    bool        `json:"bound"`
+		Joinable []TeamJSON  `json:"joinable"`
+	}{NewAccountJSON(res.Account), res.Created, res.Bound, make([]TeamJSON, len(res.Joinable))}
 	for i, t := range res.Joinable {
-		out.Joinable[i] = teamJSON(t)
+		out.Joinable[i] = NewTeamJSON(t)
 	}
 	status := http.StatusOK
 	if res.Created {

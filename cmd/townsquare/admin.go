@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/sqlstore"
 )
@@ -351,87 +352,15 @@ func askYes(stderr io.Writer, question string) bool {
 	return strings.TrimSpace(string(line)) == "yes"
 }
 
-// The JSON shapes of the admin commands. (server's are its own, unexported; these
-// follow the same names: snake_case, the admin API's keys where it has the value.)
-
-type accountSummaryJSON struct {
-	ID          string `json:"id"`
-	Username    string `json:"username"`
-	Email       string `json:"email"`
-	FirstName   string `json:"first_name"`
-	LastName    string `json:"last_name"`
-	Nickname    string `json:"nickname"`
-	Active      bool   `json:"active"`
-	Status      string `json:"status"`
-	SCIMDeleted bool   `json:"scim_deleted"`
-	AuthService string `json:"auth_service"`
-	AuthData    string `json:"auth_data"`
-	Origin      string `json:"origin"`
-}
+// The JSON the admin commands print with --json is the admin API's (server's …JSON
+// types), so a script reads the same keys from either; a list page says page and
+// per_page, as the command's flags do.
 
 type accountPageJSON struct {
-	Total    int                  `json:"total"`
-	Page     int                  `json:"page"`
-	PerPage  int                  `json:"per_page"`
-	Accounts []accountSummaryJSON `json:"accounts"`
-}
-
-type groupJSON struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"display_name"`
-}
-
-type accountTeamJSON struct {
-	Name    string   `json:"name"`
-	Sources []string `json:"sources"`
-}
-
-type accountChannelJSON struct {
-	Team    string   `json:"team"`
-	Channel string   `json:"channel"`
-	Sources []string `json:"sources"`
-}
-
-type accountJSON struct {
-	ID          string               `json:"id"`
-	UserName    string               `json:"user_name"`
-	Username    string               `json:"username"`
-	Email       string               `json:"email"`
-	FirstName   string               `json:"first_name"`
-	LastName    string               `json:"last_name"`
-	Nickname    string               `json:"nickname"`
-	Position    string               `json:"position"`
-	Active      bool                 `json:"active"`
-	Status      string               `json:"status"`
-	DeleteAt    int64                `json:"delete_at"`
-	SCIMDeleted bool                 `json:"scim_deleted"`
-	AuthService string               `json:"auth_service"`
-	AuthData    string               `json:"auth_data"`
-	Origin      string               `json:"origin"`
-	Groups      []groupJSON          `json:"groups"`
-	Teams       []accountTeamJSON    `json:"teams"`
-	Channels    []accountChannelJSON `json:"channels"`
-}
-
-type teamJSON struct {
-	Name         string `json:"name"`
-	DisplayName  string `json:"display_name"`
-	Type         string `json:"type"` // "O" open, "I" invite only
-	MemberCount  int    `json:"member_count"`
-	ChannelCount int    `json:"channel_count"`
-}
-
-type channelJSON struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"display_name"`
-	Type        string `json:"type"` // "O" public, "P" private
-	MemberCount int    `json:"member_count"`
-}
-
-func newAccountSummaryJSON(a store.AccountSummary) accountSummaryJSON {
-	return accountSummaryJSON{ID: a.ID, Username: a.Username, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName,
-		Nickname: a.Nickname, Active: a.Active, Status: a.Status, SCIMDeleted: a.SCIMDeleted,
-		AuthService: a.AuthService, AuthData: a.AuthData, Origin: a.Origin}
+	Total    int                         `json:"total"`
+	Page     int                         `json:"page"`
+	PerPage  int                         `json:"per_page"`
+	Accounts []server.AccountSummaryJSON `json:"accounts"`
 }
 
 func sourceStrings(src []store.MembershipSource) []string {
@@ -440,24 +369,6 @@ func sourceStrings(src []store.MembershipSource) []string {
 		out[i] = s.String()
 	}
 	return out
-}
-
-func newAccountJSON(d store.AccountDetails) accountJSON {
-	a := accountJSON{ID: d.ID, UserName: d.UserName, Username: d.Username, Email: d.Email, FirstName: d.FirstName,
-		LastName: d.LastName, Nickname: d.Nickname, Position: d.Position, Active: d.Active, Status: d.Status,
-		DeleteAt: d.DeleteAt, SCIMDeleted: d.SCIMDeleted, AuthService: d.AuthService, AuthData: d.AuthData, Origin: d.Origin,
-		Groups: make([]groupJSON, len(d.Groups)), Teams: make([]accountTeamJSON, len(d.Teams)),
-		Channels: make([]accountChannelJSON, len(d.Channels))}
-	for i, g := range d.Groups {
-		a.Groups[i] = groupJSON{ID: g.ID, DisplayName: g.DisplayName}
-	}
-	for i, t := range d.Teams {
-		a.Teams[i] = accountTeamJSON{Name: t.Team, Sources: sourceStrings(t.Sources)}
-	}
-	for i, ch := range d.Channels {
-		a.Channels[i] = accountChannelJSON{Team: ch.Team, Channel: ch.Channel, Sources: sourceStrings(ch.Sources)}
-	}
-	return a
 }
 
 // state says whether an account is active, for people.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -26,10 +27,10 @@ var teamListCmd = adminCommand{
 		}
 		if *asJSON {
 			out := struct {
-				Teams []teamJSON `json:"teams"`
-			}{make([]teamJSON, len(teams))}
+				Teams []server.TeamJSON `json:"teams"`
+			}{make([]server.TeamJSON, len(teams))}
 			for i, t := range teams {
-				out.Teams[i] = teamJSON{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
+				out.Teams[i] = server.NewTeamJSON(t)
 			}
 			return writeJSON(c.stdout, out)
 		}
@@ -143,11 +144,11 @@ var channelListCmd = adminCommand{
 		}
 		if *asJSON {
 			out := struct {
-				Team     string        `json:"team"`
-				Channels []channelJSON `json:"channels"`
-			}{team, make([]channelJSON, len(chans))}
+				Team     string               `json:"team"`
+				Channels []server.ChannelJSON `json:"channels"`
+			}{team, make([]server.ChannelJSON, len(chans))}
 			for i, ch := range chans {
-				out.Channels[i] = channelJSON{Name: ch.Name, DisplayName: ch.DisplayName, Type: ch.Type, MemberCount: ch.MemberCount}
+				out.Channels[i] = server.NewChannelJSON(ch)
 			}
 			return writeJSON(c.stdout, out)
 		}

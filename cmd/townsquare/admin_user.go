@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/townsquare/townsquare/resources"
+	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
 )
 
@@ -91,10 +92,10 @@ every TERM (without regard to case), and shows their state and auth data: the fi
 	},
 }
 
-func accountsJSON(as []store.AccountSummary) []accountSummaryJSON {
-	out := make([]accountSummaryJSON, len(as))
+func accountsJSON(as []store.AccountSummary) []server.AccountSummaryJSON {
+	out := make([]server.AccountSummaryJSON, len(as))
 	for i, a := range as {
-		out[i] = newAccountSummaryJSON(a)
+		out[i] = server.NewAccountSummaryJSON(a)
 	}
 	return out
 }
@@ -133,7 +134,7 @@ channels with why it is in each (group:<name>, default, team-join, import, manua
 			return fmt.Errorf("%s: %w", key, err)
 		}
 		if *asJSON {
-			return writeJSON(c.stdout, newAccountJSON(d))
+			return writeJSON(c.stdout, server.NewAccountJSON(d))
 		}
 		printAccount(c.stdout, d)
 		return nil
