@@ -90,6 +90,21 @@ func (s *Store) findTeam(ctx context.Context, tx *sqlx.Tx, team string) (teamRef
 	return t, nil
 }
 
+// lockChannelMember locks the account id and finds the team and the channel (its key) a
+// channel membership call names; ErrNotFound for any that does not exist.
+func (s *Store) lockChannelMember(ctx context.Context, tx *sqlx.Tx, team, channel, id string) (memberAccount, teamRef, int64, error) {
+	a, err := s.lockMemberAccount(ctx, tx, id)
+	if err != nil {
+		return a, teamRef{}, 0, err
+	}
+	t, err := s.findTeam(ctx, tx, team)
+	if err != nil {
+		return a, t, 0, err
+	}
+	ch, err := s.findChannel(ctx, tx, t.PK, team, channel)
+	return a, t, ch, err
+}
+
 func (s *Store) findChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, team, channel string) (int64, error) {
 	var pk int64
 	if !store.PossibleName(channel) {
@@ -278,15 +293,7 @@ func (s *Store) AddChannelMember(ctx context.Context, team, channel, id string) 
 	defer s.classify(&err)
 	var out store.MembershipChange
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		a, err := s.lockMemberAccount(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		t, err := s.findTeam(ctx, tx, team)
-		if err != nil {
-			return err
-		}
-		ch, err := s.findChannel(ctx, tx, t.PK, team, channel)
+		a, t, ch, err := s.lockChannelMember(ctx, tx, team, channel, id)
 		if err != nil {
 			return err
 		}
@@ -324,15 +331,7 @@ func (s *Store) RemoveChannelMember(ctx context.Context, team, channel, id strin
 	defer s.classify(&err)
 	var out store.MembershipChange
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		a, err := s.lockMemberAccount(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		t, err := s.findTeam(ctx, tx, team)
-		if err != nil {
-			return err
-		}
-		ch, err := s.findChannel(ctx, tx, t.PK, team, channel)
+		a, _, ch, err := s.lockChannelMember(ctx, tx, team, channel, id)
 		if err != nil {
 			return err
 		}
