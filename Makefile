@@ -17,6 +17,7 @@ test:
 	  echo "note: TOWNSQUARE_TEST_DATABASE_URL is not set: running the SQLite tests only (see README)"; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Plan|CountPairs' ./store/sqlstore/  # the query plan tests, which skip themselves under -race
 
 # gofmt, go vet, staticcheck, and go.mod/go.sum as go mod tidy leaves them. staticcheck
 # is installed at the pinned version when missing.

@@ -15,6 +15,17 @@ import (
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
+// skipPlansUnderRace skips a plan test in a race-detector build. A plan test fills tens of
+// thousands of rows into SQLite, which the detector slows about tenfold (a third of this
+// package's time under -race), and asks the planner a question no data race can change
+// the answer to; "make test" runs them once more without -race.
+func skipPlansUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("a query plan test: run without -race (make test does)")
+	}
+}
+
 // planFixture adds the accounts from..to (1-based, in key order) to a store, with SQL
 // rather than the store's API so that 20,000 take a second: odd accounts in the default
 // team only (with its team-join channels), even ones in two of 50 groups mapped to 10
@@ -180,6 +191,7 @@ func sqliteWideReads(t *testing.T, q sqlx.Queryer, st sqlstore.PlannedStatement)
 // reactivation, a one-member change) and for a chunk of 400: none may read a whole
 // membership or users table, whose size is the tenant's, not the chunk's.
 func TestReconcilePlansWithoutStatistics(t *testing.T) {
+	skipPlansUnderRace(t)
 	if testing.Short() {
 		t.Skip("fills 20,000 accounts")
 	}
@@ -208,6 +220,7 @@ func TestReconcilePlansWithoutStatistics(t *testing.T) {
 // autovacuum's analyze on a growing tenant): they must read the big tables only by
 // account whatever the planner believes.
 func TestDeltaPlans(t *testing.T) {
+	skipPlansUnderRace(t)
 	if testing.Short() {
 		t.Skip("fills 20,000 accounts")
 	}
@@ -251,6 +264,7 @@ func TestDeltaPlans(t *testing.T) {
 // and account is one probe per pair of the product, 480,000 here, which was half of a
 // bulk import's time on both databases.
 func TestCountPairsReadsByAccount(t *testing.T) {
+	skipPlansUnderRace(t)
 	if testing.Short() {
 		t.Skip("fills 20,000 accounts")
 	}
@@ -274,6 +288,7 @@ func TestCountPairsReadsByAccount(t *testing.T) {
 // row estimate for a new table is low, so that PostgreSQL sorts larger pages), and pages
 // of the listing once statistics are there.
 func TestAccountPagePlan(t *testing.T) {
+	skipPlansUnderRace(t)
 	if testing.Short() {
 		t.Skip("fills 20,000 accounts")
 	}
