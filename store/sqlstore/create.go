@@ -25,15 +25,18 @@ type newUserProbe struct {
 	baseTaken bool
 }
 
-// adoptableOrigins are the origins of the live accounts a SCIM create adopts by
-// externalId: those made by hand, at first sign-in or by an import, which no IdP has
-// pushed yet (store.Users.CreateUser).
-const adoptableOrigins = `('` + store.OriginManual + `', '` + store.OriginLogin + `', '` + store.OriginImport + `')`
+// adoptable is the condition, on users, of a live account a SCIM create adopts by
+// externalId: one made by hand, at first sign-in or by an import (every origin but
+// scim), which no IdP has pushed yet (store.Users.CreateUser). It is spelled exactly as
+// the partial index users_adoptable's predicate (migration 0009), so that the check
+// every create makes reads that small index (through users_live_pk instead, PostgreSQL's
+// generic plan walked every live account; docs/performance.md, issue 13).
+const adoptable = `users.scim_deleted_at IS NULL AND users.origin <> '` + store.OriginSCIM + `'`
 
 // probeNewUserSQL answers the three questions in one statement (one round trip instead of three).
 const probeNewUserSQL = `SELECT
 	(SELECT pk FROM users WHERE external_id = ? AND scim_deleted_at IS NOT NULL ORDER BY pk DESC LIMIT 1) AS relink_pk,
-	(SELECT pk FROM users WHERE external_id = ? AND scim_deleted_at IS NULL AND origin IN ` + adoptableOrigins + ` ORDER BY pk LIMIT 1) AS adopt_pk,
+	(SELECT pk FROM users WHERE external_id = ? AND ` + adoptable + ` ORDER BY pk LIMIT 1) AS adopt_pk,
 	(EXISTS (SELECT 1 FROM users WHERE username = ?) OR EXISTS (SELECT 1 FROM groups WHERE name = ?)) AS taken`
 
 // baseUsername is the first chat username candidate for userName, the one a create uses
@@ -57,7 +60,7 @@ func (s *Store) probeNewUser(ctx context.Context, tx *sqlx.Tx, u *store.User) (n
 // externalId and an adoptable origin, or returns nil.
 func (s *Store) lockAdoptCandidate(ctx context.Context, tx *sqlx.Tx, pk int64, externalID string) (*userRow, error) {
 	q := `SELECT ` + userColumns + ` FROM users WHERE users.pk = ? AND users.external_id = ? AND users.scim_deleted_at IS NULL
-		AND users.origin IN ` + adoptableOrigins + s.d.lockForUpdate
+		AND ` + adoptable + s.d.lockForUpdate
 	r, err := scanUser(tx.QueryRowxContext(ctx, tx.Rebind(q), pk, externalID))
 	switch err = mapErr(err); err {
 	case nil:
@@ -177,7 +180,7 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool
 	// relink: an account to relink or to adopt (probeNewUser); the general path does both.
 	add(`WITH chk AS (SELECT
 	  (EXISTS (SELECT 1 FROM users WHERE external_id = ? AND scim_deleted_at IS NOT NULL)
-	   OR EXISTS (SELECT 1 FROM users WHERE external_id = ? AND scim_deleted_at IS NULL AND origin IN `+adoptableOrigins+`)) AS relink,
+	   OR EXISTS (SELECT 1 FROM users WHERE external_id = ? AND `+adoptable+`)) AS relink,
 	  (EXISTS (SELECT 1 FROM users WHERE username = ?) OR EXISTS (SELECT 1 FROM groups WHERE name = ?)) AS taken,
 	  (EXISTS (SELECT 1 FROM teams WHERE pk = ? AND name = ?) AND `, null(u.ExternalID), null(u.ExternalID), base, base, t.teamPK, t.team)
 	addList(`(SELECT COUNT(*) FROM channels c WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins)`, t.teamPK)

@@ -177,3 +177,6 @@ func (s *Store) AccountPageStatementForTest(q store.AccountQuery, teamPK int64, 
 	cond, args := s.accountCondition(q, teamPK)
 	return PlannedStatement{"a page of accounts", s.db.Rebind(s.accountPageSQL(cond)), append(args, limit, offset)}
 }
+
+// AdoptableForTest is the condition of an account a SCIM create adopts (create.go).
+const AdoptableForTest = adoptable

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -340,4 +341,55 @@ func wantAccountPagePlan(t *testing.T, s *sqlstore.Store, st sqlstore.PlannedSta
 			}
 		}
 	}
+}
+
+// TestAdoptCheckPlan: the look for an account to adopt, which every SCIM create makes, reads
+// the partial index users_adoptable, before and after statistics, and with PostgreSQL's
+// generic plan (the one a cached statement gets): through users_live_pk it walked every
+// live account, doubling a create's statement at 10,000 accounts.
+func TestAdoptCheckPlan(t *testing.T) {
+	skipPlansUnderRace(t)
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		planFixture(t, s, 1, 20000)
+		q := `SELECT 1 FROM users WHERE external_id = $1 AND ` + sqlstore.AdoptableForTest
+		for _, analyzed := range []bool{false, true} {
+			if analyzed {
+				if _, err := s.DB().Exec(`ANALYZE`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			conn, err := s.DB().Connx(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []string
+			switch s.Backend() {
+			case "postgres":
+				for _, stmt := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE adopt(text) AS ` + q} {
+					if _, err := conn.ExecContext(ctx, stmt); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err = conn.SelectContext(ctx, &rows, `EXPLAIN EXECUTE adopt('x')`)
+				_, _ = conn.ExecContext(ctx, `DEALLOCATE adopt; RESET plan_cache_mode`)
+			default:
+				var plan []struct {
+					ID, Parent, NotUsed int
+					Detail              string
+				}
+				err = conn.SelectContext(ctx, &plan, `EXPLAIN QUERY PLAN `+strings.Replace(q, "$1", "?", 1), "x")
+				for _, p := range plan {
+					rows = append(rows, p.Detail)
+				}
+			}
+			conn.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text := strings.Join(rows, "\n"); !strings.Contains(text, "users_adoptable") {
+				t.Errorf("analyzed %v: the adopt check does not read users_adoptable:\n%s", analyzed, text)
+			}
+		}
+	})
 }

@@ -11,3 +11,7 @@ ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'scim';
 -- of sorting every account. (users_username, in the database's collation, serves
 -- equality only whatever the collation.)
 CREATE INDEX users_username_c ON users (username COLLATE "C", pk);
+-- A SCIM create looks for a live account no IdP made with its externalId, to adopt it
+-- (store.Users.CreateUser); few accounts are such, so the index holds only them, and its
+-- predicate is the one the store's statements spell (sqlstore/create.go: adoptable).
+CREATE INDEX users_adoptable ON users (external_id) WHERE scim_deleted_at IS NULL AND origin <> 'scim';

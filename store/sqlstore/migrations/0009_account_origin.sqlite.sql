@@ -8,3 +8,7 @@
 -- users_username (BINARY, unique) walks that order already.
 ALTER TABLE users ADD COLUMN auth_service TEXT;
 ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'scim';
+-- A SCIM create looks for a live account no IdP made with its externalId, to adopt it
+-- (store.Users.CreateUser); few accounts are such, so the index holds only them, and its
+-- predicate is the one the store's statements spell (sqlstore/create.go: adoptable).
+CREATE INDEX users_adoptable ON users (external_id) WHERE scim_deleted_at IS NULL AND origin <> 'scim';
