@@ -29,8 +29,8 @@ type newUserProbe struct {
 // externalId: one made by hand, at first sign-in or by an import (every origin but
 // scim), which no IdP has pushed yet (store.Users.CreateUser). It is spelled exactly as
 // the partial index users_adoptable's predicate (migration 0009), so that the check
-// every create makes reads that small index (through users_live_pk instead, PostgreSQL's
-// generic plan walked every live account; docs/performance.md, issue 13).
+// every create makes reads that small index and never walks the live accounts
+// (TestAdoptCheckPlan holds the plan).
 const adoptable = `users.scim_deleted_at IS NULL AND users.origin <> '` + store.OriginSCIM + `'`
 
 // probeNewUserSQL answers the three questions in one statement (one round trip instead of three).
