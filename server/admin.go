@@ -209,13 +209,37 @@ func (a *adminAPI) teams(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, "")
 		return
 	}
-	out := make([]TeamJSON, len(teams))
+	writeAdminJSON(w, http.StatusOK, NewTeamListJSON(teams))
+}
+
+// TeamListJSON is the list of GET /teams and "townsquare team list --json".
+type TeamListJSON struct {
+	Teams []TeamJSON `json:"teams"`
+}
+
+// NewTeamListJSON renders teams as TeamListJSON.
+func NewTeamListJSON(teams []store.TeamSummary) TeamListJSON {
+	out := TeamListJSON{Teams: make([]TeamJSON, len(teams))}
 	for i, t := range teams {
-		out[i] = NewTeamJSON(t)
+		out.Teams[i] = NewTeamJSON(t)
 	}
-	writeAdminJSON(w, http.StatusOK, struct {
-		Teams []TeamJSON `json:"teams"`
-	}{out})
+	return out
+}
+
+// ChannelListJSON is the list of GET /teams/{team}/channels and "townsquare channel list
+// TEAM --json".
+type ChannelListJSON struct {
+	Team     string        `json:"team"`
+	Channels []ChannelJSON `json:"channels"`
+}
+
+// NewChannelListJSON renders a team's channels as ChannelListJSON.
+func NewChannelListJSON(team string, chans []store.ChannelSummary) ChannelListJSON {
+	out := ChannelListJSON{Team: team, Channels: make([]ChannelJSON, len(chans))}
+	for i, c := range chans {
+		out.Channels[i] = NewChannelJSON(c)
+	}
+	return out
 }
 
 func (a *adminAPI) teamChannels(w http.ResponseWriter, r *http.Request) {
@@ -225,14 +249,7 @@ func (a *adminAPI) teamChannels(w http.ResponseWriter, r *http.Request) {
 		adminStoreError(w, r, err, fmt.Sprintf("no team named %q", team))
 		return
 	}
-	out := make([]ChannelJSON, len(chans))
-	for i, c := range chans {
-		out[i] = NewChannelJSON(c)
-	}
-	writeAdminJSON(w, http.StatusOK, struct {
-		Team     string        `json:"team"`
-		Channels []ChannelJSON `json:"channels"`
-	}{team, out})
+	writeAdminJSON(w, http.StatusOK, NewChannelListJSON(team, chans))
 }
 
 func (a *adminAPI) teamMembers(w http.ResponseWriter, r *http.Request) {

@@ -26,13 +26,7 @@ var teamListCmd = adminCommand{
 			return err
 		}
 		if *asJSON {
-			out := struct {
-				Teams []server.TeamJSON `json:"teams"`
-			}{make([]server.TeamJSON, len(teams))}
-			for i, t := range teams {
-				out.Teams[i] = server.NewTeamJSON(t)
-			}
-			return writeJSON(c.stdout, out)
+			return writeJSON(c.stdout, server.NewTeamListJSON(teams))
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tMEMBERS\tCHANNELS")
@@ -143,14 +137,7 @@ var channelListCmd = adminCommand{
 			return fmt.Errorf("team %s: %w", team, err)
 		}
 		if *asJSON {
-			out := struct {
-				Team     string               `json:"team"`
-				Channels []server.ChannelJSON `json:"channels"`
-			}{team, make([]server.ChannelJSON, len(chans))}
-			for i, ch := range chans {
-				out.Channels[i] = server.NewChannelJSON(ch)
-			}
-			return writeJSON(c.stdout, out)
+			return writeJSON(c.stdout, server.NewChannelListJSON(team, chans))
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tMEMBERS")
