@@ -79,6 +79,8 @@ type Admin interface {
 	// RefusedError CodeDeactivated; a SCIM-deleted one CodeSCIMDeleted. Adding a member
 	// again adds the manual source (Changed false when it was there already).
 	AddTeamMember(ctx context.Context, team, id string) (MembershipChange, error)
+	// (A guest is refused by AddTeamMember, AddChannelMember and JoinTeam with a
+	// RefusedError CodeGuest: the mapping decides a guest's memberships, roles.go.)
 	// RemoveTeamMember removes what hand or import added (the manual and import sources
 	// of the team and of its channels). When another source still grants the team (a
 	// group, the default team) the account stays and Remaining says why; when nothing
@@ -113,6 +115,20 @@ type Admin interface {
 	// JoinTeam is a person joining an open team themselves (after Login): as
 	// AddTeamMember, but an invite-only team is a RefusedError CodePrivateTeam.
 	JoinTeam(ctx context.Context, id, team string) (MembershipChange, error)
+
+	// GrantRole gives the account a role by hand (source SourceManual; roles.go): the
+	// system admin role, or the admin role of a team or channel it is a member of
+	// (RefusedError CodeNotTeamMember or CodeNotMember otherwise). A guest is a
+	// RefusedError CodeGuest, a deactivated account CodeDeactivated, a SCIM-deleted one
+	// CodeSCIMDeleted; an invalid RoleRef an InvalidError; a team or channel that does
+	// not exist ErrNotFound. Granting again is Changed false. A role that becomes
+	// effective is journaled (EventAccountRoles, EventTeamRoles, EventChannelRoles).
+	GrantRole(ctx context.Context, id string, r RoleRef) (RoleChange, error)
+	// RevokeRole ends the manual grant of a role. When a group still grants it the
+	// account keeps it (Remaining); when there was no manual grant and a group grants
+	// it, that is a RefusedError CodeStillGranted naming the groups; when nothing grants
+	// it, CodeNoRole.
+	RevokeRole(ctx context.Context, id string, r RoleRef) (RoleChange, error)
 }
 
 // Limits of the admin calls.

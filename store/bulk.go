@@ -177,7 +177,7 @@ type ExportUser struct {
 	Nickname   string // nickName
 	Position   string // title
 	Locale     string // locale, as stored ("" when none)
-	Roles      string // "system_user" (admins and guests come with issue 14)
+	Roles      string // SystemRoles: "system_user", "system_admin system_user", "system_guest"
 	DeleteAt   int64  // Unix ms of the deactivation; 0 when active
 	Teams      []ExportTeamMembership
 }
@@ -185,14 +185,14 @@ type ExportUser struct {
 // ExportTeamMembership is one team an account is in, and that team's channels it is in.
 type ExportTeamMembership struct {
 	Name     string
-	Roles    string // "team_user"
+	Roles    string // TeamRoles: "team_user", "team_user team_admin", "team_guest"
 	Channels []ExportChannelMembership
 }
 
 // ExportChannelMembership is one channel an account is in.
 type ExportChannelMembership struct {
 	Name  string
-	Roles string // "channel_user"
+	Roles string // ChannelRoles
 }
 
 // ImportBatch is one bounded batch of bulk lines, already validated by store/jsonl.

@@ -71,6 +71,8 @@ type MemberSummary struct {
 	Status      string
 	SCIMDeleted bool // the SCIM resource was deleted; the account is kept
 	Sources     []MembershipSource
+	Guest       bool // the account is a guest: its roles here are team_guest or channel_guest
+	Admin       bool // team_admin or channel_admin in effect here
 }
 
 // MemberPage is one page of a team's or channel's members, ordered by username.
@@ -83,12 +85,18 @@ type MemberPage struct {
 type TeamMembership struct {
 	Team    string
 	Sources []MembershipSource
+	// Admin is team_admin in effect (never for a guest); AdminSources are the grants of
+	// the role (roles.go), kept while a guest though without effect.
+	Admin        bool
+	AdminSources []MembershipSource
 }
 
 // ChannelMembership is a channel an account is in, and why.
 type ChannelMembership struct {
 	Team, Channel string
 	Sources       []MembershipSource
+	Admin         bool // channel_admin in effect, as TeamMembership.Admin
+	AdminSources  []MembershipSource
 }
 
 // AccountDetails is an account with its memberships and groups.
@@ -111,4 +119,8 @@ type AccountDetails struct {
 	Teams       []TeamMembership    // by team name
 	Channels    []ChannelMembership // by team, then channel name
 	Groups      []GroupRef          // current SCIM groups, by displayName
+	// Roles (roles.go): Guest, and the system admin role in effect with its grants.
+	Guest              bool
+	SystemAdmin        bool
+	SystemAdminSources []MembershipSource
 }

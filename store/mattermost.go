@@ -126,6 +126,12 @@ type ChatAccountState struct {
 	SCIMDeleted bool
 	Teams       []string          // by name
 	Channels    []ChannelWithType // by team, then name
+	// Roles (roles.go): Guest is system_guest (every membership then team_guest and
+	// channel_guest); SystemAdmin and TeamAdmin (team names, by name) are the admin
+	// roles in effect, none while a guest; ChannelWithType.Admin the channel's.
+	Guest       bool
+	SystemAdmin bool
+	TeamAdmin   []string
 }
 
 // ChannelRef names a channel of a team.
@@ -134,6 +140,7 @@ type ChannelRef struct{ Team, Channel string }
 // ChannelWithType is a channel an account is in, with the channel's type ("O", "P").
 type ChannelWithType struct {
 	Team, Channel, Type string
+	Admin               bool // channel_admin in effect (roles.go)
 }
 
 // MMUserLink binds an account to a Mattermost user.

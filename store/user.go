@@ -105,6 +105,13 @@ type Account struct {
 	DeleteAt int64    // deactivation time (Unix ms, as Mattermost's DeleteAt); 0 = active
 	Teams    []string // names of the teams the account is in
 	Channels []string // "team/channel" of the channels the account is in
+	// Roles (roles.go): Guest is the account's guest status; SystemAdmin, TeamAdmin and
+	// ChannelAdmin the admin roles in effect (none while a guest). TeamAdmin lists team
+	// names, ChannelAdmin "team/channel", each a subset of Teams or Channels.
+	Guest        bool
+	SystemAdmin  bool
+	TeamAdmin    []string
+	ChannelAdmin []string
 }
 
 // Account statuses.

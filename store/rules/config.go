@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -68,22 +69,106 @@ type Config struct {
 	UnmappedGroups string
 	// DeleteMode says what DELETE /Users/{id} does: DeleteDeactivate or DeletePurge.
 	DeleteMode string
+	// Teams and Channels declare teams and channels: their display names and whether
+	// they are private. A team or channel a rule names without a declaration is open
+	// (public), its display name its name (for a team made from an unmapped group, the
+	// group's displayName). Declared ones are created when the rules are applied, and
+	// an existing one takes the declared display name and privacy then.
+	Teams    []TeamDecl
+	Channels []ChannelDecl
 	// Groups are the rules; the first that matches a group wins.
 	Groups []Rule
+	// MaxRemovalsOnReload bounds what a changed mapping may take away when a server
+	// applies it at start-up (store ApplyRules): more removed memberships than this
+	// and the change is refused unless the operator accepts it. It is left out of the
+	// fingerprint (JSON) as it maps no group.
+	MaxRemovalsOnReload RemovalLimit `json:"-"`
 	// Mattermost, when not nil, turns the connector on (mattermost.go). It is left out
 	// of the JSON form on purpose: that form is the rules fingerprint (sqlstore's
 	// rulesFingerprint), and the connector's settings map no group.
 	Mattermost *Mattermost `json:"-"`
 }
 
-// Rule maps the groups it matches to teams and channels. Names may contain "{suffix}" only
-// in a rule that matches displayNamePrefix. A rule with neither teams nor channels maps
-// the groups it matches to nothing, which is how to keep one group out of the
+// Rule maps the groups it matches to teams, channels and roles. Names may contain
+// "{suffix}" only in a rule that matches displayNamePrefix. A rule that grants nothing
+// maps the groups it matches to nothing, which is how to keep one group out of the
 // unmapped_groups: team fallback.
+//
+// TeamAdmin and ChannelAdmin make the group's members admins of those teams and
+// channels, and members of them (a team admin is a team member; a channel admin is a
+// member of the channel and of its team). SystemAdmin makes them system admins. A role a
+// group grants ends when the account's last group granting it does; a role granted by
+// hand (source manual) is never changed by groups or rules.
+//
+// Guest makes the group's members guests (Mattermost's system_guest) in exactly the
+// rule's Channels and those channels' teams. A guest rule names channels only: no
+// teams and no role (Validate). An account in a guest group and in any member group
+// (one whose target is not a guest's and grants something: Target.Kind) is a member.
 type Rule struct {
-	Match    Match
-	Teams    []string
-	Channels []ChannelRef
+	Match        Match
+	Teams        []string
+	Channels     []ChannelRef
+	TeamAdmin    []string
+	ChannelAdmin []ChannelRef
+	SystemAdmin  bool
+	Guest        bool
+}
+
+// TeamDecl declares a team of the mapping.
+type TeamDecl struct {
+	Name        string
+	DisplayName string // "" means the name
+	Private     bool   // Mattermost's invite-only type "I"; false is open, "O"
+}
+
+// ChannelDecl declares a channel of the mapping.
+type ChannelDecl struct {
+	ChannelRef
+	DisplayName string // "" means the name
+	Private     bool   // Mattermost's type "P"; false is public, "O"
+}
+
+// RemovalLimit is Config.MaxRemovalsOnReload: a count of memberships, or a percentage of
+// the memberships held before the change. The file writes "10%" or "250".
+type RemovalLimit struct {
+	Count   int     // used when Percent is 0
+	Percent float64 // 0 < Percent <= 100
+}
+
+// DefaultRemovalLimit is MaxRemovalsOnReload when the file does not set it.
+var DefaultRemovalLimit = RemovalLimit{Percent: 10}
+
+// Allows reports whether removing removed of total memberships is within the limit.
+func (l RemovalLimit) Allows(removed, total int) bool {
+	if l.Percent > 0 {
+		return float64(removed) <= l.Percent/100*float64(total)
+	}
+	return removed <= l.Count
+}
+
+// String is the limit as the file writes it.
+func (l RemovalLimit) String() string {
+	if l.Percent > 0 {
+		return strconv.FormatFloat(l.Percent, 'f', -1, 64) + "%"
+	}
+	return strconv.Itoa(l.Count)
+}
+
+// parseRemovalLimit reads "10%", "2.5%" or "250".
+func parseRemovalLimit(s string) (RemovalLimit, bool) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || !(f > 0 && f <= 100) {
+			return RemovalLimit{}, false
+		}
+		return RemovalLimit{Percent: f}, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return RemovalLimit{}, false
+	}
+	return RemovalLimit{Count: n}, true
 }
 
 // Match selects groups. Exactly one field is set; all compare without regard to case.
@@ -108,13 +193,42 @@ func (r ChannelRef) String() string {
 
 // Target is what a group maps to: team names and team/channel refs, all valid names. A
 // channel's team is not implied in Teams: Mattermost adds a user to a channel only after
-// they have joined its team, so the caller joins ref.Team first.
+// they have joined its team, so the caller joins ref.Team first. Teams holds every team
+// of TeamAdmin and Channels every channel of ChannelAdmin (an admin is a member).
 type Target struct {
-	Teams    []string
-	Channels []ChannelRef
+	Teams        []string
+	Channels     []ChannelRef
+	TeamAdmin    []string
+	ChannelAdmin []ChannelRef
+	SystemAdmin  bool
+	Guest        bool
+	// TeamDisplayName is, for the unmapped-groups fallback, the display name of the
+	// team made from the group (TeamDisplayNameFrom of its displayName); "" otherwise.
+	TeamDisplayName string
 	// Rule is the index of the matching rule in Config.Groups, RuleUnmapped (-1) for the
 	// unmapped-groups fallback, or RuleNone (-2) when the group maps to nothing.
 	Rule int
+}
+
+// Kinds of a Target (Target.Kind), stored with each group.
+const (
+	KindMember = "member" // grants teams, channels or roles to members
+	KindGuest  = "guest"  // makes its members guests in its channels
+	KindNone   = "none"   // grants nothing: membership changes nothing in the chat
+)
+
+// Kind says what membership of a group of this target makes an account: a guest rule's
+// group is KindGuest, a group granting any team, channel or role KindMember, and one
+// granting nothing KindNone. An account is a guest when it is in a KindGuest group and
+// in no KindMember group.
+func (t Target) Kind() string {
+	switch {
+	case t.Guest:
+		return KindGuest
+	case len(t.Teams) > 0 || len(t.Channels) > 0 || t.SystemAdmin:
+		return KindMember
+	}
+	return KindNone
 }
 
 // Default returns the configuration used when no file is given: default team "everyone",
@@ -125,7 +239,51 @@ func Default() Config {
 		DefaultTeam:    DefaultTeamName,
 		UnmappedGroups: UnmappedTeam,
 		DeleteMode:     DeleteDeactivate,
+
+		MaxRemovalsOnReload: DefaultRemovalLimit,
 	}
+}
+
+// TeamDecl returns the declaration of a team, if the file has one.
+func (c Config) TeamDecl(name string) (TeamDecl, bool) {
+	for _, d := range c.Teams {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return TeamDecl{}, false
+}
+
+// ChannelDecl returns the declaration of a channel, if the file has one.
+func (c Config) ChannelDecl(team, channel string) (ChannelDecl, bool) {
+	for _, d := range c.Channels {
+		if d.Team == team && d.Channel == channel {
+			return d, true
+		}
+	}
+	return ChannelDecl{}, false
+}
+
+// MaxDisplayNameRunes is the longest team or channel display name Mattermost takes
+// (model.TeamDisplayNameMaxRunes, model.ChannelDisplayNameMaxRunes).
+const MaxDisplayNameRunes = 64
+
+// TeamDisplayNameFrom makes a team display name from a group's displayName: trimmed,
+// control characters dropped, cut to MaxDisplayNameRunes runes; "" when nothing is left.
+func TeamDisplayNameFrom(displayName string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(displayName) {
+		if n == MaxDisplayNameRunes {
+			break
+		}
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			continue
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // TeamJoinChannels lists the channels a user joins with every team, in order and without
@@ -162,6 +320,7 @@ func (c Config) Resolve(displayName, externalID string) Target {
 	t := Target{Rule: RuleUnmapped}
 	if name := TeamNameFrom(displayName); name != "" {
 		t.Teams = []string{name}
+		t.TeamDisplayName = TeamDisplayNameFrom(displayName)
 	}
 	return t
 }
@@ -209,21 +368,37 @@ func equalFoldRune(a, b rune) bool {
 }
 
 func (r Rule) target(index int, suffix string) Target {
-	t := Target{Rule: index}
-	for _, team := range r.Teams {
-		if name := expand(team, suffix, ValidTeamName, TeamNameFrom); name != "" && !contains(t.Teams, name) {
-			t.Teams = append(t.Teams, name)
+	t := Target{Rule: index, SystemAdmin: r.SystemAdmin, Guest: r.Guest}
+	teams := func(names []string, into ...*[]string) {
+		for _, team := range names {
+			if name := expand(team, suffix, ValidTeamName, TeamNameFrom); name != "" {
+				for _, l := range into {
+					if !contains(*l, name) {
+						*l = append(*l, name)
+					}
+				}
+			}
 		}
 	}
-	for _, ref := range r.Channels {
-		out := ChannelRef{
-			Team:    expand(ref.Team, suffix, ValidTeamName, TeamNameFrom),
-			Channel: expand(ref.Channel, suffix, ValidChannelName, ChannelNameFrom),
-		}
-		if out.Team != "" && out.Channel != "" && !contains(t.Channels, out) {
-			t.Channels = append(t.Channels, out)
+	channels := func(refs []ChannelRef, into ...*[]ChannelRef) {
+		for _, ref := range refs {
+			out := ChannelRef{
+				Team:    expand(ref.Team, suffix, ValidTeamName, TeamNameFrom),
+				Channel: expand(ref.Channel, suffix, ValidChannelName, ChannelNameFrom),
+			}
+			if out.Team != "" && out.Channel != "" {
+				for _, l := range into {
+					if !contains(*l, out) {
+						*l = append(*l, out)
+					}
+				}
+			}
 		}
 	}
+	teams(r.Teams, &t.Teams)
+	teams(r.TeamAdmin, &t.Teams, &t.TeamAdmin)
+	channels(r.Channels, &t.Channels)
+	channels(r.ChannelAdmin, &t.Channels, &t.ChannelAdmin)
 	return t
 }
 
@@ -347,42 +522,145 @@ func (c Config) Validate() error {
 		ps = append(ps, c.Mattermost.problems()...)
 	}
 
+	joins := c.TeamJoinChannels()
+	seenTeams := map[string]bool{}
+	for i, d := range c.Teams {
+		path := fmt.Sprintf("teams[%d]", i)
+		reason := ""
+		switch {
+		case strings.ContainsAny(d.Name, "{}"):
+			reason = `contains a template; a declaration names one team`
+		case seenTeams[d.Name]:
+			reason = "is declared twice"
+		default:
+			reason = withSuggestion(teamNameProblem(d.Name), d.Name, TeamNameFrom)
+		}
+		seenTeams[d.Name] = true
+		if reason != "" {
+			add(location{"teams", i, "name", -1}, path+".name", d.Name, reason)
+		}
+		if reason := displayNameProblem(d.DisplayName); reason != "" {
+			add(location{"teams", i, "display_name", -1}, path+".display_name", d.DisplayName, reason)
+		}
+	}
+	seenChannels := map[ChannelRef]bool{}
+	for i, d := range c.Channels {
+		path := fmt.Sprintf("channels[%d]", i)
+		reason := channelRefProblem(d.ChannelRef, false)
+		switch {
+		case reason != "":
+		case strings.ContainsAny(d.String(), "{}"):
+			reason = `contains a template; a declaration names one channel`
+		case seenChannels[d.ChannelRef]:
+			reason = "is declared twice"
+		case d.Private && contains(append([]string{TownSquare, OffTopic}, joins...), d.Channel):
+			reason = "cannot be private: every team member joins it (town-square, off-topic and default_channels are public)"
+		}
+		seenChannels[d.ChannelRef] = true
+		if reason != "" {
+			add(location{"channels", i, "name", -1}, path+".name", d.String(), reason)
+		}
+		if reason := displayNameProblem(d.DisplayName); reason != "" {
+			add(location{"channels", i, "display_name", -1}, path+".display_name", d.DisplayName, reason)
+		}
+	}
+
 	for i, r := range c.Groups {
 		path := fmt.Sprintf("groups[%d]", i)
 		if reason, shown := r.Match.problem(); reason != "" {
 			add(location{"groups", i, "match", -1}, path+".match", shown, reason)
 		}
 		prefixRule := r.Match.DisplayNamePrefix != ""
-		for j, team := range r.Teams {
-			if reason := nameProblem(team, prefixRule, teamNameProblem, TeamNameFrom); reason != "" {
-				add(location{"groups", i, "teams", j}, fmt.Sprintf("%s.teams[%d]", path, j), team, reason)
-			}
-		}
-		for j, ref := range r.Channels {
-			reason := ""
-			switch {
-			case ref.Team == "":
-				reason = `must be written "team/channel"`
-			case strings.Contains(ref.Channel, "/"):
-				reason = `must be written "team/channel", with one "/"`
-			case !prefixRule && strings.Contains(ref.String(), suffixPlaceholder):
-				reason = `uses "{suffix}", which is only allowed in rules that match displayNamePrefix`
-			default:
-				if tr := nameProblem(ref.Team, prefixRule, teamNameProblem, TeamNameFrom); tr != "" {
-					reason = fmt.Sprintf("has team %q, which %s", ref.Team, tr)
-				} else if cr := nameProblem(ref.Channel, prefixRule, channelNameProblem, ChannelNameFrom); cr != "" {
-					reason = fmt.Sprintf("has channel %q, which %s", ref.Channel, cr)
+		for _, f := range []struct {
+			key   string
+			names []string
+		}{{"teams", r.Teams}, {"team_admin", r.TeamAdmin}} {
+			for j, team := range f.names {
+				if reason := nameProblem(team, prefixRule, teamNameProblem, TeamNameFrom); reason != "" {
+					add(location{"groups", i, f.key, j}, fmt.Sprintf("%s.%s[%d]", path, f.key, j), team, reason)
 				}
 			}
-			if reason != "" {
-				add(location{"groups", i, "channels", j}, fmt.Sprintf("%s.channels[%d]", path, j), ref.String(), reason)
+		}
+		for _, f := range []struct {
+			key  string
+			refs []ChannelRef
+		}{{"channels", r.Channels}, {"channel_admin", r.ChannelAdmin}} {
+			for j, ref := range f.refs {
+				if reason := channelRefProblem(ref, prefixRule); reason != "" {
+					add(location{"groups", i, f.key, j}, fmt.Sprintf("%s.%s[%d]", path, f.key, j), ref.String(), reason)
+				}
 			}
 		}
+		if r.Guest {
+			guestProblem := func(key, value string) {
+				add(location{"groups", i, key, -1}, path+"."+key, value,
+					"is not allowed in a guest rule: guests are members of exactly the rule's channels and their teams, and hold no admin role")
+			}
+			switch {
+			case len(r.Teams) > 0:
+				guestProblem("teams", strings.Join(r.Teams, ", "))
+			case len(r.TeamAdmin) > 0:
+				guestProblem("team_admin", strings.Join(r.TeamAdmin, ", "))
+			case len(r.ChannelAdmin) > 0:
+				guestProblem("channel_admin", refsString(r.ChannelAdmin))
+			case r.SystemAdmin:
+				guestProblem("system_admin", "true")
+			case len(r.Channels) == 0:
+				add(location{"groups", i, "guest", -1}, path+".guest", "true", "needs channels: a guest rule names the channels its guests are in")
+			}
+		}
+	}
+	if c.MaxRemovalsOnReload.Percent < 0 || c.MaxRemovalsOnReload.Percent > 100 || c.MaxRemovalsOnReload.Count < 0 {
+		add(location{"max_removals_on_reload", -1, "", -1}, "max_removals_on_reload", c.MaxRemovalsOnReload.String(),
+			`must be a number of memberships ("250") or a percentage of them ("10%", at most "100%")`)
 	}
 	if len(ps) == 0 {
 		return nil
 	}
 	return &ValidationError{Problems: ps}
+}
+
+// channelRefProblem checks a "team/channel" of a rule (prefixRule: it may use
+// "{suffix}") or of a declaration.
+func channelRefProblem(ref ChannelRef, prefixRule bool) string {
+	switch {
+	case ref.Team == "":
+		return `must be written "team/channel"`
+	case strings.Contains(ref.Channel, "/"):
+		return `must be written "team/channel", with one "/"`
+	case !prefixRule && strings.Contains(ref.String(), suffixPlaceholder):
+		return `uses "{suffix}", which is only allowed in rules that match displayNamePrefix`
+	}
+	if tr := nameProblem(ref.Team, prefixRule, teamNameProblem, TeamNameFrom); tr != "" {
+		return fmt.Sprintf("has team %q, which %s", ref.Team, tr)
+	}
+	if cr := nameProblem(ref.Channel, prefixRule, channelNameProblem, ChannelNameFrom); cr != "" {
+		return fmt.Sprintf("has channel %q, which %s", ref.Channel, cr)
+	}
+	return ""
+}
+
+// displayNameProblem checks a declared display name ("" is allowed: the name is used).
+func displayNameProblem(s string) string {
+	switch {
+	case s == "":
+		return ""
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+		return "must be text without control characters"
+	case strings.TrimSpace(s) != s:
+		return "must not start or end with spaces"
+	case utf8.RuneCountInString(s) > MaxDisplayNameRunes:
+		return fmt.Sprintf("is longer than %d characters", MaxDisplayNameRunes)
+	}
+	return ""
+}
+
+func refsString(refs []ChannelRef) string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.String()
+	}
+	return strings.Join(out, ", ")
 }
 
 // problem says what is wrong with m, and m as it should be shown.
@@ -439,18 +717,54 @@ func withSuggestion(reason, s string, from func(string) string) string {
 // fileConfig is the YAML form of Config. Pointers tell an absent key (default applies)
 // from one set to "" (an error).
 type fileConfig struct {
-	DefaultTeam     *string         `yaml:"default_team"`
-	DefaultChannels []string        `yaml:"default_channels"`
-	UnmappedGroups  *string         `yaml:"unmapped_groups"`
-	DeleteMode      *string         `yaml:"delete_mode"`
-	Groups          []fileRule      `yaml:"groups"`
-	Mattermost      *fileMattermost `yaml:"mattermost"`
+	DefaultTeam         *string         `yaml:"default_team"`
+	DefaultChannels     []string        `yaml:"default_channels"`
+	UnmappedGroups      *string         `yaml:"unmapped_groups"`
+	DeleteMode          *string         `yaml:"delete_mode"`
+	MaxRemovalsOnReload *string         `yaml:"max_removals_on_reload"`
+	Teams               []fileTeam      `yaml:"teams"`
+	Channels            []fileChannel   `yaml:"channels"`
+	Groups              []fileRule      `yaml:"groups"`
+	Mattermost          *fileMattermost `yaml:"mattermost"`
+}
+
+type fileTeam struct {
+	Name        string `yaml:"name"`
+	DisplayName string `yaml:"display_name"`
+	Private     bool   `yaml:"private"`
+}
+
+type fileChannel struct {
+	Name        string `yaml:"name"` // "team/channel"
+	DisplayName string `yaml:"display_name"`
+	Private     bool   `yaml:"private"`
 }
 
 type fileRule struct {
-	Match    fileMatch `yaml:"match"`
-	Teams    []string  `yaml:"teams"`
-	Channels []string  `yaml:"channels"`
+	Match        fileMatch `yaml:"match"`
+	Teams        []string  `yaml:"teams"`
+	Channels     []string  `yaml:"channels"`
+	TeamAdmin    []string  `yaml:"team_admin"`
+	ChannelAdmin []string  `yaml:"channel_admin"`
+	SystemAdmin  bool      `yaml:"system_admin"`
+	Guest        bool      `yaml:"guest"`
+}
+
+// channelRef reads "team/channel"; without a "/" the team is empty, which Validate
+// reports.
+func channelRef(s string) ChannelRef {
+	if team, channel, ok := strings.Cut(s, "/"); ok {
+		return ChannelRef{Team: team, Channel: channel}
+	}
+	return ChannelRef{Channel: s}
+}
+
+func channelRefs(list []string) []ChannelRef {
+	var out []ChannelRef
+	for _, s := range list {
+		out = append(out, channelRef(s))
+	}
+	return out
 }
 
 type fileMatch struct {
@@ -473,21 +787,22 @@ func (f fileConfig) config() Config {
 	if f.DeleteMode != nil {
 		c.DeleteMode = *f.DeleteMode
 	}
+	for _, ft := range f.Teams {
+		c.Teams = append(c.Teams, TeamDecl(ft))
+	}
+	for _, fc := range f.Channels {
+		c.Channels = append(c.Channels, ChannelDecl{ChannelRef: channelRef(fc.Name), DisplayName: fc.DisplayName, Private: fc.Private})
+	}
 	for _, fr := range f.Groups {
-		r := Rule{
-			Match: Match(fr.Match),
-			Teams: fr.Teams,
-		}
-		for _, ch := range fr.Channels {
-			var ref ChannelRef
-			if team, channel, ok := strings.Cut(ch, "/"); ok {
-				ref = ChannelRef{Team: team, Channel: channel}
-			} else {
-				ref = ChannelRef{Channel: ch} // Validate reports the missing team
-			}
-			r.Channels = append(r.Channels, ref)
-		}
-		c.Groups = append(c.Groups, r)
+		c.Groups = append(c.Groups, Rule{
+			Match:        Match(fr.Match),
+			Teams:        fr.Teams,
+			Channels:     channelRefs(fr.Channels),
+			TeamAdmin:    fr.TeamAdmin,
+			ChannelAdmin: channelRefs(fr.ChannelAdmin),
+			SystemAdmin:  fr.SystemAdmin,
+			Guest:        fr.Guest,
+		})
 	}
 	return c
 }
@@ -529,6 +844,15 @@ func Parse(data []byte) (Config, error) {
 
 	c := f.config()
 	var ps []Problem // problems of values that could not be read at all
+	if f.MaxRemovalsOnReload != nil {
+		if l, ok := parseRemovalLimit(*f.MaxRemovalsOnReload); ok {
+			c.MaxRemovalsOnReload = l
+		} else {
+			ps = append(ps, Problem{Path: "max_removals_on_reload", Value: *f.MaxRemovalsOnReload,
+				Reason: `must be a number of memberships ("250") or a percentage of them ("10%", more than 0 and at most "100%")`,
+				loc:    location{"max_removals_on_reload", -1, "", -1}})
+		}
+	}
 	if f.Mattermost != nil {
 		c.Mattermost, ps = f.Mattermost.config()
 	}
@@ -609,6 +933,8 @@ var unknownFieldRe = regexp.MustCompile(`field (.*) not found in type rules\.(\w
 var typeNames = strings.NewReplacer(
 	"rules.fileConfig", "the top-level mapping of settings",
 	"rules.fileRule", "a groups rule (a mapping)",
+	"rules.fileTeam", "a teams declaration (a mapping)",
+	"rules.fileChannel", "a channels declaration (a mapping)",
 	"rules.fileMatch", "match (a mapping)",
 	"rules.fileMattermost", "mattermost (a mapping)",
 )
@@ -617,9 +943,11 @@ func (e decodeError) Error() string {
 	msg := unknownFieldRe.ReplaceAllStringFunc(e.err.Error(), func(m string) string {
 		sub := unknownFieldRe.FindStringSubmatch(m)
 		where := map[string]string{
-			"fileConfig":     "at the top level (allowed: default_team, default_channels, unmapped_groups, delete_mode, groups, mattermost)",
+			"fileConfig":     "at the top level (allowed: default_team, default_channels, unmapped_groups, delete_mode, max_removals_on_reload, teams, channels, groups, mattermost)",
 			"fileMattermost": "in mattermost (allowed: " + mattermostKeys + ")",
-			"fileRule":       "in a groups rule (allowed: match, teams, channels)",
+			"fileRule":       "in a groups rule (allowed: match, teams, channels, team_admin, channel_admin, system_admin, guest)",
+			"fileTeam":       "in a teams declaration (allowed: name, display_name, private)",
+			"fileChannel":    "in a channels declaration (allowed: name, display_name, private)",
 			"fileMatch":      "in match (allowed: displayName, externalId, displayNamePrefix)",
 		}[sub[2]]
 		if where == "" {

@@ -11,7 +11,7 @@ import (
 
 func TestDefault(t *testing.T) {
 	c := Default()
-	want := Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "deactivate"}
+	want := Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "deactivate", MaxRemovalsOnReload: DefaultRemovalLimit}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() = %+v, want %+v", c, want)
 	}
@@ -38,10 +38,11 @@ func exampleConfig(t testing.TB) Config {
 
 func TestLoadExample(t *testing.T) {
 	want := Config{
-		DefaultTeam:     "everyone",
-		DefaultChannels: []string{"announcements"},
-		UnmappedGroups:  "team",
-		DeleteMode:      "deactivate",
+		DefaultTeam:         "everyone",
+		DefaultChannels:     []string{"announcements"},
+		UnmappedGroups:      "team",
+		DeleteMode:          "deactivate",
+		MaxRemovalsOnReload: DefaultRemovalLimit,
 		Groups: []Rule{
 			{
 				Match:    Match{DisplayName: "Engineering"},
@@ -96,23 +97,23 @@ func TestParseDefaultsAndNormalisation(t *testing.T) {
 		{"comments only", "# nothing here\n", Default()},
 		{"empty mapping", "{}", Default()},
 		{"null values take defaults", "default_team:\nunmapped_groups: ~\ndelete_mode: null\ngroups:\n", Default()},
-		{"partial", "delete_mode: purge\n", Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "purge"}},
+		{"partial", "delete_mode: purge\n", Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "purge", MaxRemovalsOnReload: DefaultRemovalLimit}},
 		{"empty default_channels is off-topic", "default_channels: []\n", Default()},
 		{
 			"default_channels deduped",
 			"default_team: all-staff\ndefault_channels: [news, town-square, news]\nunmapped_groups: ignore\n",
-			Config{DefaultTeam: "all-staff", DefaultChannels: []string{"news", "town-square"}, UnmappedGroups: "ignore", DeleteMode: "deactivate"},
+			Config{DefaultTeam: "all-staff", DefaultChannels: []string{"news", "town-square"}, UnmappedGroups: "ignore", DeleteMode: "deactivate", MaxRemovalsOnReload: DefaultRemovalLimit},
 		},
 		{
 			"numbers are names",
 			"groups:\n  - match: {externalId: 42}\n    teams: [2024]\n",
-			Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "deactivate",
+			Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "deactivate", MaxRemovalsOnReload: DefaultRemovalLimit,
 				Groups: []Rule{{Match: Match{ExternalID: "42"}, Teams: []string{"2024"}}}},
 		},
 		{
 			"rule that maps to nothing",
 			"groups:\n  - match: {displayName: Contractors}\n",
-			Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "deactivate",
+			Config{DefaultTeam: "everyone", UnmappedGroups: "team", DeleteMode: "deactivate", MaxRemovalsOnReload: DefaultRemovalLimit,
 				Groups: []Rule{{Match: Match{DisplayName: "Contractors"}}}},
 		},
 	} {
@@ -370,9 +371,9 @@ func TestResolveExample(t *testing.T) {
 		{"team-", "", Target{Rule: 2}},
 		{"team- !!", "", Target{Rule: 2}},
 		{"team-日本", "", Target{Rule: 2}},
-		{"Engineering ", "", Target{Teams: []string{"engineering"}, Rule: RuleUnmapped}},
-		{"Sales & Marketing EMEA", "", Target{Teams: []string{"sales-marketing-emea"}, Rule: RuleUnmapped}},
-		{"Helpdesk", "", Target{Teams: []string{"team-helpdesk"}, Rule: RuleUnmapped}},
+		{"Engineering ", "", Target{Teams: []string{"engineering"}, TeamDisplayName: "Engineering", Rule: RuleUnmapped}},
+		{"Sales & Marketing EMEA", "", Target{Teams: []string{"sales-marketing-emea"}, TeamDisplayName: "Sales & Marketing EMEA", Rule: RuleUnmapped}},
+		{"Helpdesk", "", Target{Teams: []string{"team-helpdesk"}, TeamDisplayName: "Helpdesk", Rule: RuleUnmapped}},
 		{"", "", Target{Rule: RuleUnmapped}},
 		{"日本", "", Target{Rule: RuleUnmapped}},
 		{"", "00g1abcd", Target{Channels: []ChannelRef{{"everyone", "leads"}}, Rule: 1}},
@@ -433,7 +434,7 @@ func TestResolveUnvalidated(t *testing.T) {
 		t.Fatalf("Resolve = %+v, want %+v", got, want)
 	}
 	// A zero Config treats unmapped groups as "team", the default.
-	if got := (Config{}).Resolve("Ops", ""); !reflect.DeepEqual(got, Target{Teams: []string{"ops"}, Rule: RuleUnmapped}) {
+	if got := (Config{}).Resolve("Ops", ""); !reflect.DeepEqual(got, Target{Teams: []string{"ops"}, TeamDisplayName: "Ops", Rule: RuleUnmapped}) {
 		t.Fatalf("Config{}.Resolve = %+v", got)
 	}
 }

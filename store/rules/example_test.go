@@ -35,14 +35,15 @@ groups:
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("%+v\n", c.Resolve("engineering", ""))
-	fmt.Printf("%+v\n", c.Resolve("Team-Sales EMEA", ""))
-	fmt.Printf("%+v\n", c.Resolve("Marketing", ""))
+	for _, name := range []string{"engineering", "Team-Sales EMEA", "Marketing"} {
+		t := c.Resolve(name, "")
+		fmt.Printf("rule %d: teams %v, channels %v, %s, team display name %q\n", t.Rule, t.Teams, t.Channels, t.Kind(), t.TeamDisplayName)
+	}
 	fmt.Println(c.TeamJoinChannels())
 	// Output:
-	// {Teams:[engineering] Channels:[engineering/backend] Rule:0}
-	// {Teams:[sales-emea] Channels:[] Rule:1}
-	// {Teams:[marketing] Channels:[] Rule:-1}
+	// rule 0: teams [engineering], channels [engineering/backend], member, team display name ""
+	// rule 1: teams [sales-emea], channels [], member, team display name ""
+	// rule -1: teams [marketing], channels [], member, team display name "Marketing"
 	// [town-square off-topic]
 }
 
