@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -35,16 +38,20 @@ type adminDriver interface {
 }
 
 // adminDrivers are the front doors, by name; each driver's file registers itself in an
-// init function. newDriver gets the database the scenario's store also opens.
-var adminDrivers = map[string]func(t *testing.T, dsn string) adminDriver{}
+// init function. A driver gets the database the scenario's store also opens, and the
+// path of the scenario's mapping file ("" for the built-in defaults), whose rules its
+// front door must apply as a server started with it does.
+var adminDrivers = map[string]func(t *testing.T, dsn, configPath string) adminDriver{}
 
 // adminScenario is a sequence of steps and what they leave behind. setup runs first on
-// a store of the same database (SCIM users and groups an IdP would have pushed).
+// a store of the same database (SCIM users and groups an IdP would have pushed), with
+// the rules of config, the scenario's mapping file ("" for the defaults).
 type adminScenario struct {
-	name  string
-	setup func(t *testing.T, ctx context.Context, st store.Store)
-	steps []adminStep
-	check func(t *testing.T, ctx context.Context, st store.Store)
+	name   string
+	config string
+	setup  func(t *testing.T, ctx context.Context, st store.Store)
+	steps  []adminStep
+	check  func(t *testing.T, ctx context.Context, st store.Store)
 }
 
 func TestAdminScenarios(t *testing.T) {
@@ -62,10 +69,22 @@ func TestAdminScenarios(t *testing.T) {
 						t.Fatal(err)
 					}
 					t.Cleanup(func() { st.Close() })
+					configPath := ""
+					if sc.config != "" {
+						configPath = filepath.Join(t.TempDir(), "mapping.yaml")
+						if err := os.WriteFile(configPath, []byte(sc.config), 0o600); err != nil {
+							t.Fatal(err)
+						}
+						cfg, err := rules.Load(configPath)
+						if err != nil {
+							t.Fatal(err)
+						}
+						st.SetRules(cfg)
+					}
 					if sc.setup != nil {
 						sc.setup(t, ctx, st)
 					}
-					d := adminDrivers[name](t, dsn)
+					d := adminDrivers[name](t, dsn, configPath)
 					for i, s := range sc.steps {
 						said, code := d.do(t, s)
 						if code != s.code {
