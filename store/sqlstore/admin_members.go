@@ -163,10 +163,14 @@ func (s *Store) reconcileAccount(ctx context.Context, tx *sqlx.Tx, a *memberAcco
 	}
 	steps := allReconcileSteps
 	if !a.follows() {
-		steps = []int{stepLeaveChannelsOfTeamsLeft}
+		steps = []int{stepLeaveChannelsOfTeamsLeft, stepLeaveTeamAdminsOfTeamsLeft, stepLeaveChannelAdminsOfChannelsLeft}
 		if toDefault {
-			steps = []int{stepJoinDefaultTeam, stepLeaveChannelsOfTeamsLeft, stepJoinTeamJoinChannels}
+			steps = []int{stepJoinDefaultTeam, stepLeaveChannelsOfTeamsLeft, stepJoinTeamJoinChannels,
+				stepLeaveTeamAdminsOfTeamsLeft, stepLeaveChannelAdminsOfChannelsLeft}
 		}
+	}
+	if steps, err = s.stepsFor(ctx, tx, steps); err != nil {
+		return err
 	}
 	return s.reconcileSteps(ctx, tx, []int64{a.PK}, defaultTeam, s.rules.TeamJoinChannels(), c, steps)
 }
