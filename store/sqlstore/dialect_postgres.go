@@ -110,7 +110,14 @@ var postgresDialect = &dialect{
 		FROM team_members tm WHERE tm.user_pk = users.pk) x),
 	'Channels', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
 			(SELECT t.name || '/' || c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk = cm.channel_pk) AS name
-		FROM channel_members cm WHERE cm.user_pk = users.pk) x)
+		FROM channel_members cm WHERE cm.user_pk = users.pk) x),
+	'Guest', users.guest,
+	'SystemAdmin', NOT users.guest AND EXISTS (SELECT 1 FROM system_admins x WHERE x.user_pk = users.pk),
+	'TeamAdmin', CASE WHEN NOT users.guest THEN (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
+			(SELECT t.name FROM teams t WHERE t.pk = ta.team_pk) AS name FROM team_admins ta WHERE ta.user_pk = users.pk) x) END,
+	'ChannelAdmin', CASE WHEN NOT users.guest THEN (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
+			(SELECT t.name || '/' || c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk = ca.channel_pk) AS name
+		FROM channel_admins ca WHERE ca.user_pk = users.pk) x) END
 )`,
 
 	// A chunk is an index range of group_members' primary key (group_pk, user_pk), each

@@ -113,7 +113,13 @@ var sqliteDialect = &dialect{
 	'Teams', json((SELECT json_group_array(DISTINCT t.name ORDER BY t.name)
 		FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk = users.pk)),
 	'Channels', json((SELECT json_group_array(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
-		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk = users.pk))
+		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk = users.pk)),
+	'Guest', json(iif(users.guest, 'true', 'false')),
+	'SystemAdmin', json(iif(NOT users.guest AND EXISTS (SELECT 1 FROM system_admins x WHERE x.user_pk = users.pk), 'true', 'false')),
+	'TeamAdmin', json(iif(users.guest, '[]', (SELECT json_group_array(DISTINCT t.name ORDER BY t.name)
+		FROM team_admins x JOIN teams t ON t.pk = x.team_pk WHERE x.user_pk = users.pk))),
+	'ChannelAdmin', json(iif(users.guest, '[]', (SELECT json_group_array(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
+		FROM channel_admins x JOIN channels c ON c.pk = x.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE x.user_pk = users.pk)))
 )`,
 
 	memberChunk: `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
