@@ -191,6 +191,30 @@ func TestAdminRoles(t *testing.T) {
 		wantAdminCode(t, api("PUT", "/accounts/alice/roles/system_admin", ""), 403, "deactivated", "")
 		want(t, api("PUT", "/accounts/alice/active", `{"active":true}`), 200)
 
+		// A guest added to a member group is promoted, and demoted when it leaves: SCIM and
+		// the views follow.
+		groupID := func(name string) string {
+			r := do(t, srv, "GET", "/scim/v2/Groups?excludedAttributes=members&filter="+url.QueryEscape(`displayName eq "`+name+`"`), "")
+			return r.body["Resources"].([]any)[0].(map[string]any)["id"].(string)
+		}
+		members := func(op string) {
+			t.Helper()
+			if r := do(t, srv, "PATCH", "/scim/v2/Groups/"+groupID("Engineering"), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+				"Operations":[{"op":"`+op+`","path":"members","value":[{"value":"`+gina+`"}]}]}`); r.status >= 300 {
+				t.Fatalf("%s gina: %d %s", op, r.status, r.raw)
+			}
+		}
+		members("add")
+		if e := ext(gina); e["roles"] != "system_user" || e["guest"] != false {
+			t.Fatalf("gina promoted: %v", e)
+		}
+		want(t, api("GET", "/teams/engineering/members", ""), 200, `"username":"gina","active":true,"status":"online","scim_deleted":false,"guest":false,"admin":false,"roles":"team_user"`)
+		members("remove")
+		if e := ext(gina); e["roles"] != "system_guest" || e["guest"] != true {
+			t.Fatalf("gina demoted: %v", e)
+		}
+		want(t, api("GET", "/teams/partners/members", ""), 200, `"username":"gina","active":true,"status":"online","scim_deleted":false,"guest":true,"admin":false,"roles":"team_guest"`)
+
 		// Every role change is journaled, with the token's name.
 		var kinds []string
 		for _, e := range eventsOf(t, do(t, srv, "GET", "/api/v1/events?account="+alice, "")).Events {
