@@ -162,7 +162,8 @@ func TestAdminRoles(t *testing.T) {
 		wantAdminCode(t, api("DELETE", "/accounts/dana/roles/system_admin", ""), 409, "still_granted", "Chat Admins")
 		// Given by hand too, it stays while the group grants it.
 		want(t, api("PUT", "/accounts/dana/roles/system_admin", ""), 200, `"changed":true,"has":true`)
-		want(t, api("DELETE", "/accounts/dana/roles/system_admin", ""), 200, `"changed":true,"has":true,"remaining":["group:Chat Admins"]`)
+		want(t, api("DELETE", "/accounts/dana/roles/system_admin", ""), 200, `"changed":true,"has":true,"remaining":["group:Chat Admins"]`,
+			`"message":"dana stays system_admin: granted by group Chat Admins"`)
 		if e := ext(dana); e["roles"] != "system_admin system_user" {
 			t.Fatalf("dana's extension after the revoke: %v", e)
 		}

@@ -373,7 +373,7 @@ var roleScenarios = []adminScenario{
 		steps: []adminStep{
 			step("team", "admins", "remove", "engineering", "bob").fails(store.CodeStillGranted, "group Eng Leads"),
 			step("team", "admins", "add", "engineering", "bob").saying("made bob team_admin of engineering"),
-			step("team", "admins", "remove", "engineering", "bob"),
+			step("team", "admins", "remove", "engineering", "bob").saying("bob stays team_admin of engineering: granted by group Eng Leads"),
 			step("user", "show", "bob").saying("team_user team_admin"),
 			step("team", "admins", "add", "engineering", "carol").saying("made carol team_admin of engineering"),
 			step("team", "admins", "remove", "engineering", "carol").saying("carol is no longer team_admin of engineering"),
