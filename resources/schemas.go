@@ -78,9 +78,10 @@ func EnterpriseUserSchema() schema.Schema { return schema.ExtensionEnterpriseUse
 func GroupSchema() schema.Schema { return schema.CoreGroupSchema() }
 
 // TownsquareUserSchema is the read-only extension that shows what provisioning did with a
-// user: its chat account's username and status, and the teams and channels it is in.
-// Every attribute is readOnly, so POST/PUT drop whatever a client sends for it and PATCH
-// answers 400 mutability.
+// user: its chat account's username and status, the teams and channels it is in, and its
+// roles there (store/roles.go): its Mattermost system role string, whether it is a guest,
+// and the teams and channels where it is an admin. Every attribute is readOnly, so
+// POST/PUT drop whatever a client sends for it and PATCH answers 400 mutability.
 func TownsquareUserSchema() schema.Schema {
 	ro := func(name, desc string, multi bool) schema.CoreAttribute {
 		return schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
@@ -97,6 +98,13 @@ func TownsquareUserSchema() schema.Schema {
 			ro("status", "online, or offline while the account is deactivated.", false),
 			ro("teams", "Names of the teams the account is in.", true),
 			ro("channels", "Channels the account is in, as team/channel.", true),
+			ro("roles", "The account's system roles as Mattermost writes them: system_user, \"system_admin system_user\" or system_guest.", false),
+			schema.SimpleCoreAttribute(schema.SimpleBooleanParams(schema.BooleanParams{
+				Name: "guest", Description: optional.NewString("Whether the account is a guest (system_guest): a member of exactly the channels its guest groups name."),
+				Mutability: schema.AttributeMutabilityReadOnly(), Returned: schema.AttributeReturnedDefault(),
+			})),
+			ro("teamAdmin", "Names of the teams where the account is a team admin.", true),
+			ro("channelAdmin", "Channels where the account is a channel admin, as team/channel.", true),
 		},
 	}
 }

@@ -51,17 +51,50 @@ func userToAttributes(u *store.User) map[string]any {
 		}
 		m["groups"] = l
 	}
-	if a := u.Account; a.Username != "" {
-		ts := map[string]any{"username": a.Username, "status": a.Status}
-		if len(a.Teams) > 0 {
-			ts["teams"] = stringsToList(a.Teams)
-		}
-		if len(a.Channels) > 0 {
-			ts["channels"] = stringsToList(a.Channels)
-		}
-		m[store.TownsquareUserSchema] = ts
+	if a := &u.Account; a.Username != "" {
+		m[store.TownsquareUserSchema] = accountToAttributes(a)
 	}
 	return m
+}
+
+// accountToAttributes renders the Townsquare extension of an account: roles and guest
+// always (every account has a role string), the lists when they are not empty. Its cost
+// does not grow with the roles: the role strings and booleans are boxed once
+// (systemRolesValues, and Go boxes booleans without allocating), and the map holds its at
+// most eight keys in its first allocation.
+func accountToAttributes(a *store.Account) map[string]any {
+	ts := make(map[string]any, 8)
+	ts["username"] = a.Username
+	ts["status"] = a.Status
+	ts["roles"] = systemRolesValue(a.SystemAdmin, a.Guest)
+	ts["guest"] = a.Guest
+	for _, l := range []struct {
+		key string
+		v   []string
+	}{{"teams", a.Teams}, {"channels", a.Channels}, {"teamAdmin", a.TeamAdmin}, {"channelAdmin", a.ChannelAdmin}} {
+		if len(l.v) > 0 {
+			ts[l.key] = stringsToList(l.v)
+		}
+	}
+	return ts
+}
+
+// systemRolesValues are store.SystemRoles' answers as interface values, by admin (bit 0)
+// and guest (bit 1).
+var systemRolesValues = [4]any{
+	store.SystemRoles(false, false), store.SystemRoles(true, false),
+	store.SystemRoles(false, true), store.SystemRoles(true, true),
+}
+
+func systemRolesValue(admin, guest bool) any {
+	i := 0
+	if admin {
+		i |= 1
+	}
+	if guest {
+		i |= 2
+	}
+	return systemRolesValues[i]
 }
 
 // setPath puts v at a's place in a canonical map: under the extension's URN for an

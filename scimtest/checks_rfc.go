@@ -63,6 +63,25 @@ func discoveryChecks() []Check {
 			getStep("GET /Schemas/<User URN>", "/Schemas/"+store.UserSchema,
 				Eq("id", store.UserSchema), Exists("attributes[name=userName]")),
 		}},
+		{Name: "discovery-townsquare-extension", Func: ifTownsquareExtension(func() []Step {
+			attr := func(name, typ string, multi bool) []Assert {
+				at := "attributes[name=" + name + "]."
+				// RFC 7643 §7: what a client cannot change is readOnly, and what a plain
+				// read returns is returned "default".
+				return []Assert{Eq(at+"type", typ), Eq(at+"multiValued", multi), Eq(at+"mutability", "readOnly"),
+					Eq(at+"returned", "default")}
+			}
+			return []Step{
+				getStep("GET /Schemas/<Townsquare URN>: the roles attributes", "/Schemas/"+store.TownsquareUserSchema,
+					All(attr("roles", "string", false), attr("guest", "boolean", false), attr("teamAdmin", "string", true),
+						attr("channelAdmin", "string", true))...),
+				createUser("u", simpleUser("${p}roles@example.com", "")),
+				// RFC 7643 §3.3: the extension's attributes sit under its URN; a new user in
+				// no group is a plain member.
+				getStep("a user read shows its roles", "/Users/${u.id}",
+					Contains("schemas", store.TownsquareUserSchema), Eq(tsExt+".roles", "system_user"), Eq(tsExt+".guest", false)),
+			}
+		}())},
 		{Name: "discovery-resource-types", Steps: []Step{
 			getStep("GET /ResourceTypes", "/ResourceTypes",
 				Contains("schemas", store.ListResponseSchema),
@@ -75,6 +94,27 @@ func discoveryChecks() []Check {
 				Eq("Resources[name=Group].schema", store.GroupSchema),
 			),
 		}},
+	}
+}
+
+// ifTownsquareExtension runs steps on a server whose /Schemas lists Townsquare's User
+// extension (RFC 7643 §3.3: extensions are the server's own), and checks nothing on
+// another.
+func ifTownsquareExtension(steps []Step) func(ctx context.Context, s *Session) error {
+	return func(ctx context.Context, s *Session) error {
+		r, err := s.Do(ctx, getStep("GET /Schemas", "/Schemas"))
+		if err != nil {
+			return err
+		}
+		if _, ok := r.Get("Resources[id=" + store.TownsquareUserSchema + "].id"); !ok {
+			return nil
+		}
+		for _, st := range steps {
+			if _, err := s.Do(ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 

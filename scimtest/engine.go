@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -153,8 +154,38 @@ type Session struct {
 
 const maxBody = 8 << 20
 
-// send performs one request. The path is already expanded.
+// A 429 with a Retry-After of at most maxRetryAfter seconds is waited out and the request
+// sent again, at most maxRateRetries times, as an IdP's client does (RFC 6585 §4): a
+// server's rate limit does not fail the checks of something else. A 429 without
+// Retry-After, with a longer one, or once more after the retries, is the answer.
+const (
+	maxRateRetries = 3
+	maxRetryAfter  = 10
+)
+
+// send performs one request, waiting out rate limits. The path is already expanded.
 func (s *Session) send(ctx context.Context, method, path string, body []byte, auth Auth, header map[string]string) (*Response, error) {
+	for try := 0; ; try++ {
+		r, err := s.sendOnce(ctx, method, path, body, auth, header)
+		if err != nil || r.Status != http.StatusTooManyRequests || try == maxRateRetries {
+			return r, err
+		}
+		secs, perr := strconv.Atoi(strings.TrimSpace(r.Header.Get("Retry-After")))
+		if perr != nil || secs < 0 || secs > maxRetryAfter {
+			return r, nil
+		}
+		t := time.NewTimer(time.Duration(secs) * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return r, nil
+		case <-t.C:
+		}
+	}
+}
+
+// sendOnce performs one request.
+func (s *Session) sendOnce(ctx context.Context, method, path string, body []byte, auth Auth, header map[string]string) (*Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

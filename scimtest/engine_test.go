@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -390,5 +391,118 @@ func TestBulkCreationsAreCleanedUp(t *testing.T) {
 	}
 	if got := strings.Join(s.cleanups, ","); got != "/Users/u%2F1,/Groups/g1" {
 		t.Fatalf("cleanups %s", got)
+	}
+}
+
+// A 429 with a short Retry-After is waited out and the request sent again, the body
+// too; one without Retry-After, with a long one, or after the retries, is the answer.
+func TestRateLimitIsWaitedOut(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		retryAfter string
+		limited    int // answers 429 this many times, then 201
+		status     int
+		sent       int
+	}{
+		{"once", "0", 1, 201, 2},
+		{"up to the retries", "0", maxRateRetries, 201, maxRateRetries + 1},
+		{"past the retries", "0", maxRateRetries + 1, 429, maxRateRetries + 1},
+		{"no Retry-After", "", 1, 429, 1},
+		{"a Retry-After too long", "11", 1, 429, 1},
+		{"a date", "Wed, 21 Oct 2015 07:28:00 GMT", 1, 429, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := 0
+			rec := &recorder{answer: func(r *http.Request, body []byte) (int, http.Header, string) {
+				n++
+				if n <= c.limited {
+					h := http.Header{}
+					if c.retryAfter != "" {
+						h.Set("Retry-After", c.retryAfter)
+					}
+					return 429, h, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429"}`
+				}
+				return 201, nil, `{"id":"1"}`
+			}}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			s := newSession(t, srv, "rfc")
+			r, err := s.send(context.Background(), "POST", "/Users", []byte(`{"userName":"a"}`), AuthToken, nil)
+			if err != nil || r.Status != c.status {
+				t.Fatalf("status %v %v, want %d", r, err, c.status)
+			}
+			reqs := rec.requests()
+			if len(reqs) != c.sent {
+				t.Fatalf("%d requests, want %d", len(reqs), c.sent)
+			}
+			for _, q := range reqs {
+				if q.body != `{"userName":"a"}` {
+					t.Fatalf("a retry sent %q", q.body)
+				}
+			}
+		})
+	}
+}
+
+// The Townsquare extension check checks nothing on a server without the extension, and
+// holds a server with it to read-only roles.
+func TestTownsquareExtensionCheckIsGuarded(t *testing.T) {
+	var check Check
+	for _, c := range Checks() {
+		if c.Name == "discovery-townsquare-extension" {
+			check = c
+		}
+	}
+	if check.Func == nil {
+		t.Fatal("no discovery-townsquare-extension check")
+	}
+	const list = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"Resources":[{"id":"urn:ietf:params:scim:schemas:core:2.0:User"}%s]}`
+	attr := func(name, typ, mutability string, multi bool) string {
+		return fmt.Sprintf(`{"name":%q,"type":%q,"multiValued":%v,"mutability":%q,"returned":"default"}`, name, typ, multi, mutability)
+	}
+	for _, c := range []struct {
+		name, schemas, schema, user string
+		passes                      bool
+	}{
+		{"no extension", fmt.Sprintf(list, ""), "", "", true},
+		{"read-only roles", fmt.Sprintf(list, `,{"id":"`+store.TownsquareUserSchema+`"}`),
+			`{"attributes":[` + attr("roles", "string", "readOnly", false) + "," + attr("guest", "boolean", "readOnly", false) + "," +
+				attr("teamAdmin", "string", "readOnly", true) + "," + attr("channelAdmin", "string", "readOnly", true) + `]}`,
+			`{"id":"u1","schemas":["` + store.UserSchema + `","` + store.TownsquareUserSchema + `"],"` + store.TownsquareUserSchema +
+				`":{"roles":"system_user","guest":false}}`, true},
+		{"writable roles", fmt.Sprintf(list, `,{"id":"`+store.TownsquareUserSchema+`"}`),
+			`{"attributes":[` + attr("roles", "string", "readWrite", false) + "," + attr("guest", "boolean", "readOnly", false) + "," +
+				attr("teamAdmin", "string", "readOnly", true) + "," + attr("channelAdmin", "string", "readOnly", true) + `]}`,
+			`{"id":"u1"}`, false},
+		{"a user without roles", fmt.Sprintf(list, `,{"id":"`+store.TownsquareUserSchema+`"}`),
+			`{"attributes":[` + attr("roles", "string", "readOnly", false) + "," + attr("guest", "boolean", "readOnly", false) + "," +
+				attr("teamAdmin", "string", "readOnly", true) + "," + attr("channelAdmin", "string", "readOnly", true) + `]}`,
+			`{"id":"u1","schemas":["` + store.UserSchema + `","` + store.TownsquareUserSchema + `"],"` + store.TownsquareUserSchema +
+				`":{"username":"a"}}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{answer: func(r *http.Request, body []byte) (int, http.Header, string) {
+				switch {
+				case r.URL.Path == "/scim/v2/Schemas":
+					return 200, nil, c.schemas
+				case strings.HasPrefix(r.URL.Path, "/scim/v2/Schemas/"):
+					return 200, nil, c.schema
+				case r.Method == "POST":
+					return 201, nil, `{"id":"u1"}`
+				case r.Method == "DELETE":
+					return 204, nil, ""
+				}
+				return 200, nil, c.user
+			}}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			err := runCheck(context.Background(), newSession(t, srv, "rfc"), check)
+			if (err == nil) != c.passes {
+				t.Fatalf("err %v, want passing %v", err, c.passes)
+			}
+			if c.schema == "" && len(rec.requests()) != 1 {
+				t.Fatalf("without the extension: %d requests", len(rec.requests()))
+			}
+		})
 	}
 }

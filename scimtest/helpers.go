@@ -15,6 +15,9 @@ const URNEntraGroup = "http://schemas.microsoft.com/2006/11/ResourceManagement/A
 // ent prefixes a path into the enterprise extension: ent + ".department".
 const ent = `["` + store.EnterpriseUserSchema + `"]`
 
+// tsExt prefixes a path into Townsquare's read-only User extension: tsExt + ".roles".
+const tsExt = `["` + store.TownsquareUserSchema + `"]`
+
 // scimError wants an RFC 7644 §3.12 error body: the Error schema, "status" as a JSON
 // string, and scimType when one is given.
 func scimError(status int, scimType string) []Assert {

@@ -29,7 +29,8 @@ func storedToken(t *testing.T, s store.Store, name string, scopes ...store.Scope
 // "Errors").
 var adminCodes = map[string]int{
 	"not_found": 404, "conflict": 409, "invalid": 400, "deactivated": 403, "private_team": 403, "scim_deleted": 409,
-	"last_team": 409, "still_granted": 409, "not_member": 404, "not_team_member": 409, "unavailable": 503, "internal": 500,
+	"last_team": 409, "still_granted": 409, "not_member": 404, "not_team_member": 409, "guest": 403, "no_role": 404,
+	"unavailable": 503, "internal": 500,
 	"bad_request": 400, "unauthorized": 401, "forbidden": 403, "method_not_allowed": 405, "too_large": 413,
 	"unsupported_media_type": 415, "rate_limited": 429,
 }

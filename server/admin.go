@@ -60,17 +60,23 @@ var adminRoutes = []adminRoute{
 	{http.MethodGet, "/teams/{team}/members", "", (*adminAPI).teamMembers},
 	{http.MethodPost, "/teams/{team}/members", "", (*adminAPI).addTeamMember},
 	{http.MethodDelete, "/teams/{team}/members/{key}", "", (*adminAPI).removeTeamMember},
+	{http.MethodPut, "/teams/{team}/admins/{key}", "", (*adminAPI).grantRole},
+	{http.MethodDelete, "/teams/{team}/admins/{key}", "", (*adminAPI).revokeRole},
 	{http.MethodGet, "/teams/{team}/channels", "", (*adminAPI).teamChannels},
 	{http.MethodPost, "/teams/{team}/channels", "", (*adminAPI).createChannel},
 	{http.MethodGet, "/teams/{team}/channels/{channel}/members", "", (*adminAPI).channelMembers},
 	{http.MethodPost, "/teams/{team}/channels/{channel}/members", "", (*adminAPI).addChannelMember},
 	{http.MethodDelete, "/teams/{team}/channels/{channel}/members/{key}", "", (*adminAPI).removeChannelMember},
+	{http.MethodPut, "/teams/{team}/channels/{channel}/admins/{key}", "", (*adminAPI).grantRole},
+	{http.MethodDelete, "/teams/{team}/channels/{channel}/admins/{key}", "", (*adminAPI).revokeRole},
 	{http.MethodGet, "/accounts", "", (*adminAPI).listAccounts},
 	{http.MethodPost, "/accounts", "", (*adminAPI).createAccount},
 	{http.MethodGet, "/accounts/{key}", "", (*adminAPI).account},
 	{http.MethodPatch, "/accounts/{key}", "", (*adminAPI).editAccount},
 	{http.MethodDelete, "/accounts/{key}", "", (*adminAPI).deleteAccount},
 	{http.MethodPut, "/accounts/{key}/active", "", (*adminAPI).setActive},
+	{http.MethodPut, "/accounts/{key}/roles/{role}", "", (*adminAPI).grantRole},
+	{http.MethodDelete, "/accounts/{key}/roles/{role}", "", (*adminAPI).revokeRole},
 	{http.MethodPost, "/accounts/{id}/teams/{team}", store.ScopeLogin, (*adminAPI).joinTeam},
 	{http.MethodPost, "/logins", store.ScopeLogin, (*adminAPI).login},
 	{http.MethodGet, "/events", "", (*adminAPI).events},
@@ -130,7 +136,8 @@ func registerAdminAPI(r *mux.Router, s store.Store, auth *authenticator, log *sl
 type TeamJSON struct {
 	Name         string `json:"name"`
 	DisplayName  string `json:"display_name"`
-	Type         string `json:"type"` // "O" open, "I" invite only
+	Type         string `json:"type"`    // "O" open, "I" invite only (Mattermost's)
+	Private      bool   `json:"private"` // type "I"
 	MemberCount  int    `json:"member_count"`
 	ChannelCount int    `json:"channel_count"`
 }
@@ -139,7 +146,8 @@ type TeamJSON struct {
 type ChannelJSON struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
-	Type        string `json:"type"`
+	Type        string `json:"type"`    // "O" public, "P" private (Mattermost's)
+	Private     bool   `json:"private"` // type "P"
 	MemberCount int    `json:"member_count"`
 }
 
@@ -155,6 +163,9 @@ type adminMember struct {
 	Active      bool        `json:"active"`
 	Status      string      `json:"status"`
 	SCIMDeleted bool        `json:"scim_deleted"`
+	Guest       bool        `json:"guest"`
+	Admin       bool        `json:"admin"` // team_admin or channel_admin in effect here
+	Roles       string      `json:"roles"` // store.TeamRoles or store.ChannelRoles
 	Sources     []string    `json:"sources"`
 	Groups      []GroupJSON `json:"groups"` // the existing groups among the sources
 }
@@ -168,39 +179,52 @@ type adminMemberPage struct {
 	Members []adminMember `json:"members"`
 }
 
-// AccountTeamJSON is a team an account is in, and why.
+// AccountTeamJSON is a team an account is in, and why; whether it is a team admin
+// there, and what grants that (kept while a guest, without effect).
 type AccountTeamJSON struct {
-	Name    string   `json:"name"`
-	Sources []string `json:"sources"`
+	Name         string   `json:"name"`
+	Sources      []string `json:"sources"`
+	Admin        bool     `json:"admin"`
+	AdminSources []string `json:"admin_sources"`
+	Roles        string   `json:"roles"` // store.TeamRoles: "team_user", "team_user team_admin", "team_guest"
 }
 
-// AccountChannelJSON is a channel an account is in, and why.
+// AccountChannelJSON is a channel an account is in, and why, as AccountTeamJSON.
 type AccountChannelJSON struct {
-	Team    string   `json:"team"`
-	Channel string   `json:"channel"`
-	Sources []string `json:"sources"`
+	Team         string   `json:"team"`
+	Channel      string   `json:"channel"`
+	Sources      []string `json:"sources"`
+	Admin        bool     `json:"admin"`
+	AdminSources []string `json:"admin_sources"`
+	Roles        string   `json:"roles"` // store.ChannelRoles
 }
 
-// AccountJSON is an account with its memberships and groups (store.AccountDetails).
+// AccountJSON is an account with its memberships and groups (store.AccountDetails), and
+// its roles (store/roles.go): guest, the system admin role in effect (never for a guest)
+// and what grants it, and its role string as Mattermost writes it.
 type AccountJSON struct {
-	ID          string               `json:"id"`
-	UserName    string               `json:"user_name"`
-	Username    string               `json:"username"`
-	Email       string               `json:"email"`
-	Active      bool                 `json:"active"`
-	Status      string               `json:"status"`
-	DeleteAt    int64                `json:"delete_at"`
-	SCIMDeleted bool                 `json:"scim_deleted"`
-	FirstName   string               `json:"first_name"`
-	LastName    string               `json:"last_name"`
-	Nickname    string               `json:"nickname"`
-	Position    string               `json:"position"`
-	AuthService string               `json:"auth_service"`
-	AuthData    string               `json:"auth_data"`
-	Origin      string               `json:"origin"`
-	Teams       []AccountTeamJSON    `json:"teams"`
-	Channels    []AccountChannelJSON `json:"channels"`
-	Groups      []GroupJSON          `json:"groups"`
+	ID                 string               `json:"id"`
+	UserName           string               `json:"user_name"`
+	Username           string               `json:"username"`
+	Email              string               `json:"email"`
+	Active             bool                 `json:"active"`
+	Status             string               `json:"status"`
+	DeleteAt           int64                `json:"delete_at"`
+	SCIMDeleted        bool                 `json:"scim_deleted"`
+	FirstName          string               `json:"first_name"`
+	LastName           string               `json:"last_name"`
+	Nickname           string               `json:"nickname"`
+	Position           string               `json:"position"`
+	AuthService        string               `json:"auth_service"`
+	AuthData           string               `json:"auth_data"`
+	Origin             string               `json:"origin"`
+	Guest              bool                 `json:"guest"`
+	SystemAdmin        bool                 `json:"system_admin"`
+	SystemAdminSources []string             `json:"system_admin_sources"`
+	Roles              string               `json:"roles"` // store.SystemRoles
+	Teams              []AccountTeamJSON    `json:"teams"`
+	Channels           []AccountChannelJSON `json:"channels"`
+	Groups             []GroupJSON          `json:"groups"`
 }
 
 func (a *adminAPI) teams(w http.ResponseWriter, r *http.Request) {
@@ -300,13 +324,17 @@ func NewAccountJSON(d store.AccountDetails) AccountJSON {
 	out := AccountJSON{ID: d.ID, UserName: d.UserName, Username: d.Username, Email: d.Email, Active: d.Active,
 		Status: d.Status, DeleteAt: d.DeleteAt, SCIMDeleted: d.SCIMDeleted, FirstName: d.FirstName, LastName: d.LastName,
 		Nickname: d.Nickname, Position: d.Position, AuthService: d.AuthService, AuthData: d.AuthData, Origin: d.Origin,
+		Guest: d.Guest, SystemAdmin: d.SystemAdmin, SystemAdminSources: sourceStrings(d.SystemAdminSources),
+		Roles: store.SystemRoles(d.SystemAdmin, d.Guest),
 		Teams: make([]AccountTeamJSON, len(d.Teams)), Channels: make([]AccountChannelJSON, len(d.Channels)),
 		Groups: make([]GroupJSON, len(d.Groups))}
 	for i, t := range d.Teams {
-		out.Teams[i] = AccountTeamJSON{Name: t.Team, Sources: sourceStrings(t.Sources)}
+		out.Teams[i] = AccountTeamJSON{Name: t.Team, Sources: sourceStrings(t.Sources), Admin: t.Admin,
+			AdminSources: sourceStrings(t.AdminSources), Roles: store.TeamRoles(t.Admin, d.Guest)}
 	}
 	for i, c := range d.Channels {
-		out.Channels[i] = AccountChannelJSON{Team: c.Team, Channel: c.Channel, Sources: sourceStrings(c.Sources)}
+		out.Channels[i] = AccountChannelJSON{Team: c.Team, Channel: c.Channel, Sources: sourceStrings(c.Sources), Admin: c.Admin,
+			AdminSources: sourceStrings(c.AdminSources), Roles: store.ChannelRoles(c.Admin, d.Guest)}
 	}
 	for i, g := range d.Groups {
 		out.Groups[i] = GroupJSON{ID: g.ID, DisplayName: g.DisplayName}
@@ -404,9 +432,13 @@ func (a *adminAPI) events(w http.ResponseWriter, r *http.Request) {
 func memberPage(team, channel string, limit, offset int, p store.MemberPage) adminMemberPage {
 	out := adminMemberPage{Team: team, Channel: channel, Total: p.Total, Limit: limit, Offset: offset,
 		Members: make([]adminMember, len(p.Members))}
+	roles := store.TeamRoles
+	if channel != "" {
+		roles = store.ChannelRoles
+	}
 	for i, m := range p.Members {
 		am := adminMember{ID: m.ID, Username: m.Username, Active: m.Active, Status: m.Status, SCIMDeleted: m.SCIMDeleted,
-			Sources: sourceStrings(m.Sources), Groups: []GroupJSON{}}
+			Guest: m.Guest, Admin: m.Admin, Roles: roles(m.Admin, m.Guest), Sources: sourceStrings(m.Sources), Groups: []GroupJSON{}}
 		for _, src := range m.Sources {
 			if src.Group != nil {
 				am.Groups = append(am.Groups, GroupJSON{ID: src.Group.ID, DisplayName: src.Group.DisplayName})
@@ -513,6 +545,8 @@ var adminCodeStatus = map[string]int{
 	store.CodeStillGranted:  http.StatusConflict,
 	store.CodeNotMember:     http.StatusNotFound,
 	store.CodeNotTeamMember: http.StatusConflict,
+	store.CodeGuest:         http.StatusForbidden,
+	store.CodeNoRole:        http.StatusNotFound,
 	store.CodeUnavailable:   http.StatusServiceUnavailable,
 	store.CodeInternal:      http.StatusInternalServerError,
 }

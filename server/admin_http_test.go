@@ -134,6 +134,15 @@ func (s *stubAdmin) JoinTeam(_ context.Context, id, team string) (store.Membersh
 	return store.MembershipChange{Account: id, Username: "u", Team: team, Changed: true, Member: true}, s.answer("JoinTeam", id, team)
 }
 
+func (s *stubAdmin) GrantRole(_ context.Context, id string, r store.RoleRef) (store.RoleChange, error) {
+	return store.RoleChange{Account: id, Username: "u", Role: r, Changed: true, Has: true,
+		Remaining: []store.MembershipSource{{Kind: store.SourceManual}}}, s.answer("GrantRole", id, r.Where())
+}
+
+func (s *stubAdmin) RevokeRole(_ context.Context, id string, r store.RoleRef) (store.RoleChange, error) {
+	return store.RoleChange{Account: id, Username: "u", Role: r, Changed: true}, s.answer("RevokeRole", id, r.Where())
+}
+
 // adminWrite is one request of every write endpoint, and the login routes.
 type adminWrite struct {
 	method, path, body string
@@ -151,6 +160,12 @@ var adminWrites = []adminWrite{
 	{"DELETE", "/api/v1/teams/t/members/a", ``, false},
 	{"POST", "/api/v1/teams/t/channels/c/members", `{"account":"a"}`, false},
 	{"DELETE", "/api/v1/teams/t/channels/c/members/a", ``, false},
+	{"PUT", "/api/v1/accounts/a/roles/system_admin", ``, false},
+	{"DELETE", "/api/v1/accounts/a/roles/system_admin", ``, false},
+	{"PUT", "/api/v1/teams/t/admins/a", ``, false},
+	{"DELETE", "/api/v1/teams/t/admins/a", ``, false},
+	{"PUT", "/api/v1/teams/t/channels/c/admins/a", `{}`, false},
+	{"DELETE", "/api/v1/teams/t/channels/c/admins/a", ``, false},
 	{"POST", "/api/v1/logins", `{"auth_service":"saml","auth_data":"00u1","email":"a@example.com"}`, true},
 	{"POST", "/api/v1/accounts/id-a/teams/t", ``, true},
 }
@@ -190,6 +205,8 @@ func TestAdminWriteErrorCodes(t *testing.T) {
 			{&store.RefusedError{Code: store.CodeStillGranted, Reason: "bob stays in engineering: granted by group Engineering"}, 409, "still_granted", "bob stays in engineering: granted by group Engineering"},
 			{&store.RefusedError{Code: store.CodeNotMember, Reason: "bob is not in t"}, 404, "not_member", "not in t"},
 			{&store.RefusedError{Code: store.CodeNotTeamMember, Reason: "bob is not in the team t"}, 409, "not_team_member", "team t"},
+			{&store.RefusedError{Code: store.CodeGuest, Reason: "gina is a guest: the mapping decides a guest's memberships"}, 403, "guest", "gina is a guest"},
+			{&store.RefusedError{Code: store.CodeNoRole, Reason: "bob is not team_admin of t"}, 404, "no_role", "not team_admin"},
 			{&store.RefusedError{Code: "some_future_refusal", Reason: "no"}, 409, "some_future_refusal", "no"},
 			{fmt.Errorf("%w: dial tcp 10.0.0.5: refused", store.ErrUnavailable), 503, "unavailable", "try again later"},
 			{errors.New("pq: secret driver detail"), 500, "internal", "server log"},
@@ -258,6 +275,17 @@ func TestAdminWriteAnswers(t *testing.T) {
 			{"POST", "/api/v1/logins", `{"auth_service":"saml","auth_data":"old","email":"n@example.com"}`, 200, "Login", `"created":false`},
 			{"POST", "/api/v1/accounts/id-bob/teams/t", ``, 200, "JoinTeam id-bob t", `"message":"added u to t"`},
 			{"GET", "/api/v1/accounts?team=t&inactive=true&term=a&term=b", ``, 200, "ListAccounts", `"total":1`},
+			{"PUT", "/api/v1/accounts/bob/roles/system_admin", ``, 200, "GrantRole id-bob system_admin",
+				`{"account":"id-bob","username":"u","role":"system_admin","changed":true,"has":true,"remaining":["manual"],"message":"made u system_admin"}`},
+			{"DELETE", "/api/v1/accounts/bob/roles/system_admin", ``, 200, "RevokeRole id-bob system_admin",
+				`"has":false,"remaining":[],"message":"u is no longer system_admin"`},
+			{"PUT", "/api/v1/teams/t/admins/bob", `{}`, 200, "GrantRole id-bob team_admin of t",
+				`"role":"team_admin","team":"t","changed":true,"has":true`},
+			{"DELETE", "/api/v1/teams/t/admins/bob", ``, 200, "RevokeRole id-bob team_admin of t", `"message":"u is no longer team_admin of t"`},
+			{"PUT", "/api/v1/teams/t/channels/c/admins/bob", " \n", 200, "GrantRole id-bob channel_admin of t:c",
+				`"role":"channel_admin","team":"t","channel":"c"`},
+			{"DELETE", "/api/v1/teams/t/channels/c/admins/bob", ``, 200, "RevokeRole id-bob channel_admin of t:c",
+				`"message":"u is no longer channel_admin of t:c"`},
 		} {
 			r := call(c.method, c.path, c.body)
 			if r.status != c.status || !strings.Contains(r.raw, c.has) || stub.lastCall() != c.call {
@@ -374,6 +402,11 @@ func TestAdminWriteBodies(t *testing.T) {
 			{"DELETE", "/api/v1/teams/t/members/a?to_default=1x", "", "", 400, "invalid", "to_default must be true or false"},
 			{"GET", "/api/v1/accounts?limit=-1", "", "", 400, "invalid", "limit must be a non-negative integer"},
 			{"GET", "/api/v1/accounts?offset=x", "", "", 400, "invalid", "offset must be a non-negative integer"},
+			{"PUT", "/api/v1/teams/t/admins/a", `{"role":"team_admin"}`, "", 400, "bad_request", `unknown field "role"`},
+			{"PUT", "/api/v1/accounts/a/roles/system_admin", `true`, "", 400, "bad_request", "one JSON object"},
+			{"DELETE", "/api/v1/teams/t/channels/c/admins/a", `{}`, "text/plain", 415, "unsupported_media_type", "text/plain"},
+			{"PUT", "/api/v1/accounts/a/roles/system_user", ``, "", 404, "not_found", "team_admin is granted at /teams/{team}/admins/{key}"},
+			{"DELETE", "/api/v1/accounts/a/roles/team_admin", ``, "", 404, "not_found", `no role "team_admin" is granted here`},
 		} {
 			stub.set(nil, false)
 			var headers []string
@@ -527,6 +560,9 @@ func TestAdminRoutes(t *testing.T) {
 			{"/api/v1/teams/t/channels/c/members/a", "DELETE"},
 			{"/api/v1/logins", "POST"},
 			{"/api/v1/accounts/a/teams/t", "POST"},
+			{"/api/v1/accounts/a/roles/system_admin", "PUT, DELETE"},
+			{"/api/v1/teams/t/admins/a", "PUT, DELETE"},
+			{"/api/v1/teams/t/channels/c/admins/a", "PUT, DELETE"},
 		} {
 			for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 				if strings.Contains(c.allow, m) {
@@ -540,7 +576,8 @@ func TestAdminRoutes(t *testing.T) {
 			}
 		}
 		for _, p := range []string{"/api/v1", "/api/v1/", "/api/v1/accounts/a/teams", "/api/v1/accounts/a/active/x", "/api/v1/login",
-			"/api/v1/teams/t/members/a/b"} {
+			"/api/v1/teams/t/members/a/b",
+			"/api/v1/accounts/a/roles", "/api/v1/teams/t/admins", "/api/v1/teams/t/channels/c/admins"} {
 			for _, m := range []string{"GET", "POST", "DELETE"} {
 				wantAdminCode(t, call(m, p, ""), 404, "not_found", "no admin API endpoint")
 			}

@@ -72,17 +72,17 @@ func TestAdminAPI(t *testing.T) {
 		engRef := `{"id":"` + eng + `","display_name":"Engineering"}`
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams", ""), 200, `{"teams":[
-			{"name":"engineering","display_name":"engineering","type":"O","member_count":2,"channel_count":2},
-			{"name":"everyone","display_name":"everyone","type":"O","member_count":3,"channel_count":3}]}`)
+			{"name":"engineering","display_name":"engineering","type":"O","private":false,"member_count":2,"channel_count":2},
+			{"name":"everyone","display_name":"everyone","type":"O","private":false,"member_count":3,"channel_count":3}]}`)
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/members", ""), 200, `{"team":"everyone","total":3,"limit":1000,"offset":0,"members":[
-			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"sources":["group:Engineering"],"groups":[`+engRef+`]},
-			{"id":"`+bob+`","username":"bob","active":false,"status":"offline","scim_deleted":true,"sources":["default"],"groups":[]},
-			{"id":"`+carol+`","username":"carol","active":false,"status":"offline","scim_deleted":false,"sources":["group:Engineering"],"groups":[`+engRef+`]}]}`)
+			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"guest":false,"admin":false,"roles":"team_user","sources":["group:Engineering"],"groups":[`+engRef+`]},
+			{"id":"`+bob+`","username":"bob","active":false,"status":"offline","scim_deleted":true,"guest":false,"admin":false,"roles":"team_user","sources":["default"],"groups":[]},
+			{"id":"`+carol+`","username":"carol","active":false,"status":"offline","scim_deleted":false,"guest":false,"admin":false,"roles":"team_user","sources":["group:Engineering"],"groups":[`+engRef+`]}]}`)
 
 		// Pages.
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/members?limit=1&offset=1", ""), 200, `{"team":"everyone","total":3,"limit":1,"offset":1,"members":[
-			{"id":"`+bob+`","username":"bob","active":false,"status":"offline","scim_deleted":true,"sources":["default"],"groups":[]}]}`)
+			{"id":"`+bob+`","username":"bob","active":false,"status":"offline","scim_deleted":true,"guest":false,"admin":false,"roles":"team_user","sources":["default"],"groups":[]}]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/members?limit=0", ""), 200,
 			`{"team":"everyone","total":3,"limit":0,"offset":0,"members":[]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/members?offset=3", ""), 200,
@@ -98,16 +98,16 @@ func TestAdminAPI(t *testing.T) {
 		}
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/channels", ""), 200, `{"team":"everyone","channels":[
-			{"name":"eng-news","display_name":"eng-news","type":"O","member_count":2},
-			{"name":"off-topic","display_name":"Off-Topic","type":"O","member_count":3},
-			{"name":"town-square","display_name":"Town Square","type":"O","member_count":3}]}`)
+			{"name":"eng-news","display_name":"eng-news","type":"O","private":false,"member_count":2},
+			{"name":"off-topic","display_name":"Off-Topic","type":"O","private":false,"member_count":3},
+			{"name":"town-square","display_name":"Town Square","type":"O","private":false,"member_count":3}]}`)
 
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/channels/town-square/members", ""), 200, `{"team":"everyone","channel":"town-square","total":3,"limit":1000,"offset":0,"members":[
-			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"sources":["team-join"],"groups":[]},
-			{"id":"`+bob+`","username":"bob","active":false,"status":"offline","scim_deleted":true,"sources":["team-join"],"groups":[]},
-			{"id":"`+carol+`","username":"carol","active":false,"status":"offline","scim_deleted":false,"sources":["team-join"],"groups":[]}]}`)
+			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"guest":false,"admin":false,"roles":"channel_user","sources":["team-join"],"groups":[]},
+			{"id":"`+bob+`","username":"bob","active":false,"status":"offline","scim_deleted":true,"guest":false,"admin":false,"roles":"channel_user","sources":["team-join"],"groups":[]},
+			{"id":"`+carol+`","username":"carol","active":false,"status":"offline","scim_deleted":false,"guest":false,"admin":false,"roles":"channel_user","sources":["team-join"],"groups":[]}]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/teams/everyone/channels/eng-news/members?limit=1", ""), 200, `{"team":"everyone","channel":"eng-news","total":2,"limit":1,"offset":0,"members":[
-			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"sources":["group:Engineering"],"groups":[`+engRef+`]}]}`)
+			{"id":"`+alice+`","username":"alice","active":true,"status":"online","scim_deleted":false,"guest":false,"admin":false,"roles":"channel_user","sources":["group:Engineering"],"groups":[`+engRef+`]}]}`)
 
 		// Accounts, a SCIM-deleted one included.
 		var deleteAt struct {
@@ -121,25 +121,25 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("delete_at not set: %+v", deleteAt)
 		}
 		// SCIM users without names or externalId.
-		const noNames = `"first_name":"","last_name":"","nickname":"","position":"","auth_service":"","auth_data":"","origin":"scim"`
+		const noNames = `"first_name":"","last_name":"","nickname":"","position":"","auth_service":"","auth_data":"","origin":"scim","guest":false,"system_admin":false,"system_admin_sources":[],"roles":"system_user"`
 		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/"+alice, ""), 200, `{"id":"`+alice+`","user_name":"alice@example.com","username":"alice",
 			"email":"alice@example.com","active":true,"status":"online","delete_at":0,"scim_deleted":false,`+noNames+`,
-			"teams":[{"name":"engineering","sources":["group:Engineering"]},{"name":"everyone","sources":["group:Engineering"]}],
-			"channels":[{"team":"engineering","channel":"off-topic","sources":["team-join"]},{"team":"engineering","channel":"town-square","sources":["team-join"]},
-				{"team":"everyone","channel":"eng-news","sources":["group:Engineering"]},{"team":"everyone","channel":"off-topic","sources":["team-join"]},
-				{"team":"everyone","channel":"town-square","sources":["team-join"]}],
+			"teams":[{"name":"engineering","sources":["group:Engineering"],"admin":false,"admin_sources":[],"roles":"team_user"},{"name":"everyone","sources":["group:Engineering"],"admin":false,"admin_sources":[],"roles":"team_user"}],
+			"channels":[{"team":"engineering","channel":"off-topic","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},{"team":"engineering","channel":"town-square","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},
+				{"team":"everyone","channel":"eng-news","sources":["group:Engineering"],"admin":false,"admin_sources":[],"roles":"channel_user"},{"team":"everyone","channel":"off-topic","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},
+				{"team":"everyone","channel":"town-square","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"}],
 			"groups":[`+engRef+`]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/"+carol, ""), 200, `{"id":"`+carol+`","user_name":"carol@example.com","username":"carol",
 			"email":"carol@example.com","active":false,"status":"offline","delete_at":`+fmt.Sprint(deleteAt.Carol)+`,"scim_deleted":false,`+noNames+`,
-			"teams":[{"name":"engineering","sources":["group:Engineering"]},{"name":"everyone","sources":["group:Engineering"]}],
-			"channels":[{"team":"engineering","channel":"off-topic","sources":["team-join"]},{"team":"engineering","channel":"town-square","sources":["team-join"]},
-				{"team":"everyone","channel":"eng-news","sources":["group:Engineering"]},{"team":"everyone","channel":"off-topic","sources":["team-join"]},
-				{"team":"everyone","channel":"town-square","sources":["team-join"]}],
+			"teams":[{"name":"engineering","sources":["group:Engineering"],"admin":false,"admin_sources":[],"roles":"team_user"},{"name":"everyone","sources":["group:Engineering"],"admin":false,"admin_sources":[],"roles":"team_user"}],
+			"channels":[{"team":"engineering","channel":"off-topic","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},{"team":"engineering","channel":"town-square","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},
+				{"team":"everyone","channel":"eng-news","sources":["group:Engineering"],"admin":false,"admin_sources":[],"roles":"channel_user"},{"team":"everyone","channel":"off-topic","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},
+				{"team":"everyone","channel":"town-square","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"}],
 			"groups":[`+engRef+`]}`)
 		wantJSON(t, do(t, srv, "GET", "/api/v1/accounts/"+bob, ""), 200, `{"id":"`+bob+`","user_name":"bob@example.com","username":"bob",
 			"email":"bob@example.com","active":false,"status":"offline","delete_at":`+fmt.Sprint(deleteAt.Bob)+`,"scim_deleted":true,`+noNames+`,
-			"teams":[{"name":"everyone","sources":["default"]}],
-			"channels":[{"team":"everyone","channel":"off-topic","sources":["team-join"]},{"team":"everyone","channel":"town-square","sources":["team-join"]}],
+			"teams":[{"name":"everyone","sources":["default"],"admin":false,"admin_sources":[],"roles":"team_user"}],
+			"channels":[{"team":"everyone","channel":"off-topic","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"},{"team":"everyone","channel":"town-square","sources":["team-join"],"admin":false,"admin_sources":[],"roles":"channel_user"}],
 			"groups":[]}`)
 
 		// 404s.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,7 +62,8 @@ func NewMembershipJSON(c store.MembershipChange) MembershipJSON {
 
 // NewChannelJSON renders a channel as ChannelJSON.
 func NewChannelJSON(c store.ChannelSummary) ChannelJSON {
-	return ChannelJSON{Name: c.Name, DisplayName: c.DisplayName, Type: c.Type, MemberCount: c.MemberCount}
+	return ChannelJSON{Name: c.Name, DisplayName: c.DisplayName, Type: c.Type, Private: c.Type == store.ChannelPrivate,
+		MemberCount: c.MemberCount}
 }
 
 // NewAccountSummaryJSON renders an account of a list as AccountSummaryJSON.
@@ -73,7 +75,8 @@ func NewAccountSummaryJSON(s store.AccountSummary) AccountSummaryJSON {
 
 // NewTeamJSON renders a team as TeamJSON.
 func NewTeamJSON(t store.TeamSummary) TeamJSON {
-	return TeamJSON{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
+	return TeamJSON{Name: t.Name, DisplayName: t.DisplayName, Type: t.Type, Private: t.Type == store.TeamInviteOnly,
+		MemberCount: t.MemberCount, ChannelCount: t.ChannelCount}
 }
 
 // readAdminBody decodes the request body, exactly one JSON object, into dst (a pointer
@@ -428,6 +431,108 @@ func (a *adminAPI) membershipAnswer(w http.ResponseWriter, r *http.Request, c st
 		return
 	}
 	writeAdminJSON(w, http.StatusOK, NewMembershipJSON(c))
+}
+
+// RoleJSON is what a role call did (store.RoleChange): the role, where it applies, whether
+// the grant by hand was added or removed (changed), whether the account holds the role
+// afterwards (has) and what grants it then (remaining); message is store.RoleChange's
+// String, the words the CLI prints.
+type RoleJSON struct {
+	Account   string   `json:"account"`
+	Username  string   `json:"username"`
+	Role      string   `json:"role"`
+	Team      string   `json:"team,omitempty"`
+	Channel   string   `json:"channel,omitempty"`
+	Changed   bool     `json:"changed"`
+	Has       bool     `json:"has"`
+	Remaining []string `json:"remaining"`
+	Message   string   `json:"message"`
+}
+
+// NewRoleJSON renders what a role call did as RoleJSON.
+func NewRoleJSON(c store.RoleChange) RoleJSON {
+	return RoleJSON{Account: c.Account, Username: c.Username, Role: c.Role.Role, Team: c.Role.Team, Channel: c.Role.Channel,
+		Changed: c.Changed, Has: c.Has, Remaining: sourceStrings(c.Remaining), Message: c.String()}
+}
+
+// roleRef is the role a role route names: PUT|DELETE /accounts/{key}/roles/system_admin
+// (the only role granted to an account as such), /teams/{team}/admins/{key} (team_admin)
+// and /teams/{team}/channels/{channel}/admins/{key} (channel_admin). Another role in
+// /accounts/{key}/roles/{role} is 404 not_found, saying where admin roles are granted.
+func roleRef(w http.ResponseWriter, r *http.Request) (store.RoleRef, bool) {
+	v := mux.Vars(r)
+	role, isAccountRole := v["role"]
+	switch {
+	case isAccountRole && role == store.RoleSystemAdmin:
+		return store.RoleRef{Role: store.RoleSystemAdmin}, true
+	case isAccountRole:
+		adminError(w, http.StatusNotFound, store.CodeNotFound, fmt.Sprintf(
+			"no role %q is granted here: an account's role is %s; team_admin is granted at /teams/{team}/admins/{key}, channel_admin at /teams/{team}/channels/{channel}/admins/{key}",
+			role, store.RoleSystemAdmin))
+		return store.RoleRef{}, false
+	case v["channel"] != "":
+		return store.RoleRef{Role: store.RoleChannelAdmin, Team: v["team"], Channel: v["channel"]}, true
+	}
+	return store.RoleRef{Role: store.RoleTeamAdmin, Team: v["team"]}, true
+}
+
+// readNoBody accepts a request with no body, or with an empty JSON object (clients that
+// send one with every PUT): a role route takes nothing but its path. Anything else is
+// refused as readAdminBody refuses it (a field is 400 bad_request naming it).
+func readNoBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.Body == nil {
+		return true
+	}
+	body, err := io.ReadAll(r.Body) // already read into memory by limitBody
+	if err != nil {
+		adminError(w, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var none struct{}
+	return readAdminBody(w, r, &none, true)
+}
+
+// grantRole answers PUT on a role route: the account is given the role by hand (source
+// manual, which no group or rules change removes). 200 and what happened.
+func (a *adminAPI) grantRole(w http.ResponseWriter, r *http.Request) {
+	a.roleCall(w, r, a.store.GrantRole)
+}
+
+// revokeRole answers DELETE on a role route: the grant by hand ends; a group granting the
+// role still does (remaining), and a role only a group grants is 409 still_granted.
+func (a *adminAPI) revokeRole(w http.ResponseWriter, r *http.Request) {
+	a.roleCall(w, r, a.store.RevokeRole)
+}
+
+func (a *adminAPI) roleCall(w http.ResponseWriter, r *http.Request, call func(context.Context, string, store.RoleRef) (store.RoleChange, error)) {
+	if !readNoBody(w, r) {
+		return
+	}
+	ref, ok := roleRef(w, r)
+	if !ok {
+		return
+	}
+	id, ok := a.accountID(w, r, mux.Vars(r)["key"])
+	if !ok {
+		return
+	}
+	c, err := call(r.Context(), id, ref)
+	if err != nil {
+		notFound := fmt.Sprintf("no account with the id, username or email %q", mux.Vars(r)["key"])
+		switch {
+		case ref.Channel != "":
+			notFound = fmt.Sprintf("no channel named %q in a team named %q", ref.Channel, ref.Team)
+		case ref.Team != "":
+			notFound = fmt.Sprintf("no team named %q", ref.Team)
+		}
+		adminStoreError(w, r, err, notFound)
+		return
+	}
+	writeAdminJSON(w, http.StatusOK, NewRoleJSON(c))
 }
 
 // login answers POST /logins (scope login), what the chat's sign-in layer asks when a

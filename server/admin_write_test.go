@@ -115,11 +115,11 @@ func TestAdminWrites(t *testing.T) {
 
 		// Teams and channels.
 		want(t, api("POST", "/teams", `{"name":"support","display_name":"Support"}`), 201, `"name":"support"`, `"display_name":"Support"`, `"type":"O"`)
-		want(t, api("POST", "/teams", `{"name":"secret","private":true}`), 201, `"type":"I"`, `"display_name":"secret"`)
+		want(t, api("POST", "/teams", `{"name":"secret","private":true}`), 201, `"type":"I","private":true`, `"display_name":"secret"`)
 		wantAdminCode(t, api("POST", "/teams", `{"name":"support"}`), 409, "conflict", "team")
 		wantAdminCode(t, api("POST", "/teams", `{"name":"Bad Name!"}`), 400, "invalid", "")
 		want(t, api("POST", "/teams/support/channels", `{"name":"reviews","display_name":"Reviews","private":true}`), 201,
-			`"team":"support"`, `"name":"reviews"`, `"type":"P"`)
+			`"team":"support"`, `"name":"reviews"`, `"type":"P","private":true`)
 		wantAdminCode(t, api("POST", "/teams/support/channels", `{"name":"town-square"}`), 409, "conflict", "channel")
 		wantAdminCode(t, api("POST", "/teams/nope/channels", `{"name":"x"}`), 404, "not_found", `"nope"`)
 

@@ -52,7 +52,8 @@ func TestStoreUnavailableIs503(t *testing.T) {
 			t.Fatalf("create: %d %s", r.status, r.raw)
 		}
 		id := r.body["id"].(string)
-		for _, table := range []string{"settings", "group_channels", "group_teams", "channel_members", "team_members",
+		for _, table := range []string{"channel_admins", "team_admins", "system_admins", "group_channel_admins", "group_team_admins",
+			"settings", "group_channels", "group_teams", "channel_members", "team_members",
 			"channels", "teams", "api_tokens", "group_members", "groups", "user_addresses", "user_phone_numbers",
 			"user_emails", "users", "schema_migrations"} {
 			if _, err := s.DB().Exec(`DROP TABLE ` + table); err != nil {

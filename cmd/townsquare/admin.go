@@ -17,7 +17,8 @@ import (
 )
 
 // The admin's hands on the command line, in mmctl's manner: "townsquare user …",
-// "townsquare team …" and "townsquare channel …" (issue 13). Each command opens the
+// "townsquare team …" and "townsquare channel …" (issue 13), and roles by hand
+// ("townsquare roles …", "team admins …", "channel admins …"; issue 14). Each command opens the
 // database with the mapping file's rules (openStore), so that what it writes keeps every
 // provisioning rule the servers keep, and run has put the actor "cli" on ctx for the
 // journal. A command naming several accounts changes each in a transaction of its own,
@@ -73,10 +74,16 @@ var adminCommands = []struct {
 	{"team create", teamCreateCmd},
 	{"team users add", teamUsersCmd(true)},
 	{"team users remove", teamUsersCmd(false)},
+	{"team admins add", teamAdminsCmd(true)},
+	{"team admins remove", teamAdminsCmd(false)},
 	{"channel list", channelListCmd},
 	{"channel create", channelCreateCmd},
 	{"channel users add", channelUsersCmd(true)},
 	{"channel users remove", channelUsersCmd(false)},
+	{"channel admins add", channelAdminsCmd(true)},
+	{"channel admins remove", channelAdminsCmd(false)},
+	{"roles system_admin", rolesCmd(true)},
+	{"roles member", rolesCmd(false)},
 }
 
 func findAdminCommand(name string) (adminCommand, bool) {

@@ -14,12 +14,13 @@ import (
 
 	"github.com/townsquare/townsquare/server"
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 	"github.com/townsquare/townsquare/store/sqlstore"
 )
 
 // The scenarios through /api/v1: each step's CLI words become the requests the README's
 // REST section documents, sent to the whole server (server.Handler) on the scenario's
-// database with a token of the admin scopes.
+// database, with the rules of its mapping file and a token of the admin scopes.
 
 func init() { adminDrivers["api"] = newAPIDriver }
 
@@ -28,14 +29,19 @@ type apiDriver struct {
 	token string
 }
 
-func newAPIDriver(t *testing.T, dsn string) adminDriver {
+func newAPIDriver(t *testing.T, dsn, configPath string) adminDriver {
 	t.Helper()
 	ctx := context.Background()
+	cfg, err := rules.Load(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	st.SetRules(cfg)
 	secret, err := server.NewTokenSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +215,25 @@ func apiCalls(words []string) ([]apiCall, bool) {
 			query = "?to_default=true"
 		}
 		return perUser(rest[2:], func(u string) apiCall { return apiCall{"DELETE", members + "/" + esc(u) + query, nil} })
+	case "roles system_admin", "roles member":
+		method := map[bool]string{true: "PUT", false: "DELETE"}[a.pos[1] == "system_admin"]
+		return perUser(rest, func(u string) apiCall {
+			return apiCall{method, "/accounts/" + esc(u) + "/roles/" + store.RoleSystemAdmin, nil}
+		})
+	case "team admins", "channel admins":
+		if len(rest) < 3 || rest[0] != "add" && rest[0] != "remove" {
+			return nil, false
+		}
+		admins := "/teams/" + esc(rest[1]) + "/admins/"
+		if a.pos[0] == "channel" {
+			team, channel, ok := teamChannel(rest[1])
+			if !ok {
+				return nil, false
+			}
+			admins = "/teams/" + esc(team) + "/channels/" + esc(channel) + "/admins/"
+		}
+		method := map[bool]string{true: "PUT", false: "DELETE"}[rest[0] == "add"]
+		return perUser(rest[2:], func(u string) apiCall { return apiCall{method, admins + esc(u), nil} })
 	}
 	return nil, false
 }
@@ -283,6 +308,15 @@ func TestAdminAPIDriverTranslates(t *testing.T) {
 		{"user search", "usage"},
 		{"user edit authdata a", "usage"},
 		{"user create --email", "usage"},
+		{"roles system_admin a b", "PUT /accounts/a/roles/system_admin; PUT /accounts/b/roles/system_admin"},
+		{"roles member a", "DELETE /accounts/a/roles/system_admin"},
+		{"roles member", "usage"},
+		{"team admins add t a b", "PUT /teams/t/admins/a; PUT /teams/t/admins/b"},
+		{"team admins remove t a", "DELETE /teams/t/admins/a"},
+		{"team admins add t", "usage"},
+		{"channel admins add t:c a", "PUT /teams/t/channels/c/admins/a"},
+		{"channel admins remove t/c a", "DELETE /teams/t/channels/c/admins/a"},
+		{"channel admins add tc a", "usage"},
 	} {
 		calls, ok := apiCalls(strings.Fields(c.words))
 		got := "usage"

@@ -11,19 +11,25 @@ import (
 )
 
 // The CLI's driver of the shared admin scenarios (admin_scenarios_test.go): each step is
-// run(ctx, args… --database dsn), and what it said is its stdout and stderr and the
+// run(ctx, args… --database dsn [--config mapping]), and what it said is its stdout and stderr and the
 // error main would print.
 
 func init() {
-	adminDrivers["cli"] = func(t *testing.T, dsn string) adminDriver { return cliDriver{dsn: dsn} }
+	adminDrivers["cli"] = func(t *testing.T, dsn, configPath string) adminDriver {
+		return cliDriver{dsn: dsn, configPath: configPath}
+	}
 }
 
-type cliDriver struct{ dsn string }
+type cliDriver struct{ dsn, configPath string }
 
 func (d cliDriver) do(t *testing.T, s adminStep) (said, code string) {
 	t.Helper()
 	var out bytes.Buffer
-	err := run(context.Background(), append(slices.Clone(s.args), "--database", d.dsn), &out, &out)
+	args := append(slices.Clone(s.args), "--database", d.dsn)
+	if d.configPath != "" {
+		args = append(args, "--config", d.configPath)
+	}
+	err := run(context.Background(), args, &out, &out)
 	if err != nil {
 		out.WriteString("townsquare: " + err.Error() + "\n")
 	}

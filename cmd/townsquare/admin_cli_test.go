@@ -77,6 +77,15 @@ func TestAdminCLIUsageErrors(t *testing.T) {
 		{"channel with mixed separators", []string{"channel", "create", "design/a:b"}, "TEAM:CHANNEL"},
 		{"channel argument too long", []string{"channel", "create", strings.Repeat("a", store.MaxNameLength) + ":" + strings.Repeat("b", store.MaxNameLength+1)}, "at most 513"},
 		{"channel users with a bad channel", []string{"channel", "users", "add", "design", "erin"}, "TEAM:CHANNEL"},
+		{"no roles command", []string{"roles"}, "no command given"},
+		{"unknown role", []string{"roles", "system_user", "alice"}, `unknown command "system_user"`},
+		{"roles system_admin without USER", []string{"roles", "system_admin"}, "missing arguments"},
+		{"roles member too many", append([]string{"roles", "member"}, many(maxAdminArgs+1)...), "at most 1000"},
+		{"unknown team admins command", []string{"team", "admins", "promote", "t", "alice"}, `unknown command "promote"`},
+		{"team admins add without USER", []string{"team", "admins", "add", "support"}, "missing arguments"},
+		{"team admins remove too many", append([]string{"team", "admins", "remove", "support"}, many(maxAdminArgs+1)...), "at most 1001"},
+		{"channel admins with a bad channel", []string{"channel", "admins", "add", "design", "erin"}, "TEAM:CHANNEL"},
+		{"channel admins without USER", []string{"channel", "admins", "remove", "design:reviews"}, "missing arguments"},
 	}
 	term := stdinIsTerminal
 	t.Cleanup(func() { stdinIsTerminal = term })
@@ -140,7 +149,7 @@ func TestAdminCLIHelp(t *testing.T) {
 	if h := errOut.String(); !strings.Contains(h, "the next push of the IdP may\nactivate it again") {
 		t.Errorf("user deactivate --help does not warn about the IdP's next push: %q", h)
 	}
-	for _, group := range []string{"user", "team", "channel", "team users"} {
+	for _, group := range []string{"user", "team", "channel", "team users", "roles", "team admins", "channel admins"} {
 		out.Reset()
 		if err := run(context.Background(), append(strings.Fields(group), "help"), &out, &errOut); err != nil {
 			t.Fatal(err)
@@ -152,7 +161,8 @@ func TestAdminCLIHelp(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"help"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "user list|search|show") {
+	if err := run(context.Background(), []string{"help"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "user list|search|show") ||
+		!strings.Contains(out.String(), "roles system_admin|member") {
 		t.Errorf("townsquare help: %v\n%s", err, out.String())
 	}
 }
@@ -263,7 +273,8 @@ var (
 	accountSummaryKeys = []string{"id", "username", "email", "first_name", "last_name", "nickname", "active", "status",
 		"scim_deleted", "auth_service", "auth_data", "origin"}
 	accountKeys = []string{"id", "user_name", "username", "email", "first_name", "last_name", "nickname", "position", "active",
-		"status", "delete_at", "scim_deleted", "auth_service", "auth_data", "origin", "groups", "teams", "channels"}
+		"status", "delete_at", "scim_deleted", "auth_service", "auth_data", "origin", "guest", "system_admin", "system_admin_sources",
+		"roles", "groups", "teams", "channels"}
 )
 
 // Each command's output, as text and as --json, after a sequence that a check of the
@@ -339,6 +350,7 @@ func TestAdminCLIOutput(t *testing.T) {
 			out, _ = mustCLI(t, dsn, "user", "show", "bob@example.com")
 			for _, want := range []string{"id:           " + bobID, "username:     bob\n", "user_name:    bob@example.com",
 				"state:        active", "auth_data:    ext-bob@example.com", "origin:       scim", "groups:       Engineering",
+				"roles:        system_user\n", "guest:        no\n",
 				"teams:\n  engineering  group:Engineering\n", "channels:\n  engineering:off-topic"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("user show bob: want %q in\n%s", want, out)
@@ -346,7 +358,10 @@ func TestAdminCLIOutput(t *testing.T) {
 			}
 			out, _ = mustCLI(t, dsn, "user", "show", "--json", "alice")
 			m = jsonKeys(t, out)
-			wantKeys(t, "user show --json", m, accountKeys, "groups", "teams", "channels")
+			wantKeys(t, "user show --json", m, accountKeys, "groups", "teams", "channels", "system_admin_sources")
+			if m["roles"] != "system_user" || m["guest"] != false || m["system_admin"] != false {
+				t.Errorf("user show --json roles: %s", out)
+			}
 			if m["username"] != "alice" || m["origin"] != store.OriginManual || m["first_name"] != "Alice" {
 				t.Errorf("user show --json: %s", out)
 			}
@@ -369,7 +384,7 @@ func TestAdminCLIOutput(t *testing.T) {
 			m = jsonKeys(t, out)
 			wantKeys(t, "team list --json", m, []string{"teams"}, "teams")
 			wantKeys(t, "team list --json team", m["teams"].([]any)[0].(map[string]any),
-				[]string{"name", "display_name", "type", "member_count", "channel_count"})
+				[]string{"name", "display_name", "type", "private", "member_count", "channel_count"})
 			out, _ = mustCLI(t, dsn, "channel", "create", "support/help", "--private", "--display-name", "Help")
 			if out != "created channel support:help (Help, private)\n" {
 				t.Errorf("channel create said %q", out)
@@ -383,7 +398,7 @@ func TestAdminCLIOutput(t *testing.T) {
 			m = jsonKeys(t, out)
 			wantKeys(t, "channel list --json", m, []string{"team", "channels"}, "channels")
 			wantKeys(t, "channel list --json channel", m["channels"].([]any)[0].(map[string]any),
-				[]string{"name", "display_name", "type", "member_count"})
+				[]string{"name", "display_name", "type", "private", "member_count"})
 			if _, _, err := adminCLI(t, dsn, "channel", "list", "nosuchteam"); cliCode(err) != store.CodeNotFound {
 				t.Errorf("channel list nosuchteam: %v", err)
 			}

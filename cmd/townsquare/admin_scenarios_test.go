@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -35,16 +38,20 @@ type adminDriver interface {
 }
 
 // adminDrivers are the front doors, by name; each driver's file registers itself in an
-// init function. newDriver gets the database the scenario's store also opens.
-var adminDrivers = map[string]func(t *testing.T, dsn string) adminDriver{}
+// init function. A driver gets the database the scenario's store also opens, and the
+// path of the scenario's mapping file ("" for the built-in defaults), whose rules its
+// front door must apply as a server started with it does.
+var adminDrivers = map[string]func(t *testing.T, dsn, configPath string) adminDriver{}
 
 // adminScenario is a sequence of steps and what they leave behind. setup runs first on
-// a store of the same database (SCIM users and groups an IdP would have pushed).
+// a store of the same database (SCIM users and groups an IdP would have pushed), with
+// the rules of config, the scenario's mapping file ("" for the defaults).
 type adminScenario struct {
-	name  string
-	setup func(t *testing.T, ctx context.Context, st store.Store)
-	steps []adminStep
-	check func(t *testing.T, ctx context.Context, st store.Store)
+	name   string
+	config string
+	setup  func(t *testing.T, ctx context.Context, st store.Store)
+	steps  []adminStep
+	check  func(t *testing.T, ctx context.Context, st store.Store)
 }
 
 func TestAdminScenarios(t *testing.T) {
@@ -62,10 +69,22 @@ func TestAdminScenarios(t *testing.T) {
 						t.Fatal(err)
 					}
 					t.Cleanup(func() { st.Close() })
+					configPath := ""
+					if sc.config != "" {
+						configPath = filepath.Join(t.TempDir(), "mapping.yaml")
+						if err := os.WriteFile(configPath, []byte(sc.config), 0o600); err != nil {
+							t.Fatal(err)
+						}
+						cfg, err := rules.Load(configPath)
+						if err != nil {
+							t.Fatal(err)
+						}
+						st.SetRules(cfg)
+					}
 					if sc.setup != nil {
 						sc.setup(t, ctx, st)
 					}
-					d := adminDrivers[name](t, dsn)
+					d := adminDrivers[name](t, dsn, configPath)
 					for i, s := range sc.steps {
 						said, code := d.do(t, s)
 						if code != s.code {
@@ -256,3 +275,163 @@ var adminScenarios = []adminScenario{
 		},
 	},
 }
+
+// roleScenarioRules are the mapping of the role scenarios (issue 14): a group whose
+// members are team admins of engineering, and guest groups.
+const roleScenarioRules = `
+groups:
+  - match: {displayName: "Engineering"}
+    teams: [engineering]
+  - match: {displayName: "Eng Leads"}
+    team_admin: [engineering]
+  - match: {displayNamePrefix: "guest-"}
+    guest: true
+    channels: ["partners/{suffix}"]
+`
+
+// adminOf reads whether an account holds the role named by where ("system", a team, or
+// "team/channel") and what grants it.
+func adminOf(t *testing.T, ctx context.Context, st store.Store, key, where string) (has bool, sources []string) {
+	t.Helper()
+	d := accountOf(t, ctx, st, key)
+	strs := func(src []store.MembershipSource) []string {
+		var out []string
+		for _, s := range src {
+			out = append(out, s.String())
+		}
+		return out
+	}
+	if where == "system" {
+		return d.SystemAdmin, strs(d.SystemAdminSources)
+	}
+	if ref, ok := store.ParseChannelPath(where); ok {
+		for _, c := range d.Channels {
+			if c.Team == ref.Team && c.Channel == ref.Channel {
+				return c.Admin, strs(c.AdminSources)
+			}
+		}
+		return false, nil
+	}
+	for _, tm := range d.Teams {
+		if tm.Team == where {
+			return tm.Admin, strs(tm.AdminSources)
+		}
+	}
+	return false, nil
+}
+
+// wantAdmin checks adminOf.
+func wantAdmin(t *testing.T, ctx context.Context, st store.Store, key, where string, has bool, sources ...string) {
+	t.Helper()
+	gotHas, gotSources := adminOf(t, ctx, st, key, where)
+	if gotHas != has || !slices.Equal(gotSources, sources) {
+		t.Errorf("%s admin of %s: %v %v, want %v %v", key, where, gotHas, gotSources, has, sources)
+	}
+}
+
+var roleScenarios = []adminScenario{
+	{
+		name: "system-admin-grant-and-revoke",
+		steps: []adminStep{
+			step("user", "create", "--email", "alice@example.com", "--username", "alice", "--password", "Passw0rd!x"),
+			step("roles", "system_admin", "alice").saying("made alice system_admin"),
+			step("roles", "system_admin", "alice").saying("alice was already made system_admin by hand"),
+			step("user", "show", "alice").saying("system_admin system_user"),
+			step("roles", "member", "alice").saying("alice is no longer system_admin"),
+			step("roles", "member", "alice").fails(store.CodeNoRole, "alice"),
+			step("roles", "system_admin", "alice", "nobody").fails(store.CodeNotFound, "nobody"),
+			step("roles", "member").fails("usage", ""),
+		},
+		check: func(t *testing.T, ctx context.Context, st store.Store) {
+			// The step naming nobody made alice an admin again: each account on its own.
+			wantAdmin(t, ctx, st, "alice", "system", true, "manual")
+		},
+	},
+	{
+		// A team admin granted by a group stays one when the grant by hand goes, and a
+		// revoke of what only the group grants is refused, naming the group.
+		name:   "team-admin-survives-revoke-while-a-group-grants-it",
+		config: roleScenarioRules,
+		setup: func(t *testing.T, ctx context.Context, st store.Store) {
+			var ids []string
+			for _, name := range []string{"bob@example.com", "carol@example.com"} {
+				u := store.User{UserName: name, Active: true, Emails: []store.MultiValue{{Value: name, Primary: true}}}
+				if err := st.CreateUser(ctx, &u); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, u.ID)
+			}
+			for _, g := range []struct {
+				name    string
+				members []string
+			}{{"Engineering", ids}, {"Eng Leads", ids[:1]}} {
+				if err := st.CreateGroup(ctx, &store.Group{DisplayName: g.name}, g.members); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+		steps: []adminStep{
+			step("team", "admins", "remove", "engineering", "bob").fails(store.CodeStillGranted, "group Eng Leads"),
+			step("team", "admins", "add", "engineering", "bob").saying("made bob team_admin of engineering"),
+			step("team", "admins", "remove", "engineering", "bob").saying("bob stays team_admin of engineering: granted by group Eng Leads"),
+			step("user", "show", "bob").saying("team_user team_admin"),
+			step("team", "admins", "add", "engineering", "carol").saying("made carol team_admin of engineering"),
+			step("team", "admins", "remove", "engineering", "carol").saying("carol is no longer team_admin of engineering"),
+			step("team", "admins", "remove", "engineering", "carol").fails(store.CodeNoRole, "carol"),
+			step("team", "admins", "add", "nope", "carol").fails(store.CodeNotFound, "nope"),
+		},
+		check: func(t *testing.T, ctx context.Context, st store.Store) {
+			wantAdmin(t, ctx, st, "bob", "engineering", true, "group:Eng Leads")
+			wantAdmin(t, ctx, st, "carol", "engineering", false)
+		},
+	},
+	{
+		// The mapping decides a guest's memberships, and a guest holds no admin role.
+		name:   "guest-refused",
+		config: roleScenarioRules,
+		setup: func(t *testing.T, ctx context.Context, st store.Store) {
+			scimMember(t, ctx, st, "gina@example.com", "guest-acme")
+		},
+		steps: []adminStep{
+			step("user", "show", "gina").saying("system_guest"),
+			step("roles", "system_admin", "gina").fails(store.CodeGuest, "gina"),
+			step("team", "admins", "add", "partners", "gina").fails(store.CodeGuest, "gina"),
+			step("channel", "admins", "add", "partners:acme", "gina").fails(store.CodeGuest, "gina"),
+			step("team", "users", "add", "partners", "gina").fails(store.CodeGuest, "gina"),
+		},
+		check: func(t *testing.T, ctx context.Context, st store.Store) {
+			d := accountOf(t, ctx, st, "gina")
+			if !d.Guest || d.SystemAdmin || len(d.SystemAdminSources) > 0 {
+				t.Errorf("gina: guest %v, system admin %v %v", d.Guest, d.SystemAdmin, d.SystemAdminSources)
+			}
+			if got := teamSources(d); len(got) != 1 || !strings.HasPrefix(got[0], "partners=") {
+				t.Errorf("gina's teams: %v", got)
+			}
+		},
+	},
+	{
+		// An admin is a member: of the team for team_admin (not_team_member), of the
+		// channel for channel_admin (not_member, in its team or not).
+		name: "channel-admin-needs-the-membership",
+		steps: []adminStep{
+			step("user", "create", "--email", "erin@example.com", "--username", "erin", "--password", "Passw0rd!x"),
+			step("team", "create", "design"),
+			step("channel", "create", "design:reviews", "--private"),
+			step("team", "admins", "add", "design", "erin").fails(store.CodeNotTeamMember, "design"),
+			step("channel", "admins", "add", "design:reviews", "erin").fails(store.CodeNotMember, "design:reviews"),
+			step("team", "users", "add", "design", "erin"),
+			step("channel", "admins", "add", "design:reviews", "erin").fails(store.CodeNotMember, "reviews"),
+			step("channel", "users", "add", "design:reviews", "erin"),
+			step("channel", "admins", "add", "design/reviews", "erin").saying("made erin channel_admin of design:reviews"),
+			step("channel", "admins", "add", "design:nope", "erin").fails(store.CodeNotFound, "nope"),
+			step("channel", "admins", "remove", "design:town-square", "erin").fails(store.CodeNoRole, "erin"),
+			step("user", "show", "erin").saying("channel_user channel_admin"),
+		},
+		check: func(t *testing.T, ctx context.Context, st store.Store) {
+			wantAdmin(t, ctx, st, "erin", "design/reviews", true, "manual")
+			wantAdmin(t, ctx, st, "erin", "design", false)
+		},
+	},
+}
+
+func init() { adminScenarios = append(adminScenarios, roleScenarios...) }

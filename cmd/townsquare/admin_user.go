@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -114,8 +115,10 @@ func printAccounts(w io.Writer, as []store.AccountSummary) {
 var userShowCmd = adminCommand{
 	synopsis: "USER [--json]",
 	help: `Shows an account: its SCIM id and userName, email, names, state, auth service and data,
-what made it (origin: scim, import, manual, login), its groups, and its teams and
-channels with why it is in each (group:<name>, default, team-join, import, manual).`,
+what made it (origin: scim, import, manual, login), its roles (system_user, system_admin,
+or system_guest for a guest) and what grants the system admin role, its groups, and its
+teams and channels with why it is in each (group:<name>, default, team-join, import,
+manual) and, where it is an admin or a guest, its roles there and what grants them.`,
 	run: func(c *adminCall) error {
 		asJSON := jsonFlag(c.fs)
 		if err := c.parse(1, 1); err != nil {
@@ -161,8 +164,17 @@ func printAccount(w io.Writer, d store.AccountDetails) {
 		{"auth_service", d.AuthService},
 		{"auth_data", d.AuthData},
 		{"origin", d.Origin},
+		{"roles", store.SystemRoles(d.SystemAdmin, d.Guest)},
+		{"guest", map[bool]string{true: "yes: in exactly the channels its guest groups name", false: "no"}[d.Guest]},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], orDash(kv[1]))
+	}
+	if len(d.SystemAdminSources) > 0 {
+		grants := strings.Join(sourceStrings(d.SystemAdminSources), ", ")
+		if d.Guest {
+			grants += " (no effect while a guest)"
+		}
+		fmt.Fprintf(tw, "system_admin:\tgranted by %s\n", grants)
 	}
 	groups := make([]string, len(d.Groups))
 	for i, g := range d.Groups {
@@ -170,16 +182,24 @@ func printAccount(w io.Writer, d store.AccountDetails) {
 	}
 	fmt.Fprintf(tw, "groups:\t%s\n", orDash(strings.Join(groups, ", ")))
 	tw.Flush()
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// The roles column is empty for a plain member: the table is written to b, and its
+	// lines are printed without the padding that leaves behind.
+	var b bytes.Buffer
+	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "teams:\n")
 	for _, t := range d.Teams {
-		fmt.Fprintf(tw, "  %s\t%s\n", t.Team, strings.Join(sourceStrings(t.Sources), ", "))
+		roles := roleLine(store.TeamRoles(t.Admin, d.Guest), t.Admin, d.Guest, t.AdminSources)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Team, strings.Join(sourceStrings(t.Sources), ", "), roles)
 	}
 	fmt.Fprintf(tw, "channels:\n")
 	for _, ch := range d.Channels {
-		fmt.Fprintf(tw, "  %s:%s\t%s\n", ch.Team, ch.Channel, strings.Join(sourceStrings(ch.Sources), ", "))
+		roles := roleLine(store.ChannelRoles(ch.Admin, d.Guest), ch.Admin, d.Guest, ch.AdminSources)
+		fmt.Fprintf(tw, "  %s:%s\t%s\t%s\n", ch.Team, ch.Channel, strings.Join(sourceStrings(ch.Sources), ", "), roles)
 	}
 	tw.Flush()
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
 }
 
 var userCreateCmd = adminCommand{

@@ -57,10 +57,12 @@ commands:
   token revoke NAME     revoke an API token
   user list|search|show|create|deactivate|activate|delete|edit
                         accounts by hand, as mmctl's user commands (see "townsquare user help")
-  team list|create|users add|remove
-                        teams and their members by hand (see "townsquare team help")
-  channel list|create|users add|remove
-                        channels (TEAM:CHANNEL) and their members by hand (see "townsquare channel help")
+  team list|create|users add|remove|admins add|remove
+                        teams, their members and admins by hand (see "townsquare team help")
+  channel list|create|users add|remove|admins add|remove
+                        channels (TEAM:CHANNEL), their members and admins by hand (see "townsquare channel help")
+  roles system_admin|member USER...
+                        make accounts system admins by hand, or take that away (see "townsquare roles help")
   events [--after C] [--account USER] [--limit N] [--follow] [--json]
                         print the change journal: who changed what, and why
   mattermost status|retry|release|sync
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdConformance(ctx, args[1:], stdout, stderr)
 	case "mattermost":
 		return cmdMattermost(ctx, args[1:], stdout, stderr)
-	case "user", "team", "channel":
+	case "user", "team", "channel", "roles":
 		return cmdAdmin(ctx, args[0], args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "townsquare", versionString())
