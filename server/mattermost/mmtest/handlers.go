@@ -441,8 +441,9 @@ func (st *state) updateUserRoles(c *call) (int, any) {
 }
 
 // demoteUser is POST /users/{id}/demote (api4 demoteUserToGuest; App.DemoteUserToGuest):
-// unlicensed 501; a guest already 501; else the user becomes system_guest and every
-// membership a guest membership.
+// unlicensed 501; a guest already 501; else system_user becomes system_guest,
+// system_admin goes (other roles stay), and every membership becomes a guest membership
+// without scheme_admin (SqlUserStore.DemoteUserToGuest).
 func (st *state) demoteUser(c *call) (int, any) {
 	if !st.licensed {
 		return fail(http.StatusNotImplemented, "api.team.demote_user_to_guest.license.error", "Your license does not support guest accounts")
@@ -454,7 +455,7 @@ func (st *state) demoteUser(c *call) (int, any) {
 	if isGuest(u) {
 		return fail(http.StatusNotImplemented, "api.user.demote_user_to_guest.already_guest.app_error", "Unable to convert the user to guest because is already a guest.")
 	}
-	u.u.Roles = "system_guest"
+	u.u.Roles = mapRoles(u.u.Roles, "system_user", "system_guest", "system_admin")
 	u.updateAt = now()
 	st.setGuest(u.u.ID, true)
 	return http.StatusOK, statusOK
@@ -470,7 +471,7 @@ func (st *state) promoteUser(c *call) (int, any) {
 	if !isGuest(u) {
 		return fail(http.StatusNotImplemented, "api.user.promote_guest_to_user.no_guest.app_error", "Unable to convert the guest to regular user because is not a guest.")
 	}
-	u.u.Roles = "system_user"
+	u.u.Roles = mapRoles(u.u.Roles, "system_guest", "system_user", "")
 	u.updateAt = now()
 	st.setGuest(u.u.ID, false)
 	for _, t := range st.teams {
@@ -479,6 +480,22 @@ func (st *state) promoteUser(c *call) (int, any) {
 		}
 	}
 	return http.StatusOK, statusOK
+}
+
+// mapRoles is the role string rewrite of SqlUserStore.DemoteUserToGuest and
+// PromoteGuestToUser: from becomes to, drop goes, every other role stays.
+func mapRoles(roles, from, to, drop string) string {
+	var out []string
+	for _, r := range strings.Fields(roles) {
+		switch r {
+		case from:
+			out = append(out, to)
+		case drop:
+		default:
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func (st *state) setGuest(userID string, guest bool) {
