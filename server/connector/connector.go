@@ -6,8 +6,8 @@
 // the store lease "mattermost".
 //
 // Safety: the connector changes only Mattermost users it created or adopted (a link in
-// store.MattermostState), removes only memberships it added, never removes anyone from
-// town-square, deletes a user permanently only with delete_mode: purge and
+// store.MattermostState), removes only memberships it added (and a guest's default
+// channels, roles.go), never removes a member from town-square, deletes a user permanently only with delete_mode: purge and
 // allow_permanent_delete: true, and holds deactivations beyond the hourly limit of its
 // breaker until "townsquare mattermost release".
 package connector
