@@ -57,7 +57,13 @@ func each(t *testing.T, tweak func(c *rules.Config), fn func(t *testing.T, h *ha
 
 func newHarness(t *testing.T, st store.Store, tweak func(c *rules.Config), opts ...mmtest.Option) *harness {
 	t.Helper()
-	cfg, err := rules.Parse([]byte(mappingFile))
+	return newHarnessFor(t, st, mappingFile, tweak, opts...)
+}
+
+// newHarnessFor is newHarness with another mapping file.
+func newHarnessFor(t *testing.T, st store.Store, mapping string, tweak func(c *rules.Config), opts ...mmtest.Option) *harness {
+	t.Helper()
+	cfg, err := rules.Parse([]byte(mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
