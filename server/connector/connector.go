@@ -414,7 +414,8 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 	last := evs[len(evs)-1].Cursor
 	var accounts []string
 	lastOf := map[string]int64{}
-	roles := map[string]bool{} // accounts whose roles an entry changed (roles.go)
+	roles := map[string]bool{}    // accounts whose roles an entry changed (roles.go)
+	sysRoles := map[string]bool{} // … whose system roles changed
 	for _, ev := range evs {
 		if strings.HasPrefix(string(ev.Kind), "mattermost.") {
 			continue
@@ -462,11 +463,17 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 		if ev.Kind.IsRoleEvent() {
 			roles[ev.Account] = true
 		}
+		if ev.Kind == store.EventAccountRoles {
+			sysRoles[ev.Account] = true
+		}
 	}
 	e.forEach(ctx, accounts, func(id string) {
 		actx := withAccount(ctx, id)
 		if roles[id] {
 			actx = withRolesDue(actx)
+		}
+		if sysRoles[id] {
+			actx = withSystemRolesDue(actx)
 		}
 		if err := e.retrying(actx, func() error { return e.syncAccount(actx, id, nil) }); err != nil && ctx.Err() == nil {
 			e.deadLetter(ctx, id, lastOf[id], err)

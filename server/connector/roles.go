@@ -20,7 +20,12 @@ import (
 //     default channels as they do any member.
 //  2. The system role string of a non-guest (PUT …/roles with store.SystemRoles: always
 //     "system_user" or "system_admin system_user", never a lone system_admin), only when
-//     Mattermost's admin-ness differs. A guest's is system_guest, set by the demotion.
+//     Mattermost's admin-ness differs. system_admin is granted whenever Townsquare grants
+//     it, but taken away only when Townsquare's system roles of the account changed (an
+//     account.roles entry, systemRolesDue): an existing Mattermost admin that is adopted,
+//     or made admin by hand in Mattermost, keeps the role (no lock-out of the System
+//     Console on the first sync). A guest's role string is system_guest, set by the
+//     demotion.
 //  3. The memberships (syncMemberships).
 //  4. Team and channel admin: PUT …/schemeRoles {"scheme_admin", "scheme_user": true} on
 //     each desired membership whose scheme_admin differs. A guest's memberships are
@@ -43,6 +48,19 @@ const (
 )
 
 type rolesDueKey struct{}
+
+type systemRolesDueKey struct{}
+
+// withSystemRolesDue marks a sync that follows a change of the account's system roles
+// in Townsquare (an account.roles entry): only then is system_admin taken away.
+func withSystemRolesDue(ctx context.Context) context.Context {
+	return context.WithValue(ctx, systemRolesDueKey{}, true)
+}
+
+func systemRolesDue(ctx context.Context) bool {
+	v, _ := ctx.Value(systemRolesDueKey{}).(bool)
+	return v
+}
 
 // withRolesDue marks a sync that must read the scheme roles of the account's existing
 // memberships.
@@ -106,13 +124,15 @@ func (e *Engine) syncGuestAndSystemRoles(ctx context.Context, d desired, u *matt
 	if d.Guest {
 		return changed, nil
 	}
-	if hasRole(u.Roles, store.RoleSystemAdmin) != d.SystemAdmin || !hasRole(u.Roles, store.RoleSystemUser) || hasRole(u.Roles, store.RoleSystemGuest) {
-		roles := store.SystemRoles(d.SystemAdmin, false)
+	isAdmin := hasRole(u.Roles, store.RoleSystemAdmin)
+	keep := isAdmin && !d.SystemAdmin && !systemRolesDue(ctx)
+	if (isAdmin != d.SystemAdmin && !keep) || !hasRole(u.Roles, store.RoleSystemUser) || hasRole(u.Roles, store.RoleSystemGuest) {
+		roles := store.SystemRoles(d.SystemAdmin || keep, false)
 		if err := e.client.UpdateUserRoles(ctx, u.ID, roles); err != nil {
 			return changed, wrap("PUT /api/v4/users/{id}/roles", err)
 		}
 		u.Roles = roles
-		if d.SystemAdmin {
+		if d.SystemAdmin || keep {
 			e.count(ctx, "user.admin_granted")
 		} else {
 			e.count(ctx, "user.admin_revoked")

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/townsquare/townsquare/server/mattermost"
 	"github.com/townsquare/townsquare/server/mattermost/mmtest"
 	"github.com/townsquare/townsquare/store"
 	"github.com/townsquare/townsquare/store/rules"
@@ -387,6 +388,30 @@ func TestDryRunReportsRoleCalls(t *testing.T) {
 		}
 		if plan.Counts["user.admin_granted"] != 1 || plan.Counts["team.admin_granted"] != 1 || plan.Counts["channel.admin_granted"] != 1 {
 			t.Errorf("counts %v", plan.Counts)
+		}
+	})
+}
+
+// An existing Mattermost system admin that is adopted keeps system_admin through
+// delivery and reconcile (no lock-out on the first sync); only a change of the
+// account's system roles in Townsquare (an account.roles entry) takes it away.
+func TestAdoptedSystemAdminKeepsTheRole(t *testing.T) {
+	eachRoles(t, nil, func(t *testing.T, h *harness, rs *roleStore) {
+		h.mm.SeedUser(mattermost.User{Username: "ann", Email: "ann@example.com", Roles: "system_admin system_user"})
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		h.deliver()
+		if _, err := h.e.Reconcile(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if u := h.mmUser("ann"); u.Roles != "system_admin system_user" || h.mm.Count("PUT", "/api/v4/users/{id}/roles") != 0 {
+			t.Fatalf("adopted admin: roles %q, %d role calls", u.Roles, h.mm.Count("PUT", "/api/v4/users/{id}/roles"))
+		}
+		rs.set(ann.ID, asMember) // her entries now read as account.roles
+		h.update(ann.ID, func(u *store.User) { u.Title = "Lead" })
+		h.deliver()
+		if u := h.mmUser("ann"); u.Roles != "system_user" {
+			t.Fatalf("after an account.roles entry: roles %q", u.Roles)
 		}
 	})
 }
