@@ -21,11 +21,11 @@ import (
 //  2. The system role string of a non-guest (PUT …/roles with store.SystemRoles: always
 //     "system_user" or "system_admin system_user", never a lone system_admin), only when
 //     Mattermost's admin-ness differs. system_admin is granted whenever Townsquare grants
-//     it, but taken away only when Townsquare's system roles of the account changed (an
-//     account.roles entry, systemRolesDue): an existing Mattermost admin that is adopted,
-//     or made admin by hand in Mattermost, keeps the role (no lock-out of the System
-//     Console on the first sync). A guest's role string is system_guest, set by the
-//     demotion.
+//     it, but taken away only from an account whose system roles Townsquare has changed
+//     (an account.roles entry in the batch, systemRolesDue, or in its journal,
+//     systemRolesManaged): an existing Mattermost admin that is adopted keeps the role
+//     (no lock-out of the System Console on the first sync). A guest's role string is
+//     system_guest, set by the demotion.
 //  3. The memberships (syncMemberships).
 //  4. Team and channel admin: PUT …/schemeRoles {"scheme_admin", "scheme_user": true} on
 //     each desired membership whose scheme_admin differs. A guest's memberships are
@@ -125,7 +125,14 @@ func (e *Engine) syncGuestAndSystemRoles(ctx context.Context, d desired, u *matt
 		return changed, nil
 	}
 	isAdmin := hasRole(u.Roles, store.RoleSystemAdmin)
-	keep := isAdmin && !d.SystemAdmin && !systemRolesDue(ctx)
+	keep := false
+	if isAdmin && !d.SystemAdmin && !systemRolesDue(ctx) {
+		managed, err := e.systemRolesManaged(ctx, d.ID)
+		if err != nil {
+			return changed, err
+		}
+		keep = !managed
+	}
 	if (isAdmin != d.SystemAdmin && !keep) || !hasRole(u.Roles, store.RoleSystemUser) || hasRole(u.Roles, store.RoleSystemGuest) {
 		roles := store.SystemRoles(d.SystemAdmin || keep, false)
 		if err := e.client.UpdateUserRoles(ctx, u.ID, roles); err != nil {
@@ -364,6 +371,34 @@ func (e *Engine) syncChannelSummary(ctx context.Context, team string, want store
 		e.count(ctx, "channel.updated")
 	}
 	return nil
+}
+
+// maxRolesScan bounds how many of an account's journal entries systemRolesManaged
+// reads; beyond them the account counts as one whose roles Townsquare never changed.
+const maxRolesScan = 10 * store.MaxEventPage
+
+// systemRolesManaged reports whether the journal holds an account.roles entry of the
+// account: Townsquare has changed its system roles, so it owns them. It is asked only
+// of an account Mattermost shows as system_admin and Townsquare does not (a few).
+func (e *Engine) systemRolesManaged(ctx context.Context, accountID string) (bool, error) {
+	var after int64
+	for read := 0; read < maxRolesScan; {
+		evs, err := e.st.Events(ctx, store.EventQuery{After: after, Limit: store.MaxEventPage, Account: accountID})
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range evs {
+			if ev.Kind == store.EventAccountRoles {
+				return true, nil
+			}
+		}
+		if len(evs) < store.MaxEventPage {
+			return false, nil
+		}
+		read += len(evs)
+		after = evs[len(evs)-1].Cursor
+	}
+	return false, nil
 }
 
 func (e *Engine) teamSummary(ctx context.Context, name string) (store.TeamSummary, bool, error) {

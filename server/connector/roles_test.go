@@ -415,3 +415,38 @@ func TestAdoptedSystemAdminKeepsTheRole(t *testing.T) {
 		}
 	})
 }
+
+// A revocation of system_admin whose delivery failed is sent when the dead letter is
+// retried: the journal says Townsquare manages the account's system roles.
+func TestRetriedRevocationIsSent(t *testing.T) {
+	eachE2E(t, func(t *testing.T, h *harness) {
+		ann := h.user("ann@example.com", "00uA", true)
+		h.group("Engineering", ann.ID)
+		admins := h.group("Chat Admins", ann.ID)
+		h.deliver()
+		if u := h.mmUser("ann"); u.Roles != "system_admin system_user" {
+			t.Fatalf("roles %q", u.Roles)
+		}
+		// The revocation is refused once (a 403, say a proxy's), parking the account.
+		h.members(admins.ID, store.RemoveMembers, ann.ID)
+		h.mm.FailNext(1, 403)
+		h.deliver()
+		if r := h.status(); r.DeadLetters.Count != 1 {
+			t.Fatalf("dead letters %+v", r.DeadLetters)
+		}
+		if u := h.mmUser("ann"); u.Roles != "system_admin system_user" {
+			t.Fatalf("roles %q before the retry", u.Roles)
+		}
+		if _, err := h.st.RequeueDeadLetters(h.ctx, nil, true); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver()
+		if _, err := h.e.Step(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if u := h.mmUser("ann"); u.Roles != "system_user" {
+			t.Fatalf("roles %q after the retry", u.Roles)
+		}
+		h.converged()
+	})
+}
