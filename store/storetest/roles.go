@@ -148,8 +148,8 @@ func testRolesFromGroups(t *testing.T, s store.Store) {
 	// RevokeRole of a role only a group grants is refused, naming the group.
 	patchMembers(t, s, ops.ID, store.AddMembers, bob.ID)
 	if c, err := s.RevokeRole(cli(), bob.ID, engAdmin); err != nil || !c.Changed || !c.Has ||
-		joinSources(c.Remaining) != "group:Ops Leads" {
-		t.Fatalf("revoke with a group left = %+v, %v", c, err)
+		joinSources(c.Remaining) != "group:Ops Leads" || c.String() != "bob stays team_admin of engineering: granted by group Ops Leads" {
+		t.Fatalf("revoke with a group left = %+v (%s), %v", c, c, err)
 	}
 	_, err := s.RevokeRole(cli(), bob.ID, engAdmin)
 	wantCode(t, "revoke a role a group grants", err, store.CodeStillGranted, "Ops Leads")
