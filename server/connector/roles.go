@@ -52,7 +52,8 @@ type rolesDueKey struct{}
 type systemRolesDueKey struct{}
 
 // withSystemRolesDue marks a sync that follows a change of the account's system roles
-// in Townsquare (an account.roles entry): only then is system_admin taken away.
+// in Townsquare (an account.roles entry in the batch): system_admin is then taken away
+// without asking the journal (systemRolesManaged).
 func withSystemRolesDue(ctx context.Context) context.Context {
 	return context.WithValue(ctx, systemRolesDueKey{}, true)
 }
