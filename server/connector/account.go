@@ -59,8 +59,8 @@ func cut(s string, n int) string {
 
 // syncAccount converges Mattermost to one account's current desired state, in
 // Mattermost's order: the user (adopted or created when unlinked), reactivation, its
-// attributes, its memberships (while active), and deactivation last (through the
-// breaker). A purged account's user is deactivated, or deleted permanently when the
+// attributes, while active its guest status and system roles, memberships and their
+// admin roles (roles.go), and deactivation last (through the breaker). A purged account's user is deactivated, or deleted permanently when the
 // configuration allows it. Errors are returned for the caller to retry or park.
 //
 // known, when not nil, is the account's state as just read (a reconcile streams them),
@@ -132,9 +132,17 @@ func (e *Engine) syncAccount(ctx context.Context, accountID string, known *store
 		return err
 	}
 
-	// (d) memberships, while active.
+	// (d) roles, memberships and the roles of memberships, while active (roles.go).
 	if d.Active {
-		if err := e.syncMemberships(ctx, d, u.ID); err != nil {
+		transition, err := e.syncGuestAndSystemRoles(ctx, d, &u)
+		if err != nil {
+			return err
+		}
+		got := newAdded()
+		if err := e.syncMemberships(ctx, d, u.ID, got); err != nil {
+			return err
+		}
+		if err := e.syncMemberRoles(ctx, d, u.ID, got, transition || rolesDue(ctx)); err != nil {
 			return err
 		}
 		if !e.dry {
@@ -345,7 +353,9 @@ func (e *Engine) syncAttributes(ctx context.Context, d desired, u *mattermost.Us
 // first: Mattermost adds to a channel only members of its team) and records them, then
 // removes the ones it added that are no longer desired, channels first. town-square is
 // Mattermost's own business on a team join, and never removed.
-func (e *Engine) syncMemberships(ctx context.Context, d desired, userID string) error {
+//
+// got receives what the adds answered: the memberships as Mattermost holds them.
+func (e *Engine) syncMemberships(ctx context.Context, d desired, userID string, got *added) error {
 	ownedTeams, ownedChannels, err := e.st.OwnedMemberships(ctx, d.ID)
 	if err != nil {
 		return err
@@ -368,16 +378,17 @@ func (e *Engine) syncMemberships(ctx context.Context, d desired, userID string) 
 		if err != nil {
 			return err
 		}
-		_, err = e.client.AddTeamMember(ctx, teamID, userID)
+		m, err := e.client.AddTeamMember(ctx, teamID, userID)
 		if mattermost.IsNotFound(err) { // the recorded id is stale: find the team again, once
 			if teamID, err = e.resolveTeam(ctx, team, true); err != nil {
 				return err
 			}
-			_, err = e.client.AddTeamMember(ctx, teamID, userID)
+			m, err = e.client.AddTeamMember(ctx, teamID, userID)
 		}
 		if err != nil {
 			return wrap("POST /api/v4/teams/{team_id}/members", err)
 		}
+		got.teams[team] = m
 		e.count(ctx, "team.added")
 		if !e.dry {
 			if err := e.st.OwnTeam(ctx, d.ID, team); err != nil {
@@ -396,17 +407,18 @@ func (e *Engine) syncMemberships(ctx context.Context, d desired, userID string) 
 		if err != nil {
 			return err
 		}
-		_, err = e.client.AddChannelMember(ctx, chID, userID)
+		m, err := e.client.AddChannelMember(ctx, chID, userID)
 		if mattermost.IsNotFound(err) && mattermost.ErrorID(err) != errTeamMemberMissing {
 			// The recorded id is stale: find the channel again, once.
 			if chID, err = e.resolveChannel(ctx, c.Team, c.Channel, true); err != nil {
 				return err
 			}
-			_, err = e.client.AddChannelMember(ctx, chID, userID)
+			m, err = e.client.AddChannelMember(ctx, chID, userID)
 		}
 		if err != nil {
 			return wrap("POST /api/v4/channels/{channel_id}/members", err)
 		}
+		got.channels[ref] = m
 		e.count(ctx, "channel.added")
 		if !e.dry {
 			if err := e.st.OwnChannel(ctx, d.ID, c.Team, c.Channel); err != nil {
@@ -636,14 +648,15 @@ func (e *Engine) resolveChannel(ctx context.Context, team, channel string, fresh
 }
 
 // ensureAllTeamsAndChannels ensures every team and channel of Townsquare exists in
-// Mattermost (a retried dead letter of a team or channel creation).
+// Mattermost with its display name and type (a retried dead letter of a team or channel
+// creation or update).
 func (e *Engine) ensureAllTeamsAndChannels(ctx context.Context) error {
 	teams, err := e.st.ListTeams(ctx)
 	if err != nil {
 		return err
 	}
 	for _, t := range teams {
-		if _, err := e.ensureTeam(ctx, t.Name); err != nil {
+		if err := e.syncTeamSummary(ctx, t); err != nil {
 			return err
 		}
 		chans, err := e.st.TeamChannels(ctx, t.Name)
@@ -651,7 +664,7 @@ func (e *Engine) ensureAllTeamsAndChannels(ctx context.Context) error {
 			return err
 		}
 		for _, c := range chans {
-			if _, err := e.ensureChannel(ctx, t.Name, c.Name); err != nil {
+			if err := e.syncChannelSummary(ctx, t.Name, c); err != nil {
 				return err
 			}
 		}

@@ -6,8 +6,8 @@
 // the store lease "mattermost".
 //
 // Safety: the connector changes only Mattermost users it created or adopted (a link in
-// store.MattermostState), removes only memberships it added, never removes anyone from
-// town-square, deletes a user permanently only with delete_mode: purge and
+// store.MattermostState), removes only memberships it added (and a guest's default
+// channels, roles.go), never removes a member from town-square, deletes a user permanently only with delete_mode: purge and
 // allow_permanent_delete: true, and holds deactivations beyond the hourly limit of its
 // breaker until "townsquare mattermost release".
 package connector
@@ -93,6 +93,18 @@ type Client interface {
 	GetChannelMembers(ctx context.Context, channelID string, page, perPage int) ([]mattermost.ChannelMember, error)
 	AddChannelMember(ctx context.Context, channelID, userID string) (mattermost.ChannelMember, error)
 	RemoveChannelMember(ctx context.Context, channelID, userID string) error
+	// Roles and guests, team and channel properties (issue 14; roles.go).
+	UpdateUserRoles(ctx context.Context, id, roles string) error
+	DemoteUser(ctx context.Context, id string) error
+	PromoteUser(ctx context.Context, id string) error
+	GetTeamMember(ctx context.Context, teamID, userID string) (mattermost.TeamMember, error)
+	UpdateTeamMemberSchemeRoles(ctx context.Context, teamID, userID string, r mattermost.SchemeRoles) error
+	GetChannelMember(ctx context.Context, channelID, userID string) (mattermost.ChannelMember, error)
+	UpdateChannelMemberSchemeRoles(ctx context.Context, channelID, userID string, r mattermost.SchemeRoles) error
+	PatchTeam(ctx context.Context, teamID string, p mattermost.TeamPatch) (mattermost.Team, error)
+	UpdateTeamPrivacy(ctx context.Context, teamID, privacy string) (mattermost.Team, error)
+	PatchChannel(ctx context.Context, channelID string, p mattermost.ChannelPatch) (mattermost.Channel, error)
+	UpdateChannelPrivacy(ctx context.Context, channelID, privacy string) (mattermost.Channel, error)
 }
 
 var _ Client = (*mattermost.Client)(nil)
@@ -402,15 +414,30 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 	last := evs[len(evs)-1].Cursor
 	var accounts []string
 	lastOf := map[string]int64{}
+	roles := map[string]bool{}    // accounts whose roles an entry changed (roles.go)
+	sysRoles := map[string]bool{} // … whose system roles changed
 	for _, ev := range evs {
 		if strings.HasPrefix(string(ev.Kind), "mattermost.") {
 			continue
 		}
-		// team.updated and channel.updated (an import's display name or type) are
-		// passed over: docs/mattermost.md's calls hold none that patches a team or a
-		// channel, so a Mattermost team or channel keeps the name and type it was
-		// created with. They name no account, so no account is synced for them.
+		// team.updated and channel.updated (a display name or type changed by an
+		// import or the mapping's declarations) converge the team's or channel's
+		// properties; they name no account, so no account is synced for them.
 		switch ev.Kind {
+		case store.EventTeamUpdated:
+			if err := e.retrying(ctx, func() error { return e.syncTeamProps(ctx, ev.Team) }); err != nil {
+				if ctx.Err() != nil {
+					return 0, ctx.Err()
+				}
+				e.deadLetter(ctx, "", ev.Cursor, err)
+			}
+		case store.EventChannelUpdated:
+			if err := e.retrying(ctx, func() error { return e.syncChannelProps(ctx, ev.Team, ev.Channel) }); err != nil {
+				if ctx.Err() != nil {
+					return 0, ctx.Err()
+				}
+				e.deadLetter(ctx, "", ev.Cursor, err)
+			}
 		case store.EventTeamCreated:
 			if err := e.retrying(ctx, func() error { _, err := e.ensureTeam(ctx, ev.Team); return err }); err != nil {
 				if ctx.Err() != nil {
@@ -433,9 +460,21 @@ func (e *Engine) deliverBatch(ctx context.Context) (int, error) {
 			accounts = append(accounts, ev.Account)
 		}
 		lastOf[ev.Account] = ev.Cursor
+		if ev.Kind.IsRoleEvent() {
+			roles[ev.Account] = true
+		}
+		if ev.Kind == store.EventAccountRoles {
+			sysRoles[ev.Account] = true
+		}
 	}
 	e.forEach(ctx, accounts, func(id string) {
 		actx := withAccount(ctx, id)
+		if roles[id] {
+			actx = withRolesDue(actx)
+		}
+		if sysRoles[id] {
+			actx = withSystemRolesDue(actx)
+		}
 		if err := e.retrying(actx, func() error { return e.syncAccount(actx, id, nil) }); err != nil && ctx.Err() == nil {
 			e.deadLetter(ctx, id, lastOf[id], err)
 		}
@@ -497,8 +536,11 @@ func (e *Engine) retrying(ctx context.Context, fn func() error) error {
 
 // retryable: Mattermost's transient failures and the store's, but never a create whose
 // auth_data is taken (Mattermost answers that with a 500 that no retry fixes).
+//
+// Nor a 501 (Not Implemented): Mattermost's answer for a feature it lacks, such as a
+// demotion without a license for guest accounts.
 func retryable(err error) bool {
-	if mattermost.ErrorID(err) == mattermost.ErrUserSave {
+	if mattermost.ErrorID(err) == mattermost.ErrUserSave || notImplemented(err) {
 		return false
 	}
 	return mattermost.Retryable(err) || errors.Is(err, store.ErrUnavailable)
@@ -615,7 +657,7 @@ func (e *Engine) retryRequeued(ctx context.Context) error {
 			if id == "" {
 				return e.ensureAllTeamsAndChannels(ctx)
 			}
-			return e.syncAccount(ctx, id, nil)
+			return e.syncAccount(withRolesDue(ctx), id, nil)
 		})
 		if ctx.Err() != nil {
 			return

@@ -57,7 +57,13 @@ func each(t *testing.T, tweak func(c *rules.Config), fn func(t *testing.T, h *ha
 
 func newHarness(t *testing.T, st store.Store, tweak func(c *rules.Config), opts ...mmtest.Option) *harness {
 	t.Helper()
-	cfg, err := rules.Parse([]byte(mappingFile))
+	return newHarnessFor(t, st, mappingFile, tweak, opts...)
+}
+
+// newHarnessFor is newHarness with another mapping file.
+func newHarnessFor(t *testing.T, st store.Store, mapping string, tweak func(c *rules.Config), opts ...mmtest.Option) *harness {
+	t.Helper()
+	cfg, err := rules.Parse([]byte(mapping))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1186,21 +1192,42 @@ func TestTeamsAreCreatedWithTheirType(t *testing.T) {
 	})
 }
 
-// team.updated and channel.updated are passed over: no call patches a team or a
-// channel, and the entries neither fail the delivery nor become dead letters.
-func TestTeamAndChannelUpdatesArePassedOver(t *testing.T) {
+// team.updated and channel.updated reach Mattermost: a changed display name is a PUT
+// …/patch, a changed type a PUT …/privacy; a channel declared private is created
+// private; the entries become no dead letters, and delivering them again sends nothing.
+func TestTeamAndChannelUpdatesAreDelivered(t *testing.T) {
 	each(t, nil, func(t *testing.T, h *harness) {
 		b := store.ImportBatch{
-			Teams:    []store.ImportTeam{{Line: 2, Name: "partners", DisplayName: "Partners", Type: store.TeamOpen}},
-			Channels: []store.ImportChannel{{Line: 3, Team: "partners", Name: "deals", DisplayName: "Deals", Type: store.ChannelOpen}},
+			Teams: []store.ImportTeam{{Line: 2, Name: "partners", DisplayName: "Partners", Type: store.TeamOpen}},
+			Channels: []store.ImportChannel{{Line: 3, Team: "partners", Name: "deals", DisplayName: "Deals", Type: store.ChannelOpen},
+				{Line: 4, Team: "partners", Name: "board", DisplayName: "Board", Type: store.ChannelPrivate}},
 		}
 		if _, err := h.st.ImportChat(h.ctx, b, store.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		h.deliver()
+		check := func(team, teamDisplay, teamType string, chans map[string][2]string) {
+			t.Helper()
+			snap := h.mm.Snapshot()
+			var teamID string
+			for _, tm := range snap.Teams {
+				if tm.Name == team {
+					teamID = tm.ID
+					if tm.DisplayName != teamDisplay || tm.Type != teamType {
+						t.Errorf("team %s: %q %q, want %q %q", team, tm.DisplayName, tm.Type, teamDisplay, teamType)
+					}
+				}
+			}
+			for _, c := range snap.Channels {
+				if want, ok := chans[c.Name]; ok && c.TeamID == teamID && (c.DisplayName != want[0] || c.Type != want[1]) {
+					t.Errorf("channel %s: %q %q, want %q", c.Name, c.DisplayName, c.Type, want)
+				}
+			}
+		}
+		check("partners", "Partners", "O", map[string][2]string{"deals": {"Deals", "O"}, "board": {"Board", "P"}})
 		before := len(h.writes())
 		b.Teams[0].DisplayName, b.Teams[0].Type = "Our partners", store.TeamInviteOnly
-		b.Channels[0].Type = store.ChannelPrivate
+		b.Channels[0].DisplayName, b.Channels[0].Type = "Deal flow", store.ChannelPrivate
 		if rep, err := h.st.ImportChat(h.ctx, b, store.ImportOptions{}); err != nil || rep.TeamsUpdated != 1 || rep.ChannelsUpdated != 1 {
 			t.Fatalf("%+v %v", rep, err)
 		}
@@ -1209,11 +1236,28 @@ func TestTeamAndChannelUpdatesArePassedOver(t *testing.T) {
 			t.Fatalf("journal: %v %v", evs, err)
 		}
 		h.deliver()
-		if w := h.writes()[before:]; len(w) != 0 {
-			t.Errorf("the updates made calls: %v", w)
+		w := h.writes()[before:]
+		for _, want := range []string{"PUT /api/v4/teams/{id}/patch", "PUT /api/v4/teams/{id}/privacy",
+			"PUT /api/v4/channels/{id}/patch", "PUT /api/v4/channels/{id}/privacy"} {
+			if !matchAny(w, want) {
+				t.Errorf("no %s among %v", want, w)
+			}
 		}
+		if len(w) != 4 {
+			t.Errorf("the updates made %d calls: %v", len(w), w)
+		}
+		check("partners", "Our partners", "I", map[string][2]string{"deals": {"Deal flow", "P"}, "board": {"Board", "P"}})
 		if r := h.status(); r.DeadLetters.Count != 0 || r.Lag.Entries != 0 {
 			t.Fatalf("dead letters %+v, lag %+v", r.DeadLetters, r.Lag)
+		}
+		// The same import again changes nothing in Townsquare, so nothing is sent.
+		before = len(h.writes())
+		if _, err := h.st.ImportChat(h.ctx, b, store.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver()
+		if w := h.writes()[before:]; len(w) != 0 {
+			t.Errorf("a second import sent %v", w)
 		}
 	})
 }

@@ -111,6 +111,7 @@ func (c *dryRunClient) CreateUser(ctx context.Context, u mattermost.User) (matte
 		"last_name": u.LastName, "nickname": u.Nickname, "position": u.Position, "auth_service": u.AuthService, "auth_data": u.AuthData})
 	u.ID = dryID("user", u.Username)
 	u.AuthData = ""
+	u.Roles = "system_user" // as Mattermost creates every user
 	return u, nil
 }
 
@@ -185,4 +186,73 @@ func (c *dryRunClient) GetChannelMembers(ctx context.Context, channelID string, 
 		return nil, nil
 	}
 	return c.Client.GetChannelMembers(ctx, channelID, page, perPage)
+}
+
+func (c *dryRunClient) UpdateUserRoles(ctx context.Context, id, roles string) error {
+	c.e.record(ctx, "PUT /api/v4/users/"+id+"/roles", map[string]string{"roles": roles})
+	return nil
+}
+
+func (c *dryRunClient) DemoteUser(ctx context.Context, id string) error {
+	c.e.record(ctx, "POST /api/v4/users/"+id+"/demote", nil)
+	return nil
+}
+
+func (c *dryRunClient) PromoteUser(ctx context.Context, id string) error {
+	c.e.record(ctx, "POST /api/v4/users/"+id+"/promote", nil)
+	return nil
+}
+
+func (c *dryRunClient) UpdateTeamMemberSchemeRoles(ctx context.Context, teamID, userID string, r mattermost.SchemeRoles) error {
+	c.e.record(ctx, "PUT /api/v4/teams/"+teamID+"/members/"+userID+"/schemeRoles",
+		map[string]string{"scheme_admin": fmt.Sprint(r.SchemeAdmin), "scheme_user": fmt.Sprint(r.SchemeUser)})
+	return nil
+}
+
+func (c *dryRunClient) UpdateChannelMemberSchemeRoles(ctx context.Context, channelID, userID string, r mattermost.SchemeRoles) error {
+	c.e.record(ctx, "PUT /api/v4/channels/"+channelID+"/members/"+userID+"/schemeRoles",
+		map[string]string{"scheme_admin": fmt.Sprint(r.SchemeAdmin), "scheme_user": fmt.Sprint(r.SchemeUser)})
+	return nil
+}
+
+func (c *dryRunClient) PatchTeam(ctx context.Context, teamID string, p mattermost.TeamPatch) (mattermost.Team, error) {
+	f := map[string]string{}
+	if p.DisplayName != nil {
+		f["display_name"] = *p.DisplayName
+	}
+	c.e.record(ctx, "PUT /api/v4/teams/"+teamID+"/patch", f)
+	return mattermost.Team{ID: teamID}, nil
+}
+
+func (c *dryRunClient) UpdateTeamPrivacy(ctx context.Context, teamID, privacy string) (mattermost.Team, error) {
+	c.e.record(ctx, "PUT /api/v4/teams/"+teamID+"/privacy", map[string]string{"privacy": privacy})
+	return mattermost.Team{ID: teamID, Type: privacy}, nil
+}
+
+func (c *dryRunClient) PatchChannel(ctx context.Context, channelID string, p mattermost.ChannelPatch) (mattermost.Channel, error) {
+	f := map[string]string{}
+	if p.DisplayName != nil {
+		f["display_name"] = *p.DisplayName
+	}
+	c.e.record(ctx, "PUT /api/v4/channels/"+channelID+"/patch", f)
+	return mattermost.Channel{ID: channelID}, nil
+}
+
+func (c *dryRunClient) UpdateChannelPrivacy(ctx context.Context, channelID, privacy string) (mattermost.Channel, error) {
+	c.e.record(ctx, "PUT /api/v4/channels/"+channelID+"/privacy", map[string]string{"privacy": privacy})
+	return mattermost.Channel{ID: channelID, Type: privacy}, nil
+}
+
+func (c *dryRunClient) GetTeamMember(ctx context.Context, teamID, userID string) (mattermost.TeamMember, error) {
+	if isDry(teamID) || isDry(userID) {
+		return mattermost.TeamMember{TeamID: teamID, UserID: userID, SchemeUser: true}, nil
+	}
+	return c.Client.GetTeamMember(ctx, teamID, userID)
+}
+
+func (c *dryRunClient) GetChannelMember(ctx context.Context, channelID, userID string) (mattermost.ChannelMember, error) {
+	if isDry(channelID) || isDry(userID) {
+		return mattermost.ChannelMember{ChannelID: channelID, UserID: userID, SchemeUser: true}, nil
+	}
+	return c.Client.GetChannelMember(ctx, channelID, userID)
 }

@@ -62,7 +62,11 @@ func (e *Engine) Reconcile(ctx context.Context) (*Plan, error) {
 	started := e.now()
 	e.log.InfoContext(ctx, "Mattermost reconcile started", "dry_run", e.dry)
 
-	if err := e.forgetRemovedByHand(ctx); err != nil {
+	// Accounts that the member lists show as an admin somewhere: their memberships'
+	// roles are read below (roles.go), as are those of accounts meant to be admins or
+	// guests. Only admins are held, not every member.
+	admins := map[string]bool{}
+	if err := e.forgetRemovedByHand(ctx, admins); err != nil {
 		return plan, err
 	}
 	var batch []store.ChatAccountState // at most BatchSize accounts at a time
@@ -75,10 +79,14 @@ func (e *Engine) Reconcile(ctx context.Context) (*Plan, error) {
 		}
 		e.forEach(ctx, ids, func(id string) {
 			known := byID[id]
-			if err := e.retrying(ctx, func() error {
+			actx := ctx
+			if admins[id] || wantsRoles(*known) {
+				actx = withRolesDue(ctx)
+			}
+			if err := e.retrying(actx, func() error {
 				k := known
 				known = nil // a retry reads the account afresh
-				return e.syncAccount(ctx, id, k)
+				return e.syncAccount(actx, id, k)
 			}); err != nil && ctx.Err() == nil {
 				e.deadLetter(ctx, id, 0, err)
 			}
@@ -127,8 +135,9 @@ func (e *Engine) Reconcile(ctx context.Context) (*Plan, error) {
 
 // forgetRemovedByHand reads the members of every team and channel the connector knows,
 // one at a time, and forgets the memberships it added that Mattermost no longer has,
-// so that the accounts' convergence adds them again.
-func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
+// so that the accounts' convergence adds them again. admins receives the accounts whose
+// owned memberships Mattermost shows with scheme_admin.
+func (e *Engine) forgetRemovedByHand(ctx context.Context, admins map[string]bool) error {
 	teams, err := e.st.ListTeams(ctx)
 	if err != nil {
 		return err
@@ -142,6 +151,7 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 			return err
 		}
 		members := map[string]bool{}
+		teamAdmins := map[string]bool{}
 		for page := 0; ; page++ {
 			var got []string
 			err := e.retrying(ctx, func() error {
@@ -150,6 +160,9 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 				for _, m := range ms {
 					if m.DeleteAt == 0 {
 						got = append(got, m.UserID)
+						if m.SchemeAdmin {
+							teamAdmins[m.UserID] = true
+						}
 					}
 				}
 				if err == nil && len(ms) < memberPage {
@@ -179,7 +192,7 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 		if members == nil {
 			continue
 		}
-		if err := e.forgetAbsent(ctx, t.Name, "", members); err != nil {
+		if err := e.forgetAbsent(ctx, t.Name, "", members, teamAdmins, admins); err != nil {
 			return err
 		}
 		chans, err := e.st.TeamChannels(ctx, t.Name)
@@ -195,6 +208,7 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 				return err
 			}
 			members := map[string]bool{}
+			chanAdmins := map[string]bool{}
 			for page := 0; ; page++ {
 				var n int
 				err := e.retrying(ctx, func() error {
@@ -202,6 +216,9 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 					n = len(ms)
 					for _, m := range ms {
 						members[m.UserID] = true
+						if m.SchemeAdmin {
+							chanAdmins[m.UserID] = true
+						}
 					}
 					return wrap("GET /api/v4/channels/{channel_id}/members", err)
 				})
@@ -219,7 +236,7 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 			if members == nil {
 				continue
 			}
-			if err := e.forgetAbsent(ctx, t.Name, c.Name, members); err != nil {
+			if err := e.forgetAbsent(ctx, t.Name, c.Name, members, chanAdmins, admins); err != nil {
 				return err
 			}
 		}
@@ -228,12 +245,16 @@ func (e *Engine) forgetRemovedByHand(ctx context.Context) error {
 }
 
 // forgetAbsent forgets the owned memberships of a team (channel "") or channel whose
-// users are not among members.
-func (e *Engine) forgetAbsent(ctx context.Context, team, channel string, members map[string]bool) error {
+// users are not among members, and adds to admins the accounts whose users are among
+// mmAdmins.
+func (e *Engine) forgetAbsent(ctx context.Context, team, channel string, members, mmAdmins, admins map[string]bool) error {
 	var gone []string
 	if err := e.st.EachOwnedMember(ctx, team, channel, func(accountID, mmUserID string) error {
 		if mmUserID != "" && !members[mmUserID] {
 			gone = append(gone, accountID)
+		}
+		if mmUserID != "" && mmAdmins[mmUserID] {
+			admins[accountID] = true
 		}
 		return nil
 	}); err != nil {

@@ -437,6 +437,44 @@ func (c *Client) UpdateTeamMemberSchemeRoles(ctx context.Context, teamID, userID
 	return c.call(ctx, http.MethodPut, pa, nil, r, nil, MaxResponse)
 }
 
+// GetTeamMember is GET /teams/{team_id}/members/{user_id}: one membership with its
+// scheme roles; a non-member is 404.
+func (c *Client) GetTeamMember(ctx context.Context, teamID, userID string) (TeamMember, error) {
+	var out TeamMember
+	pa, err := path("/api/v4/teams/{id}/members/{id}", teamID, userID)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, http.MethodGet, pa, nil, nil, &out, MaxResponse)
+	return out, err
+}
+
+// PatchTeam is PUT /teams/{team_id}/patch with the fields of p that are not nil.
+func (c *Client) PatchTeam(ctx context.Context, teamID string, p TeamPatch) (Team, error) {
+	var out Team
+	pa, err := path("/api/v4/teams/{id}/patch", teamID)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, http.MethodPut, pa, nil, p, &out, MaxResponse)
+	return out, err
+}
+
+// UpdateTeamPrivacy is PUT /teams/{team_id}/privacy {"privacy": "O" or "I"}: a team's
+// type changes only this way (a patch does not carry it).
+func (c *Client) UpdateTeamPrivacy(ctx context.Context, teamID, privacy string) (Team, error) {
+	var out Team
+	pa, err := path("/api/v4/teams/{id}/privacy", teamID)
+	if err != nil {
+		return out, err
+	}
+	body := struct {
+		Privacy string `json:"privacy"`
+	}{privacy}
+	err = c.call(ctx, http.MethodPut, pa, nil, body, &out, MaxResponse)
+	return out, err
+}
+
 // GetChannelByName is GET /teams/name/{team_name}/channels/name/{channel_name}.
 func (c *Client) GetChannelByName(ctx context.Context, teamName, channelName string) (Channel, error) {
 	var ch Channel
@@ -511,4 +549,42 @@ func (c *Client) UpdateChannelMemberSchemeRoles(ctx context.Context, channelID, 
 		return err
 	}
 	return c.call(ctx, http.MethodPut, pa, nil, r, nil, MaxResponse)
+}
+
+// GetChannelMember is GET /channels/{channel_id}/members/{user_id}: one membership with
+// its scheme roles; a non-member is 404 ErrChannelMemberMissing.
+func (c *Client) GetChannelMember(ctx context.Context, channelID, userID string) (ChannelMember, error) {
+	var out ChannelMember
+	pa, err := path("/api/v4/channels/{id}/members/{id}", channelID, userID)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, http.MethodGet, pa, nil, nil, &out, MaxResponse)
+	return out, err
+}
+
+// PatchChannel is PUT /channels/{channel_id}/patch with the fields of p that are not nil.
+func (c *Client) PatchChannel(ctx context.Context, channelID string, p ChannelPatch) (Channel, error) {
+	var out Channel
+	pa, err := path("/api/v4/channels/{id}/patch", channelID)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, http.MethodPut, pa, nil, p, &out, MaxResponse)
+	return out, err
+}
+
+// UpdateChannelPrivacy is PUT /channels/{channel_id}/privacy {"privacy": "O" or "P"}: a
+// channel's type changes only this way. town-square cannot be made private.
+func (c *Client) UpdateChannelPrivacy(ctx context.Context, channelID, privacy string) (Channel, error) {
+	var out Channel
+	pa, err := path("/api/v4/channels/{id}/privacy", channelID)
+	if err != nil {
+		return out, err
+	}
+	body := struct {
+		Privacy string `json:"privacy"`
+	}{privacy}
+	err = c.call(ctx, http.MethodPut, pa, nil, body, &out, MaxResponse)
+	return out, err
 }

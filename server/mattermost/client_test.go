@@ -114,6 +114,11 @@ func TestMethodsSendExactCalls(t *testing.T) {
 		{"GetTeamMembers", func() error { _, err := c.GetTeamMembers(ctx, tid, 2, 50); return err }, "GET", "/api/v4/teams/" + tid + "/members", "page=2&per_page=50", ""},
 		{"AddTeamMember", func() error { _, err := c.AddTeamMember(ctx, tid, uid); return err }, "POST", "/api/v4/teams/" + tid + "/members", "", `{"team_id":"` + tid + `","user_id":"` + uid + `"}`},
 		{"RemoveTeamMember", func() error { return c.RemoveTeamMember(ctx, tid, uid) }, "DELETE", "/api/v4/teams/" + tid + "/members/" + uid + "", "", ""},
+		{"GetTeamMember", func() error { _, err := c.GetTeamMember(ctx, tid, uid); return err }, "GET", "/api/v4/teams/" + tid + "/members/" + uid, "", ""},
+		{"PatchTeam", func() error { _, err := c.PatchTeam(ctx, tid, TeamPatch{DisplayName: sp("Engineering")}); return err },
+			"PUT", "/api/v4/teams/" + tid + "/patch", "", `{"display_name":"Engineering"}`},
+		{"UpdateTeamPrivacy", func() error { _, err := c.UpdateTeamPrivacy(ctx, tid, "I"); return err },
+			"PUT", "/api/v4/teams/" + tid + "/privacy", "", `{"privacy":"I"}`},
 		{"UpdateTeamMemberSchemeRoles", func() error {
 			return c.UpdateTeamMemberSchemeRoles(ctx, tid, uid, SchemeRoles{SchemeAdmin: true, SchemeUser: true})
 		}, "PUT", "/api/v4/teams/" + tid + "/members/" + uid + "/schemeRoles", "", `{"scheme_admin":true,"scheme_user":true,"scheme_guest":false}`},
@@ -125,6 +130,14 @@ func TestMethodsSendExactCalls(t *testing.T) {
 		{"GetChannelMembers", func() error { _, err := c.GetChannelMembers(ctx, cid, 0, 200); return err }, "GET", "/api/v4/channels/" + cid + "/members", "page=0&per_page=200", ""},
 		{"AddChannelMember", func() error { _, err := c.AddChannelMember(ctx, cid, uid); return err }, "POST", "/api/v4/channels/" + cid + "/members", "", `{"user_id":"` + uid + `"}`},
 		{"RemoveChannelMember", func() error { return c.RemoveChannelMember(ctx, cid, uid) }, "DELETE", "/api/v4/channels/" + cid + "/members/" + uid + "", "", ""},
+		{"GetChannelMember", func() error { _, err := c.GetChannelMember(ctx, cid, uid); return err }, "GET", "/api/v4/channels/" + cid + "/members/" + uid, "", ""},
+		{"PatchChannel", func() error {
+			_, err := c.PatchChannel(ctx, cid, ChannelPatch{DisplayName: sp("Back end")})
+			return err
+		},
+			"PUT", "/api/v4/channels/" + cid + "/patch", "", `{"display_name":"Back end"}`},
+		{"UpdateChannelPrivacy", func() error { _, err := c.UpdateChannelPrivacy(ctx, cid, "P"); return err },
+			"PUT", "/api/v4/channels/" + cid + "/privacy", "", `{"privacy":"P"}`},
 		{"UpdateChannelMemberSchemeRoles", func() error {
 			return c.UpdateChannelMemberSchemeRoles(ctx, cid, uid, SchemeRoles{SchemeGuest: true})
 		}, "PUT", "/api/v4/channels/" + cid + "/members/" + uid + "/schemeRoles", "", `{"scheme_admin":false,"scheme_user":false,"scheme_guest":true}`},

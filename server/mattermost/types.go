@@ -78,3 +78,13 @@ type SchemeRoles struct {
 	SchemeUser  bool `json:"scheme_user"`
 	SchemeGuest bool `json:"scheme_guest"`
 }
+
+// TeamPatch changes only the fields that are not nil (PUT /teams/{team_id}/patch).
+type TeamPatch struct {
+	DisplayName *string `json:"display_name,omitempty"`
+}
+
+// ChannelPatch changes only the fields that are not nil (PUT /channels/{channel_id}/patch).
+type ChannelPatch struct {
+	DisplayName *string `json:"display_name,omitempty"`
+}

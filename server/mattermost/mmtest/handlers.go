@@ -441,8 +441,9 @@ func (st *state) updateUserRoles(c *call) (int, any) {
 }
 
 // demoteUser is POST /users/{id}/demote (api4 demoteUserToGuest; App.DemoteUserToGuest):
-// unlicensed 501; a guest already 501; else the user becomes system_guest and every
-// membership a guest membership.
+// unlicensed 501; a guest already 501; else system_user becomes system_guest,
+// system_admin goes (other roles stay), and every membership becomes a guest membership
+// without scheme_admin (SqlUserStore.DemoteUserToGuest).
 func (st *state) demoteUser(c *call) (int, any) {
 	if !st.licensed {
 		return fail(http.StatusNotImplemented, "api.team.demote_user_to_guest.license.error", "Your license does not support guest accounts")
@@ -454,7 +455,7 @@ func (st *state) demoteUser(c *call) (int, any) {
 	if isGuest(u) {
 		return fail(http.StatusNotImplemented, "api.user.demote_user_to_guest.already_guest.app_error", "Unable to convert the user to guest because is already a guest.")
 	}
-	u.u.Roles = "system_guest"
+	u.u.Roles = mapRoles(u.u.Roles, "system_user", "system_guest", "system_admin")
 	u.updateAt = now()
 	st.setGuest(u.u.ID, true)
 	return http.StatusOK, statusOK
@@ -470,7 +471,7 @@ func (st *state) promoteUser(c *call) (int, any) {
 	if !isGuest(u) {
 		return fail(http.StatusNotImplemented, "api.user.promote_guest_to_user.no_guest.app_error", "Unable to convert the guest to regular user because is not a guest.")
 	}
-	u.u.Roles = "system_user"
+	u.u.Roles = mapRoles(u.u.Roles, "system_guest", "system_user", "")
 	u.updateAt = now()
 	st.setGuest(u.u.ID, false)
 	for _, t := range st.teams {
@@ -479,6 +480,22 @@ func (st *state) promoteUser(c *call) (int, any) {
 		}
 	}
 	return http.StatusOK, statusOK
+}
+
+// mapRoles is the role string rewrite of SqlUserStore.DemoteUserToGuest and
+// PromoteGuestToUser: from becomes to, drop goes, every other role stays.
+func mapRoles(roles, from, to, drop string) string {
+	var out []string
+	for _, r := range strings.Fields(roles) {
+		switch r {
+		case from:
+			out = append(out, to)
+		case drop:
+		default:
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func (st *state) setGuest(userID string, guest bool) {
@@ -654,6 +671,64 @@ func (st *state) removeTeamMember(c *call) (int, any) {
 	}
 	st.leaveTeam(t, u.u.ID)
 	return http.StatusOK, statusOK
+}
+
+// getTeamMember is GET /teams/{id}/members/{user_id} (App.GetTeamMember): a non-member
+// is 404 app.team.get_member.missing.app_error.
+func (st *state) getTeamMember(c *call) (int, any) {
+	t, s, b := st.teamParam(c)
+	if t == nil {
+		return s, b
+	}
+	if !validID(c.params["user_id"]) {
+		return invalidURLParam("user_id")
+	}
+	m, ok := t.members.m[c.params["user_id"]]
+	if !ok {
+		return fail(http.StatusNotFound, "app.team.get_member.missing.app_error", "No team member found for that user ID and team ID.")
+	}
+	return http.StatusOK, teamMember(t.t.ID, c.params["user_id"], m)
+}
+
+// patchTeam is PUT /teams/{id}/patch (App.PatchTeam): the display name is checked as
+// Team.IsValid checks it (1–64 runes: 400 model.team.is_valid.name.app_error).
+func (st *state) patchTeam(c *call) (int, any) {
+	t, s, b := st.teamParam(c)
+	if t == nil {
+		return s, b
+	}
+	var body struct {
+		DisplayName *string `json:"display_name"`
+	}
+	if s, b, ok := c.decode(&body, "team"); !ok {
+		return s, b
+	}
+	if body.DisplayName != nil {
+		if n := runes(*body.DisplayName); n == 0 || n > displayNameMaxRunes {
+			return fail(http.StatusBadRequest, "model.team.is_valid.name.app_error", "Invalid team name.")
+		}
+		t.t.DisplayName = *body.DisplayName
+	}
+	return http.StatusOK, t.json()
+}
+
+// updateTeamPrivacy is PUT /teams/{id}/privacy (api4 updateTeamPrivacy): "O" or "I",
+// else 400 invalid_body_param (c.SetInvalidParam("privacy") ?).
+func (st *state) updateTeamPrivacy(c *call) (int, any) {
+	t, s, b := st.teamParam(c)
+	if t == nil {
+		return s, b
+	}
+	var body map[string]string
+	if s, b, ok := c.decode(&body, "privacy"); !ok {
+		return s, b
+	}
+	p := body["privacy"]
+	if p != "O" && p != "I" {
+		return invalidBodyParam("privacy")
+	}
+	t.t.Type = p
+	return http.StatusOK, t.json()
 }
 
 type schemeRolesBody struct {
@@ -860,4 +935,67 @@ func (st *state) updateChannelMemberSchemeRoles(c *call) (int, any) {
 		return fail(http.StatusNotFound, "app.channel.get_member.missing.app_error", "No channel member found for that user ID and channel ID.")
 	}
 	return setSchemeRoles(c, m, "channel")
+}
+
+// getChannelMember is GET /channels/{id}/members/{user_id} (App.GetChannelMember): a
+// non-member is 404 app.channel.get_member.missing.app_error.
+func (st *state) getChannelMember(c *call) (int, any) {
+	ch, s, b := st.channelParam(c)
+	if ch == nil {
+		return s, b
+	}
+	if !validID(c.params["user_id"]) {
+		return invalidURLParam("user_id")
+	}
+	m, ok := ch.members.m[c.params["user_id"]]
+	if !ok {
+		return fail(http.StatusNotFound, "app.channel.get_member.missing.app_error", "No channel member found for that user ID and channel ID.")
+	}
+	return http.StatusOK, channelMember(ch.c.ID, c.params["user_id"], m)
+}
+
+// patchChannel is PUT /channels/{id}/patch (App.PatchChannel): the display name is
+// checked as Channel.IsValid checks it (1–64 runes).
+func (st *state) patchChannel(c *call) (int, any) {
+	ch, s, b := st.channelParam(c)
+	if ch == nil {
+		return s, b
+	}
+	var body struct {
+		DisplayName *string `json:"display_name"`
+	}
+	if s, b, ok := c.decode(&body, "channel"); !ok {
+		return s, b
+	}
+	if body.DisplayName != nil {
+		if n := runes(*body.DisplayName); n == 0 || n > displayNameMaxRunes {
+			return fail(http.StatusBadRequest, "model.channel.is_valid.display_name.app_error", "Invalid display name.")
+		}
+		ch.c.DisplayName = *body.DisplayName
+	}
+	return http.StatusOK, ch.json()
+}
+
+// updateChannelPrivacy is PUT /channels/{id}/privacy (api4 updateChannelPrivacy): "O"
+// or "P", else 400 invalid_body_param (c.SetInvalidParam("privacy") ?); the
+// default channel town-square is never made private (400
+// api.channel.update_channel_privacy.default_channel_error).
+func (st *state) updateChannelPrivacy(c *call) (int, any) {
+	ch, s, b := st.channelParam(c)
+	if ch == nil {
+		return s, b
+	}
+	var body map[string]string
+	if s, b, ok := c.decode(&body, "privacy"); !ok {
+		return s, b
+	}
+	p := body["privacy"]
+	if p != "O" && p != "P" {
+		return invalidBodyParam("privacy")
+	}
+	if ch.c.Name == townSquare && p == "P" {
+		return fail(http.StatusBadRequest, "api.channel.update_channel_privacy.default_channel_error", "The default channel cannot be made private.")
+	}
+	ch.c.Type = p
+	return http.StatusOK, ch.json()
 }

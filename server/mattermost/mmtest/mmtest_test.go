@@ -111,6 +111,26 @@ func TestEveryOperationConforms(t *testing.T) {
 	if len(tms) != 2 || len(cms) != 2 {
 		t.Errorf("members: team %+v channel %+v", tms, cms)
 	}
+	if got := must[mattermost.TeamMember](t)(c.GetTeamMember(ctx, tm.ID, u.ID)); got != (mattermost.TeamMember{TeamID: tm.ID, UserID: u.ID,
+		Roles: "team_user team_admin", SchemeUser: true, SchemeAdmin: true}) {
+		t.Errorf("GetTeamMember = %+v", got)
+	}
+	if got := must[mattermost.ChannelMember](t)(c.GetChannelMember(ctx, ch.ID, u.ID)); got != (mattermost.ChannelMember{ChannelID: ch.ID, UserID: u.ID,
+		Roles: "channel_user channel_admin", SchemeUser: true, SchemeAdmin: true}) {
+		t.Errorf("GetChannelMember = %+v", got)
+	}
+	if got := must[mattermost.Team](t)(c.PatchTeam(ctx, tm.ID, mattermost.TeamPatch{DisplayName: sp("Engineers")})); got.DisplayName != "Engineers" || got.Type != "I" {
+		t.Errorf("PatchTeam = %+v", got)
+	}
+	if got := must[mattermost.Team](t)(c.UpdateTeamPrivacy(ctx, tm.ID, "O")); got.Type != "O" || got.DisplayName != "Engineers" {
+		t.Errorf("UpdateTeamPrivacy = %+v", got)
+	}
+	if got := must[mattermost.Channel](t)(c.PatchChannel(ctx, ch.ID, mattermost.ChannelPatch{DisplayName: sp("Back end")})); got.DisplayName != "Back end" || got.Type != "P" {
+		t.Errorf("PatchChannel = %+v", got)
+	}
+	if got := must[mattermost.Channel](t)(c.UpdateChannelPrivacy(ctx, ch.ID, "O")); got.Type != "O" {
+		t.Errorf("UpdateChannelPrivacy = %+v", got)
+	}
 	ok(t, c.DemoteUser(ctx, u.ID))
 	ok(t, c.PromoteUser(ctx, u.ID))
 	ok(t, c.RemoveChannelMember(ctx, ch.ID, u.ID))
@@ -124,6 +144,12 @@ func TestEveryOperationConforms(t *testing.T) {
 	wantErr(t, err, 400, mattermost.ErrUsernameExists)
 	_, err = c.GetChannelByName(ctx, "eng", "nope")
 	wantErr(t, err, 404, "app.channel.get_by_name.missing.app_error")
+	_, err = c.GetTeamMember(ctx, tm.ID, me.ID+"")
+	if err != nil {
+		t.Errorf("the creator's membership: %v", err)
+	}
+	_, err = c.GetChannelMember(ctx, ch.ID, u.ID)
+	wantErr(t, err, 404, "app.channel.get_member.missing.app_error")
 	if n := s.Count("", "POST /api/v4/users"); n != 2 {
 		t.Errorf("Count(POST /api/v4/users) = %d", n)
 	}

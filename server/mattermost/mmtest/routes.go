@@ -16,7 +16,8 @@ type op struct {
 	handle func(*state, *call) (int, any)
 }
 
-// ops is the allow-list: issue 11's calls and the one permanent delete. Reads of a
+// ops is the allow-list: issue 11's calls, the one permanent delete, and issue 14's
+// member reads, team and channel patches and privacy changes. Reads of a
 // user, team or channel need only a session; every change, and member lists, need a
 // system admin (a plain user gets 403 api.context.permissions.app_error).
 var ops = []*op{
@@ -33,15 +34,21 @@ var ops = []*op{
 	{method: http.MethodPost, tmpl: "/api/v4/users/{user_id}/promote", admin: true, handle: (*state).promoteUser},
 	{method: http.MethodDelete, tmpl: "/api/v4/users/{user_id}", admin: true, handle: (*state).deleteUser},
 	{method: http.MethodGet, tmpl: "/api/v4/teams/name/{name}", handle: (*state).getTeamByName},
+	{method: http.MethodPut, tmpl: "/api/v4/teams/{team_id}/patch", admin: true, handle: (*state).patchTeam},
+	{method: http.MethodPut, tmpl: "/api/v4/teams/{team_id}/privacy", admin: true, handle: (*state).updateTeamPrivacy},
 	{method: http.MethodPost, tmpl: "/api/v4/teams", admin: true, handle: (*state).createTeam},
 	{method: http.MethodGet, tmpl: "/api/v4/teams/{team_id}/members", admin: true, handle: (*state).getTeamMembers},
 	{method: http.MethodPost, tmpl: "/api/v4/teams/{team_id}/members", admin: true, handle: (*state).addTeamMember},
+	{method: http.MethodGet, tmpl: "/api/v4/teams/{team_id}/members/{user_id}", admin: true, handle: (*state).getTeamMember},
 	{method: http.MethodDelete, tmpl: "/api/v4/teams/{team_id}/members/{user_id}", admin: true, handle: (*state).removeTeamMember},
 	{method: http.MethodPut, tmpl: "/api/v4/teams/{team_id}/members/{user_id}/schemeRoles", admin: true, handle: (*state).updateTeamMemberSchemeRoles},
 	{method: http.MethodGet, tmpl: "/api/v4/teams/name/{team_name}/channels/name/{channel_name}", handle: (*state).getChannelByName},
 	{method: http.MethodPost, tmpl: "/api/v4/channels", admin: true, handle: (*state).createChannel},
+	{method: http.MethodPut, tmpl: "/api/v4/channels/{channel_id}/patch", admin: true, handle: (*state).patchChannel},
+	{method: http.MethodPut, tmpl: "/api/v4/channels/{channel_id}/privacy", admin: true, handle: (*state).updateChannelPrivacy},
 	{method: http.MethodGet, tmpl: "/api/v4/channels/{channel_id}/members", admin: true, handle: (*state).getChannelMembers},
 	{method: http.MethodPost, tmpl: "/api/v4/channels/{channel_id}/members", admin: true, handle: (*state).addChannelMember},
+	{method: http.MethodGet, tmpl: "/api/v4/channels/{channel_id}/members/{user_id}", admin: true, handle: (*state).getChannelMember},
 	{method: http.MethodDelete, tmpl: "/api/v4/channels/{channel_id}/members/{user_id}", admin: true, handle: (*state).removeChannelMember},
 	{method: http.MethodPut, tmpl: "/api/v4/channels/{channel_id}/members/{user_id}/schemeRoles", admin: true, handle: (*state).updateChannelMemberSchemeRoles},
 }
