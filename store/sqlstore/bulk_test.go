@@ -194,3 +194,32 @@ func (e exportSink) User(u store.ExportUser) error {
 	e.users[u.Username] = u
 	return nil
 }
+
+// An imported admin role is taken away by hand like a hand-made one (RevokeRole ends
+// the manual and import grants), as RemoveTeamMember takes imported memberships.
+func TestRevokeImportedRole(t *testing.T) {
+	withRules(t, ``, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		b := store.ImportBatch{
+			Teams: []store.ImportTeam{{Line: 1, Name: "eng"}},
+			Users: []store.ImportUser{{Line: 2, Username: "ann", Email: "ann@example.com", SystemAdmin: true,
+				Teams: []store.ImportTeamMembership{{Name: "eng", Admin: true}}}},
+		}
+		if _, err := s.ImportChat(ctx, b, store.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := s.AccountID(ctx, "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []store.RoleRef{{Role: store.RoleSystemAdmin}, {Role: store.RoleTeamAdmin, Team: "eng"}} {
+			c, err := s.RevokeRole(ctx, id, r)
+			if err != nil || !c.Changed || c.Has {
+				t.Errorf("RevokeRole(%s) = %+v, %v", r.Where(), c, err)
+			}
+			if _, err := s.RevokeRole(ctx, id, r); store.ErrorCode(err) != store.CodeNoRole {
+				t.Errorf("RevokeRole(%s) again = %v, want no_role", r.Where(), err)
+			}
+		}
+	})
+}
