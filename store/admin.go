@@ -124,10 +124,11 @@ type Admin interface {
 	// not exist ErrNotFound. Granting again is Changed false. A role that becomes
 	// effective is journaled (EventAccountRoles, EventTeamRoles, EventChannelRoles).
 	GrantRole(ctx context.Context, id string, r RoleRef) (RoleChange, error)
-	// RevokeRole ends the manual grant of a role. When a group still grants it the
-	// account keeps it (Remaining); when there was no manual grant and a group grants
-	// it, that is a RefusedError CodeStillGranted naming the groups; when nothing grants
-	// it, CodeNoRole.
+	// RevokeRole ends the grants of a role by hand and by import (sources manual and
+	// import, as RemoveTeamMember takes memberships). When a group still grants it the
+	// account keeps it (Remaining); when there was no such grant and a group grants it,
+	// that is a RefusedError CodeStillGranted naming the groups; when nothing grants it,
+	// CodeNoRole.
 	RevokeRole(ctx context.Context, id string, r RoleRef) (RoleChange, error)
 }
 

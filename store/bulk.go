@@ -246,13 +246,20 @@ type ImportUser struct {
 	PasswordHash string
 	DeleteAt     int64 // > 0: deactivate
 	Reactivate   bool  // the line gave delete_at 0 explicitly: reactivate
-	Teams        []ImportTeamMembership
+	// SystemAdmin: the line's roles hold system_admin, granted with source import
+	// (roles.go: like a grant by hand, no group or rule ends it).
+	SystemAdmin bool
+	Teams       []ImportTeamMembership
 }
 
-// ImportTeamMembership is a team an imported user is in, and channels of it.
+// ImportTeamMembership is a team an imported user is in, and channels of it. Admin
+// (team_admin in the team's roles) and AdminChannels (the channels whose roles hold
+// channel_admin, each also in Channels) are granted with source import.
 type ImportTeamMembership struct {
-	Name     string
-	Channels []string
+	Name          string
+	Channels      []string
+	Admin         bool
+	AdminChannels []string
 }
 
 // ImportOptions are how ImportChat applies a batch.
@@ -272,6 +279,7 @@ type ImportReport struct {
 	UsersReactivated                 int
 	TeamMembershipsAdded             int // effective joins, not rows
 	ChannelMembershipsAdded          int
+	RolesGranted                     int // admin roles that came into effect (account.roles, team.roles, channel.roles)
 	Changes                          []string
 }
 
@@ -287,5 +295,6 @@ func (r *ImportReport) Add(o ImportReport) {
 	r.UsersReactivated += o.UsersReactivated
 	r.TeamMembershipsAdded += o.TeamMembershipsAdded
 	r.ChannelMembershipsAdded += o.ChannelMembershipsAdded
+	r.RolesGranted += o.RolesGranted
 	r.Changes = append(r.Changes, o.Changes...)
 }

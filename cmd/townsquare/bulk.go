@@ -230,6 +230,7 @@ func printImport(w io.Writer, rep *jsonl.Report, dryRun, applied bool) {
 		fmt.Fprintf(w, "  users: %d created, %d updated, %d deactivated, %d reactivated\n",
 			a.UsersCreated, a.UsersUpdated, a.UsersDeactivated, a.UsersReactivated)
 		fmt.Fprintf(w, "  memberships added: %d team, %d channel\n", a.TeamMembershipsAdded, a.ChannelMembershipsAdded)
+		fmt.Fprintf(w, "  admin roles granted: %d\n", a.RolesGranted)
 		for _, c := range a.Changes {
 			fmt.Fprintln(w, "    "+c)
 		}

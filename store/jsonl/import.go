@@ -527,6 +527,7 @@ func subtract(r, p store.ImportReport) store.ImportReport {
 	r.UsersReactivated -= p.UsersReactivated
 	r.TeamMembershipsAdded -= p.TeamMembershipsAdded
 	r.ChannelMembershipsAdded -= p.ChannelMembershipsAdded
+	r.RolesGranted -= p.RolesGranted
 	if len(p.Changes) > 0 {
 		drop := map[string]int{}
 		for _, c := range p.Changes {
@@ -581,12 +582,17 @@ func toUser(l Line) store.ImportUser {
 			iu.Reactivate = true
 		}
 	}
+	iu.SystemAdmin = u.Roles != nil && inRole(*u.Roles, roleSystemAdmin)
 	if u.Teams != nil {
 		for _, t := range *u.Teams {
-			m := store.ImportTeamMembership{Name: strings.ToLower(*t.Name)}
+			m := store.ImportTeamMembership{Name: strings.ToLower(*t.Name), Admin: t.Roles != nil && inRole(*t.Roles, roleTeamAdmin)}
 			if t.Channels != nil {
 				for _, c := range *t.Channels {
-					m.Channels = append(m.Channels, strings.ToLower(*c.Name))
+					name := strings.ToLower(*c.Name)
+					m.Channels = append(m.Channels, name)
+					if c.Roles != nil && inRole(*c.Roles, roleChannelAdmin) {
+						m.AdminChannels = append(m.AdminChannels, name)
+					}
 				}
 			}
 			iu.Teams = append(iu.Teams, m)

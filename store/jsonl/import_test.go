@@ -3,6 +3,7 @@ package jsonl
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -57,8 +58,9 @@ func TestImportFullFile(t *testing.T) {
 		}
 	}
 	w := rep.Warnings()
-	if len(w) != 5 || !strings.Contains(w[0], "scheme 1, role 1, emoji 1, bot 1, post 1, direct_channel 1, direct_post 1") ||
-		!strings.Contains(w[1], "1 guest user(s)") || !strings.Contains(w[2], "3 admin role(s)") || !strings.Contains(w[3], "3 custom role(s)") {
+	// Admin roles are imported (role grants of source import): no warning says they are not.
+	if len(w) != 4 || !strings.Contains(w[0], "scheme 1, role 1, emoji 1, bot 1, post 1, direct_channel 1, direct_post 1") ||
+		!strings.Contains(w[1], "1 guest user(s)") || !strings.Contains(w[2], "3 custom role(s)") {
 		t.Errorf("warnings:\n%s", strings.Join(w, "\n"))
 	}
 	a := rep.Applied
@@ -418,5 +420,28 @@ func TestImportProgress(t *testing.T) {
 	}
 	if len(seen) != rep.Batches || seen[0] != 1 || seen[len(seen)-1] != rep.Batches {
 		t.Errorf("progress %v, %d batches", seen, rep.Batches)
+	}
+}
+
+// A user line's admin roles reach the store as grants: system_admin on the account,
+// team_admin on its team, channel_admin on each channel whose roles hold it.
+func TestToUserRoles(t *testing.T) {
+	var l Line
+	if err := json.Unmarshal([]byte(`{"type":"user","user":{"username":"Ann","email":"ann@example.com","roles":"system_admin system_user",
+		"teams":[{"name":"Eng","roles":"team_user team_admin","channels":[{"name":"town-square","roles":"channel_user"},{"name":"Ops","roles":"channel_admin channel_user"}]},
+		{"name":"sales","channels":[{"name":"deals"}]}]}}`), &l); err != nil {
+		t.Fatal(err)
+	}
+	u := toUser(l)
+	want := []store.ImportTeamMembership{
+		{Name: "eng", Channels: []string{"town-square", "ops"}, Admin: true, AdminChannels: []string{"ops"}},
+		{Name: "sales", Channels: []string{"deals"}},
+	}
+	if !u.SystemAdmin || !reflect.DeepEqual(u.Teams, want) {
+		t.Errorf("toUser = admin %v, teams %+v", u.SystemAdmin, u.Teams)
+	}
+	l.User.Roles = nil
+	if toUser(l).SystemAdmin {
+		t.Error("a line without roles is a system admin")
 	}
 }

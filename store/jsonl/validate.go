@@ -72,12 +72,13 @@ type Summary struct {
 	Types      map[string]int // lines of each type
 	Errors     []Error        // in line order, at most MaxErrors
 	ErrorCount int            // every error, listed or not
-	// Guests counts user lines of system guests, which are not imported: Townsquare
-	// keeps no guests yet (issue 14), and a guest imported as a member would see more
-	// than a guest may.
+	// Guests counts user lines of system guests, which are not imported: a Townsquare
+	// guest is one the mapping's guest rules make (store/roles.go), and a guest imported
+	// as a member would see more than a guest may.
 	Guests int
 	// AdminRoles counts system_admin, team_admin and channel_admin roles, imported as
-	// plain membership (issue 14); CustomRoles other role names, ignored the same way.
+	// role grants of source import (no group or rule ends them); CustomRoles other role
+	// names, ignored (the membership is imported plain).
 	AdminRoles  map[string]int
 	CustomRoles int
 	// Ignored counts the fields Townsquare does not keep ("user.notify_props"), which
@@ -91,7 +92,7 @@ type Summary struct {
 var Skipped = []string{TypeScheme, TypeRole, TypeEmoji, TypeBot, TypePost, TypeDirectChannel, TypeDirectPost}
 
 // Warnings says, one line each, what the import leaves out: skipped line types, guests,
-// roles, ignored fields and attachments. Every line is stable for the same file.
+// custom roles, ignored fields and attachments. Every line is stable for the same file.
 func (s *Summary) Warnings() []string {
 	var w []string
 	var parts []string
@@ -107,10 +108,7 @@ func (s *Summary) Warnings() []string {
 		w = append(w, "skipped what Townsquare does not keep: "+strings.Join(parts, ", "))
 	}
 	if s.Guests > 0 {
-		w = append(w, fmt.Sprintf("%d guest user(s) (system_guest) not imported: Townsquare keeps no guests yet (issue 14), and importing one as a member would widen a guest's access", s.Guests))
-	}
-	if n := sumCounts(s.AdminRoles); n > 0 {
-		w = append(w, fmt.Sprintf("%d admin role(s) imported as plain membership (%s): Townsquare keeps no admin roles yet (issue 14)", n, formatCounts(s.AdminRoles)))
+		w = append(w, fmt.Sprintf("%d guest user(s) (system_guest) not imported: Townsquare's guests are made by the mapping's guest rules from IdP groups, and importing one as a member would widen a guest's access", s.Guests))
 	}
 	if s.CustomRoles > 0 {
 		w = append(w, fmt.Sprintf("%d custom role(s) ignored (the user, team or channel membership is imported plain)", s.CustomRoles))
@@ -119,14 +117,6 @@ func (s *Summary) Warnings() []string {
 		w = append(w, "fields Townsquare does not keep were ignored: "+formatCounts(s.Ignored))
 	}
 	return w
-}
-
-func sumCounts(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
 }
 
 // formatCounts is "a ×2, b ×1", sorted by name.
@@ -574,7 +564,8 @@ func (v *validator) guestRoles(e *lineErrs, u *User) bool {
 	return sysGuest
 }
 
-// countRoles counts the roles of a kept user that Townsquare does not keep.
+// countRoles counts the admin roles of a kept user, and the custom roles Townsquare
+// does not keep.
 func (v *validator) countRoles(p *string, plain string) {
 	if p == nil {
 		return

@@ -126,7 +126,7 @@ func (s *Store) GrantRole(ctx context.Context, id string, r store.RoleRef) (_ st
 	return out, nil
 }
 
-// RevokeRole ends the manual grant of a role; see store.Admin.
+// RevokeRole ends the grants of a role by hand and by import; see store.Admin.
 func (s *Store) RevokeRole(ctx context.Context, id string, r store.RoleRef) (_ store.RoleChange, err error) {
 	defer s.classify(&err)
 	if err := r.Check(); err != nil {
@@ -143,15 +143,17 @@ func (s *Store) RevokeRole(ctx context.Context, id string, r store.RoleRef) (_ s
 		if err != nil {
 			return err
 		}
-		var rest []string
-		manual := false
+		// What hand and import granted can be taken away by hand, as RemoveTeamMember
+		// takes memberships; a group's grant only by the groups or the mapping.
+		var rest, removable []string
 		for _, src := range srcs {
-			if src == sourceManual {
-				manual = true
+			if src == sourceManual || src == sourceImport {
+				removable = append(removable, src)
 			} else {
 				rest = append(rest, src)
 			}
 		}
+		manual := len(removable) > 0
 		if out.Remaining, err = s.describe(ctx, tx, rest); err != nil {
 			return err
 		}
@@ -165,8 +167,9 @@ func (s *Store) RevokeRole(ctx context.Context, id string, r store.RoleRef) (_ s
 		}
 		cond, args := t.where(a.PK)
 		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error {
-			return c.query(ctx, tx, tx.Rebind(`DELETE FROM `+t.table+` WHERE `+cond+` AND source = ?`+t.returning[1]),
-				append(args, sourceManual)...)
+			q, qargs := bind(`DELETE FROM `+t.table+` WHERE `+cond+` AND source IN :sources`+t.returning[1],
+				params{"sources": s.d.textList(removable)}, args...)
+			return c.query(ctx, tx, tx.Rebind(q), qargs...)
 		}); err != nil {
 			return fmt.Errorf("revoke the role: %w", err)
 		}

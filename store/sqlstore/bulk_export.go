@@ -20,14 +20,6 @@ import (
 // tests can make pages small). The page, and its memberships, are all an export holds.
 var exportPage = 1000
 
-// Roles every exported account, team membership and channel membership has until roles
-// exist (issue 14).
-const (
-	roleSystemUser  = "system_user"
-	roleTeamUser    = "team_user"
-	roleChannelUser = "channel_user"
-)
-
 // ExportChat streams the chat state to sink from one snapshot: the teams and then the
 // channels of each team (both few, held while they are sent, sorted by name byte by
 // byte), then the accounts a page at a time in username order (keyset paging on the
@@ -93,7 +85,7 @@ func (s *Store) ExportChat(ctx context.Context, q store.ExportQuery, sink store.
 const exportAccountsSQL = `SELECT pk, id, user_name, COALESCE(external_id, '') AS external_id, username,
 	COALESCE(email, '') AS email, COALESCE(given_name, '') AS given_name, COALESCE(family_name, '') AS family_name,
 	COALESCE(nick_name, '') AS nick_name, COALESCE(title, '') AS title, COALESCE(locale, '') AS locale,
-	active, delete_at
+	active, delete_at, guest, EXISTS (SELECT 1 FROM system_admins a WHERE a.user_pk = users.pk) AS system_admin
 	FROM users WHERE scim_deleted_at IS NULL AND username IS NOT NULL`
 
 // exportRow is a team or a channel as an export reads it.
@@ -109,6 +101,7 @@ type membershipRow struct {
 	User    int64  `db:"user_pk"`
 	Team    string `db:"team"`
 	Channel string `db:"channel"`
+	Admin   bool   `db:"admin"` // a grant of the team's or channel's admin role
 }
 
 type exportAccount struct {
@@ -125,6 +118,10 @@ type exportAccount struct {
 	Locale     string `db:"locale"`
 	Active     bool   `db:"active"`
 	DeleteAt   int64  `db:"delete_at"`
+	// Roles (store/roles.go): the guest status and whether a system admin grant exists;
+	// a guest's grants have no effect, so its roles are the guest's.
+	Guest       bool `db:"guest"`
+	SystemAdmin bool `db:"system_admin"`
 }
 
 // exportAccounts sends the accounts, a page at a time, in username order byte by byte
@@ -199,10 +196,14 @@ func (s *Store) exportMemberships(ctx context.Context, tx *sqlx.Tx, page []expor
 	}
 	var rows []membershipRow
 	// A team membership is a row with an empty channel: channel names are never empty.
-	text, args := bind(`SELECT DISTINCT m.user_pk, t.name AS team, '' AS channel FROM team_members m JOIN teams t ON t.pk = m.team_pk
+	text, args := bind(`SELECT DISTINCT m.user_pk, t.name AS team, '' AS channel,
+		  EXISTS (SELECT 1 FROM team_admins a WHERE a.team_pk = m.team_pk AND a.user_pk = m.user_pk) AS admin
+		FROM team_members m JOIN teams t ON t.pk = m.team_pk
 		WHERE m.user_pk IN :users`+onlyTeams+`
 		UNION ALL
-		SELECT DISTINCT m.user_pk, t.name, c.name FROM channel_members m JOIN channels c ON c.pk = m.channel_pk JOIN teams t ON t.pk = c.team_pk
+		SELECT DISTINCT m.user_pk, t.name, c.name,
+		  EXISTS (SELECT 1 FROM channel_admins a WHERE a.channel_pk = m.channel_pk AND a.user_pk = m.user_pk)
+		FROM channel_members m JOIN channels c ON c.pk = m.channel_pk JOIN teams t ON t.pk = c.team_pk
 		WHERE m.user_pk IN :users`+onlyTeams, p)
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(text), args...); err != nil {
 		return nil, fmt.Errorf("export memberships: %w", err)
@@ -214,7 +215,7 @@ func (s *Store) exportMemberships(ctx context.Context, tx *sqlx.Tx, page []expor
 	for i, a := range page {
 		u := store.ExportUser{ID: a.ID, UserName: a.UserName, ExternalID: a.ExternalID, Username: a.Username, Email: a.Email,
 			FirstName: a.GivenName, LastName: a.FamilyName, Nickname: a.NickName, Position: a.Title, Locale: a.Locale,
-			Roles: roleSystemUser}
+			Roles: store.SystemRoles(a.SystemAdmin, a.Guest)}
 		if !a.Active || a.DeleteAt != 0 {
 			u.DeleteAt = a.DeleteAt
 		}
@@ -225,11 +226,11 @@ func (s *Store) exportMemberships(ctx context.Context, tx *sqlx.Tx, page []expor
 		for j := lo; found && j < len(rows) && rows[j].User == a.PK; j++ {
 			r := rows[j]
 			if r.Channel == "" {
-				u.Teams = append(u.Teams, store.ExportTeamMembership{Name: r.Team, Roles: roleTeamUser})
+				u.Teams = append(u.Teams, store.ExportTeamMembership{Name: r.Team, Roles: store.TeamRoles(r.Admin, a.Guest)})
 				continue
 			}
 			if n := len(u.Teams); n > 0 && u.Teams[n-1].Name == r.Team {
-				u.Teams[n-1].Channels = append(u.Teams[n-1].Channels, store.ExportChannelMembership{Name: r.Channel, Roles: roleChannelUser})
+				u.Teams[n-1].Channels = append(u.Teams[n-1].Channels, store.ExportChannelMembership{Name: r.Channel, Roles: store.ChannelRoles(r.Admin, a.Guest)})
 				continue
 			}
 			return nil, fmt.Errorf("export: %s is in channel %s/%s but not in its team", a.Username, r.Team, r.Channel)

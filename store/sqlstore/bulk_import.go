@@ -378,6 +378,9 @@ type importAccount struct {
 	reactivate bool // the account is to be (was) reactivated
 	teams      []int64
 	channels   []int64
+	// The admin roles the line grants (source import), of teams and channels of teams
+	// and channels above.
+	adminTeams, adminChannels []int64
 }
 
 // users applies the user lines: match, check, update the matched accounts, create the
@@ -591,12 +594,18 @@ func (im *importer) resolveMemberships(ctx context.Context, accts []importAccoun
 				return lineError(a.line.Line, "user.teams.name", fmt.Sprintf("%q is no team", t.Name))
 			}
 			a.teams = append(a.teams, pk)
+			if t.Admin {
+				a.adminTeams = append(a.adminTeams, pk)
+			}
 			for _, c := range t.Channels {
 				pk, ok := found[[2]string{t.Name, c}]
 				if !ok {
 					return lineError(a.line.Line, "user.teams.channels.name", fmt.Sprintf("%q is no channel of team %q", c, t.Name))
 				}
 				a.channels = append(a.channels, pk)
+				if slices.Contains(t.AdminChannels, c) {
+					a.adminChannels = append(a.adminChannels, pk)
+				}
 			}
 		}
 	}
@@ -862,7 +871,7 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 			if len(a.teams) == 0 && a.line.DeleteAt == 0 {
 				needDefault = true
 			}
-		case a.reactivate || len(a.teams) > 0:
+		case a.reactivate || len(a.teams) > 0 || a.line.SystemAdmin:
 			todo = append(todo, a)
 		}
 	}
@@ -902,6 +911,11 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 				im.change("%s left %s (%s)", e.Username, e.Team, e.Source)
 			case store.EventChannelLeft:
 				im.change("%s left %s/%s (%s)", e.Username, e.Team, e.Channel, e.Source)
+			case store.EventAccountRoles, store.EventTeamRoles, store.EventChannelRoles:
+				if e.After[store.AttrRoles] != "" && strings.Contains(e.After[store.AttrRoles], "admin") && !strings.Contains(e.Before[store.AttrRoles], "admin") {
+					im.rep.RolesGranted++
+				}
+				im.change("%s", describeRoleEvent(e))
 			}
 		}
 	}
@@ -980,6 +994,83 @@ func (im *importer) teamJoinChannels(ctx context.Context, teams []int64, joinNam
 const membershipRowsPerInsert = 4000
 
 func (im *importer) membershipChunk(ctx context.Context, chunk []*importAccount, joinNames []string,
+	joinsOf map[int64][]int64, c *memberChanges) error {
+	if err := im.membershipRows(ctx, chunk, joinNames, joinsOf, c); err != nil {
+		return err
+	}
+	return im.roleRows(ctx, chunk, c)
+}
+
+// roleRows grants the admin roles the chunk's lines give (source import), once their
+// memberships are in: a team or channel admin row only beside a membership of the same
+// pair (a guest's, or a deactivated account's frozen rows, may lack it), as the
+// reconcile keeps them.
+func (im *importer) roleRows(ctx context.Context, chunk []*importAccount, c *memberChanges) error {
+	tx := im.tx
+	var system []any
+	type pairs struct {
+		table, target, members, returning string
+		args                              []any
+	}
+	teams := pairs{"team_admins", "team_pk", "team_members", returningTeamAdminsJoined, nil}
+	channels := pairs{"channel_admins", "channel_pk", "channel_members", returningChannelAdminsJoined, nil}
+	for _, a := range chunk {
+		if a.line.SystemAdmin {
+			system = append(system, a.pk)
+		}
+		for _, t := range a.adminTeams {
+			teams.args = append(teams.args, t, a.pk)
+		}
+		for _, ch := range a.adminChannels {
+			channels.args = append(channels.args, ch, a.pk)
+		}
+	}
+	for len(system) > 0 {
+		n := min(len(system), membershipRowsPerInsert)
+		q := `INSERT INTO system_admins (user_pk, source, created_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, '`+sourceImport+`', ?), `, n), ", ") + ` ON CONFLICT DO NOTHING` + returningSystemAdminsJoined
+		args := make([]any, 0, 2*n)
+		for _, pk := range system[:n] {
+			args = append(args, pk, im.ts)
+		}
+		if err := c.query(ctx, tx, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("grant imported system admin roles: %w", err)
+		}
+		system = system[n:]
+	}
+	for _, p := range []pairs{teams, channels} {
+		for args := p.args; len(args) > 0; {
+			n := min(len(args)/2, membershipRowsPerInsert)
+			q := `INSERT INTO ` + p.table + ` (` + p.target + `, user_pk, source, created_at)
+				SELECT v.column1, v.column2, '` + sourceImport + `', CAST(? AS BIGINT) FROM (VALUES ` +
+				strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS BIGINT)), `, n), ", ") + `) v
+				WHERE EXISTS (SELECT 1 FROM ` + p.members + ` m WHERE m.` + p.target + ` = v.column1 AND m.user_pk = v.column2)
+				ON CONFLICT DO NOTHING` + p.returning
+			if err := c.query(ctx, tx, tx.Rebind(q), append([]any{im.ts}, args[:2*n]...)...); err != nil {
+				return fmt.Errorf("grant imported admin roles: %w", err)
+			}
+			args = args[2*n:]
+		}
+	}
+	return nil
+}
+
+// describeRoleEvent words a role entry for an import's changes: "alice: team_user →
+// team_user team_admin in engineering".
+func describeRoleEvent(e store.Event) string {
+	where := ""
+	switch e.Kind {
+	case store.EventTeamRoles:
+		where = " in " + e.Team
+	case store.EventChannelRoles:
+		where = " in " + e.Team + "/" + e.Channel
+	}
+	return fmt.Sprintf("%s: %s → %s%s", e.Username, e.Before[store.AttrRoles], e.After[store.AttrRoles], where)
+}
+
+// membershipRows adds the chunk's membership rows and reconciles the accounts that
+// existed (membershipChunk).
+func (im *importer) membershipRows(ctx context.Context, chunk []*importAccount, joinNames []string,
 	joinsOf map[int64][]int64, c *memberChanges) error {
 	tx, s := im.tx, im.s
 	defaultTeam := im.defaultPK // set (defaultTeam) when a new account needs it
