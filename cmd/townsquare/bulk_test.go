@@ -35,7 +35,7 @@ func TestImportExportCommands(t *testing.T) {
 				"    user alice created\n",
 				"warning: skipped what Townsquare does not keep: scheme 1, role 1, emoji 1, bot 1, post 1, direct_channel 1, direct_post 1\n",
 				"warning: 1 guest user(s) (system_guest) not imported",
-				"warning: 3 admin role(s) imported as plain membership (channel_admin ×1, system_admin ×1, team_admin ×1)",
+				"admin roles granted: 3", "alice: team_user → team_user team_admin in engineering",
 				"warning: fields Townsquare does not keep were ignored: ",
 			} {
 				if !strings.Contains(out, want) {
