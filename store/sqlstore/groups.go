@@ -255,7 +255,8 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (er
 // ListGroups returns one page of the groups matching q, in creation order, and the
 // total number of matches. As in ListUsers, the page's keys are picked first, from the
 // primary key index alone, and only those rows are read (a deferred join), and the
-// COUNT runs only when the page does not tell the total (pageTotal).
+// COUNT runs only when the page does not tell the total (pageTotal). A keyset page is
+// listGroupsAfter's.
 func (s *Store) ListGroups(ctx context.Context, q store.Query) (_ []store.Group, _ int, err error) {
 	defer s.classify(&err)
 	cond, err := compileFilter(groupFilter, q.Filter, s.d)
@@ -265,6 +266,9 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query) (_ []store.Group,
 	where := "1=1"
 	if cond.sql != "" {
 		where = cond.sql
+	}
+	if q.Keyset != nil {
+		return s.listGroupsAfter(ctx, q, where, cond.args)
 	}
 	start := max(q.StartIndex, 1)
 	var rows []groupRow

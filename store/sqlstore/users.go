@@ -362,7 +362,7 @@ func (s *Store) purgeAccount(ctx context.Context, tx *sqlx.Tx, r *userRow) error
 }
 
 // ListUsers returns one page of the users matching q, in a stable order (creation
-// order), and the total number of matches.
+// order), and the total number of matches. A keyset page is listUsersAfter's.
 //
 // The page is one statement, children included. It is a deferred join: the inner query
 // picks the page's keys, which for an unfiltered list is an index-only walk of
@@ -378,6 +378,9 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) (_ []store.User, _
 	where := "users.scim_deleted_at IS NULL"
 	if cond.sql != "" {
 		where += " AND (" + cond.sql + ")"
+	}
+	if q.Keyset != nil {
+		return s.listUsersAfter(ctx, q, where, cond.args)
 	}
 	start := max(q.StartIndex, 1)
 	users := []store.User{}

@@ -49,6 +49,7 @@ var tests = []struct {
 	{"ListUsersPaging", testListUsersPaging},
 	{"ListUsersTotals", testListUsersTotals},
 	{"ListGroupsTotals", testListGroupsTotals},
+	{"KeysetUsers", testKeysetUsers}, {"KeysetGroups", testKeysetGroups}, // cursor.go
 	{"GroupMemberDeltas", testGroupMemberDeltas},
 	{"GroupDisplayNameUnique", testGroupDisplayNameUnique},
 	{"EachGroupMember", testEachGroupMember},
