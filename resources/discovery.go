@@ -28,7 +28,9 @@ func buildDiscovery(baseURL string) (discovery, error) {
 	var err error
 	// Townsquare supports ETags (If-Match on every resource), password changes
 	// (POST/PUT/PATCH, kept hashed) and /Bulk with its limits (bulk.go), and says so;
-	// sort it does not support.
+	// sort it does not support. It pages by index (the default, as RFC 9865 §2.4 asks
+	// of a server that paged by index before) and by cursor (cursor.go); cursors never
+	// expire, which an absent cursorTimeout says (RFC 9865 §4).
 	if d.serviceProviderConfig, err = json.Marshal(map[string]any{
 		"schemas":          []string{store.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/townsquare/townsquare#readme",
@@ -37,7 +39,9 @@ func buildDiscovery(baseURL string) (discovery, error) {
 		"filter":           map[string]any{"supported": true, "maxResults": MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": true},
+		"pagination": map[string]any{"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": MaxPageSize, "maxPageSize": MaxPageSize},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,
 			"description": "A token made with `townsquare token create NAME`, sent as Authorization: Bearer <token>.",
