@@ -33,6 +33,7 @@ func rfcChecks() []Check {
 	add(etagChecks()...)
 	add(groupChecks()...)
 	add(searchChecks()...)
+	add(cursorChecks()...) // checks_cursor.go
 	add(bulkChecks()...)
 	return cs
 }

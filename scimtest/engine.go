@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -153,8 +154,32 @@ type Session struct {
 
 const maxBody = 8 << 20
 
-// send performs one request. The path is already expanded.
+// maxRetries429 bounds how often send repeats a request answered 429.
+const maxRetries429 = 5
+
+// send performs one request. The path is already expanded. A 429 (RFC 6585 §4) is
+// waited out as its Retry-After asks (1 s without one, at most 10 s) and the request
+// sent again, a few times, as IdPs do: a check tests what a server answers, not how
+// fast the kit may send on one token.
 func (s *Session) send(ctx context.Context, method, path string, body []byte, auth Auth, header map[string]string) (*Response, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := s.sendOnce(ctx, method, path, body, auth, header)
+		if err != nil || r.Status != http.StatusTooManyRequests || attempt == maxRetries429 {
+			return r, err
+		}
+		wait := time.Second
+		if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err == nil && n >= 0 {
+			wait = min(time.Duration(n)*time.Second, 10*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return r, nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *Session) sendOnce(ctx context.Context, method, path string, body []byte, auth Auth, header map[string]string) (*Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

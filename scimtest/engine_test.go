@@ -392,3 +392,41 @@ func TestBulkCreationsAreCleanedUp(t *testing.T) {
 		t.Fatalf("cleanups %s", got)
 	}
 }
+
+// TestDoWaitsOut429: a 429 is retried after its Retry-After, body and all, a bounded
+// number of times; the step sees the answer that ended the retries.
+func TestDoWaitsOut429(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		limited    int // how many requests are answered 429 first
+		wantStatus int
+		wantSent   int
+	}{
+		{"once", 1, 201, 2},
+		{"always", 100, 429, maxRetries429 + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := 0
+			rec := &recorder{answer: func(r *http.Request, body []byte) (int, http.Header, string) {
+				n++
+				if n <= c.limited {
+					return 429, http.Header{"Retry-After": {"0"}}, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"slow down"}`
+				}
+				return 201, nil, `{"id":"x"}`
+			}}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			s := newSession(t, srv, "rfc")
+			r, _ := s.Do(context.Background(), Step{Method: http.MethodPost, Path: "/Users", Body: `{"userName":"a"}`, Status: 201})
+			reqs := rec.requests()
+			if r == nil || r.Status != c.wantStatus || len(reqs) != c.wantSent {
+				t.Fatalf("status %v after %d requests; want %d after %d", r, len(reqs), c.wantStatus, c.wantSent)
+			}
+			for _, q := range reqs {
+				if q.body != `{"userName":"a"}` {
+					t.Fatalf("a retry sent body %q", q.body)
+				}
+			}
+		})
+	}
+}
