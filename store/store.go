@@ -191,7 +191,16 @@ type Query struct {
 	// Keyset, when not nil, pages by position rather than by index (RFC 9865 cursors):
 	// the page is the first Count matches after Keyset.After, in the list's order, and
 	// StartIndex is not read. The list sets Keyset.Next and Keyset.More (see Keyset).
+	// Keyset pages are in creation order: with SortBy they are an InvalidError.
 	Keyset *Keyset
+	// SortBy, when not "", orders the list by that attribute (RFC 7644 §3.4.2.3),
+	// named as in a filter: a single-valued simple attribute, or a sub-attribute of a
+	// single-valued complex one. Strings sort by Unicode code point, folded first when
+	// the attribute is not caseExact (as the filter compares it); resources without a
+	// value come last ascending and first descending; ties in creation order (reversed
+	// descending). An attribute that cannot be sorted on is an InvalidError "sortBy".
+	SortBy         string
+	SortDescending bool
 }
 
 // Keyset is a position in a list, in the store's order of that list, and what a page

@@ -50,6 +50,7 @@ var tests = []struct {
 	{"ListUsersTotals", testListUsersTotals},
 	{"ListGroupsTotals", testListGroupsTotals},
 	{"KeysetUsers", testKeysetUsers}, {"KeysetGroups", testKeysetGroups}, // cursor.go
+	{"SortUsers", testSortUsers}, {"SortGroups", testSortGroups}, // sort.go
 	{"GroupMemberDeltas", testGroupMemberDeltas},
 	{"GroupDisplayNameUnique", testGroupDisplayNameUnique},
 	{"EachGroupMember", testEachGroupMember},
