@@ -114,3 +114,38 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+// TestSortParameters reads sortBy and sortOrder (RFC 7644 §3.4.2.3) as GET and POST
+// .search send them; the store resolves the attribute.
+func TestSortParameters(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		p        listParams
+		sortBy   string
+		desc     bool
+		wantType scimerrors.ScimType
+	}{
+		{"none", listParams{}, "", false, ""},
+		{"sortBy", listParams{sortBy: "userName"}, "userName", false, ""},
+		{"ascending", listParams{sortBy: " userName ", sortOrder: "ascending"}, "userName", false, ""},
+		{"descending", listParams{sortBy: "userName", sortOrder: "descending"}, "userName", true, ""},
+		{"descending in another case", listParams{sortBy: "userName", sortOrder: "DESCENDING"}, "userName", true, ""},
+		{"sortOrder alone means nothing", listParams{sortOrder: "descending"}, "", false, ""},
+		{"another sortOrder", listParams{sortBy: "userName", sortOrder: "down"}, "", false, scimerrors.ScimTypeInvalidValue},
+		{"with a cursor", listParams{sortBy: "userName", cursor: ptr("")}, "", false, scimerrors.ScimTypeInvalidValue},
+		{"sortOrder with a cursor", listParams{sortOrder: "descending", cursor: ptr("")}, "", false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lr, err := c.p.parse()
+			var se scimerrors.ScimError
+			switch {
+			case c.wantType == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case c.wantType != "" && (!errors.As(err, &se) || se.ScimType != c.wantType || se.Status != 400):
+				t.Fatalf("error %v, want 400 %s", err, c.wantType)
+			case c.wantType == "" && (lr.query.SortBy != c.sortBy || lr.query.SortDescending != c.desc):
+				t.Fatalf("sortBy %q descending %v; want %q %v", lr.query.SortBy, lr.query.SortDescending, c.sortBy, c.desc)
+			}
+		})
+	}
+}

@@ -158,16 +158,18 @@ type listRequest struct {
 type listParams struct {
 	filter, startIndex, count      string
 	attributes, excludedAttributes string // comma-separated
+	sortBy, sortOrder              string
 	cursor                         *string
 }
 
-// parseListRequest reads filter, startIndex, count, cursor, attributes and
-// excludedAttributes from a GET's query (RFC 7644 §3.4.2, RFC 9865 §2). Unknown
-// parameters are ignored, as IdPs send some.
+// parseListRequest reads filter, sortBy, sortOrder, startIndex, count, cursor,
+// attributes and excludedAttributes from a GET's query (RFC 7644 §3.4.2, RFC 9865 §2).
+// Unknown parameters are ignored, as IdPs send some.
 func parseListRequest(r *http.Request) (listRequest, error) {
 	q := r.URL.Query()
 	p := listParams{filter: q.Get("filter"), startIndex: q.Get("startIndex"), count: q.Get("count"),
-		attributes: q.Get("attributes"), excludedAttributes: q.Get("excludedAttributes")}
+		attributes: q.Get("attributes"), excludedAttributes: q.Get("excludedAttributes"),
+		sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder")}
 	if c, ok := q["cursor"]; ok {
 		p.cursor = &c[0]
 	}
@@ -177,10 +179,24 @@ func parseListRequest(r *http.Request) (listRequest, error) {
 // parse turns the parameters into the store's query and the projection: startIndex
 // below 1 is 1, count is 0 to MaxPageSize (default MaxPageSize), and the filter is
 // bounded (limits.CheckFilter) before it is parsed. A cursor is decoded (decodeCursor);
-// a cursor with a startIndex asks for both pagination methods at once and is refused.
+// a cursor with a startIndex asks for both pagination methods at once and is refused,
+// as is a cursor with sortBy: cursors page in creation order. sortBy is the store's to
+// resolve; sortOrder is "ascending" (the default) or "descending", in any case, and
+// means nothing without sortBy (RFC 7644 §3.4.2.3).
 func (p listParams) parse() (listRequest, error) {
-	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize},
+	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize, SortBy: strings.TrimSpace(p.sortBy)},
 		proj: projection{include: parseAttrList(p.attributes), exclude: parseAttrList(p.excludedAttributes)}}
+	switch order := strings.TrimSpace(p.sortOrder); {
+	case order == "" || strings.EqualFold(order, "ascending"):
+	case strings.EqualFold(order, "descending"):
+		lr.query.SortDescending = lr.query.SortBy != ""
+	default:
+		return lr, badRequest(scimerrors.ScimTypeInvalidValue, `sortOrder must be "ascending" or "descending" (RFC 7644 §3.4.2.3)`)
+	}
+	if p.cursor != nil && lr.query.SortBy != "" {
+		return lr, badRequest(scimerrors.ScimTypeInvalidValue,
+			"sortBy and cursor: cursors page in creation order; sort with startIndex paging")
+	}
 	if p.cursor != nil {
 		if strings.TrimSpace(p.startIndex) != "" {
 			return lr, badRequest(scimerrors.ScimTypeInvalidValue,

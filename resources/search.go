@@ -20,8 +20,7 @@ import (
 // searchRequest is the body of a POST .search. Attribute names are matched without
 // regard to case (encoding/json does, as RFC 7643 §2.1 asks). attributes and
 // excludedAttributes are arrays of strings (§3.4.3); a single comma-separated string,
-// as in a URL, is read too. sortBy and sortOrder are read and, like the GET's, not
-// applied: /ServiceProviderConfig says sorting is not supported.
+// as in a URL, is read too.
 type searchRequest struct {
 	Schemas            []string    `json:"schemas"`
 	Attributes         attrNames   `json:"attributes"`
@@ -67,7 +66,8 @@ func decodeSearch(r *http.Request) (listRequest, error) {
 		return listRequest{}, badRequest(scimerrors.ScimTypeInvalidSyntax, "schemas must be [%q]", store.SearchRequestSchema)
 	}
 	return listParams{filter: sr.Filter, startIndex: sr.StartIndex.String(), count: sr.Count.String(),
-		attributes: string(sr.Attributes), excludedAttributes: string(sr.ExcludedAttributes), cursor: sr.Cursor}.parse()
+		attributes: string(sr.Attributes), excludedAttributes: string(sr.ExcludedAttributes),
+		sortBy: sr.SortBy, sortOrder: sr.SortOrder, cursor: sr.Cursor}.parse()
 }
 
 // searchUsers serves POST /Users/.search.
@@ -91,12 +91,18 @@ func (a *API) searchGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 // searchAll serves POST /.search: the users the query selects, then the groups, paged as
-// one list (totalResults counts both). A filter one type cannot run (it names an
+// one list (totalResults counts both), unsorted: sortBy is refused, as one attribute
+// sorting both types would interleave them. A filter one type cannot run (it names an
 // attribute only the other has) selects none of that type; one neither can run is 400.
 func (a *API) searchAll(w http.ResponseWriter, r *http.Request) {
 	lr, err := decodeSearch(r)
 	if err != nil {
 		WriteError(w, err)
+		return
+	}
+	if lr.query.SortBy != "" {
+		WriteError(w, badRequest(scimerrors.ScimTypeInvalidValue,
+			"sortBy at the root: its list is the users, then the groups; sort a search of /Users/.search or /Groups/.search"))
 		return
 	}
 	if lr.cursor != nil {

@@ -34,6 +34,7 @@ func rfcChecks() []Check {
 	add(groupChecks()...)
 	add(searchChecks()...)
 	add(cursorChecks()...) // checks_cursor.go
+	add(sortChecks()...)   // checks_sort.go
 	add(bulkChecks()...)
 	return cs
 }
