@@ -2,9 +2,9 @@ package sqlstore
 
 import "github.com/townsquare/townsquare/store"
 
-// SortedPageStatementForTest is the statement that picks the keys of the first page of
-// 100 of every live user (table "users") or group ("groups") sorted as q asks, bound as
-// ListUsers and ListGroups send it.
+// SortedPageStatementForTest is the statement that picks the keys of a page of 100 of
+// every live user (table "users") or group ("groups"), from q.StartIndex, sorted as q
+// asks, bound as ListUsers and ListGroups send it.
 func (s *Store) SortedPageStatementForTest(table string, q store.Query) (PlannedStatement, error) {
 	r, where := userFilter, "users.scim_deleted_at IS NULL"
 	if table == "groups" {
@@ -14,5 +14,5 @@ func (s *Store) SortedPageStatementForTest(table string, q store.Query) (Planned
 	if err != nil {
 		return PlannedStatement{}, err
 	}
-	return PlannedStatement{"a sorted page", s.db.Rebind(pageKeysSQL(table, where, order)), []any{100, 0}}, nil
+	return PlannedStatement{"a sorted page", s.db.Rebind(pageKeysSQL(table, where, order)), []any{100, max(q.StartIndex, 1) - 1}}, nil
 }

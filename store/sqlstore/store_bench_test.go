@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,12 @@ func benchUsers() int {
 }
 
 func benchUser(name string) store.User {
+	// Names that do not sort in creation order, for the sorted pages.
+	rev := []byte(name)
+	slices.Reverse(rev)
 	return store.User{
-		UserName: name + "@example.com", ExternalID: "ext-" + name, Active: true, DisplayName: "Given Family",
-		Name:   store.Name{GivenName: "Given", FamilyName: "Family"},
+		UserName: name + "@example.com", ExternalID: "ext-" + name, Active: true, DisplayName: "Given " + string(rev),
+		Name:   store.Name{GivenName: "Given", FamilyName: "Family" + string(rev)},
 		Emails: []store.MultiValue{{Value: name + "@example.com", Type: "work", Primary: true}},
 	}
 }
@@ -219,6 +223,24 @@ func BenchmarkListUsers(b *testing.B) {
 						}
 					}
 				})
+			}
+			// Sorted pages (migration 0012's indexes), first and last.
+			for _, c := range []struct {
+				sortBy string
+				desc   bool
+			}{{"userName", false}, {"displayName", false}, {"displayName", true}, {"name.familyName", false},
+				{"externalId", true}, {"meta.lastModified", true}} {
+				for _, start := range []int{1, n - 99} {
+					b.Run(fmt.Sprintf("sorted100/%s/desc=%v/startIndex=%d", c.sortBy, c.desc, start), func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							users, total, err := s.ListUsers(ctx, store.Query{SortBy: c.sortBy, SortDescending: c.desc, StartIndex: start, Count: 100})
+							if err != nil || len(users) != 100 || total != n {
+								b.Fatalf("%d users, total %d, err %v", len(users), total, err)
+							}
+						}
+					})
+				}
 			}
 			// The same pages by keyset (RFC 9865 cursors): after the start, and after the
 			// n-100th user, which a walk reaches; the position is found untimed.
