@@ -49,6 +49,7 @@ fuzz:
 	$(FUZZ) -fuzz FuzzNames ./store/rules
 	$(FUZZ) -fuzz FuzzParseSimpleEq ./resources
 	$(FUZZ) -fuzz FuzzQuoteBareValues ./resources
+	$(FUZZ) -fuzz FuzzDecodeCursor ./resources
 	$(FUZZ) -fuzz FuzzAppendJSONString ./resources
 	$(FUZZ) -fuzz FuzzCheckFilter ./resources/limits
 	$(FUZZ) -fuzz FuzzFoldKey ./resources/patch

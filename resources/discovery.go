@@ -27,8 +27,10 @@ func buildDiscovery(baseURL string) (discovery, error) {
 	d := discovery{schemaByID: map[string][]byte{}, typeByID: map[string][]byte{}}
 	var err error
 	// Townsquare supports ETags (If-Match on every resource), password changes
-	// (POST/PUT/PATCH, kept hashed) and /Bulk with its limits (bulk.go), and says so;
-	// sort it does not support.
+	// (POST/PUT/PATCH, kept hashed), /Bulk with its limits (bulk.go) and sorting
+	// (store.Query.SortBy), and says so. It pages by index (the default, as RFC 9865 §2.4 asks
+	// of a server that paged by index before) and by cursor (cursor.go); cursors never
+	// expire, which an absent cursorTimeout says (RFC 9865 §4).
 	if d.serviceProviderConfig, err = json.Marshal(map[string]any{
 		"schemas":          []string{store.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/townsquare/townsquare#readme",
@@ -36,8 +38,10 @@ func buildDiscovery(baseURL string) (discovery, error) {
 		"bulk":             map[string]any{"supported": true, "maxOperations": MaxBulkOperations, "maxPayloadSize": MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
-		"sort":             map[string]any{"supported": false},
-		"etag":             map[string]any{"supported": true},
+		"sort":             map[string]any{"supported": true},
+		"pagination": map[string]any{"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": MaxPageSize, "maxPageSize": MaxPageSize},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,
 			"description": "A token made with `townsquare token create NAME`, sent as Authorization: Bearer <token>.",

@@ -28,12 +28,24 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 // writeGroupList answers the page of groups lr selects (GET /Groups, POST
 // /Groups/.search).
 func (a *API) writeGroupList(w http.ResponseWriter, r *http.Request, lr listRequest) {
+	if lr.cursor != nil {
+		_, ks, err := lr.cursor.keyset(lr.filterHash, cursorGroups)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		lr.query.Keyset = ks
+	}
 	groups, total, err := a.store.ListGroups(r.Context(), lr.query)
 	if err != nil {
 		a.fail(w, r, groupKind, "", err)
 		return
 	}
-	a.writeGroups(w, r, lr.query.StartIndex, total, nil, groups, lr.proj)
+	page := indexPage(lr.query.StartIndex)
+	if lr.query.Keyset != nil {
+		page = cursorPage(cursorGroups, lr.filterHash, lr.query.Keyset)
+	}
+	a.writeGroups(w, r, page, total, nil, groups, lr.proj)
 }
 
 // createGroup serves POST /Groups.

@@ -93,7 +93,7 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, g *
 
 // writeGroups answers a page of groups (a list response), shaped by p, after the
 // resources of before (the users of a POST /.search), which count in itemsPerPage.
-func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total int, before []resource, groups []store.Group, p projection) {
+func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, page listPage, total int, before []resource, groups []store.Group, p projection) {
 	w.Header().Set("Content-Type", contentType)
 	s := a.newGroupStream(w, r, http.StatusOK)
 	defer s.release()
@@ -101,8 +101,15 @@ func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, start, total i
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, `,"itemsPerPage":`...)
 	b = strconv.AppendInt(b, int64(len(before)+len(groups)), 10)
-	b = append(b, `,"startIndex":`...)
-	b = strconv.AppendInt(b, int64(start), 10)
+	if page.startIndex > 0 {
+		b = append(b, `,"startIndex":`...)
+		b = strconv.AppendInt(b, int64(page.startIndex), 10)
+	}
+	if page.nextCursor != "" { // base64url: nothing to escape
+		b = append(b, `,"nextCursor":"`...)
+		b = append(b, page.nextCursor...)
+		b = append(b, '"')
+	}
 	b = append(b, `,"Resources":[`...)
 	s.write(b)
 	for i, res := range before {

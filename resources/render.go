@@ -49,20 +49,32 @@ func (a *API) writeResource(w http.ResponseWriter, status int, rt resourceType, 
 }
 
 // listResponse is RFC 7644 §3.4.2's envelope. itemsPerPage is the number of resources
-// returned.
+// returned. A page by index has startIndex; a page by cursor has none, and nextCursor
+// unless it is the last (RFC 9865 §2).
 type listResponse struct {
 	Schemas      []string   `json:"schemas"`
 	TotalResults int        `json:"totalResults"`
 	ItemsPerPage int        `json:"itemsPerPage"`
-	StartIndex   int        `json:"startIndex"`
+	StartIndex   int        `json:"startIndex,omitempty"`
+	NextCursor   string     `json:"nextCursor,omitempty"`
 	Resources    []resource `json:"Resources"`
 }
 
+// listPage is where a list response's page is: startIndex (1-based) for a page by
+// index, 0 for a page by cursor, which has nextCursor when more may follow.
+type listPage struct {
+	startIndex int
+	nextCursor string
+}
+
+// indexPage is the page of a list request paged by index.
+func indexPage(start int) listPage { return listPage{startIndex: start} }
+
 // writeList answers a page of resources.
-func writeList(w http.ResponseWriter, start, total int, resources []resource) {
+func writeList(w http.ResponseWriter, page listPage, total int, resources []resource) {
 	if resources == nil {
 		resources = []resource{}
 	}
 	writeJSON(w, http.StatusOK, listResponse{Schemas: []string{store.ListResponseSchema}, TotalResults: total,
-		ItemsPerPage: len(resources), StartIndex: start, Resources: resources})
+		ItemsPerPage: len(resources), StartIndex: page.startIndex, NextCursor: page.nextCursor, Resources: resources})
 }

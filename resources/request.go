@@ -146,29 +146,71 @@ func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) 
 type listRequest struct {
 	query store.Query
 	proj  projection
+	// cursor is the request's cursor (RFC 9865), nil when it pages by index; the
+	// handler turns it into query.Keyset, as only it knows which list it pages.
+	cursor     *cursorRequest
+	filterHash [filterHashLen]byte // of query.Filter, which a cursor must match
 }
 
 // listParams are a list request's parameters as sent: from the URL query of a GET or
-// from the SearchRequest body of a POST .search. Empty strings are absent parameters.
+// from the SearchRequest body of a POST .search. Empty strings are absent parameters;
+// cursor is nil when absent, as an empty cursor asks for the first page.
 type listParams struct {
 	filter, startIndex, count      string
 	attributes, excludedAttributes string // comma-separated
+	sortBy, sortOrder              string
+	cursor                         *string
 }
 
-// parseListRequest reads filter, startIndex, count, attributes and excludedAttributes
-// from a GET's query (RFC 7644 §3.4.2). Unknown parameters are ignored, as IdPs send some.
+// parseListRequest reads filter, sortBy, sortOrder, startIndex, count, cursor,
+// attributes and excludedAttributes from a GET's query (RFC 7644 §3.4.2, RFC 9865 §2).
+// Unknown parameters are ignored, as IdPs send some.
 func parseListRequest(r *http.Request) (listRequest, error) {
 	q := r.URL.Query()
-	return listParams{filter: q.Get("filter"), startIndex: q.Get("startIndex"), count: q.Get("count"),
-		attributes: q.Get("attributes"), excludedAttributes: q.Get("excludedAttributes")}.parse()
+	p := listParams{filter: q.Get("filter"), startIndex: q.Get("startIndex"), count: q.Get("count"),
+		attributes: q.Get("attributes"), excludedAttributes: q.Get("excludedAttributes"),
+		sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder")}
+	if c, ok := q["cursor"]; ok {
+		p.cursor = &c[0]
+	}
+	return p.parse()
 }
 
 // parse turns the parameters into the store's query and the projection: startIndex
 // below 1 is 1, count is 0 to MaxPageSize (default MaxPageSize), and the filter is
-// bounded (limits.CheckFilter) before it is parsed.
+// bounded (limits.CheckFilter) before it is parsed. A cursor is decoded (decodeCursor);
+// a cursor with a startIndex asks for both pagination methods at once and is refused,
+// as is a cursor with sortBy: cursors page in creation order. sortBy is the store's to
+// resolve; sortOrder is "ascending" (the default) or "descending", in any case, and
+// means nothing without sortBy (RFC 7644 §3.4.2.3).
 func (p listParams) parse() (listRequest, error) {
-	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize},
+	lr := listRequest{query: store.Query{StartIndex: 1, Count: MaxPageSize, SortBy: strings.TrimSpace(p.sortBy)},
 		proj: projection{include: parseAttrList(p.attributes), exclude: parseAttrList(p.excludedAttributes)}}
+	switch order := strings.TrimSpace(p.sortOrder); {
+	case order == "" || strings.EqualFold(order, "ascending"):
+	case strings.EqualFold(order, "descending"):
+		lr.query.SortDescending = lr.query.SortBy != ""
+	default:
+		return lr, badRequest(scimerrors.ScimTypeInvalidValue, `sortOrder must be "ascending" or "descending" (RFC 7644 §3.4.2.3)`)
+	}
+	if p.cursor != nil && lr.query.SortBy != "" {
+		return lr, badRequest(scimerrors.ScimTypeInvalidValue,
+			"sortBy and cursor: cursors page in creation order; sort with startIndex paging")
+	}
+	if p.cursor != nil {
+		if strings.TrimSpace(p.startIndex) != "" {
+			return lr, badRequest(scimerrors.ScimTypeInvalidValue,
+				"startIndex and cursor ask for index and cursor pagination at once: send one (RFC 9865 §2.4)")
+		}
+		lr.cursor = &cursorRequest{first: *p.cursor == ""}
+		if !lr.cursor.first {
+			c, err := decodeCursor(*p.cursor)
+			if err != nil {
+				return lr, err
+			}
+			lr.cursor.at = c
+		}
+	}
 	for _, f := range []struct {
 		name, raw string
 		dst       *int
@@ -194,6 +236,7 @@ func (p listParams) parse() (listRequest, error) {
 			return lr, badRequest(scimerrors.ScimTypeInvalidFilter, "the filter is not valid RFC 7644 §3.4.2.2 syntax")
 		}
 		lr.query.Filter = expr
+		lr.filterHash = filterHash(expr)
 	}
 	return lr, nil
 }

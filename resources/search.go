@@ -15,13 +15,12 @@ import (
 // POST .search (RFC 7644 §3.4.3): the query of a GET list sent as a SearchRequest body,
 // for filters too long or too private for a URL. /Users/.search and /Groups/.search
 // answer exactly what the GET on their collection answers; /.search answers the users
-// that match, then the groups, as one list paged across both.
+// that match, then the groups, as one list paged across both, by index or by cursor.
 
 // searchRequest is the body of a POST .search. Attribute names are matched without
 // regard to case (encoding/json does, as RFC 7643 §2.1 asks). attributes and
 // excludedAttributes are arrays of strings (§3.4.3); a single comma-separated string,
-// as in a URL, is read too. sortBy and sortOrder are read and, like the GET's, not
-// applied: /ServiceProviderConfig says sorting is not supported.
+// as in a URL, is read too.
 type searchRequest struct {
 	Schemas            []string    `json:"schemas"`
 	Attributes         attrNames   `json:"attributes"`
@@ -31,6 +30,7 @@ type searchRequest struct {
 	SortOrder          string      `json:"sortOrder"`
 	StartIndex         json.Number `json:"startIndex"`
 	Count              json.Number `json:"count"`
+	Cursor             *string     `json:"cursor"` // RFC 9865 §3; "" asks for the first page
 }
 
 // attrNames is attributes or excludedAttributes of a SearchRequest, comma-joined.
@@ -66,7 +66,8 @@ func decodeSearch(r *http.Request) (listRequest, error) {
 		return listRequest{}, badRequest(scimerrors.ScimTypeInvalidSyntax, "schemas must be [%q]", store.SearchRequestSchema)
 	}
 	return listParams{filter: sr.Filter, startIndex: sr.StartIndex.String(), count: sr.Count.String(),
-		attributes: string(sr.Attributes), excludedAttributes: string(sr.ExcludedAttributes)}.parse()
+		attributes: string(sr.Attributes), excludedAttributes: string(sr.ExcludedAttributes),
+		sortBy: sr.SortBy, sortOrder: sr.SortOrder, cursor: sr.Cursor}.parse()
 }
 
 // searchUsers serves POST /Users/.search.
@@ -90,12 +91,22 @@ func (a *API) searchGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 // searchAll serves POST /.search: the users the query selects, then the groups, paged as
-// one list (totalResults counts both). A filter one type cannot run (it names an
+// one list (totalResults counts both), unsorted: sortBy is refused, as one attribute
+// sorting both types would interleave them. A filter one type cannot run (it names an
 // attribute only the other has) selects none of that type; one neither can run is 400.
 func (a *API) searchAll(w http.ResponseWriter, r *http.Request) {
 	lr, err := decodeSearch(r)
 	if err != nil {
 		WriteError(w, err)
+		return
+	}
+	if lr.query.SortBy != "" {
+		WriteError(w, badRequest(scimerrors.ScimTypeInvalidValue,
+			"sortBy at the root: its list is the users, then the groups; sort a search of /Users/.search or /Groups/.search"))
+		return
+	}
+	if lr.cursor != nil {
+		a.searchAllByCursor(w, r, lr)
 		return
 	}
 	ctx := r.Context()
@@ -121,5 +132,61 @@ func (a *API) searchAll(w http.ResponseWriter, r *http.Request) {
 	for i := range users {
 		rendered[i] = a.renderUser(&users[i], lr.proj)
 	}
-	a.writeGroups(w, r, lr.query.StartIndex, userTotal+groupTotal, rendered, groups, lr.proj)
+	a.writeGroups(w, r, indexPage(lr.query.StartIndex), userTotal+groupTotal, rendered, groups, lr.proj)
+}
+
+// searchAllByCursor is searchAll paged by cursor: the same list, users then groups,
+// walked as two keyset walks one after the other. Its cursors say which of the two
+// they are in (cursorRootUsers, cursorRootGroups), so that a page may end among the
+// users, or among the groups, or at the last user with the groups' first page next.
+func (a *API) searchAllByCursor(w http.ResponseWriter, r *http.Request, lr listRequest) {
+	kind, ks, err := lr.cursor.keyset(lr.filterHash, cursorRootUsers, cursorRootGroups)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	ctx := r.Context()
+	uq := lr.query
+	if kind == cursorRootUsers {
+		uq.Keyset = ks
+	} else { // past every user: their total alone
+		uq.Count = 0
+	}
+	users, userTotal, userErr := a.store.ListUsers(ctx, uq)
+	if userErr != nil && !errors.Is(userErr, store.ErrInvalidFilter) {
+		a.fail(w, r, userKind, "", userErr)
+		return
+	}
+	gq := lr.query
+	moreUsers := userErr == nil && uq.Keyset != nil && uq.Keyset.More
+	if moreUsers { // the page ends among the users: the groups' total alone
+		gq.Count = 0
+	} else {
+		gq.Count = max(lr.query.Count-len(users), 0)
+		gq.Keyset = &store.Keyset{}
+		if kind == cursorRootGroups {
+			gq.Keyset.After = ks.After
+		}
+	}
+	groups, groupTotal, groupErr := a.store.ListGroups(ctx, gq)
+	switch {
+	case groupErr != nil && !errors.Is(groupErr, store.ErrInvalidFilter):
+		a.fail(w, r, groupKind, "", groupErr)
+		return
+	case userErr != nil && groupErr != nil:
+		a.fail(w, r, userKind, "", userErr)
+		return
+	}
+	var page listPage
+	switch {
+	case moreUsers:
+		page = cursorPage(cursorRootUsers, lr.filterHash, uq.Keyset)
+	case groupErr == nil:
+		page = cursorPage(cursorRootGroups, lr.filterHash, gq.Keyset)
+	}
+	rendered := make([]resource, len(users))
+	for i := range users {
+		rendered[i] = a.renderUser(&users[i], lr.proj)
+	}
+	a.writeGroups(w, r, page, userTotal+groupTotal, rendered, groups, lr.proj)
 }

@@ -25,6 +25,14 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 
 // writeUserList answers the page of users lr selects (GET /Users, POST /Users/.search).
 func (a *API) writeUserList(w http.ResponseWriter, r *http.Request, lr listRequest) {
+	if lr.cursor != nil {
+		_, ks, err := lr.cursor.keyset(lr.filterHash, cursorUsers)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		lr.query.Keyset = ks
+	}
 	users, total, err := a.store.ListUsers(r.Context(), lr.query)
 	if err != nil {
 		a.fail(w, r, userKind, "", err)
@@ -34,7 +42,11 @@ func (a *API) writeUserList(w http.ResponseWriter, r *http.Request, lr listReque
 	for i := range users {
 		out[i] = a.renderUser(&users[i], lr.proj)
 	}
-	writeList(w, lr.query.StartIndex, total, out)
+	page := indexPage(lr.query.StartIndex)
+	if lr.query.Keyset != nil {
+		page = cursorPage(cursorUsers, lr.filterHash, lr.query.Keyset)
+	}
+	writeList(w, page, total, out)
 }
 
 // createUser serves POST /Users.

@@ -33,6 +33,8 @@ func rfcChecks() []Check {
 	add(etagChecks()...)
 	add(groupChecks()...)
 	add(searchChecks()...)
+	add(cursorChecks()...) // checks_cursor.go
+	add(sortChecks()...)   // checks_sort.go
 	add(bulkChecks()...)
 	return cs
 }

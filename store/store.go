@@ -188,6 +188,32 @@ type Query struct {
 	Filter     Filter // nil selects every resource
 	StartIndex int
 	Count      int
+	// Keyset, when not nil, pages by position rather than by index (RFC 9865 cursors):
+	// the page is the first Count matches after Keyset.After, in the list's order, and
+	// StartIndex is not read. The list sets Keyset.Next and Keyset.More (see Keyset).
+	// Keyset pages are in creation order: with SortBy they are an InvalidError.
+	Keyset *Keyset
+	// SortBy, when not "", orders the list by that attribute (RFC 7644 §3.4.2.3),
+	// named as in a filter: a single-valued simple attribute, or a sub-attribute of a
+	// single-valued complex one. Strings sort by Unicode code point, folded first when
+	// the attribute is not caseExact (as the filter compares it); resources without a
+	// value come last ascending and first descending; ties in creation order (reversed
+	// descending). An attribute that cannot be sorted on is an InvalidError "sortBy".
+	SortBy         string
+	SortDescending bool
+}
+
+// Keyset is a position in a list, in the store's order of that list, and what a page
+// read after it found. A page read after a position holds the matches that follow it
+// as the list is when the page is read: resources created or deleted between pages move
+// no other resource, so a walk from After 0 to a page without More returns every
+// resource that existed throughout exactly once. Positions are the store's, opaque to
+// callers, and stay meaningful after the resource at one is deleted; 0 is before the
+// first resource.
+type Keyset struct {
+	After int64 // set by the caller
+	Next  int64 // the position of the page's last resource (After when the page is empty)
+	More  bool  // whether any match follows Next
 }
 
 // Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2). The HTTP side parses it; the

@@ -252,10 +252,11 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (er
 	return nil
 }
 
-// ListGroups returns one page of the groups matching q, in creation order, and the
-// total number of matches. As in ListUsers, the page's keys are picked first, from the
+// ListGroups returns one page of the groups matching q, in creation order (or q's sort:
+// orderBy), and the total number of matches. As in ListUsers, the page's keys are picked first, from the
 // primary key index alone, and only those rows are read (a deferred join), and the
-// COUNT runs only when the page does not tell the total (pageTotal).
+// COUNT runs only when the page does not tell the total (pageTotal). A keyset page is
+// listGroupsAfter's.
 func (s *Store) ListGroups(ctx context.Context, q store.Query) (_ []store.Group, _ int, err error) {
 	defer s.classify(&err)
 	cond, err := compileFilter(groupFilter, q.Filter, s.d)
@@ -266,12 +267,18 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query) (_ []store.Group,
 	if cond.sql != "" {
 		where = cond.sql
 	}
+	order, err := orderBy(groupFilter, q, s.d)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q.Keyset != nil {
+		return s.listGroupsAfter(ctx, q, where, cond.args)
+	}
 	start := max(q.StartIndex, 1)
 	var rows []groupRow
 	if q.Count > 0 {
 		args := append(append([]any{}, cond.args...), q.Count, start-1)
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.pk IN (SELECT groups.pk FROM groups WHERE `+where+
-			` ORDER BY groups.pk LIMIT ? OFFSET ?) ORDER BY groups.pk`), args...); err != nil {
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.pk IN (`+pageKeysSQL("groups", where, order)+`) ORDER BY `+order), args...); err != nil {
 			return nil, 0, fmt.Errorf("list groups: %w", err)
 		}
 	}

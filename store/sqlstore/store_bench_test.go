@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,12 @@ func benchUsers() int {
 }
 
 func benchUser(name string) store.User {
+	// Names that do not sort in creation order, for the sorted pages.
+	rev := []byte(name)
+	slices.Reverse(rev)
 	return store.User{
-		UserName: name + "@example.com", ExternalID: "ext-" + name, Active: true, DisplayName: "Given Family",
-		Name:   store.Name{GivenName: "Given", FamilyName: "Family"},
+		UserName: name + "@example.com", ExternalID: "ext-" + name, Active: true, DisplayName: "Given " + string(rev),
+		Name:   store.Name{GivenName: "Given", FamilyName: "Family" + string(rev)},
 		Emails: []store.MultiValue{{Value: name + "@example.com", Type: "work", Primary: true}},
 	}
 }
@@ -199,9 +203,9 @@ func BenchmarkAddMember(b *testing.B) {
 	}
 }
 
-// BenchmarkListUsers is a page of 100 users at the start and at the end of the table, and
-// the `userName eq` / `externalId eq` lookups IdPs make before every write, parsed as the
-// server parses them.
+// BenchmarkListUsers is a page of 100 users at the start and at the end of the table, by
+// index and by keyset, and the `userName eq` / `externalId eq` lookups IdPs make before
+// every write, parsed as the server parses them, by index and by keyset.
 func BenchmarkListUsers(b *testing.B) {
 	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
@@ -215,6 +219,61 @@ func BenchmarkListUsers(b *testing.B) {
 					for b.Loop() {
 						users, total, err := s.ListUsers(ctx, store.Query{StartIndex: start, Count: 100})
 						if err != nil || len(users) != 100 || total != n {
+							b.Fatalf("%d users, total %d, err %v", len(users), total, err)
+						}
+					}
+				})
+			}
+			// Sorted pages (migration 0012's indexes), first and last.
+			for _, c := range []struct {
+				sortBy string
+				desc   bool
+			}{{"userName", false}, {"displayName", false}, {"displayName", true}, {"name.familyName", false},
+				{"externalId", true}, {"meta.lastModified", true}} {
+				for _, start := range []int{1, n - 99} {
+					b.Run(fmt.Sprintf("sorted100/%s/desc=%v/startIndex=%d", c.sortBy, c.desc, start), func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							users, total, err := s.ListUsers(ctx, store.Query{SortBy: c.sortBy, SortDescending: c.desc, StartIndex: start, Count: 100})
+							if err != nil || len(users) != 100 || total != n {
+								b.Fatalf("%d users, total %d, err %v", len(users), total, err)
+							}
+						}
+					})
+				}
+			}
+			// The same pages by keyset (RFC 9865 cursors): after the start, and after the
+			// n-100th user, which a walk reaches; the position is found untimed.
+			ends := map[string]int64{"first": 0}
+			ks := &store.Keyset{}
+			if _, _, err := s.ListUsers(ctx, store.Query{Count: n - 100, Keyset: ks}); err != nil {
+				b.Fatal(err)
+			}
+			ends["last"] = ks.Next
+			for _, at := range []string{"first", "last"} {
+				b.Run("cursor100/"+at, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						ks := &store.Keyset{After: ends[at]}
+						users, total, err := s.ListUsers(ctx, store.Query{Count: 100, Keyset: ks})
+						if err != nil || len(users) != 100 || total != n || ks.More != (at == "first") {
+							b.Fatalf("%d users, total %d, more %v, err %v", len(users), total, ks.More, err)
+						}
+					}
+				})
+			}
+			for _, f := range []string{`userName eq "l%d@example.com"`, `externalId eq "ext-l%d"`} {
+				b.Run("cursor-filter/"+f[:10], func(b *testing.B) {
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						i = (i + 7919) % n
+						expr, err := fp.ParseFilter(fmt.Appendf(nil, f, i))
+						if err != nil {
+							b.Fatal(err)
+						}
+						users, total, err := s.ListUsers(ctx, store.Query{Filter: expr, Count: 100, Keyset: &store.Keyset{}})
+						if err != nil || total != 1 || len(users) != 1 {
 							b.Fatalf("%d users, total %d, err %v", len(users), total, err)
 						}
 					}

@@ -364,7 +364,8 @@ func (s *Store) purgeAccount(ctx context.Context, tx *sqlx.Tx, r *userRow) error
 }
 
 // ListUsers returns one page of the users matching q, in a stable order (creation
-// order), and the total number of matches.
+// order, or q's sort: orderBy), and the total number of matches. A keyset page is
+// listUsersAfter's.
 //
 // The page is one statement, children included. It is a deferred join: the inner query
 // picks the page's keys, which for an unfiltered list is an index-only walk of
@@ -381,12 +382,18 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) (_ []store.User, _
 	if cond.sql != "" {
 		where += " AND (" + cond.sql + ")"
 	}
+	order, err := orderBy(userFilter, q, s.d)
+	if err != nil {
+		return nil, 0, err
+	}
+	if q.Keyset != nil {
+		return s.listUsersAfter(ctx, q, where, cond.args)
+	}
 	start := max(q.StartIndex, 1)
 	users := []store.User{}
 	if q.Count > 0 {
 		args := append(append([]any{}, cond.args...), q.Count, start-1)
-		if users, err = s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.pk IN (SELECT users.pk FROM users WHERE `+where+
-			` ORDER BY users.pk LIMIT ? OFFSET ?) ORDER BY users.pk`, args...); err != nil {
+		if users, err = s.readUsers(ctx, nil, s.d.selectUsers+` WHERE users.pk IN (`+pageKeysSQL("users", where, order)+`) ORDER BY `+order, args...); err != nil {
 			return nil, 0, fmt.Errorf("list users: %w", err)
 		}
 	}

@@ -49,6 +49,8 @@ var tests = []struct {
 	{"ListUsersPaging", testListUsersPaging},
 	{"ListUsersTotals", testListUsersTotals},
 	{"ListGroupsTotals", testListGroupsTotals},
+	{"KeysetUsers", testKeysetUsers}, {"KeysetGroups", testKeysetGroups}, // cursor.go
+	{"SortUsers", testSortUsers}, {"SortGroups", testSortGroups}, // sort.go
 	{"GroupMemberDeltas", testGroupMemberDeltas},
 	{"GroupDisplayNameUnique", testGroupDisplayNameUnique},
 	{"EachGroupMember", testEachGroupMember},

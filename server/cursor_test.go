@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/townsquare/townsquare/store/sqlstore"
+	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
+)
+
+// TestCursorPagination walks every list endpoint by cursor (RFC 9865) in pages of two
+// while users and groups are created and deleted between pages: each resource that
+// exists throughout comes back exactly once; cursor pages carry nextCursor until the
+// last and never startIndex; cursors of another list or filter are 400 invalidCursor.
+func TestCursorPagination(t *testing.T) {
+	type endpoint struct {
+		name  string
+		fetch func(t *testing.T, srv *httptest.Server, filter, cursor string, extra string) response
+		users bool
+		group bool
+	}
+	get := func(path string) func(t *testing.T, srv *httptest.Server, filter, cursor, extra string) response {
+		return func(t *testing.T, srv *httptest.Server, filter, cursor, extra string) response {
+			q := "count=2&cursor=" + url.QueryEscape(cursor) + extra
+			if filter != "" {
+				q += "&filter=" + url.QueryEscape(filter)
+			}
+			return do(t, srv, "GET", "/scim/v2/"+path+"?"+q, "")
+		}
+	}
+	post := func(path string) func(t *testing.T, srv *httptest.Server, filter, cursor, extra string) response {
+		return func(t *testing.T, srv *httptest.Server, filter, cursor, extra string) response {
+			body := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "count": 2, "cursor": cursor}
+			if filter != "" {
+				body["filter"] = filter
+			}
+			if extra != "" {
+				body["startIndex"] = 1
+			}
+			b, _ := json.Marshal(body)
+			return do(t, srv, "POST", "/scim/v2/"+path, string(b))
+		}
+	}
+	endpoints := []endpoint{
+		{"GET /Users", get("Users"), true, false},
+		{"GET /Groups", get("Groups"), false, true},
+		{"POST /Users/.search", post("Users/.search"), true, false},
+		{"POST /Groups/.search", post("Groups/.search"), false, true},
+		{"POST /.search", post(".search"), true, true},
+	}
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		for _, ep := range endpoints {
+			t.Run(ep.name, func(t *testing.T) {
+				srv, _ := testServer(t, s)
+				// Fresh names per endpoint: the database is shared by the subtests.
+				prefix := fmt.Sprintf("c%d", len(ep.name)*7+int(ep.name[len(ep.name)-1]))
+				created := func(kind, name string) string {
+					var r response
+					if kind == "Users" {
+						r = do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+name+`","displayName":"`+name+`"}`)
+					} else {
+						r = do(t, srv, "POST", "/scim/v2/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"`+name+`"}`)
+					}
+					if r.status != 201 {
+						t.Fatalf("create %s: %d %s", name, r.status, r.raw)
+					}
+					return r.body["id"].(string)
+				}
+				filter := fmt.Sprintf(`displayName sw "%s"`, prefix)
+				var ids []string
+				kinds := map[string]string{}
+				for i := range 5 {
+					if ep.users {
+						id := created("Users", fmt.Sprintf("%su%d", prefix, i))
+						ids, kinds[id] = append(ids, id), "Users"
+					}
+					if ep.group {
+						id := created("Groups", fmt.Sprintf("%sg%d", prefix, i))
+						ids, kinds[id] = append(ids, id), "Groups"
+					}
+				}
+				gone := map[string]bool{}
+				live := len(ids)
+				seen := map[string]int{}
+				cur := ""
+				for page := 0; ; page++ {
+					if page > 20 {
+						t.Fatal("the walk does not end")
+					}
+					r := ep.fetch(t, srv, filter, cur, "")
+					if r.status != 200 {
+						t.Fatalf("page %d: %d %s", page, r.status, r.raw)
+					}
+					if _, ok := r.body["startIndex"]; ok {
+						t.Errorf("page %d: a cursor page with startIndex: %s", page, r.raw)
+					}
+					if r.body["totalResults"] != float64(live) {
+						t.Errorf("page %d: totalResults %v, want %d", page, r.body["totalResults"], live)
+					}
+					res, _ := r.body["Resources"].([]any)
+					if r.body["itemsPerPage"] != float64(len(res)) || len(res) > 2 {
+						t.Errorf("page %d: itemsPerPage %v for %d resources", page, r.body["itemsPerPage"], len(res))
+					}
+					for _, x := range res {
+						seen[x.(map[string]any)["id"].(string)]++
+					}
+					next, ok := r.body["nextCursor"].(string)
+					if !ok {
+						break
+					}
+					if next == "" || next == cur {
+						t.Fatalf("page %d: nextCursor %q", page, next)
+					}
+					if page == 0 { // changes behind and ahead of the walk
+						for _, i := range []int{0, len(ids) - 1} {
+							id := ids[i]
+							if r := do(t, srv, "DELETE", "/scim/v2/"+kinds[id]+"/"+id, ""); r.status != 204 {
+								t.Fatalf("delete: %d %s", r.status, r.raw)
+							}
+							gone[id] = true
+							live--
+						}
+						if ep.users {
+							created("Users", prefix+"new")
+						} else {
+							created("Groups", prefix+"new")
+						}
+						live++
+					}
+					cur = next
+				}
+				for i, id := range ids {
+					if !gone[id] && seen[id] != 1 {
+						t.Errorf("resource %d (%s) existed throughout and was returned %d times", i, kinds[id], seen[id])
+					}
+				}
+				if seen[ids[len(ids)-1]] != 0 {
+					t.Errorf("a resource deleted before the walk reached it was returned")
+				}
+
+				// Errors.
+				first := ep.fetch(t, srv, filter, "", "")
+				next, _ := first.body["nextCursor"].(string)
+				if next == "" {
+					t.Fatalf("no nextCursor on a first page: %s", first.raw)
+				}
+				wantError(t, ep.fetch(t, srv, filter, "garbage!", ""), 400, "invalidCursor")
+				wantError(t, ep.fetch(t, srv, filter, next+"A", ""), 400, "invalidCursor")
+				wantError(t, ep.fetch(t, srv, `userName eq "other"`, next, ""), 400, "invalidCursor")
+				wantError(t, ep.fetch(t, srv, filter, next, "&startIndex=1"), 400, "invalidValue")
+				for _, other := range endpoints {
+					if other.name != ep.name && other.fetch != nil && !(other.users == ep.users && other.group == ep.group) {
+						wantError(t, other.fetch(t, srv, filter, next, ""), 400, "invalidCursor")
+					}
+				}
+				// Index paging is unchanged: startIndex, no nextCursor.
+				r := do(t, srv, "GET", "/scim/v2/Users?count=1", "")
+				if r.body["startIndex"] != 1.0 || r.body["nextCursor"] != nil {
+					t.Errorf("an index page: %s", r.raw)
+				}
+			})
+		}
+	})
+}
