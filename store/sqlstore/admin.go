@@ -139,22 +139,29 @@ func (s *Store) memberPage(ctx context.Context, table, col string, pk int64, lim
 		Active        bool          `db:"active"`
 		Status        string        `db:"status"`
 		SCIMDeletedAt sql.NullInt64 `db:"scim_deleted_at"`
+		Guest         bool          `db:"guest"`
+		Admin         bool          `db:"admin"`
 		Source        string        `db:"source"`
 	}
-	q := `SELECT p.pk, p.id, p.username, p.active, p.status, p.scim_deleted_at, m.source
-		FROM (SELECT u.pk, u.id, COALESCE(u.username, '') AS username, u.active, u.status, u.scim_deleted_at
+	admins, target := "team_admins", "team_pk"
+	if table == "channel_members" {
+		admins, target = "channel_admins", "channel_pk"
+	}
+	q := `SELECT p.pk, p.id, p.username, p.active, p.status, p.scim_deleted_at, p.guest, p.admin, m.source
+		FROM (SELECT u.pk, u.id, COALESCE(u.username, '') AS username, u.active, u.status, u.scim_deleted_at, u.guest,
+			EXISTS (SELECT 1 FROM ` + admins + ` a WHERE a.user_pk = u.pk AND a.` + target + ` = CAST(? AS BIGINT)) AS admin
 			FROM users u WHERE u.pk IN (SELECT x.user_pk FROM ` + table + ` x WHERE x.` + col + ` = ?)
 			ORDER BY ` + s.byName("COALESCE(u.username, '')") + `, u.pk LIMIT ? OFFSET ?) p
 		JOIN ` + table + ` m ON m.user_pk = p.pk AND m.` + col + ` = ?
 		ORDER BY ` + s.byName("p.username") + `, p.pk`
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), pk, limit, offset, pk); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), pk, pk, limit, offset, pk); err != nil {
 		return page, fmt.Errorf("read page: %w", err)
 	}
 	var raw [][]string
 	for i, r := range rows {
 		if i == 0 || r.PK != rows[i-1].PK {
 			page.Members = append(page.Members, store.MemberSummary{ID: r.ID, Username: r.Username, Active: r.Active,
-				Status: r.Status, SCIMDeleted: r.SCIMDeletedAt.Valid})
+				Status: r.Status, SCIMDeleted: r.SCIMDeletedAt.Valid, Guest: r.Guest, Admin: r.Admin && !r.Guest})
 			raw = append(raw, nil)
 		}
 		raw[len(raw)-1] = append(raw[len(raw)-1], r.Source)
@@ -194,16 +201,17 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 		AuthService   sql.NullString `db:"auth_service"`
 		AuthData      sql.NullString `db:"external_id"`
 		Origin        string         `db:"origin"`
+		Guest         bool           `db:"guest"`
 	}
 	if err := s.db.GetContext(ctx, &u, s.db.Rebind(`SELECT pk, id, user_name, username, email, active, status, delete_at, scim_deleted_at,
-		given_name, family_name, nick_name, title, auth_service, external_id, origin
+		given_name, family_name, nick_name, title, auth_service, external_id, origin, guest
 		FROM users WHERE id = ?`), id); err != nil {
 		return store.AccountDetails{}, fmt.Errorf("account %q: %w", id, mapErr(err))
 	}
 	d := store.AccountDetails{ID: u.ID, UserName: u.UserName, Username: u.Username.String, Email: u.Email.String,
 		Active: u.Active, Status: u.Status, DeleteAt: u.DeleteAt, SCIMDeleted: u.SCIMDeletedAt.Valid,
 		FirstName: u.FirstName.String, LastName: u.LastName.String, Nickname: u.Nickname.String, Position: u.Position.String,
-		AuthService: u.AuthService.String, AuthData: u.AuthData.String, Origin: u.Origin,
+		AuthService: u.AuthService.String, AuthData: u.AuthData.String, Origin: u.Origin, Guest: u.Guest,
 		Teams: []store.TeamMembership{}, Channels: []store.ChannelMembership{}, Groups: []store.GroupRef{}}
 	fail := func(what string, err error) (store.AccountDetails, error) {
 		return store.AccountDetails{}, fmt.Errorf("account %q: %s: %w", id, what, err)
@@ -226,6 +234,20 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 		JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk
 		WHERE cm.user_pk = ? ORDER BY `+s.byName("t.name")+`, `+s.byName("c.name")), u.PK); err != nil {
 		return fail("read channels", err)
+	}
+	// Role grants, one row per (kind, team, channel, source): kind 0 system admin, 1 a
+	// team's admin, 2 a channel's.
+	var grants []struct {
+		Kind    int    `db:"kind"`
+		Team    string `db:"team"`
+		Channel string `db:"channel"`
+		Source  string `db:"source"`
+	}
+	if err := s.db.SelectContext(ctx, &grants, s.db.Rebind(`SELECT 0 AS kind, '' AS team, '' AS channel, source FROM system_admins WHERE user_pk = ?
+		UNION ALL SELECT 1, t.name, '', ta.source FROM team_admins ta JOIN teams t ON t.pk = ta.team_pk WHERE ta.user_pk = ?
+		UNION ALL SELECT 2, t.name, c.name, ca.source FROM channel_admins ca JOIN channels c ON c.pk = ca.channel_pk
+		  JOIN teams t ON t.pk = c.team_pk WHERE ca.user_pk = ?`), u.PK, u.PK, u.PK); err != nil {
+		return fail("read roles", err)
 	}
 	var groups []struct {
 		ID          string `db:"id"`
@@ -256,6 +278,36 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 		}
 		raw[len(raw)-1] = append(raw[len(raw)-1], c.Source)
 	}
+	// The grants' sources follow, per role: the system admin role, then each team's and
+	// each channel's admin role in the order of d.Teams and d.Channels.
+	base := len(raw)
+	teamAt := make(map[string]int, len(d.Teams))
+	for i, t := range d.Teams {
+		teamAt[t.Team] = i
+	}
+	channelAt := make(map[store.ChannelRef]int, len(d.Channels))
+	for i, c := range d.Channels {
+		channelAt[store.ChannelRef{Team: c.Team, Channel: c.Channel}] = i
+	}
+	raw = append(raw, make([][]string, 1+len(d.Teams)+len(d.Channels))...)
+	for _, g := range grants {
+		at := -1
+		switch g.Kind {
+		case 0:
+			at = base
+		case 1:
+			if i, ok := teamAt[g.Team]; ok {
+				at = base + 1 + i
+			}
+		case 2:
+			if i, ok := channelAt[store.ChannelRef{Team: g.Team, Channel: g.Channel}]; ok {
+				at = base + 1 + len(d.Teams) + i
+			}
+		}
+		if at >= 0 { // a grant without its membership is CheckInvariants' to report
+			raw[at] = append(raw[at], g.Source)
+		}
+	}
 	sources, err := s.resolveSources(ctx, raw)
 	if err != nil {
 		return fail("read sources", err)
@@ -265,6 +317,19 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 	}
 	for i := range d.Channels {
 		d.Channels[i].Sources = sources[len(d.Teams)+i]
+	}
+	if src := sources[base]; len(src) > 0 {
+		d.SystemAdminSources, d.SystemAdmin = src, !d.Guest
+	}
+	for i := range d.Teams {
+		if src := sources[base+1+i]; len(src) > 0 {
+			d.Teams[i].AdminSources, d.Teams[i].Admin = src, !d.Guest
+		}
+	}
+	for i := range d.Channels {
+		if src := sources[base+1+len(d.Teams)+i]; len(src) > 0 {
+			d.Channels[i].AdminSources, d.Channels[i].Admin = src, !d.Guest
+		}
 	}
 	return d, nil
 }

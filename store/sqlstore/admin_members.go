@@ -34,6 +34,7 @@ type memberAccount struct {
 	Active      bool           `db:"active"`
 	DeleteAt    int64          `db:"delete_at"`
 	SCIMDeleted bool           `db:"scim_deleted"`
+	Guest       bool           `db:"guest"`
 }
 
 func (a *memberAccount) name() string {
@@ -46,7 +47,8 @@ func (a *memberAccount) name() string {
 // follows reports whether the account's memberships follow its groups (lockUsers).
 func (a *memberAccount) follows() bool { return a.Active && !a.SCIMDeleted }
 
-// joinable refuses what cannot join anything: a SCIM-deleted or deactivated account.
+// joinable refuses what cannot join anything by hand: a SCIM-deleted or deactivated
+// account, and a guest, whose memberships the mapping decides (roles.go).
 func (a *memberAccount) joinable() error {
 	switch {
 	case a.SCIMDeleted:
@@ -54,6 +56,9 @@ func (a *memberAccount) joinable() error {
 			"%s's SCIM user was deleted: its identity provider owns the account", a.name())}
 	case !a.Active || a.DeleteAt != 0:
 		return &store.RefusedError{Code: store.CodeDeactivated, Reason: fmt.Sprintf("%s is deactivated: activate the account first", a.name())}
+	case a.Guest:
+		return &store.RefusedError{Code: store.CodeGuest, Reason: fmt.Sprintf(
+			"%s is a guest: its guest groups decide its channels, and a guest holds no admin role", a.name())}
 	}
 	return nil
 }
@@ -65,7 +70,7 @@ func (s *Store) lockMemberAccount(ctx context.Context, tx *sqlx.Tx, id string) (
 	if !store.PossibleID(id) {
 		return a, fmt.Errorf("account: %w", store.ErrNotFound)
 	}
-	err := tx.GetContext(ctx, &a, tx.Rebind(`SELECT pk, id, username, active, delete_at, scim_deleted_at IS NOT NULL AS scim_deleted
+	err := tx.GetContext(ctx, &a, tx.Rebind(`SELECT pk, id, username, active, delete_at, scim_deleted_at IS NOT NULL AS scim_deleted, guest
 		FROM users WHERE id = ?`+s.d.lockForUpdate), id)
 	if err != nil {
 		return a, fmt.Errorf("account %q: %w", id, mapErr(err))
@@ -163,10 +168,14 @@ func (s *Store) reconcileAccount(ctx context.Context, tx *sqlx.Tx, a *memberAcco
 	}
 	steps := allReconcileSteps
 	if !a.follows() {
-		steps = []int{stepLeaveChannelsOfTeamsLeft}
+		steps = []int{stepLeaveChannelsOfTeamsLeft, stepLeaveTeamAdminsOfTeamsLeft, stepLeaveChannelAdminsOfChannelsLeft}
 		if toDefault {
-			steps = []int{stepJoinDefaultTeam, stepLeaveChannelsOfTeamsLeft, stepJoinTeamJoinChannels}
+			steps = []int{stepJoinDefaultTeam, stepLeaveChannelsOfTeamsLeft, stepJoinTeamJoinChannels,
+				stepLeaveTeamAdminsOfTeamsLeft, stepLeaveChannelAdminsOfChannelsLeft}
 		}
+	}
+	if steps, err = s.stepsFor(ctx, tx, steps); err != nil {
+		return err
 	}
 	return s.reconcileSteps(ctx, tx, []int64{a.PK}, defaultTeam, s.rules.TeamJoinChannels(), c, steps)
 }

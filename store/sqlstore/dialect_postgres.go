@@ -110,7 +110,14 @@ var postgresDialect = &dialect{
 		FROM team_members tm WHERE tm.user_pk = users.pk) x),
 	'Channels', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
 			(SELECT t.name || '/' || c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk = cm.channel_pk) AS name
-		FROM channel_members cm WHERE cm.user_pk = users.pk) x)
+		FROM channel_members cm WHERE cm.user_pk = users.pk) x),
+	'Guest', users.guest,
+	'SystemAdmin', NOT users.guest AND EXISTS (SELECT 1 FROM system_admins x WHERE x.user_pk = users.pk),
+	'TeamAdmin', CASE WHEN NOT users.guest THEN (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
+			(SELECT t.name FROM teams t WHERE t.pk = ta.team_pk) AS name FROM team_admins ta WHERE ta.user_pk = users.pk) x) END,
+	'ChannelAdmin', CASE WHEN NOT users.guest THEN (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
+			(SELECT t.name || '/' || c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk = ca.channel_pk) AS name
+		FROM channel_admins ca WHERE ca.user_pk = users.pk) x) END
 )`,
 
 	// A chunk is an index range of group_members' primary key (group_pk, user_pk), each
@@ -122,6 +129,46 @@ var postgresDialect = &dialect{
 		ORDER BY gm.user_pk`,
 
 	reconcile: [numReconcileSteps]statement{
+		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = NOT guest WHERE pk IN :users AND guest <> (
+		  EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk AND g.kind = 'guest')
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk AND g.kind = 'member'))` +
+			returningGuest},
+		stepLeaveGuestTeams: {"a guest leaves the teams no group grants", deleteEach("team_members", `x.source NOT LIKE 'group:%'
+		  AND EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest)`)},
+		stepLeaveGuestChannels: {"a guest leaves the channels no group grants", deleteEach("channel_members", `x.source NOT LIKE 'group:%'
+		  AND EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest)`)},
+		stepLeaveSystemAdmins: {"end system admin grants no group makes any more", deleteEachReturning("system_admins", `x.source LIKE 'group:%'
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND g.system_admin AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`, returningSystemAdminsLeft)},
+		stepJoinSystemAdmins: {"grant system admin from the groups", `INSERT INTO system_admins (user_pk, source, created_at)
+		SELECT u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		  WHERE gm.user_pk = u.pk AND g.system_admin OFFSET 0) g
+		ON CONFLICT DO NOTHING` + returningSystemAdminsJoined},
+		stepLeaveTeamAdmins: {"end team admin grants of teams left or no group makes any more", deleteEachReturning("team_admins",
+			`(NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.team_pk = x.team_pk)
+		  OR (x.source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND ga.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)))`, returningTeamAdminsLeft)},
+		stepJoinTeamAdmins: {"grant team admin from the groups", `INSERT INTO team_admins (team_pk, user_pk, source, created_at)
+		SELECT g.team_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT ga.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		  FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		  WHERE gm.user_pk = u.pk AND EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.team_pk = ga.team_pk) OFFSET 0) g
+		ON CONFLICT DO NOTHING` + returningTeamAdminsJoined},
+		stepLeaveChannelAdmins: {"end channel admin grants of channels left or no group makes any more", deleteEachReturning("channel_admins",
+			`(NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = u.pk AND cm.channel_pk = x.channel_pk)
+		  OR (x.source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		    WHERE gm.user_pk = u.pk AND ga.channel_pk = x.channel_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)))`, returningChannelAdminsLeft)},
+		stepJoinChannelAdmins: {"grant channel admin from the groups", `INSERT INTO channel_admins (channel_pk, user_pk, source, created_at)
+		SELECT g.channel_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
+		  SELECT ga.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
+		  FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		  WHERE gm.user_pk = u.pk AND EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = u.pk AND cm.channel_pk = ga.channel_pk) OFFSET 0) g
+		ON CONFLICT DO NOTHING` + returningChannelAdminsJoined},
+		stepLeaveTeamAdminsOfTeamsLeft: {"end team admin grants of teams left", deleteEachReturning("team_admins",
+			`NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.team_pk = x.team_pk)`, returningTeamAdminsLeft)},
+		stepLeaveChannelAdminsOfChannelsLeft: {"end channel admin grants of channels left", deleteEachReturning("channel_admins",
+			`NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = u.pk AND cm.channel_pk = x.channel_pk)`, returningChannelAdminsLeft)},
 		stepLeaveTeams: {"leave teams no group grants any more", deleteEach("team_members", `x.source LIKE 'group:%'
 		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND gt.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)
@@ -141,7 +188,8 @@ var postgresDialect = &dialect{
 		  AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = u.pk AND o.source <> 'default')`)},
 		stepJoinDefaultTeam: {"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
-		  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk) OFFSET 0) none
+		  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk)
+		  AND NOT EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest) OFFSET 0) none
 		ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveChannels: {"leave channels no group grants any more", deleteEach("channel_members", `x.source LIKE 'group:%'
 		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
@@ -154,11 +202,12 @@ var postgresDialect = &dialect{
 		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", deleteEach("channel_members", `NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
 		    WHERE c.pk = x.channel_pk AND tm.user_pk = u.pk)`)},
 		stepLeaveOldTeamJoinChannels: {"leave channels that are no longer team-join channels", deleteEach("channel_members", `x.source = 'team'
-		  AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = x.channel_pk AND c.name IN :joins)`)},
+		  AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = x.channel_pk AND c.name IN :joins AND c.type <> 'P')`)},
 		stepJoinTeamJoinChannels: {"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT DISTINCT j.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT c.pk FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
-		  WHERE tm.user_pk = u.pk AND c.name IN :joins OFFSET 0) j
+		  WHERE tm.user_pk = u.pk AND c.name IN :joins AND c.type <> 'P'
+		  AND NOT EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest) OFFSET 0) j
 		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 	},
 
@@ -178,7 +227,7 @@ var postgresDialect = &dialect{
 	cm AS (INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 	  SELECT gc.channel_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM u CROSS JOIN group_channels gc WHERE gc.group_pk = CAST(:group AS BIGINT)
 	  UNION ALL
-	  SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM u CROSS JOIN gt JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins
+	  SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM u CROSS JOIN gt JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins AND c.type <> 'P'
 	  ON CONFLICT DO NOTHING` + returningChannelsJoined + `),
 	d AS (DELETE FROM team_members WHERE ctid = ANY(ARRAY(
 	    SELECT x.ctid FROM u CROSS JOIN LATERAL (
@@ -217,6 +266,12 @@ func deleteEach(table, cond string) string {
 	if table == "channel_members" {
 		returning = returningChannelsLeft
 	}
+	return deleteEachReturning(table, cond, returning)
+}
+
+// deleteEachReturning is deleteEach for any table with a user_pk column, returning what
+// returning says.
+func deleteEachReturning(table, cond, returning string) string {
 	return `DELETE FROM ` + table + ` WHERE ctid = ANY(ARRAY(SELECT d.ctid FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT x.ctid FROM ` + table + ` x WHERE x.user_pk = u.pk AND ` + cond + ` OFFSET 0) d))` + returning
 }

@@ -113,7 +113,13 @@ var sqliteDialect = &dialect{
 	'Teams', json((SELECT json_group_array(DISTINCT t.name ORDER BY t.name)
 		FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk = users.pk)),
 	'Channels', json((SELECT json_group_array(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
-		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk = users.pk))
+		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE cm.user_pk = users.pk)),
+	'Guest', json(iif(users.guest, 'true', 'false')),
+	'SystemAdmin', json(iif(NOT users.guest AND EXISTS (SELECT 1 FROM system_admins x WHERE x.user_pk = users.pk), 'true', 'false')),
+	'TeamAdmin', json(iif(users.guest, '[]', (SELECT json_group_array(DISTINCT t.name ORDER BY t.name)
+		FROM team_admins x JOIN teams t ON t.pk = x.team_pk WHERE x.user_pk = users.pk))),
+	'ChannelAdmin', json(iif(users.guest, '[]', (SELECT json_group_array(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
+		FROM channel_admins x JOIN channels c ON c.pk = x.channel_pk JOIN teams t ON t.pk = c.team_pk WHERE x.user_pk = users.pk)))
 )`,
 
 	memberChunk: `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
@@ -121,6 +127,46 @@ var sqliteDialect = &dialect{
 		WHERE gm.group_pk = :group AND gm.user_pk > :after ORDER BY gm.user_pk LIMIT :limit`,
 
 	reconcile: [numReconcileSteps]statement{
+		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = NOT guest WHERE pk IN :users AND guest <> (
+		  EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		    WHERE gm.user_pk = users.pk AND gm.user_pk IN :users AND g.kind = 'guest')
+		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		    WHERE gm.user_pk = users.pk AND gm.user_pk IN :users AND g.kind = 'member'))` + returningGuest},
+		stepLeaveGuestTeams: {"a guest leaves the teams no group grants", `DELETE FROM team_members WHERE user_pk IN :users AND source NOT LIKE 'group:%'
+		AND user_pk IN (SELECT pk FROM users WHERE pk IN :users AND guest)` + returningTeamsLeft},
+		stepLeaveGuestChannels: {"a guest leaves the channels no group grants", `DELETE FROM channel_members WHERE user_pk IN :users AND source NOT LIKE 'group:%'
+		AND user_pk IN (SELECT pk FROM users WHERE pk IN :users AND guest)` + returningChannelsLeft},
+		stepLeaveSystemAdmins: {"end system admin grants no group makes any more", `DELETE FROM system_admins WHERE user_pk IN :users AND source LIKE 'group:%'
+		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		  WHERE gm.user_pk = system_admins.user_pk AND gm.user_pk IN :users AND g.system_admin
+		  AND 'group:' || CAST(gm.group_pk AS TEXT) = system_admins.source)` + returningSystemAdminsLeft},
+		stepJoinSystemAdmins: {"grant system admin from the groups", `INSERT INTO system_admins (user_pk, source, created_at)
+		SELECT gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		WHERE gm.user_pk IN :users AND g.system_admin ON CONFLICT DO NOTHING` + returningSystemAdminsJoined},
+		stepLeaveTeamAdmins: {"end team admin grants of teams left or no group makes any more", `DELETE FROM team_admins WHERE user_pk IN :users
+		AND (NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = team_admins.user_pk AND tm.user_pk IN :users AND tm.team_pk = team_admins.team_pk)
+		  OR (source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		    WHERE gm.user_pk = team_admins.user_pk AND gm.user_pk IN :users AND ga.team_pk = team_admins.team_pk
+		    AND 'group:' || CAST(gm.group_pk AS TEXT) = team_admins.source)))` + returningTeamAdminsLeft},
+		stepJoinTeamAdmins: {"grant team admin from the groups", `INSERT INTO team_admins (team_pk, user_pk, source, created_at)
+		SELECT ga.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT)
+		FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		WHERE gm.user_pk IN :users AND EXISTS (SELECT 1 FROM team_members tm
+		  WHERE tm.user_pk = gm.user_pk AND tm.user_pk IN :users AND tm.team_pk = ga.team_pk) ON CONFLICT DO NOTHING` + returningTeamAdminsJoined},
+		stepLeaveChannelAdmins: {"end channel admin grants of channels left or no group makes any more", `DELETE FROM channel_admins WHERE user_pk IN :users
+		AND (NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = channel_admins.user_pk AND cm.user_pk IN :users AND cm.channel_pk = channel_admins.channel_pk)
+		  OR (source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		    WHERE gm.user_pk = channel_admins.user_pk AND gm.user_pk IN :users AND ga.channel_pk = channel_admins.channel_pk
+		    AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_admins.source)))` + returningChannelAdminsLeft},
+		stepJoinChannelAdmins: {"grant channel admin from the groups", `INSERT INTO channel_admins (channel_pk, user_pk, source, created_at)
+		SELECT ga.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT)
+		FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		WHERE gm.user_pk IN :users AND EXISTS (SELECT 1 FROM channel_members cm
+		  WHERE cm.user_pk = gm.user_pk AND cm.user_pk IN :users AND cm.channel_pk = ga.channel_pk) ON CONFLICT DO NOTHING` + returningChannelAdminsJoined},
+		stepLeaveTeamAdminsOfTeamsLeft: {"end team admin grants of teams left", `DELETE FROM team_admins WHERE user_pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = team_admins.user_pk AND tm.user_pk IN :users AND tm.team_pk = team_admins.team_pk)` + returningTeamAdminsLeft},
+		stepLeaveChannelAdminsOfChannelsLeft: {"end channel admin grants of channels left", `DELETE FROM channel_admins WHERE user_pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = channel_admins.user_pk AND cm.user_pk IN :users AND cm.channel_pk = channel_admins.channel_pk)` + returningChannelAdminsLeft},
 		stepLeaveTeams: {"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN :users AND source LIKE 'group:%'
 		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
 		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND gt.team_pk = team_members.team_pk
@@ -141,7 +187,7 @@ var sqliteDialect = &dialect{
 		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
 		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.user_pk IN :users AND o.source <> 'default')` + returningTeamsLeft},
 		stepJoinDefaultTeam: {"join the default team when no team remains", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
-		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM users u WHERE u.pk IN :users
+		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM users u WHERE u.pk IN :users AND NOT u.guest
 		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveChannels: {"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
 		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
@@ -154,10 +200,11 @@ var sqliteDialect = &dialect{
 		AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
 		  WHERE c.pk = channel_members.channel_pk AND tm.user_pk = channel_members.user_pk AND tm.user_pk IN :users)` + returningChannelsLeft},
 		stepLeaveOldTeamJoinChannels: {"leave channels that are no longer team-join channels", `DELETE FROM channel_members WHERE user_pk IN :users AND source = 'team'
-		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins)` + returningChannelsLeft},
+		AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.pk = channel_members.channel_pk AND c.name IN :joins AND c.type <> 'P')` + returningChannelsLeft},
 		stepJoinTeamJoinChannels: {"join the team-join channels of every team", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT DISTINCT c.pk, tm.user_pk, 'team', CAST(:ts AS BIGINT) FROM team_members tm JOIN channels c ON c.team_pk = tm.team_pk
-		WHERE tm.user_pk IN :users AND c.name IN :joins ON CONFLICT DO NOTHING` + returningChannelsJoined},
+		WHERE tm.user_pk IN :users AND c.name IN :joins AND c.type <> 'P'
+		AND tm.user_pk NOT IN (SELECT pk FROM users WHERE pk IN :users AND guest) ON CONFLICT DO NOTHING` + returningChannelsJoined},
 	},
 
 	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
@@ -175,7 +222,7 @@ var sqliteDialect = &dialect{
 		SELECT gc.channel_pk, u.pk, CAST(:source AS TEXT), CAST(:ts AS BIGINT) FROM ROWS(:users) u, group_channels gc WHERE gc.group_pk = :group
 		UNION ALL
 		SELECT c.pk, u.pk, 'team', CAST(:ts AS BIGINT) FROM ROWS(:users) u, ` + groupTeamsSQL + ` gt
-		  JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins
+		  JOIN channels c ON c.team_pk = gt.team_pk WHERE c.name IN :joins AND c.type <> 'P'
 		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 		{"leave the channels of a default team left", `DELETE FROM channel_members WHERE user_pk IN :users
 		AND channel_pk IN (SELECT c.pk FROM team_members d JOIN channels c ON c.team_pk = d.team_pk

@@ -37,6 +37,16 @@ const (
 	returningTeamsLeft      = ` RETURNING '-t' AS op, user_pk, team_pk AS target, source`
 	returningChannelsJoined = ` RETURNING '+c' AS op, user_pk, channel_pk AS target, source`
 	returningChannelsLeft   = ` RETURNING '-c' AS op, user_pk, channel_pk AS target, source`
+
+	// Role grants (system_admins: S, team_admins: T, channel_admins: C) and guest
+	// changes (g: '+g' became a guest, '-g' stopped being one).
+	returningSystemAdminsJoined  = ` RETURNING '+S' AS op, user_pk, 0 AS target, source`
+	returningSystemAdminsLeft    = ` RETURNING '-S' AS op, user_pk, 0 AS target, source`
+	returningTeamAdminsJoined    = ` RETURNING '+T' AS op, user_pk, team_pk AS target, source`
+	returningTeamAdminsLeft      = ` RETURNING '-T' AS op, user_pk, team_pk AS target, source`
+	returningChannelAdminsJoined = ` RETURNING '+C' AS op, user_pk, channel_pk AS target, source`
+	returningChannelAdminsLeft   = ` RETURNING '-C' AS op, user_pk, channel_pk AS target, source`
+	returningGuest               = ` RETURNING CASE WHEN guest THEN '+g' ELSE '-g' END AS op, pk AS user_pk, 0 AS target, '' AS source`
 )
 
 // memberChange is one membership row a change inserted or deleted (see the RETURNING
@@ -50,7 +60,10 @@ type memberChange struct {
 // memberChanges collects the rows the statements of a change return. Sources are
 // interned: a change of thousands of rows names a handful of them.
 type memberChanges struct {
-	rows    []memberChange
+	rows []memberChange
+	// roles are the role grant rows and guest changes written (their op's table letter
+	// S, T, C or g in kind); journalMemberships journals their effective transitions.
+	roles   []roleChange
 	sources map[string]string
 	// lacking adds up the rows whose op is opLacking (grantGroup).
 	lacking int64
@@ -72,7 +85,7 @@ func (c *memberChanges) scan(rows *sql.Rows, err error) error {
 			c.lacking += target
 			continue
 		}
-		if len(op) != 2 {
+		if len(op) != 2 || (op[0] != '+' && op[0] != '-') {
 			return fmt.Errorf("membership change %q: not an op", op)
 		}
 		s, ok := c.sources[string(src)]
@@ -83,7 +96,14 @@ func (c *memberChanges) scan(rows *sql.Rows, err error) error {
 			s = string(src)
 			c.sources[s] = s
 		}
-		c.rows = append(c.rows, memberChange{channel: op[1] == 'c', inserted: op[0] == '+', user: user, target: target, source: s})
+		switch op[1] {
+		case 't', 'c':
+			c.rows = append(c.rows, memberChange{channel: op[1] == 'c', inserted: op[0] == '+', user: user, target: target, source: s})
+		case 'S', 'T', 'C', 'g':
+			c.roles = append(c.roles, roleChange{kind: op[1], inserted: op[0] == '+', user: user, target: target, source: s})
+		default:
+			return fmt.Errorf("membership change %q: not an op", op)
+		}
 	}
 	return rows.Err()
 }
@@ -150,19 +170,53 @@ next:
 
 // journalReadNames completes the dialect's countPairs into the one statement
 // journalMemberships reads with: after the counts (kinds 0 and 1), the names its entries
-// carry (kinds 2–5), each by primary key. Every row has the columns (kind, pk, target, n,
-// a, b).
+// carry (kinds 2–5), each by primary key; an account's row (kind 2) carries in n whether
+// it is a guest. Every row has the columns (kind, pk, target, n, a, b).
 const journalReadNames = `
-	UNION ALL SELECT 2, pk, 0, 0, id, COALESCE(username, '') FROM users WHERE pk IN :name_users
+	UNION ALL SELECT 2, pk, 0, CASE WHEN guest THEN 1 ELSE 0 END, id, COALESCE(username, '') FROM users WHERE pk IN :name_users
 	UNION ALL SELECT 3, pk, 0, 0, name, '' FROM teams WHERE pk IN :name_teams
 	UNION ALL SELECT 4, c.pk, 0, 0, t.name, c.name FROM channels c JOIN teams t ON t.pk = c.team_pk WHERE c.pk IN :name_channels
 	UNION ALL SELECT 5, pk, 0, 0, display_name, '' FROM groups WHERE pk IN :name_groups`
+
+// journalReadRoles follows journalReadNames when a change wrote role grant rows: the
+// grant rows of each (account, team), (account, channel) and account written now (kinds
+// 6, 7 and 8), read by account.
+const journalReadRoles = `
+	UNION ALL SELECT 6, user_pk, team_pk, COUNT(*), '', '' FROM team_admins
+	  WHERE user_pk IN :role_team_users AND team_pk IN :role_teams GROUP BY user_pk, team_pk
+	UNION ALL SELECT 7, user_pk, channel_pk, COUNT(*), '', '' FROM channel_admins
+	  WHERE user_pk IN :role_channel_users AND channel_pk IN :role_channels GROUP BY user_pk, channel_pk
+	UNION ALL SELECT 8, user_pk, 0, COUNT(*), '', '' FROM system_admins WHERE user_pk IN :role_users GROUP BY user_pk`
+
+// roleChange is one role grant row a change inserted or deleted, or a change of an
+// account's guest status (kind 'g', inserted: it became a guest).
+type roleChange struct {
+	kind         byte // 'S' system_admins, 'T' team_admins, 'C' channel_admins, 'g' users.guest
+	inserted     bool
+	user, target int64
+	source       string
+}
+
+func compareRoleChanges(a, b roleChange) int {
+	if c := cmp.Compare(a.user, b.user); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.target, b.target)
+}
 
 // journalMemberships runs change, whose statements return every membership row they
 // insert or delete into the memberChanges it is given, and journals the effective
 // transitions it made: one statement reads the counts and the names, one appends the
 // entries, and a change that wrote no membership row costs nothing more. The rows are
 // sorted by pair and walked in runs, so the memory is the rows written and the entries.
+//
+// Role grant rows and guest changes are journaled the same way (roles.go): a role entry
+// (account.roles, team.roles, channel.roles) when a role comes into or goes out of
+// effect, none while the account is a guest, and one account.roles entry for a
+// promotion or a demotion, which stands for the member roles that follow from it.
 func (s *Store) journalMemberships(ctx context.Context, tx *sqlx.Tx, change func(c *memberChanges) error) error {
 	_, err := s.journalMembershipEvents(ctx, tx, change)
 	return err
@@ -175,14 +229,17 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 	if err := change(&c); err != nil {
 		return nil, err
 	}
-	if len(c.rows) == 0 {
+	if len(c.rows) == 0 && len(c.roles) == 0 {
 		return nil, nil
 	}
 	rows := c.rows
 	slices.SortFunc(rows, func(a, b memberChange) int { return comparePairs(a.pair(), b.pair()) })
+	roles := c.roles
+	slices.SortFunc(roles, compareRoleChanges)
 	// The keys to read: the accounts and targets of the pairs written, per table, and
 	// the groups the sources name.
 	var teamUsers, teams, channelUsers, channels, users, groups []int64
+	var roleTeamUsers, roleTeams, roleChannelUsers, roleChannels, roleUsers []int64
 	for _, r := range rows {
 		if r.channel {
 			channelUsers, channels = append(channelUsers, r.user), append(channels, r.target)
@@ -190,28 +247,50 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 			teamUsers, teams = append(teamUsers, r.user), append(teams, r.target)
 		}
 	}
-	users = append(append(users, teamUsers...), channelUsers...)
+	for _, r := range roles {
+		roleUsers = append(roleUsers, r.user)
+		switch r.kind {
+		case 'T':
+			roleTeamUsers, roleTeams = append(roleTeamUsers, r.user), append(roleTeams, r.target)
+		case 'C':
+			roleChannelUsers, roleChannels = append(roleChannelUsers, r.user), append(roleChannels, r.target)
+		}
+	}
+	users = append(append(append(users, teamUsers...), channelUsers...), roleUsers...)
+	nameTeams := append(slices.Clone(teams), roleTeams...)
+	nameChannels := append(slices.Clone(channels), roleChannels...)
 	for src := range c.sources {
 		if m := parseSource(src); m.Kind == store.SourceGroup {
 			groups = append(groups, m.GroupPK)
 		}
 	}
-	for _, l := range []*[]int64{&teamUsers, &teams, &channelUsers, &channels, &users, &groups} {
+	for _, l := range []*[]int64{&teamUsers, &teams, &channelUsers, &channels, &users, &groups, &nameTeams, &nameChannels,
+		&roleTeamUsers, &roleTeams, &roleChannelUsers, &roleChannels, &roleUsers} {
 		slices.Sort(*l)
 		*l = slices.Compact(*l)
 	}
-	q, args := bind(s.d.countPairs+journalReadNames, params{
+	p := params{
 		"team_users": s.d.int64List(teamUsers), "teams": s.d.int64List(teams),
 		"channel_users": s.d.int64List(channelUsers), "channels": s.d.int64List(channels),
-		"name_users": s.d.int64List(users), "name_teams": s.d.int64List(teams),
-		"name_channels": s.d.int64List(channels), "name_groups": s.d.int64List(groups)})
+		"name_users": s.d.int64List(users), "name_teams": s.d.int64List(nameTeams),
+		"name_channels": s.d.int64List(nameChannels), "name_groups": s.d.int64List(groups)}
+	query := s.d.countPairs + journalReadNames
+	if len(roles) > 0 {
+		query += journalReadRoles
+		p["role_team_users"], p["role_teams"] = s.d.int64List(roleTeamUsers), s.d.int64List(roleTeams)
+		p["role_channel_users"], p["role_channels"] = s.d.int64List(roleChannelUsers), s.d.int64List(roleChannels)
+		p["role_users"] = s.d.int64List(roleUsers)
+	}
+	q, args := bind(query, p)
 	type pairCount struct {
 		p pair
 		n int
 	}
 	var counts []pairCount
-	n := journalNameSet{users: make(map[int64]struct{ id, username string }, len(users)), teams: make(map[int64]string, len(teams)),
-		channels: make(map[int64]struct{ team, name string }, len(channels)), groups: make(map[int64]string, len(groups)),
+	roleCounts := map[roleKey]int{}
+	guest := map[int64]bool{}
+	n := journalNameSet{users: make(map[int64]struct{ id, username string }, len(users)), teams: make(map[int64]string, len(nameTeams)),
+		channels: make(map[int64]struct{ team, name string }, len(nameChannels)), groups: make(map[int64]string, len(groups)),
 		sources: make(map[string]string)}
 	err := func() error {
 		q := tx.Rebind(q)
@@ -238,12 +317,19 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 				counts = append(counts, pairCount{pair{kind == 1, pk, target}, cnt})
 			case 2:
 				n.users[pk] = struct{ id, username string }{a, b}
+				guest[pk] = cnt == 1
 			case 3:
 				n.teams[pk] = a
 			case 4:
 				n.channels[pk] = struct{ team, name string }{a, b}
 			case 5:
 				n.groups[pk] = a
+			case 6:
+				roleCounts[roleKey{'T', pk, target}] = cnt
+			case 7:
+				roleCounts[roleKey{'C', pk, target}] = cnt
+			case 8:
+				roleCounts[roleKey{'S', pk, 0}] = cnt
 			}
 		}
 		return res.Err()
@@ -255,9 +341,10 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 
 	// A transition's sources are srcs[lo:hi]: one slice for them all.
 	type transition struct {
-		kind   store.EventKind
-		p      pair
-		lo, hi int
+		kind          store.EventKind
+		p             pair
+		lo, hi        int
+		before, after string // role strings of a role entry
 	}
 	ts := make([]transition, 0, len(rows))
 	var srcs, ins, del []string
@@ -289,7 +376,7 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 			}
 			lo := len(srcs)
 			srcs = appendMinus(srcs, ins, del)
-			ts = append(ts, transition{kind, p, lo, len(srcs)})
+			ts = append(ts, transition{kind: kind, p: p, lo: lo, hi: len(srcs)})
 		case before > 0 && after == 0:
 			kind := store.EventTeamLeft
 			if p.channel {
@@ -297,14 +384,74 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 			}
 			lo := len(srcs)
 			srcs = appendMinus(srcs, del, ins)
-			ts = append(ts, transition{kind, p, lo, len(srcs)})
+			ts = append(ts, transition{kind: kind, p: p, lo: lo, hi: len(srcs)})
 		}
+	}
+
+	// Role transitions, from the runs of grant rows of one (kind, account, target).
+	promoted := map[int64]int{} // +1 became a guest, -1 stopped being one
+	sysBefore := map[int64]bool{}
+	for _, r := range roles {
+		if r.kind == 'g' {
+			promoted[r.user] = map[bool]int{true: 1, false: -1}[r.inserted]
+		}
+	}
+	for i := 0; i < len(roles); {
+		r := roles[i]
+		ins, del = ins[:0], del[:0]
+		for ; i < len(roles) && roles[i].kind == r.kind && roles[i].user == r.user && roles[i].target == r.target; i++ {
+			if roles[i].inserted {
+				ins = append(ins, roles[i].source)
+			} else {
+				del = append(del, roles[i].source)
+			}
+		}
+		if r.kind == 'g' {
+			continue
+		}
+		after := roleCounts[roleKey{r.kind, r.user, r.target}]
+		before := after - len(ins) + len(del)
+		if before < 0 {
+			return nil, fmt.Errorf("journal roles: user %d, target %d: %d grants now, %d inserted: a statement did not return its rows", r.user, r.target, after, len(ins))
+		}
+		if r.kind == 'S' {
+			sysBefore[r.user] = before > 0
+		}
+		if promoted[r.user] != 0 || guest[r.user] || (before > 0) == (after > 0) {
+			continue // a promotion or demotion is one entry; a guest's grants have no effect
+		}
+		lo := len(srcs)
+		if after > 0 {
+			srcs = appendMinus(srcs, ins, del)
+		} else {
+			srcs = appendMinus(srcs, del, ins)
+		}
+		t := transition{p: pair{user: r.user, target: r.target}, lo: lo, hi: len(srcs)}
+		switch r.kind {
+		case 'S':
+			t.kind, t.before, t.after = store.EventAccountRoles, store.SystemRoles(before > 0, false), store.SystemRoles(after > 0, false)
+		case 'T':
+			t.kind, t.before, t.after = store.EventTeamRoles, store.TeamRoles(before > 0, false), store.TeamRoles(after > 0, false)
+		case 'C':
+			t.p.channel = true
+			t.kind, t.before, t.after = store.EventChannelRoles, store.ChannelRoles(before > 0, false), store.ChannelRoles(after > 0, false)
+		}
+		ts = append(ts, t)
+	}
+	for user, dir := range promoted {
+		admin := roleCounts[roleKey{'S', user, 0}] > 0
+		if _, wrote := sysBefore[user]; !wrote {
+			sysBefore[user] = admin
+		}
+		ts = append(ts, transition{kind: store.EventAccountRoles, p: pair{user: user}, lo: len(srcs), hi: len(srcs),
+			before: store.SystemRoles(sysBefore[user], dir < 0), after: store.SystemRoles(admin, dir > 0)})
 	}
 	if len(ts) == 0 {
 		return nil, nil
 	}
-	// Per account: teams joined, then channels joined, channels left, teams left (the
-	// order a chat server takes them in); accounts and targets in key order.
+	// Per account: its system roles, teams joined, then channels joined, roles in teams
+	// and channels, channels left, teams left (the order a chat server takes them in);
+	// accounts and targets in key order.
 	slices.SortFunc(ts, func(a, b transition) int {
 		if c := cmp.Compare(a.p.user, b.p.user); c != 0 {
 			return c
@@ -316,21 +463,35 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 	})
 	es := make([]store.Event, len(ts))
 	for i, t := range ts {
-		e := store.Event{Kind: t.kind, Account: n.users[t.p.user].id, Username: n.users[t.p.user].username,
-			Source: n.source(ctx, srcs[t.lo:t.hi])}
-		if t.p.channel {
+		e := store.Event{Kind: t.kind, Account: n.users[t.p.user].id, Username: n.users[t.p.user].username}
+		if t.hi > t.lo {
+			e.Source = n.source(ctx, srcs[t.lo:t.hi])
+		}
+		switch {
+		case t.kind == store.EventAccountRoles:
+		case t.p.channel:
 			ch := n.channels[t.p.target]
 			e.Team, e.Channel = ch.team, ch.name
-		} else {
+		default:
 			e.Team = n.teams[t.p.target]
+		}
+		if t.kind.IsRoleEvent() {
+			e.Before, e.After = map[string]string{store.AttrRoles: t.before}, map[string]string{store.AttrRoles: t.after}
 		}
 		es[i] = e
 	}
 	return es, s.appendEvents(ctx, tx, es)
 }
 
+// roleKey names the grant rows of one role: kind 'S' (target 0), 'T' or 'C'.
+type roleKey struct {
+	kind         byte
+	user, target int64
+}
+
 // transitionRank orders an account's transitions as a chat server takes them.
-var transitionRank = map[store.EventKind]int{store.EventTeamJoined: 0, store.EventChannelJoined: 1, store.EventChannelLeft: 2, store.EventTeamLeft: 3}
+var transitionRank = map[store.EventKind]int{store.EventAccountRoles: 0, store.EventTeamJoined: 1, store.EventChannelJoined: 2,
+	store.EventTeamRoles: 3, store.EventChannelRoles: 4, store.EventChannelLeft: 5, store.EventTeamLeft: 6}
 
 // journalNameSet is what the entries of a set of transitions name, by key.
 type journalNameSet struct {

@@ -36,9 +36,12 @@ type chatStateRow struct {
 	Title         sql.NullString `db:"title"`
 	Active        bool           `db:"active"`
 	SCIMDeletedAt sql.NullInt64  `db:"scim_deleted_at"`
+	Guest         bool           `db:"guest"`
+	SystemAdmin   bool           `db:"system_admin"`
 }
 
-const chatStateColumns = `pk, id, user_name, external_id, username, email, given_name, family_name, nick_name, title, active, scim_deleted_at`
+const chatStateColumns = `pk, id, user_name, external_id, username, email, given_name, family_name, nick_name, title, active, scim_deleted_at,
+	guest, EXISTS (SELECT 1 FROM system_admins x WHERE x.user_pk = users.pk) AS system_admin`
 
 // ChatAccountState reads one account's desired state.
 func (s *Store) ChatAccountState(ctx context.Context, accountID string) (_ store.ChatAccountState, err error) {
@@ -100,7 +103,8 @@ func (s *Store) chatStates(ctx context.Context, rows []chatStateRow) ([]store.Ch
 		out[i] = store.ChatAccountState{ID: r.ID, UserName: r.UserName, ExternalID: r.ExternalID.String,
 			Username: r.Username.String, Email: r.Email.String, FirstName: r.GivenName.String, LastName: r.FamilyName.String,
 			Nickname: r.NickName.String, Position: r.Title.String, Active: r.Active, SCIMDeleted: r.SCIMDeletedAt.Valid,
-			Teams: []string{}, Channels: []store.ChannelWithType{}}
+			Teams: []string{}, Channels: []store.ChannelWithType{},
+			Guest: r.Guest, SystemAdmin: r.SystemAdmin && !r.Guest, TeamAdmin: []string{}}
 	}
 	var teams []struct {
 		UserPK int64  `db:"user_pk"`
@@ -116,13 +120,30 @@ func (s *Store) chatStates(ctx context.Context, rows []chatStateRow) ([]store.Ch
 			out[i].Teams = append(out[i].Teams, t.Team)
 		}
 	}
+	// The admin roles in effect: a guest's grants have none (roles.go).
+	var admins []struct {
+		UserPK int64  `db:"user_pk"`
+		Team   string `db:"team"`
+	}
+	if err := s.db.SelectContext(ctx, &admins, s.db.Rebind(`SELECT ta.user_pk, t.name AS team FROM team_admins ta
+		JOIN teams t ON t.pk = ta.team_pk WHERE ta.user_pk >= ? AND ta.user_pk <= ?
+		GROUP BY ta.user_pk, t.name ORDER BY ta.user_pk, `+s.byName("t.name")), lo, hi); err != nil {
+		return nil, fmt.Errorf("read accounts' team admin roles: %w", err)
+	}
+	for _, a := range admins {
+		if i, ok := byPK[a.UserPK]; ok && !out[i].Guest {
+			out[i].TeamAdmin = append(out[i].TeamAdmin, a.Team)
+		}
+	}
 	var channels []struct {
 		UserPK  int64  `db:"user_pk"`
 		Team    string `db:"team"`
 		Channel string `db:"channel"`
 		Type    string `db:"type"`
+		Admin   bool   `db:"admin"`
 	}
-	if err := s.db.SelectContext(ctx, &channels, s.db.Rebind(`SELECT cm.user_pk, t.name AS team, c.name AS channel, c.type
+	if err := s.db.SelectContext(ctx, &channels, s.db.Rebind(`SELECT cm.user_pk, t.name AS team, c.name AS channel, c.type,
+		MAX(CASE WHEN EXISTS (SELECT 1 FROM channel_admins ca WHERE ca.user_pk = cm.user_pk AND ca.channel_pk = cm.channel_pk) THEN 1 ELSE 0 END) = 1 AS admin
 		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk
 		WHERE cm.user_pk >= ? AND cm.user_pk <= ?
 		GROUP BY cm.user_pk, t.name, c.name, c.type ORDER BY cm.user_pk, `+s.byName("t.name")+`, `+s.byName("c.name")), lo, hi); err != nil {
@@ -130,7 +151,8 @@ func (s *Store) chatStates(ctx context.Context, rows []chatStateRow) ([]store.Ch
 	}
 	for _, c := range channels {
 		if i, ok := byPK[c.UserPK]; ok {
-			out[i].Channels = append(out[i].Channels, store.ChannelWithType{Team: c.Team, Channel: c.Channel, Type: c.Type})
+			out[i].Channels = append(out[i].Channels, store.ChannelWithType{Team: c.Team, Channel: c.Channel, Type: c.Type,
+				Admin: c.Admin && !out[i].Guest})
 		}
 	}
 	return out, nil

@@ -48,9 +48,14 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 	if len(ids) == 0 {
 		return nil
 	}
-	added, err := s.lockAndInsertMembers(ctx, tx, groupPK, ids)
+	added, plain, err := s.lockAndInsertMembers(ctx, tx, groupPK, ids)
 	if err != nil {
 		return err
+	}
+	if !plain {
+		// A guest group, a group that grants a role, or a guest joining a member group
+		// (a promotion): the full reconcile of the accounts added, which are locked.
+		return s.reconcile(ctx, tx, added)
 	}
 	for _, chunk := range chunkInts(added, 400) {
 		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error { return s.grantGroup(ctx, tx, groupPK, chunk, c) }); err != nil {
@@ -64,8 +69,10 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 // rows and returns the accounts that were not members yet and are active: those whose
 // memberships must now follow the group. A user DELETEd concurrently is seen once its
 // lock is free, and is unknown; so is an id that could name nothing (PossibleID), which
-// is not looked up.
-func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids []string) ([]int64, error) {
+// is not looked up. plain says that the delta (grantGroup) gives the accounts what a
+// reconcile would: the group is not a guest group and grants no role, and no account
+// added is a guest (the same statement reads both).
+func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids []string) (_ []int64, plain bool, _ error) {
 	p := params{"ids": s.d.textList(possibleIDs(ids)), "group": groupPK}
 	type member struct {
 		PK      int64  `db:"pk"`
@@ -73,17 +80,19 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 		Live    bool   `db:"live"`
 		Follows bool   `db:"follows"`
 		Added   bool   `db:"added"`
+		Guest   bool   `db:"guest"`
+		Plain   bool   `db:"plain"`
 	}
 	var rows []member
 	if s.d.writableCTEs {
 		q, args := bind(s.d.lockAndInsertMembers, p)
 		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("add members: %w", err)
+			return nil, false, fmt.Errorf("add members: %w", err)
 		}
 	} else {
 		q, args := bind(s.d.resolveMembers, p)
 		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("resolve members: %w", err)
+			return nil, false, fmt.Errorf("resolve members: %w", err)
 		}
 		var pks []int64
 		for _, r := range rows {
@@ -93,7 +102,7 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 		}
 		added, err := s.insertMembers(ctx, tx, groupPK, pks)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		isAdded := make(map[int64]bool, len(added))
 		for _, pk := range added {
@@ -105,17 +114,26 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 	}
 	found := make(map[string]bool, len(rows))
 	var out []int64
+	plain = true
 	for _, r := range rows {
 		found[r.ID] = r.Live
 		if r.Added && r.Follows {
 			out = append(out, r.PK)
+			plain = plain && r.Plain && !r.Guest
 		}
 	}
 	if missing := missingIDs(ids, found); len(missing) > 0 {
-		return nil, &store.UnknownMembersError{IDs: missing}
+		return nil, false, &store.UnknownMembersError{IDs: missing}
 	}
-	return out, nil
+	return out, plain, nil
 }
+
+// plainGroupSQL is whether the group :group is one the delta serves (lockAndInsertMembers):
+// no guest group, no role. It names no row of the statement it is in, so it runs once.
+const plainGroupSQL = `(SELECT g.kind <> 'guest' AND NOT g.system_admin
+	  AND NOT EXISTS (SELECT 1 FROM group_team_admins a WHERE a.group_pk = g.pk)
+	  AND NOT EXISTS (SELECT 1 FROM group_channel_admins a WHERE a.group_pk = g.pk)
+	  FROM groups g WHERE g.pk = CAST(:group AS BIGINT))`
 
 // lockAndInsertMembersSQL resolves, locks and inserts a member add's accounts in one
 // statement, where the dialect has writable CTEs; lock ends a SELECT of rows to lock
@@ -125,17 +143,19 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 // WHERE clause lets a planner without statistics read every live user through the
 // partial index users_user_name_ci_live, believing it selective.
 func lockAndInsertMembersSQL(lock string) string {
-	return `WITH r AS (SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows FROM users
+	return `WITH r AS (SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, guest FROM users
 	  WHERE id IN :ids ORDER BY pk` + lock + `),
 	i AS (INSERT INTO group_members (group_pk, user_pk) SELECT CAST(:group AS BIGINT), r.pk FROM r WHERE r.live
 	  ON CONFLICT DO NOTHING RETURNING user_pk)
-	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added FROM r`
+	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added, r.guest,
+	  COALESCE(` + plainGroupSQL + `, false) AS plain FROM r`
 }
 
 // resolveMembersSQL resolves and locks a member add's accounts, where the dialect has no
 // writable CTEs; insertMembers then inserts them.
 func resolveMembersSQL(lock string) string {
-	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added FROM users
+	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added, guest,
+	  COALESCE(` + plainGroupSQL + `, false) AS plain FROM users
 	  WHERE id IN :ids ORDER BY pk` + lock
 }
 

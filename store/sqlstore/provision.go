@@ -60,10 +60,40 @@ func (s *Store) SetRules(c rules.Config) {
 // Rules returns the mapping configuration in force.
 func (s *Store) Rules() rules.Config { return s.rules }
 
-// ensureTeam returns the key of the named team, creating it (open, its display name its
-// name) with its town-square, off-topic and team-join channels if it does not exist.
+// ensureTeam returns the key of the named team, creating it with its town-square,
+// off-topic and team-join channels if it does not exist: as the mapping declares it
+// (Config.Teams), else open with its name as its display name.
 func (s *Store) ensureTeam(ctx context.Context, tx *sqlx.Tx, name string) (int64, error) {
-	pk, _, err := s.ensureTeamCreated(ctx, tx, name, name, store.TeamOpen)
+	return s.ensureRuleTeam(ctx, tx, name, "")
+}
+
+// ensureRuleTeam is ensureTeam for a team a rule names: an undeclared team it creates
+// takes displayName when not "" (Target.TeamDisplayName, for the team made from an
+// unmapped group).
+func (s *Store) ensureRuleTeam(ctx context.Context, tx *sqlx.Tx, name, displayName string) (int64, error) {
+	display, typ := given(displayName, name), store.TeamOpen
+	if d, ok := s.rules.TeamDecl(name); ok {
+		display = given(d.DisplayName, name)
+		if d.Private {
+			typ = store.TeamInviteOnly
+		}
+	}
+	pk, _, err := s.ensureTeamCreated(ctx, tx, name, display, typ)
+	return pk, err
+}
+
+// ensureRuleChannel is ensureChannel for a channel a rule names: one it creates is as
+// the mapping declares it (Config.Channels), else public.
+func (s *Store) ensureRuleChannel(ctx context.Context, tx *sqlx.Tx, teamPK int64, ref rules.ChannelRef) (int64, error) {
+	d, ok := s.rules.ChannelDecl(ref.Team, ref.Channel)
+	if !ok {
+		return s.ensureChannel(ctx, tx, teamPK, ref.Channel)
+	}
+	typ := store.ChannelOpen
+	if d.Private {
+		typ = store.ChannelPrivate
+	}
+	pk, _, err := s.ensureChannelAs(ctx, tx, teamPK, ref.Channel, given(d.DisplayName, channelDisplayName(ref.Channel)), typ)
 	return pk, err
 }
 
@@ -159,58 +189,118 @@ func channelDisplayName(name string) string {
 	return name
 }
 
-// setGroupTargets resolves a group's mapping from the rules and stores it, creating the
-// teams and channels it names. It reports whether the mapping changed, so that a rename
-// to the same name (Okta sends one with every membership change) costs no reconcile.
+// setGroupTargets resolves a group's mapping from the rules and stores it: its teams and
+// channels (creating those that do not exist, as declared), its kind (rules.KindMember,
+// KindGuest, KindNone), the system admin flag and the teams and channels whose admin
+// role it grants. It reports whether any of these changed, so that a rename to the same
+// name (Okta sends one with every membership change) costs no reconcile.
 func (s *Store) setGroupTargets(ctx context.Context, tx *sqlx.Tx, groupPK int64, displayName, externalID string) (bool, error) {
 	t := s.rules.Resolve(displayName, externalID)
 	teams := map[int64]bool{}
+	teamPKs := map[string]int64{}
 	for _, name := range t.Teams {
-		pk, err := s.ensureTeam(ctx, tx, name)
+		pk, err := s.ensureRuleTeam(ctx, tx, name, t.TeamDisplayName)
 		if err != nil {
 			return false, err
 		}
-		teams[pk] = true
+		teams[pk], teamPKs[name] = true, pk
 	}
 	channels := map[int64]bool{}
+	channelPKs := map[rules.ChannelRef]int64{}
 	for _, ref := range t.Channels {
-		teamPK, err := s.ensureTeam(ctx, tx, ref.Team)
+		teamPK, ok := teamPKs[ref.Team]
+		if !ok {
+			var err error
+			if teamPK, err = s.ensureTeam(ctx, tx, ref.Team); err != nil {
+				return false, err
+			}
+		}
+		pk, err := s.ensureRuleChannel(ctx, tx, teamPK, ref)
 		if err != nil {
 			return false, err
 		}
-		pk, err := s.ensureChannel(ctx, tx, teamPK, ref.Channel)
-		if err != nil {
+		channels[pk], channelPKs[ref] = true, pk
+	}
+	// Target.Teams and Channels hold every team and channel of the admin grants.
+	teamAdmins := map[int64]bool{}
+	for _, name := range t.TeamAdmin {
+		teamAdmins[teamPKs[name]] = true
+	}
+	channelAdmins := map[int64]bool{}
+	for _, ref := range t.ChannelAdmin {
+		channelAdmins[channelPKs[ref]] = true
+	}
+	flags := groupFlags(t.Kind(), t.SystemAdmin)
+
+	// What is stored, in one statement: sets 0–3 and the flags (set 4).
+	var cur []struct {
+		Set int   `db:"k"`
+		PK  int64 `db:"pk"`
+	}
+	if err := tx.SelectContext(ctx, &cur, tx.Rebind(`SELECT 0 AS k, team_pk AS pk FROM group_teams WHERE group_pk = ?
+		UNION ALL SELECT 1, channel_pk FROM group_channels WHERE group_pk = ?
+		UNION ALL SELECT 2, team_pk FROM group_team_admins WHERE group_pk = ?
+		UNION ALL SELECT 3, channel_pk FROM group_channel_admins WHERE group_pk = ?
+		UNION ALL SELECT 4, `+groupFlagsSQL+` FROM groups WHERE pk = ?`), groupPK, groupPK, groupPK, groupPK, groupPK); err != nil {
+		return false, fmt.Errorf("read the group's mapping: %w", err)
+	}
+	var sets [4][]int64
+	curFlags := int64(-1)
+	for _, r := range cur {
+		if r.Set == 4 {
+			curFlags = r.PK
+		} else {
+			sets[r.Set] = append(sets[r.Set], r.PK)
+		}
+	}
+	changed := false
+	for i, tbl := range []struct {
+		table, col string
+		want       map[int64]bool
+	}{
+		{"group_teams", "team_pk", teams},
+		{"group_channels", "channel_pk", channels},
+		{"group_team_admins", "team_pk", teamAdmins},
+		{"group_channel_admins", "channel_pk", channelAdmins},
+	} {
+		if sameSet(sets[i], tbl.want) {
+			continue
+		}
+		changed = true
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+tbl.table+` WHERE group_pk = ?`), groupPK); err != nil {
 			return false, err
 		}
-		channels[pk] = true
-	}
-	var curTeams, curChannels []int64
-	if err := tx.SelectContext(ctx, &curTeams, tx.Rebind(`SELECT team_pk FROM group_teams WHERE group_pk = ?`), groupPK); err != nil {
-		return false, fmt.Errorf("read group teams: %w", err)
-	}
-	if err := tx.SelectContext(ctx, &curChannels, tx.Rebind(`SELECT channel_pk FROM group_channels WHERE group_pk = ?`), groupPK); err != nil {
-		return false, fmt.Errorf("read group channels: %w", err)
-	}
-	if sameSet(curTeams, teams) && sameSet(curChannels, channels) {
-		return false, nil
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_teams WHERE group_pk = ?`), groupPK); err != nil {
-		return false, err
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_channels WHERE group_pk = ?`), groupPK); err != nil {
-		return false, err
-	}
-	for pk := range teams {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO group_teams (group_pk, team_pk) VALUES (?, ?)`), groupPK, pk); err != nil {
-			return false, fmt.Errorf("map group to team: %w", err)
+		for pk := range tbl.want {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO `+tbl.table+` (group_pk, `+tbl.col+`) VALUES (?, ?)`), groupPK, pk); err != nil {
+				return false, fmt.Errorf("map group (%s): %w", tbl.table, err)
+			}
 		}
 	}
-	for pk := range channels {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO group_channels (group_pk, channel_pk) VALUES (?, ?)`), groupPK, pk); err != nil {
-			return false, fmt.Errorf("map group to channel: %w", err)
+	if curFlags != flags {
+		changed = true
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE groups SET kind = ?, system_admin = ? WHERE pk = ?`),
+			t.Kind(), t.SystemAdmin, groupPK); err != nil {
+			return false, fmt.Errorf("store the group's kind: %w", err)
 		}
 	}
-	return true, nil
+	return changed, nil
+}
+
+// groupFlagsSQL encodes a groups row's kind and system_admin as groupFlags does.
+const groupFlagsSQL = `(CASE kind WHEN 'member' THEN 1 WHEN 'guest' THEN 2 ELSE 0 END) + (CASE WHEN system_admin THEN 10 ELSE 0 END)`
+
+func groupFlags(kind string, systemAdmin bool) int64 {
+	var f int64
+	switch kind {
+	case rules.KindMember:
+		f = 1
+	case rules.KindGuest:
+		f = 2
+	}
+	if systemAdmin {
+		f += 10
+	}
+	return f
 }
 
 func sameSet(cur []int64, want map[int64]bool) bool {
@@ -293,9 +383,13 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 		return err
 	}
 	joinNames := s.rules.TeamJoinChannels()
+	steps, err := s.stepsFor(ctx, tx, allReconcileSteps)
+	if err != nil {
+		return err
+	}
 	for _, chunk := range chunkInts(pks, 400) {
 		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error {
-			return s.reconcileChunk(ctx, tx, chunk, defaultTeam, joinNames, c)
+			return s.reconcileSteps(ctx, tx, chunk, defaultTeam, joinNames, c, steps)
 		}); err != nil {
 			return err
 		}
@@ -306,28 +400,85 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 // The steps of reconcileChunk, in order. Each dialect spells them (dialect.reconcile);
 // every spelling takes the named parameters :users (the chunk's accounts), :joins (the
 // team-join channel names), :ts (the time of the change) and :default_team (its key).
+// Rules 1 and 2 are for members: a guest (users.guest, set by the first step) joins no
+// default team and no team-join channel, and keeps only its groups' rows (roles.go).
 const (
-	stepLeaveTeams               = iota // leave teams no group grants any more
+	stepSetGuest                 = iota // set users.guest from the groups: in a guest group and no member group
+	stepLeaveTeams                      // leave teams no group grants any more
 	stepJoinGroupTeams                  // join the teams groups grant: a group's teams, and the team of each channel it maps to
+	stepLeaveGuestTeams                 // a guest leaves every team row no group grants (default, import, manual)
 	stepLeaveDefaultTeam                // leave the default team when another team grants membership
-	stepJoinDefaultTeam                 // join the default team when no team remains
+	stepJoinDefaultTeam                 // join the default team when no team remains (not a guest)
 	stepLeaveChannels                   // leave channels no group grants any more
 	stepJoinGroupChannels               // join the channels groups grant
+	stepLeaveGuestChannels              // a guest leaves every channel row no group grants (team-join, import, manual)
 	stepLeaveChannelsOfTeamsLeft        // leave every channel of a team left
-	stepLeaveOldTeamJoinChannels        // leave channels that are no longer team-join channels
-	stepJoinTeamJoinChannels            // join the team-join channels of every team
+	stepLeaveOldTeamJoinChannels        // leave channels that are no longer public team-join channels
+	stepJoinTeamJoinChannels            // join the public team-join channels of every team (not a guest)
+	stepLeaveSystemAdmins               // end system admin grants of groups that no longer grant it
+	stepJoinSystemAdmins                // grant system admin from the groups
+	stepLeaveTeamAdmins                 // end team admin grants of teams left, or of groups that no longer grant them
+	stepJoinTeamAdmins                  // grant team admin from the groups (of teams the account is in)
+	stepLeaveChannelAdmins              // end channel admin grants of channels left, or of groups that no longer grant them
+	stepJoinChannelAdmins               // grant channel admin from the groups (of channels the account is in)
+	// Outside the full reconcile: an account that does not follow its groups
+	// (deactivated) keeps its grants but those of the memberships an admin ends.
+	stepLeaveTeamAdminsOfTeamsLeft       // end every team admin grant of a team left
+	stepLeaveChannelAdminsOfChannelsLeft // end every channel admin grant of a channel left
 	numReconcileSteps
 )
 
 // reconcileChunk runs the steps for the accounts pks; each returns the membership rows it
 // wrote into c (journalMemberships).
 func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string, c *memberChanges) error {
-	return s.reconcileSteps(ctx, tx, pks, defaultTeam, joinNames, c, allReconcileSteps)
+	steps, err := s.stepsFor(ctx, tx, allReconcileSteps)
+	if err != nil {
+		return err
+	}
+	return s.reconcileSteps(ctx, tx, pks, defaultTeam, joinNames, c, steps)
 }
+
+// stepsFor leaves out of steps those that cannot change anything in this database: the
+// guest steps while no group is a guest group and no account a guest, the role steps
+// while no grant row exists and no group grants a role. One statement, over partial
+// indexes and the first row of small tables, instead of up to nine. It is sound under
+// concurrent changes: what makes a step needed (a group's kind or grants, a grant by
+// hand, a guest) is followed by a reconcile of the accounts it concerns, under their
+// row locks, which the caller holds.
+func (s *Store) stepsFor(ctx context.Context, tx *sqlx.Tx, steps []int) ([]int, error) {
+	var f struct {
+		Guests bool `db:"guests"`
+		Roles  bool `db:"roles"`
+	}
+	if err := tx.GetContext(ctx, &f, roleFeaturesSQL); err != nil {
+		return nil, fmt.Errorf("read which roles are in use: %w", err)
+	}
+	if f.Guests && f.Roles {
+		return steps, nil
+	}
+	out := make([]int, 0, len(steps))
+	for _, i := range steps {
+		switch {
+		case !f.Guests && (i == stepSetGuest || i == stepLeaveGuestTeams || i == stepLeaveGuestChannels):
+		case !f.Roles && i >= stepLeaveSystemAdmins:
+		default:
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// roleFeaturesSQL says whether guests and roles are in use (stepsFor); each EXISTS reads
+// a partial index (users_guest, groups_guest, groups_system_admin) or a table's first row.
+const roleFeaturesSQL = `SELECT
+	(EXISTS (SELECT 1 FROM groups WHERE kind = 'guest') OR EXISTS (SELECT 1 FROM users WHERE guest)) AS guests,
+	(EXISTS (SELECT 1 FROM groups WHERE system_admin) OR EXISTS (SELECT 1 FROM system_admins)
+	 OR EXISTS (SELECT 1 FROM group_team_admins) OR EXISTS (SELECT 1 FROM team_admins)
+	 OR EXISTS (SELECT 1 FROM group_channel_admins) OR EXISTS (SELECT 1 FROM channel_admins)) AS roles`
 
 // allReconcileSteps are the steps of reconcileChunk.
 var allReconcileSteps = func() []int {
-	out := make([]int, numReconcileSteps)
+	out := make([]int, stepJoinChannelAdmins+1)
 	for i := range out {
 		out[i] = i
 	}

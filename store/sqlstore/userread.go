@@ -53,6 +53,10 @@ type userChildren struct {
 	Groups       []store.GroupRef
 	Teams        []string
 	Channels     []string
+	Guest        bool
+	SystemAdmin  bool
+	TeamAdmin    []string
+	ChannelAdmin []string
 }
 
 // decodeUserChildren sets the lists of u from a children column. An empty list is left
@@ -69,6 +73,9 @@ func decodeUserChildren(b []byte, u *store.User) error {
 	u.Groups = nilIfEmpty(c.Groups)
 	u.Account.Teams = nilIfEmpty(c.Teams)
 	u.Account.Channels = nilIfEmpty(c.Channels)
+	u.Account.Guest, u.Account.SystemAdmin = c.Guest, c.SystemAdmin
+	u.Account.TeamAdmin = nilIfEmpty(c.TeamAdmin)
+	u.Account.ChannelAdmin = nilIfEmpty(c.ChannelAdmin)
 	return nil
 }
 

@@ -213,7 +213,9 @@ func (s *Store) loadAccountMemberships(ctx context.Context, tx *sqlx.Tx, pk int6
 		return err
 	}
 	u.Groups = users[0].Groups
-	u.Account.Teams, u.Account.Channels = users[0].Account.Teams, users[0].Account.Channels
+	a := users[0].Account
+	u.Account.Teams, u.Account.Channels = a.Teams, a.Channels
+	u.Account.Guest, u.Account.SystemAdmin, u.Account.TeamAdmin, u.Account.ChannelAdmin = a.Guest, a.SystemAdmin, a.TeamAdmin, a.ChannelAdmin
 	return nil
 }
 

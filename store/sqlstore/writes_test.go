@@ -160,6 +160,9 @@ func TestDefaultTeamCacheFollowsTheDatabase(t *testing.T) {
 
 const deltaRules = `
 default_team: everyone
+channels:
+  - name: sales/deals
+    private: true
 groups:
   - match: {displayName: "Engineering"}
     teams: [engineering]
@@ -173,10 +176,19 @@ groups:
   - match: {displayName: "Nothing"}
   - match: {displayNamePrefix: "team-"}
     teams: ["{suffix}"]
+  - match: {displayName: "Eng Leads"}
+    team_admin: [engineering]
+    channel_admin: [engineering/backend]
+  - match: {displayName: "Root"}
+    system_admin: true
+  - match: {displayNamePrefix: "guest-"}
+    guest: true
+    channels: ["sales/{suffix}"]
 `
 
 // memberships returns every team and channel membership row (team or channel, account,
-// source), sorted, and separately those of accounts that are not active.
+// source), role grant row and guest flag, sorted, and separately those of accounts that
+// are not active.
 func memberships(t *testing.T, s *sqlstore.Store) (all, inactive string) {
 	t.Helper()
 	var rows []struct {
@@ -188,6 +200,16 @@ func memberships(t *testing.T, s *sqlstore.Store) (all, inactive string) {
 		UNION ALL
 		SELECT 'channel ' || t.name || '/' || c.name || ' ' || u.username || ' ' || cm.source, u.active
 		FROM channel_members cm JOIN channels c ON c.pk = cm.channel_pk JOIN teams t ON t.pk = c.team_pk JOIN users u ON u.pk = cm.user_pk
+		UNION ALL
+		SELECT 'system admin ' || u.username || ' ' || x.source, u.active FROM system_admins x JOIN users u ON u.pk = x.user_pk
+		UNION ALL
+		SELECT 'team admin ' || t.name || ' ' || u.username || ' ' || x.source, u.active
+		FROM team_admins x JOIN teams t ON t.pk = x.team_pk JOIN users u ON u.pk = x.user_pk
+		UNION ALL
+		SELECT 'channel admin ' || t.name || '/' || c.name || ' ' || u.username || ' ' || x.source, u.active
+		FROM channel_admins x JOIN channels c ON c.pk = x.channel_pk JOIN teams t ON t.pk = c.team_pk JOIN users u ON u.pk = x.user_pk
+		UNION ALL
+		SELECT 'guest ' || u.username, u.active FROM users u WHERE u.guest
 		ORDER BY 1`); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +239,10 @@ func TestDeltaAddMatchesReconcile(t *testing.T) {
 					for i := range 10 {
 						users = append(users, mustUser(t, s, fmt.Sprintf("d%d", i), "").ID)
 					}
-					names := []string{"Engineering", "All Hands", "Deals", "Leads", "Nothing", "team-ops", "Random Name"}
+					names := []string{"Engineering", "All Hands", "Deals", "Leads", "Nothing", "team-ops", "Random Name",
+						"Eng Leads", "Root", "guest-deals", "guest-pub"}
+					roles := []store.RoleRef{{Role: store.RoleSystemAdmin}, {Role: store.RoleTeamAdmin, Team: "everyone"},
+						{Role: store.RoleTeamAdmin, Team: "engineering"}, {Role: store.RoleChannelAdmin, Team: "everyone", Channel: "town-square"}}
 					ext := map[string]string{"Leads": "00gleads"}
 					some := func() []string {
 						var ids []string
@@ -230,7 +255,20 @@ func TestDeltaAddMatchesReconcile(t *testing.T) {
 						_, frozen := memberships(t, s)
 						var what string
 						var err error
-						switch k := rng.Intn(10); {
+						switch k := rng.Intn(12); {
+						case k >= 10:
+							// Roles by hand: refusals (a guest, not a member) are answers, not failures.
+							what = "grant or revoke"
+							r := roles[rng.Intn(len(roles))]
+							if k == 10 {
+								_, err = s.GrantRole(ctx, users[rng.Intn(len(users))], r)
+							} else {
+								_, err = s.RevokeRole(ctx, users[rng.Intn(len(users))], r)
+							}
+							var refused *store.RefusedError
+							if errors.As(err, &refused) || errors.Is(err, store.ErrNotFound) {
+								err = nil
+							}
 						case k < 5 && len(groups) > 0:
 							what = "add"
 							_, err = s.UpdateGroup(ctx, groups[rng.Intn(len(groups))], 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: some()}})
@@ -290,6 +328,10 @@ func TestDeltaAddCases(t *testing.T) {
 		{"Leads", "00gLEADS", []string{"everyone"}, append([]string{"everyone/leads"}, everyone...)},
 		{"Nothing", "", []string{"everyone"}, everyone},
 		{"team-ops", "", []string{"ops"}, []string{"ops/off-topic", "ops/town-square"}},
+		// The full reconcile's cases: a group granting roles, a guest group.
+		{"Eng Leads", "", []string{"engineering"}, []string{"engineering/backend", "engineering/off-topic", "engineering/town-square"}},
+		{"Root", "", []string{"everyone"}, everyone},
+		{"guest-deals", "", []string{"sales"}, []string{"sales/deals"}},
 	}
 	for _, c := range cases {
 		t.Run(c.group, func(t *testing.T) {

@@ -97,7 +97,7 @@ func testAdminListTeamsAndChannels(t *testing.T, s store.Store) {
 	wantLines(t, "teams", got, []string{
 		`engineering "engineering" O members=2 channels=3`,
 		`everyone "everyone" O members=4 channels=4`,
-		`temp "temp" O members=1 channels=2`,
+		`temp "Temp" O members=1 channels=2`, // the display name of the unmapped group it was made from
 	})
 
 	chans, err := s.TeamChannels(ctx, "everyone")

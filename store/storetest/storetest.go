@@ -111,6 +111,13 @@ var tests = []struct {
 	{"BulkImportIsReconciled", testBulkImportIsReconciled},
 	{"BulkExportSelection", testBulkExportSelection},
 	{"BulkExportSnapshot", testBulkExportSnapshot},
+	// Roles and guests (roles.go).
+	{"RolesFromGroups", testRolesFromGroups},
+	{"SystemAdmin", testSystemAdmin},
+	{"Guests", testGuests},
+	{"PrivateChannelsAndDeclarations", testPrivateChannelsAndDeclarations},
+	{"RoleRefusals", testRoleRefusals},
+	{"RoleReads", testRoleReads},
 	// The change journal (journal.go).
 	{"JournalAccountLifecycle", testJournalAccountLifecycle},
 	{"JournalPurge", testJournalPurgeAndTeams},
