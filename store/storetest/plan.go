@@ -139,7 +139,7 @@ func wantPlanThenApply(t *testing.T, s store.Store, yaml string) store.RulesPlan
 // testPlanRules runs the plan cases in turn on one database, each from planBase
 // applied, then the reload guard and the declarations.
 func testPlanRules(t *testing.T, s store.Store) {
-	newPlanScenario(t, s)
+	sc := newPlanScenario(t, s)
 	renamed := strings.Replace(planBase, `"Engineering"`, `"Platform"`, 1)
 	removed := planBase[:strings.Index(planBase, `  - match: {displayName: "Sales"}`)]
 	guest := planBase + "  - match: {displayName: \"Partners\"}\n    guest: true\n    channels: [partners/acme]\n"
@@ -184,8 +184,7 @@ func testPlanRules(t *testing.T, s store.Store) {
 				"partners/acme: created, +1 join, 1 become guests",
 				"partners/off-topic: created",
 				"partners/town-square: created",
-			}, 3, store.AccountCounts{BecomeGuests: 1},
-			"guests come with the store branch of issue 14 (i14-store, STORE-READY: guests)",
+			}, 3, store.AccountCounts{BecomeGuests: 1}, "",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +208,7 @@ func testPlanRules(t *testing.T, s store.Store) {
 			}
 		})
 	}
+	t.Run("roles", func(t *testing.T) { testPlanRoles(t, s, sc) })
 	t.Run("reload guard", func(t *testing.T) { testApplyRulesRemovalLimit(t, s, renamed) })
 	t.Run("declarations", func(t *testing.T) { testApplyRulesDeclarations(t, s) })
 }
@@ -330,7 +330,7 @@ channels:
 	for _, tm := range teams {
 		got = append(got, tm.Name+" "+tm.DisplayName+" "+tm.Type)
 	}
-	wantLines(t, "teams", got, []string{"engineering Engineering I", "everyone everyone O", "ops ops O", "sales sales O"})
+	wantLines(t, "teams", got, []string{"engineering Engineering I", "everyone everyone O", "ops ops O", "partners partners O", "sales sales O"})
 	chans, err := s.TeamChannels(ctx, "engineering")
 	if err != nil {
 		t.Fatal(err)
@@ -352,4 +352,38 @@ channels:
 	wantPlanThenApply(t, s, strings.Replace(declared, "display_name: Engineering", "display_name: Eng", 1))
 	journal, _ = journalSince(t, s, cursor)
 	wantLines(t, "journal of a new display name", journal, []string{"team.updated  engineering {display_name=Engineering} {display_name=Eng}"})
+}
+
+// testPlanRoles plans and applies rules granting roles, then their removal: a team admin
+// made by hand is neither counted as gained nor lost, and keeps the role (store/roles.go).
+func testPlanRoles(t *testing.T, s store.Store, sc planScenario) {
+	ctx := cli()
+	bob := sc.users["bob"].ID
+	engAdmin := store.RoleRef{Role: store.RoleTeamAdmin, Team: "engineering"}
+	if _, err := s.GrantRole(ctx, bob, engAdmin); err != nil {
+		t.Fatal(err)
+	}
+	admins := strings.Replace(planBase, "teams: [engineering]\n", "teams: [engineering]\n    team_admin: [engineering]\n", 1) +
+		"  - match: {displayName: \"Platform\"}\n    system_admin: true\n"
+	for _, step := range []struct {
+		yaml     string
+		lines    []string
+		accounts store.AccountCounts
+	}{
+		{admins, []string{"engineering: +1 team_admin"}, store.AccountCounts{SystemAdminsGained: 1}},
+		{planBase, []string{"engineering: -1 team_admin"}, store.AccountCounts{SystemAdminsLost: 1}},
+	} {
+		p := wantPlanThenApply(t, s, step.yaml)
+		wantLines(t, "plan", p.Lines(), step.lines)
+		if p.Accounts != step.accounts || p.Removals != 0 || !p.WithinLimit {
+			t.Fatalf("plan %+v", p)
+		}
+	}
+	d := details(t, s, bob)
+	if len(d.Teams) != 1 || d.Teams[0].Team != "engineering" || !d.Teams[0].Admin {
+		t.Fatalf("bob's teams after the rules went: %+v", d.Teams)
+	}
+	if _, err := s.RevokeRole(ctx, bob, engAdmin); err != nil {
+		t.Fatal(err)
+	}
 }
