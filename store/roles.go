@@ -123,7 +123,7 @@ type RoleChange struct {
 // engineering", "alice stays team_admin of engineering: granted by group Eng Leads".
 func (c RoleChange) String() string {
 	switch {
-	case c.Has && !c.Changed && len(c.Remaining) > 0 && !hasManual(c.Remaining):
+	case c.Has && len(c.Remaining) > 0 && !hasManual(c.Remaining): // a revoke that leaves a group's grant, or none to revoke
 		return fmt.Sprintf("%s stays %s: granted by %s", c.Username, c.Role.Where(), DescribeSources(c.Remaining))
 	case c.Has && c.Changed:
 		return fmt.Sprintf("made %s %s", c.Username, c.Role.Where())

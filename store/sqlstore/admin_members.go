@@ -174,7 +174,7 @@ func (s *Store) reconcileAccount(ctx context.Context, tx *sqlx.Tx, a *memberAcco
 				stepLeaveTeamAdminsOfTeamsLeft, stepLeaveChannelAdminsOfChannelsLeft}
 		}
 	}
-	if steps, err = s.stepsFor(ctx, tx, steps); err != nil {
+	if steps, err = s.stepsFor(ctx, tx, []int64{a.PK}, steps); err != nil {
 		return err
 	}
 	return s.reconcileSteps(ctx, tx, []int64{a.PK}, defaultTeam, s.rules.TeamJoinChannels(), c, steps)

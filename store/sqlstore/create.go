@@ -183,7 +183,7 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool
 	   OR EXISTS (SELECT 1 FROM users WHERE external_id = ? AND `+adoptable+`)) AS relink,
 	  (EXISTS (SELECT 1 FROM users WHERE username = ?) OR EXISTS (SELECT 1 FROM groups WHERE name = ?)) AS taken,
 	  (EXISTS (SELECT 1 FROM teams WHERE pk = ? AND name = ?) AND `, null(u.ExternalID), null(u.ExternalID), base, base, t.teamPK, t.team)
-	addList(`(SELECT COUNT(*) FROM channels c WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins)`, t.teamPK)
+	addList(`(SELECT COUNT(*) FROM channels c WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins AND c.type <> 'P')`, t.teamPK)
 	add(` = ?) AS joinable),
 	u AS (INSERT INTO users (id, created_at, `+strings.Join(userWriteColumns, ", ")+`) SELECT ?, CAST(? AS BIGINT)`,
 		len(t.channels), u.ID, ts)

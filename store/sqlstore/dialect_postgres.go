@@ -129,10 +129,12 @@ var postgresDialect = &dialect{
 		ORDER BY gm.user_pk`,
 
 	reconcile: [numReconcileSteps]statement{
-		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = NOT guest WHERE pk IN :users AND guest <> (
-		  EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk AND g.kind = 'guest')
-		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk AND g.kind = 'member'))` +
-			returningGuest},
+		// Per account through LATERAL: a member group's members are as many as the tenant.
+		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = x.is_guest FROM (
+		  SELECT u.pk AS upk, k.is_guest FROM ROWS(:users) u CROSS JOIN LATERAL (
+		    SELECT COALESCE(bool_or(g.kind = 'guest'), false) AND NOT COALESCE(bool_or(g.kind = 'member'), false) AS is_guest
+		    FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) k) x
+		WHERE users.pk = x.upk AND users.guest <> x.is_guest` + returningGuest},
 		stepLeaveGuestTeams: {"a guest leaves the teams no group grants", deleteEach("team_members", `x.source NOT LIKE 'group:%'
 		  AND EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest)`)},
 		stepLeaveGuestChannels: {"a guest leaves the channels no group grants", deleteEach("channel_members", `x.source NOT LIKE 'group:%'

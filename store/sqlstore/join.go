@@ -66,7 +66,8 @@ func (s *Store) defaultJoin(ctx context.Context, tx *sqlx.Tx) (*joinTarget, erro
 
 // insertDefaultMemberships puts the new account pk in the default team (source 'default')
 // and its team-join channels (source 'team'), each insert checking by name that the
-// cached keys still name those rows. It reports false, having written what it could, when
+// cached keys still name those rows (and that a channel is public: a private one named
+// like a team-join channel is never joined, and takes the path by name). It reports false, having written what it could, when
 // they do not; the caller then reconciles the account by name.
 func (s *Store) insertDefaultMemberships(ctx context.Context, tx *sqlx.Tx, pk int64, t *joinTarget, ts int64) (bool, error) {
 	res, err := s.txExec(ctx, tx, tx.Rebind(`INSERT INTO team_members (team_pk, user_pk, source, created_at)
@@ -80,7 +81,7 @@ func (s *Store) insertDefaultMemberships(ctx context.Context, tx *sqlx.Tx, pk in
 	}
 	q, args := bind(`INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT c.pk, CAST(? AS BIGINT), 'team', CAST(? AS BIGINT) FROM channels c
-		WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins`,
+		WHERE c.pk IN :channels AND c.team_pk = ? AND c.name IN :joins AND c.type <> 'P'`,
 		params{"channels": s.d.int64List(t.channels), "joins": s.d.textList(t.joins)},
 		pk, ts, t.teamPK)
 	if res, err = s.txExec(ctx, tx, tx.Rebind(q), args...); err != nil {

@@ -389,11 +389,14 @@ func (s *Store) journalMembershipEvents(ctx context.Context, tx *sqlx.Tx, change
 	}
 
 	// Role transitions, from the runs of grant rows of one (kind, account, target).
-	promoted := map[int64]int{} // +1 became a guest, -1 stopped being one
+	promoted := map[int64]int{} // +1 became a guest (a demotion), -1 stopped being one (a promotion)
 	sysBefore := map[int64]bool{}
 	for _, r := range roles {
-		if r.kind == 'g' {
-			promoted[r.user] = map[bool]int{true: 1, false: -1}[r.inserted]
+		switch {
+		case r.kind == 'g' && r.inserted:
+			promoted[r.user] = 1
+		case r.kind == 'g':
+			promoted[r.user] = -1
 		}
 	}
 	for i := 0; i < len(roles); {

@@ -383,7 +383,7 @@ func (s *Store) reconcile(ctx context.Context, tx *sqlx.Tx, pks []int64) error {
 		return err
 	}
 	joinNames := s.rules.TeamJoinChannels()
-	steps, err := s.stepsFor(ctx, tx, allReconcileSteps)
+	steps, err := s.stepsFor(ctx, tx, pks, allReconcileSteps)
 	if err != nil {
 		return err
 	}
@@ -431,26 +431,27 @@ const (
 // reconcileChunk runs the steps for the accounts pks; each returns the membership rows it
 // wrote into c (journalMemberships).
 func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, defaultTeam int64, joinNames []string, c *memberChanges) error {
-	steps, err := s.stepsFor(ctx, tx, allReconcileSteps)
+	steps, err := s.stepsFor(ctx, tx, pks, allReconcileSteps)
 	if err != nil {
 		return err
 	}
 	return s.reconcileSteps(ctx, tx, pks, defaultTeam, joinNames, c, steps)
 }
 
-// stepsFor leaves out of steps those that cannot change anything in this database: the
-// guest steps while no group is a guest group and no account a guest, the role steps
-// while no grant row exists and no group grants a role. One statement, over partial
-// indexes and the first row of small tables, instead of up to nine. It is sound under
-// concurrent changes: what makes a step needed (a group's kind or grants, a grant by
-// hand, a guest) is followed by a reconcile of the accounts it concerns, under their
-// row locks, which the caller holds.
-func (s *Store) stepsFor(ctx context.Context, tx *sqlx.Tx, steps []int) ([]int, error) {
+// stepsFor leaves out of steps those that cannot change anything for the accounts pks:
+// the guest steps while no group is a guest group and none of the accounts is a guest,
+// the role steps while no grant row exists and no group grants a role. One statement
+// (groups is small; the grant tables are read to their first row; the accounts by key)
+// instead of up to nine. It is sound under concurrent changes: what makes a step needed
+// (a group's kind or grants, a grant by hand, a guest) is followed by a reconcile of the
+// accounts it concerns under their row locks, which the caller holds.
+func (s *Store) stepsFor(ctx context.Context, tx *sqlx.Tx, pks []int64, steps []int) ([]int, error) {
 	var f struct {
 		Guests bool `db:"guests"`
 		Roles  bool `db:"roles"`
 	}
-	if err := tx.GetContext(ctx, &f, roleFeaturesSQL); err != nil {
+	q, args := bind(roleFeaturesSQL, params{"users": s.d.int64List(pks)})
+	if err := tx.GetContext(ctx, &f, tx.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read which roles are in use: %w", err)
 	}
 	if f.Guests && f.Roles {
@@ -468,10 +469,10 @@ func (s *Store) stepsFor(ctx context.Context, tx *sqlx.Tx, steps []int) ([]int, 
 	return out, nil
 }
 
-// roleFeaturesSQL says whether guests and roles are in use (stepsFor); each EXISTS reads
-// a partial index (users_guest, groups_guest, groups_system_admin) or a table's first row.
+// roleFeaturesSQL says whether guests and roles can matter to the accounts :users
+// (stepsFor).
 const roleFeaturesSQL = `SELECT
-	(EXISTS (SELECT 1 FROM groups WHERE kind = 'guest') OR EXISTS (SELECT 1 FROM users WHERE guest)) AS guests,
+	(EXISTS (SELECT 1 FROM groups WHERE kind = 'guest') OR EXISTS (SELECT 1 FROM users WHERE pk IN :users AND guest)) AS guests,
 	(EXISTS (SELECT 1 FROM groups WHERE system_admin) OR EXISTS (SELECT 1 FROM system_admins)
 	 OR EXISTS (SELECT 1 FROM group_team_admins) OR EXISTS (SELECT 1 FROM team_admins)
 	 OR EXISTS (SELECT 1 FROM group_channel_admins) OR EXISTS (SELECT 1 FROM channel_admins)) AS roles`

@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
@@ -146,8 +148,8 @@ func testRolesFromGroups(t *testing.T, s store.Store) {
 	// RevokeRole of a role only a group grants is refused, naming the group.
 	patchMembers(t, s, ops.ID, store.AddMembers, bob.ID)
 	if c, err := s.RevokeRole(cli(), bob.ID, engAdmin); err != nil || !c.Changed || !c.Has ||
-		joinSources(c.Remaining) != "group:Ops Leads" {
-		t.Fatalf("revoke with a group left = %+v, %v", c, err)
+		joinSources(c.Remaining) != "group:Ops Leads" || c.String() != "bob stays team_admin of engineering: granted by group Ops Leads" {
+		t.Fatalf("revoke with a group left = %+v (%s), %v", c, c, err)
 	}
 	_, err := s.RevokeRole(cli(), bob.ID, engAdmin)
 	wantCode(t, "revoke a role a group grants", err, store.CodeStillGranted, "Ops Leads")
@@ -261,6 +263,15 @@ func testGuests(t *testing.T, s store.Store) {
 	}
 	wantRoles(t, s, gina.ID, "member")
 	wantAccount(t, s, gina.ID, []string{"everyone"}, everyoneDefault)
+
+	// A guest group that names no channel ("guest-" has no suffix): a guest in no team;
+	// promoted by a group that grants no team, the default team.
+	hugo := mustUser(t, s, "hugo", "")
+	mustGroup(t, s, "guest-", "", hugo.ID)
+	wantAccount(t, s, hugo.ID, nil, nil)
+	patchMembers(t, s, admins.ID, store.AddMembers, hugo.ID)
+	wantAccount(t, s, hugo.ID, []string{"everyone"}, everyoneDefault)
+	wantRoles(t, s, hugo.ID, "member sysadmin")
 }
 
 // A private channel is joined by its rules only, never as a team-join channel; a
@@ -302,6 +313,8 @@ func testPrivateChannelsAndDeclarations(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	wantAccount(t, s, carol.ID, []string{"everyone"}, []string{"everyone/town-square"})
+	dave := mustUser(t, s, "dave", "")
+	wantAccount(t, s, dave.ID, []string{"everyone"}, []string{"everyone/town-square"})
 }
 
 // GrantRole's and RevokeRole's refusals.
@@ -343,6 +356,18 @@ func testRoleRefusals(t *testing.T, s store.Store) {
 	wantCode(t, "grant: deactivated", err, store.CodeDeactivated, "")
 	if _, err := s.RevokeRole(cli(), alice.ID, store.RoleRef{Role: store.RoleTeamAdmin, Team: "everyone"}); err != nil {
 		t.Fatal(err)
+	}
+	// A deactivated account keeps its grants, but not those of a membership an admin
+	// ends (CheckInvariants: no grant outlives its membership).
+	setActive(t, s, alice.ID, true)
+	mustTeam(t, s, "support", false)
+	mustChange(t)(s.AddTeamMember(cli(), "support", alice.ID))
+	grant(t, s, alice.ID, store.RoleRef{Role: store.RoleTeamAdmin, Team: "support"})
+	grant(t, s, alice.ID, sysAdmin)
+	setActive(t, s, alice.ID, false)
+	mustChange(t)(s.RemoveTeamMember(cli(), "support", alice.ID, true))
+	if d := details(t, s, alice.ID); !d.SystemAdmin || len(teamLines(d)) != 1 {
+		t.Fatalf("deactivated alice: %v %v", d.SystemAdmin, teamLines(d))
 	}
 	if err := s.DeleteUser(ctx, alice.ID, 0); err != nil {
 		t.Fatal(err)
@@ -404,4 +429,59 @@ func testRoleReads(t *testing.T, s store.Store) {
 	if !d.Guest || d.SystemAdmin {
 		t.Fatalf("gina's details: %+v", d)
 	}
+}
+
+// Two stores on one database race group member changes of member, guest and role
+// groups, grants and revokes by hand, hand-made memberships and (de)activations; the
+// invariants hold afterwards (checked again when the test ends, on both stores).
+func testRoleRaces(t *testing.T, open func() store.Store) {
+	s1, s2 := replicas(t, open, roleRules)
+	stores := []store.Store{s1, s2}
+	ctx := cli()
+	var users, groups []string
+	for i := range 5 {
+		users = append(users, mustUser(t, s1, fmt.Sprintf("racer%d@example.com", i), "").ID)
+	}
+	for _, g := range []string{"Engineering", "Eng Leads", "Ops Leads", "Chat Admins", "guest-acme", "guest-beta"} {
+		groups = append(groups, mustGroup(t, s1, g, "").ID)
+	}
+	roles := []store.RoleRef{sysAdmin, engAdmin, incidentsAdmin, {Role: store.RoleTeamAdmin, Team: "everyone"}}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			st := stores[w%2]
+			for range 30 {
+				u, g, r := users[rng.Intn(len(users))], groups[rng.Intn(len(groups))], roles[rng.Intn(len(roles))]
+				var err error
+				switch rng.Intn(8) {
+				case 0, 1:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: []string{u}}})
+				case 2:
+					_, err = st.UpdateGroup(ctx, g, 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: []string{u}}})
+				case 3:
+					_, err = st.GrantRole(ctx, u, r)
+				case 4:
+					_, err = st.RevokeRole(ctx, u, r)
+				case 5:
+					_, err = st.AddTeamMember(ctx, "engineering", u)
+				case 6:
+					_, err = st.RemoveTeamMember(ctx, "engineering", u, rng.Intn(2) == 0)
+				case 7:
+					_, _, err = st.SetAccountActive(ctx, u, rng.Intn(3) > 0)
+				}
+				switch store.ErrorCode(err) {
+				case "", store.CodeNotMember, store.CodeStillGranted, store.CodeLastTeam, store.CodeDeactivated,
+					store.CodeNotTeamMember, store.CodeNotFound, store.CodeGuest, store.CodeNoRole:
+				default:
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	checkInvariants(t, s1)
 }

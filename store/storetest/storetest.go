@@ -153,6 +153,7 @@ var replicaTests = []struct {
 	{"JournalReplayMatchesState", testJournalReplayMatchesState},
 	{"ConcurrentImports", testConcurrentImports},
 	{"AdminMembershipRaces", testAdminMembershipRaces},
+	{"RoleRaces", testRoleRaces},
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t

@@ -52,9 +52,3 @@ CREATE INDEX channel_admins_user ON channel_admins (user_pk, channel_pk);
 -- keeps it for the accounts that follow their groups; a deactivated account keeps the
 -- value it had, as it keeps its memberships.
 ALTER TABLE users ADD COLUMN guest BOOLEAN NOT NULL DEFAULT FALSE;
-
--- Partial indexes: whether any account is a guest, any group a guest group or a system
--- admin group (a reconcile skips the steps of what is not in use).
-CREATE INDEX users_guest ON users (pk) WHERE guest;
-CREATE INDEX groups_guest ON groups (pk) WHERE kind = 'guest';
-CREATE INDEX groups_system_admin ON groups (pk) WHERE system_admin;
