@@ -23,7 +23,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dsn := dbFlag(fs)
-	configPath := fs.String("config", "", "the proposed mapping file (required)")
+	configPath := fs.String("config", envDefault("TOWNSQUARE_CONFIG", ""), "the proposed mapping file (env TOWNSQUARE_CONFIG: the servers' file, edited)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
 	verbose := fs.Bool("verbose", false, fmt.Sprintf("list each change too (at most %d)", store.MaxPlanChanges))
 	if err := fs.Parse(args); err != nil {

@@ -181,6 +181,7 @@ func TestPlanCommand(t *testing.T) {
 // TestPlanCommandErrors: plan needs --config, reports a mapping file's problems with their
 // lines as serve does, and takes no argument.
 func TestPlanCommandErrors(t *testing.T) {
+	t.Setenv("TOWNSQUARE_CONFIG", "")
 	db := filepath.Join(t.TempDir(), "x.db")
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := writeFile(bad, "groups:\n  - match: {displayName: x}\n    teams: [\"Admin Team\"]\n"); err != nil {
