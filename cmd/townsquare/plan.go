@@ -39,11 +39,15 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	st, err := sqlstore.Open(ctx, *dsn)
+	// Connect, not Open: a plan writes nothing, migrations included.
+	st, err := sqlstore.Connect(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := st.Ready(ctx); err != nil {
+		return fmt.Errorf("%w (a database this build has not migrated yet: run \"townsquare migrate\", as serve does at start-up, then plan again)", err)
+	}
 	plan, err := st.PlanRules(ctx, cfg, *verbose)
 	if err != nil {
 		return err

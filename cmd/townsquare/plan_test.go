@@ -187,6 +187,10 @@ func TestPlanCommandErrors(t *testing.T) {
 	if err := writeFile(bad, "groups:\n  - match: {displayName: x}\n    teams: [\"Admin Team\"]\n"); err != nil {
 		t.Fatal(err)
 	}
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	if err := writeFile(good, planBaseYAML); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -195,6 +199,8 @@ func TestPlanCommandErrors(t *testing.T) {
 		{[]string{"plan", "--database", db, "--config", bad}, `line 3: groups[0].teams[0]: "Admin Team"`},
 		{[]string{"plan", "--database", db, "--config", bad, "extra"}, "plan takes no argument"},
 		{[]string{"plan", "--database", db, "--config", filepath.Join(t.TempDir(), "none.yaml")}, "none.yaml"},
+		// A database not migrated is not migrated by a plan.
+		{[]string{"plan", "--database", db, "--config", good}, `run "townsquare migrate"`},
 	} {
 		if _, _, err := runCmd(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want an error containing %q", tc.args, err, tc.want)
