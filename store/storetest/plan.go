@@ -209,6 +209,7 @@ func testPlanRules(t *testing.T, s store.Store) {
 		})
 	}
 	t.Run("roles", func(t *testing.T) { testPlanRoles(t, s, sc) })
+	t.Run("promotion", func(t *testing.T) { testPlanPromotion(t, s, guest) })
 	t.Run("reload guard", func(t *testing.T) { testApplyRulesRemovalLimit(t, s, renamed) })
 	t.Run("declarations", func(t *testing.T) { testApplyRulesDeclarations(t, s) })
 }
@@ -384,6 +385,47 @@ func testPlanRoles(t *testing.T, s store.Store, sc planScenario) {
 		t.Fatalf("bob's teams after the rules went: %+v", d.Teams)
 	}
 	if _, err := s.RevokeRole(ctx, bob, engAdmin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testPlanPromotion plans the promotion of a guest (erin: her guest group's rule becomes a
+// member's) and her demotion back.
+func testPlanPromotion(t *testing.T, s store.Store, guest string) {
+	useRules(t, s, guest)
+	if _, err := s.ApplyRules(context.Background(), acceptAll); err != nil {
+		t.Fatal(err)
+	}
+	member := strings.Replace(guest, "guest: true\n    channels: [partners/acme]", "teams: [partners]\n    channels: [partners/acme]", 1)
+	for _, step := range []struct {
+		yaml     string
+		lines    []string
+		accounts store.AccountCounts
+	}{
+		// Promoted: a member of partners, so in its team-join channels, and not in the
+		// default team (partners is a team of hers).
+		{member, []string{
+			"partners: 1 stop being guests",
+			"partners/acme: 1 stop being guests",
+			"partners/off-topic: +1 join, 1 stop being guests",
+			"partners/town-square: +1 join, 1 stop being guests",
+		}, store.AccountCounts{StopBeingGuests: 1}},
+		// Demoted: only the guest rule's channel and its team are left.
+		{guest, []string{
+			"partners: 1 become guests",
+			"partners/acme: 1 become guests",
+			"partners/off-topic: -1 leave",
+			"partners/town-square: -1 leave",
+		}, store.AccountCounts{BecomeGuests: 1}},
+	} {
+		p := wantPlanThenApply(t, s, step.yaml)
+		wantLines(t, "plan", p.Lines(), step.lines)
+		if p.Accounts != step.accounts {
+			t.Fatalf("plan %+v", p)
+		}
+	}
+	useRules(t, s, planBase)
+	if _, err := s.ApplyRules(context.Background(), acceptAll); err != nil {
 		t.Fatal(err)
 	}
 }
