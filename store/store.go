@@ -44,9 +44,18 @@ type Store interface {
 	// before the store is used; it is not safe to call concurrently with other calls.
 	SetRules(rules.Config)
 	// ApplyRules re-maps every group and re-evaluates every account when the rules
-	// differ from those last applied to this database, and returns how many groups'
-	// mappings changed. Servers call it at start-up.
-	ApplyRules(ctx context.Context) (int, error)
+	// differ from those last applied to this database, creates the teams and channels
+	// they declare and gives existing ones their declared display names and privacy,
+	// all in one transaction, and returns the plan of what it did (plan.go). A change
+	// that ends more memberships than the rules' MaxRemovalsOnReload allows is not
+	// applied unless opts.AcceptRemovals: nothing is written, and the plan comes with a
+	// RefusedError CodeTooManyRemovals. Servers call it at start-up.
+	ApplyRules(ctx context.Context, opts ApplyOptions) (RulesPlan, error)
+	// PlanRules returns what installing c (SetRules) and applying it (ApplyRules) would
+	// do to this database, and writes nothing: the same change is made in a transaction
+	// that is rolled back. With verbose the plan lists each change. It waits for, and
+	// is not run concurrently with, any ApplyRules on the database.
+	PlanRules(ctx context.Context, c rules.Config, verbose bool) (RulesPlan, error)
 	// CheckInvariants checks the provisioning rules over the whole store and returns one
 	// line per violation (none when all hold). It only reads.
 	CheckInvariants(ctx context.Context) ([]string, error)

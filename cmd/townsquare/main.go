@@ -2,6 +2,7 @@
 //
 //	townsquare serve      run the server (SQLite townsquare.db by default)
 //	townsquare migrate    apply database migrations and exit
+//	townsquare plan       print what a mapping file would change, without writing
 //	townsquare token      create, list and revoke API tokens
 //	townsquare user       list, show, create, edit, deactivate and delete accounts
 //	townsquare team       list and create teams, add and remove members
@@ -63,6 +64,8 @@ commands:
                         channels (TEAM:CHANNEL), their members and admins by hand (see "townsquare channel help")
   roles system_admin|member USER...
                         make accounts system admins by hand, or take that away (see "townsquare roles help")
+  plan --config NEW.yaml [--json] [--verbose]
+                        print what applying a mapping file would change, without writing
   events [--after C] [--account USER] [--limit N] [--follow] [--json]
                         print the change journal: who changed what, and why
   mattermost status|retry|release|sync
@@ -100,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "plan":
+		return cmdPlan(ctx, args[1:], stdout, stderr)
 	case "export":
 		return cmdExport(ctx, args[1:], stdout, stderr)
 	case "import":
@@ -219,6 +224,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"the deadline of every request and of the statements it runs; past it the answer is 503 (env TOWNSQUARE_REQUEST_TIMEOUT)")
 	retentionFlag := fs.String("journal-retention", envDefault("TOWNSQUARE_JOURNAL_RETENTION", defaultJournalRetention.String()),
 		"how long the change journal keeps entries (pruned hourly, never past a consumer's cursor); 0 keeps them forever (env TOWNSQUARE_JOURNAL_RETENTION)")
+	// No environment twin: an acceptance is for one start, and a variable left set in a
+	// container's environment would accept every later change unseen.
+	acceptMappingChange := fs.Bool("accept-mapping-change", false,
+		"apply a changed mapping file even when it removes more memberships than its max_removals_on_reload allows (see \"townsquare plan\")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -260,12 +269,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	remapped, err := st.ApplyRules(ctx)
-	if err != nil {
+	if err := applyMapping(ctx, st, store.ApplyOptions{AcceptRemovals: *acceptMappingChange}, log); err != nil {
 		return err
-	}
-	if remapped > 0 {
-		log.Info("mapping rules changed; groups re-mapped and their members re-evaluated", "groups", remapped)
 	}
 
 	if bootstrap == "" {

@@ -57,7 +57,20 @@ func TestLoadExample(t *testing.T) {
 				Match: Match{DisplayNamePrefix: "team-"},
 				Teams: []string{"{suffix}"},
 			},
+			{
+				Match:        Match{DisplayName: "Eng Leads"},
+				TeamAdmin:    []string{"engineering"},
+				ChannelAdmin: []ChannelRef{{"engineering", "incidents"}},
+			},
+			{Match: Match{DisplayName: "Chat Admins"}, SystemAdmin: true},
+			{
+				Match:    Match{DisplayNamePrefix: "guest-"},
+				Guest:    true,
+				Channels: []ChannelRef{{"partners", "{suffix}"}},
+			},
 		},
+		Teams:    []TeamDecl{{Name: "engineering", DisplayName: "Engineering", Private: true}},
+		Channels: []ChannelDecl{{ChannelRef: ChannelRef{"engineering", "incidents"}, DisplayName: "Incidents", Private: true}},
 	}
 	got := exampleConfig(t)
 	if !reflect.DeepEqual(got, want) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -43,7 +44,8 @@ func callEveryMethod(s store.Store, userID, groupID string) map[string]error {
 	_, errs["LookupToken"] = s.LookupToken(ctx, "hash")
 	_, errs["ListTokens"] = s.ListTokens(ctx)
 	errs["RevokeToken"] = s.RevokeToken(ctx, "t")
-	_, errs["ApplyRules"] = s.ApplyRules(ctx)
+	_, errs["ApplyRules"] = s.ApplyRules(ctx, store.ApplyOptions{})
+	_, errs["PlanRules"] = s.PlanRules(ctx, rules.Default(), false)
 	_, errs["CheckInvariants"] = s.CheckInvariants(ctx)
 	errs["Ready"] = s.Ready(ctx)
 	return errs

@@ -149,7 +149,7 @@ func TestDefaultTeamCacheFollowsTheDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.SetRules(staff)
-			if _, err := s.ApplyRules(ctx); err != nil {
+			if _, err := s.ApplyRules(ctx, store.ApplyOptions{AcceptRemovals: true}); err != nil {
 				t.Fatal(err)
 			}
 			u = newUser()

@@ -502,12 +502,12 @@ func testAdminTeamMembers(t *testing.T, s store.Store) {
 	patchMembers(t, s, eng.ID, store.AddMembers, bob.ID)
 	// Nor does a change of the rules.
 	useRules(t, s, "default_team: everyone\nunmapped_groups: ignore\n")
-	if _, err := s.ApplyRules(context.Background()); err != nil {
+	if _, err := s.ApplyRules(context.Background(), acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	wantLines(t, "teams after the rules changed", teamLines(details(t, s, bob.ID)), []string{"engineering=manual", "support=manual"})
 	useRules(t, s, exampleRules)
-	if _, err := s.ApplyRules(context.Background()); err != nil {
+	if _, err := s.ApplyRules(context.Background(), acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	wantLines(t, "teams after the rules came back", teamLines(details(t, s, bob.ID)), []string{"engineering=group:Engineering,manual", "everyone=group:Engineering", "support=manual"})

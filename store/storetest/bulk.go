@@ -676,7 +676,7 @@ func testBulkImportIsReconciled(t *testing.T, s store.Store) {
 	mustImport(t, s, ctx, b, store.ImportOptions{})
 	before, cursor := exportLines(t, s, store.ExportQuery{IncludeDeactivated: true}), head(t, s)
 	useRules(t, s, "groups:\n  - match: {displayName: \"No Such Group\"}\n    teams: [eng]\n")
-	if _, err := s.ApplyRules(ctx); err != nil {
+	if _, err := s.ApplyRules(ctx, acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	if lines, _ := journalSince(t, s, cursor); len(lines) > 0 {

@@ -586,7 +586,7 @@ func testJournalApplyRules(t *testing.T, s store.Store) {
 	mustUser(t, s, "ivy", "")
 	cur := head(t, s)
 	useRules(t, s, exampleRules+"default_channels: [announcements]\n")
-	if _, err := s.ApplyRules(context.Background()); err != nil {
+	if _, err := s.ApplyRules(context.Background(), acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	es := allEvents(t, s, store.EventQuery{After: cur})
@@ -604,7 +604,7 @@ func testJournalApplyRules(t *testing.T, s store.Store) {
 	})
 	// The same rules again change nothing, and journal nothing.
 	cur = head(t, s)
-	if _, err := s.ApplyRules(store.WithActor(context.Background(), "cli")); err != nil {
+	if _, err := s.ApplyRules(store.WithActor(context.Background(), "cli"), acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	if lines, _ := journalSince(t, s, cur); len(lines) != 0 {

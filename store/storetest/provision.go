@@ -245,7 +245,7 @@ func testApplyRulesGivesEveryTeamItsJoinChannels(t *testing.T, s store.Store) {
 	u := mustUser(t, s, "ivy", "")
 	mustGroup(t, s, "team-sales", "", u.ID) // "everyone" is left without members
 	useRules(t, s, exampleRules+"default_channels: [announcements]\n")
-	if _, err := s.ApplyRules(context.Background()); err != nil {
+	if _, err := s.ApplyRules(context.Background(), acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	wantAccount(t, s, u.ID, []string{"sales"}, []string{"sales/announcements", "sales/town-square"})

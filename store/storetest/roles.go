@@ -309,7 +309,7 @@ func testPrivateChannelsAndDeclarations(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	useRules(t, s, "default_team: everyone\ndefault_channels: [news]\n")
-	if _, err := s.ApplyRules(ctx); err != nil {
+	if _, err := s.ApplyRules(ctx, acceptAll); err != nil {
 		t.Fatal(err)
 	}
 	wantAccount(t, s, carol.ID, []string{"everyone"}, []string{"everyone/town-square"})

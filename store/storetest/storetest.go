@@ -125,6 +125,7 @@ var tests = []struct {
 	{"JournalPurge", testJournalPurgeAndTeams},
 	{"JournalMemberships", testJournalMemberships},
 	{"JournalApplyRules", testJournalApplyRules},
+	{"PlanRules", testPlanRules}, // plan.go: plans, the reload guard, declarations
 	{"AccountID", testAccountID},
 	{"JournalPages", testJournalPages},
 	{"JournalAppendEvent", testJournalAppendEvent},
