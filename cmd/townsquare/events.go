@@ -129,7 +129,8 @@ func eventLine(e store.Event) string {
 	}
 	parts := []string{e.Time.UTC().Format(time.RFC3339), or(e.Actor), string(e.Kind), or(who), or(where), or(e.Source)}
 	switch e.Kind {
-	case store.EventAccountUpdated, store.EventTeamUpdated, store.EventChannelUpdated: // the changed keys
+	case store.EventAccountUpdated, store.EventTeamUpdated, store.EventChannelUpdated, // the changed keys
+		store.EventAccountRoles, store.EventTeamRoles, store.EventChannelRoles: // the role strings
 		for _, k := range slices.Sorted(maps.Keys(e.After)) {
 			parts = append(parts, fmt.Sprintf("%s: %q → %q", k, e.Before[k], e.After[k]))
 		}

@@ -173,7 +173,8 @@ func TestJournalRetentionFlag(t *testing.T) {
 	}
 }
 
-// team.updated and channel.updated show the keys that changed, as account.updated does.
+// team.updated and channel.updated show the keys that changed, as account.updated does;
+// role entries their role strings.
 func TestEventLineShowsTeamAndChannelChanges(t *testing.T) {
 	at := time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
@@ -186,6 +187,13 @@ func TestEventLineShowsTeamAndChannelChanges(t *testing.T) {
 		{store.Event{Time: at, Kind: store.EventChannelUpdated, Actor: "import", Team: "eng", Channel: "backend",
 			Before: map[string]string{"display_name": "Backend", "type": "O"}, After: map[string]string{"display_name": "Back end", "type": "P"}},
 			`2026-12-02T14:00:00Z  import  channel.updated  -  eng/backend  -  display_name: "Backend" → "Back end"  type: "O" → "P"`},
+		// Role entries show the role strings before and after (a demotion here).
+		{store.Event{Time: at, Kind: store.EventAccountRoles, Actor: "okta", Username: "bob",
+			Before: map[string]string{"roles": "system_admin system_user"}, After: map[string]string{"roles": "system_guest"}},
+			`2026-12-02T14:00:00Z  okta  account.roles  bob  -  -  roles: "system_admin system_user" → "system_guest"`},
+		{store.Event{Time: at, Kind: store.EventTeamRoles, Actor: "cli", Username: "ann", Team: "eng", Source: "manual",
+			Before: map[string]string{"roles": "team_user"}, After: map[string]string{"roles": "team_user team_admin"}},
+			`2026-12-02T14:00:00Z  cli  team.roles  ann  eng  manual  roles: "team_user" → "team_user team_admin"`},
 	} {
 		if got := eventLine(c.e); got != c.want {
 			t.Errorf("got  %s\nwant %s", got, c.want)
