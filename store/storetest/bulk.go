@@ -40,25 +40,27 @@ func (r *bulkRecorder) User(u store.ExportUser) error {
 			return err
 		}
 	}
-	if u.ID == "" || u.Roles != "system_user" {
+	// Roles other than a plain member's are part of the line (roles.go): an account's
+	// after its name, a membership's in braces after its name.
+	if u.ID == "" || u.Roles == "" {
 		return fmt.Errorf("user %s: id %q, roles %q", u.Username, u.ID, u.Roles)
+	}
+	roles := func(name, roles, plain string) string {
+		if roles == plain {
+			return name
+		}
+		return name + "{" + roles + "}"
 	}
 	var teams []string
 	for _, t := range u.Teams {
 		var chans []string
 		for _, c := range t.Channels {
-			if c.Roles != "channel_user" {
-				return fmt.Errorf("user %s in %s/%s: roles %q", u.Username, t.Name, c.Name, c.Roles)
-			}
-			chans = append(chans, c.Name)
+			chans = append(chans, roles(c.Name, c.Roles, store.RoleChannelUser))
 		}
-		if t.Roles != "team_user" {
-			return fmt.Errorf("user %s in %s: roles %q", u.Username, t.Name, t.Roles)
-		}
-		teams = append(teams, t.Name+"["+strings.Join(chans, " ")+"]")
+		teams = append(teams, roles(t.Name, t.Roles, store.RoleTeamUser)+"["+strings.Join(chans, " ")+"]")
 	}
 	r.lines = append(r.lines, fmt.Sprintf("user %s %s ext=%s %s %s/%s nick=%s pos=%s locale=%s deleted=%v %s",
-		u.Username, u.UserName, u.ExternalID, u.Email, u.FirstName, u.LastName, u.Nickname, u.Position, u.Locale,
+		roles(u.Username, u.Roles, store.RoleSystemUser), u.UserName, u.ExternalID, u.Email, u.FirstName, u.LastName, u.Nickname, u.Position, u.Locale,
 		u.DeleteAt != 0, strings.Join(teams, " ")))
 	return nil
 }
