@@ -79,6 +79,10 @@ type dialect struct {
 	// reconcile are the steps of reconcileChunk, in order (provision.go); each returns
 	// the membership rows it writes (memberChange, journal_members.go).
 	reconcile [numReconcileSteps]statement
+	// roleFeatures says, in the columns guests and roles, whether the guest and the role
+	// steps of a reconcile can change anything for the accounts :users (stepsFor), reading
+	// their rows account by account.
+	roleFeatures string
 	// ensureJoinChannels finds the teams of :users that lack a team-join channel.
 	ensureJoinChannels string
 	// grantGroup is a member add's delta (members.go). Its statements return the

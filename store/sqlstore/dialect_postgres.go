@@ -213,6 +213,22 @@ var postgresDialect = &dialect{
 		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 	},
 
+	// Through LATERAL: EXISTS correlated on the account, once OR-ed, is planned as a
+	// hashed subplan over the whole table.
+	roleFeatures: `SELECT
+	EXISTS (SELECT 1 FROM ROWS(:users) u CROSS JOIN LATERAL (
+	  SELECT 1 FROM users x WHERE x.pk = u.pk AND x.guest
+	  UNION ALL
+	  SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk AND g.kind = 'guest' OFFSET 0) y) AS guests,
+	EXISTS (SELECT 1 FROM ROWS(:users) u CROSS JOIN LATERAL (
+	  SELECT 1 FROM system_admins x WHERE x.user_pk = u.pk
+	  UNION ALL SELECT 1 FROM team_admins x WHERE x.user_pk = u.pk
+	  UNION ALL SELECT 1 FROM channel_admins x WHERE x.user_pk = u.pk
+	  UNION ALL SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk
+	    AND (g.system_admin OR EXISTS (SELECT 1 FROM group_team_admins a WHERE a.group_pk = g.pk)
+	      OR EXISTS (SELECT 1 FROM group_channel_admins a WHERE a.group_pk = g.pk))
+	  OFFSET 0) y) AS roles`,
+
 	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT m.team_pk FROM ROWS(:users) u CROSS JOIN LATERAL (
 	  SELECT tm.team_pk FROM team_members tm WHERE tm.user_pk = u.pk OFFSET 0) m) t
 	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < :joins_count`,

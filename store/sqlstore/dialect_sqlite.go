@@ -207,6 +207,17 @@ var sqliteDialect = &dialect{
 		AND tm.user_pk NOT IN (SELECT pk FROM users WHERE pk IN :users AND guest) ON CONFLICT DO NOTHING` + returningChannelsJoined},
 	},
 
+	roleFeatures: `SELECT
+	(EXISTS (SELECT 1 FROM users WHERE pk IN :users AND guest)
+	 OR EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+	   WHERE gm.user_pk IN :users AND g.kind = 'guest')) AS guests,
+	(EXISTS (SELECT 1 FROM system_admins WHERE user_pk IN :users)
+	 OR EXISTS (SELECT 1 FROM team_admins WHERE user_pk IN :users)
+	 OR EXISTS (SELECT 1 FROM channel_admins WHERE user_pk IN :users)
+	 OR EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk IN :users
+	   AND (g.system_admin OR EXISTS (SELECT 1 FROM group_team_admins a WHERE a.group_pk = g.pk)
+	     OR EXISTS (SELECT 1 FROM group_channel_admins a WHERE a.group_pk = g.pk)))) AS roles`,
+
 	ensureJoinChannels: `SELECT t.team_pk FROM (SELECT DISTINCT team_pk FROM team_members WHERE user_pk IN :users) t
 	WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = t.team_pk AND c.name IN :joins) < :joins_count`,
 

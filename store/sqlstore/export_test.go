@@ -33,7 +33,7 @@ func (s *Store) ReconcileStatementsForTest(pks []int64, defaultTeam int64) []Pla
 	p := params{"users": s.d.int64List(pks), "joins": s.d.textList(joins), "joins_count": len(joins),
 		"ts": micros(now()), "default_team": defaultTeam}
 	out := []PlannedStatement{s.planned("find teams lacking team-join channels", s.d.ensureJoinChannels, p),
-		s.planned("find which roles are in use", roleFeaturesSQL, p)}
+		s.planned("find which roles are in use", s.d.roleFeatures, p)}
 	for _, st := range s.d.reconcile {
 		out = append(out, s.planned(st.what, st.sql, p))
 	}

@@ -439,18 +439,18 @@ func (s *Store) reconcileChunk(ctx context.Context, tx *sqlx.Tx, pks []int64, de
 }
 
 // stepsFor leaves out of steps those that cannot change anything for the accounts pks:
-// the guest steps while no group is a guest group and none of the accounts is a guest,
-// the role steps while no grant row exists and no group grants a role. One statement
-// (groups is small; the grant tables are read to their first row; the accounts by key)
-// instead of up to nine. It is sound under concurrent changes: what makes a step needed
-// (a group's kind or grants, a grant by hand, a guest) is followed by a reconcile of the
-// accounts it concerns under their row locks, which the caller holds.
+// the guest steps unless one of them is a guest or in a guest group, the role steps
+// unless one of them holds a grant row or is in a group that grants a role. One
+// statement, reading the accounts' rows by account, instead of up to nine. It is sound
+// under concurrent changes: the caller holds the accounts' row locks, under which their
+// group memberships and grants change, and a change of a group's kind or grants is
+// followed by a reconcile of its members under their locks.
 func (s *Store) stepsFor(ctx context.Context, tx *sqlx.Tx, pks []int64, steps []int) ([]int, error) {
 	var f struct {
 		Guests bool `db:"guests"`
 		Roles  bool `db:"roles"`
 	}
-	q, args := bind(roleFeaturesSQL, params{"users": s.d.int64List(pks)})
+	q, args := bind(s.d.roleFeatures, params{"users": s.d.int64List(pks)})
 	if err := tx.GetContext(ctx, &f, tx.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("read which roles are in use: %w", err)
 	}
@@ -468,14 +468,6 @@ func (s *Store) stepsFor(ctx context.Context, tx *sqlx.Tx, pks []int64, steps []
 	}
 	return out, nil
 }
-
-// roleFeaturesSQL says whether guests and roles can matter to the accounts :users
-// (stepsFor).
-const roleFeaturesSQL = `SELECT
-	(EXISTS (SELECT 1 FROM groups WHERE kind = 'guest') OR EXISTS (SELECT 1 FROM users WHERE pk IN :users AND guest)) AS guests,
-	(EXISTS (SELECT 1 FROM groups WHERE system_admin) OR EXISTS (SELECT 1 FROM system_admins)
-	 OR EXISTS (SELECT 1 FROM group_team_admins) OR EXISTS (SELECT 1 FROM team_admins)
-	 OR EXISTS (SELECT 1 FROM group_channel_admins) OR EXISTS (SELECT 1 FROM channel_admins)) AS roles`
 
 // allReconcileSteps are the steps of reconcileChunk.
 var allReconcileSteps = func() []int {

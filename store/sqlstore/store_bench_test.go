@@ -13,6 +13,7 @@ import (
 	fp "github.com/scim2/filter-parser/v2"
 
 	"github.com/townsquare/townsquare/store"
+	"github.com/townsquare/townsquare/store/rules"
 	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
@@ -302,27 +303,45 @@ func BenchmarkListUsers(b *testing.B) {
 
 // BenchmarkRemoveMembers removes one member and 500 members (then, untimed, adds them
 // back) from a group of TOWNSQUARE_BENCH_USERS members: the full reconcile, which removes
-// still take (Okta sends 500 filtered removes in one PATCH).
+// still take (Okta sends 500 filtered removes in one PATCH). Then again with roles and
+// guests in use (a guest group with a member, a system admin by hand), so that the
+// reconcile runs their steps too.
 func BenchmarkRemoveMembers(b *testing.B) {
 	for _, be := range sqltest.Backends(b) {
 		b.Run(be.Name, func(b *testing.B) {
 			f := newBigGroupFixture(b, be)
 			ctx := context.Background()
-			for _, n := range []int{1, 500} {
-				b.Run(fmt.Sprintf("n=%d/group_size=%d", n, len(f.users)), func(b *testing.B) {
-					b.ReportAllocs()
-					for i := 0; i < b.N; i++ {
-						ids := f.users[(i*n)%(len(f.users)-n):][:n]
-						if _, err := f.s.UpdateGroup(ctx, f.big, 0, nil, removeOps(ids...)); err != nil {
-							b.Fatal(err)
-						}
-						b.StopTimer()
-						if _, err := f.s.UpdateGroup(ctx, f.big, 0, nil, addOps(ids...)); err != nil {
-							b.Fatal(err)
-						}
-						b.StartTimer()
+			for _, roles := range []bool{false, true} {
+				if roles {
+					cfg, err := rules.Parse([]byte("groups:\n  - match: {displayNamePrefix: \"guest-\"}\n    guest: true\n    channels: [\"big/{suffix}\"]\n"))
+					if err != nil {
+						b.Fatal(err)
 					}
-				})
+					f.s.SetRules(cfg)
+					g := store.Group{DisplayName: "guest-visitors"}
+					if err := f.s.CreateGroup(ctx, &g, f.spare[:1]); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := f.s.GrantRole(ctx, f.spare[1], store.RoleRef{Role: store.RoleSystemAdmin}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, n := range []int{1, 500} {
+					b.Run(fmt.Sprintf("roles_in_use=%v/n=%d/group_size=%d", roles, n, len(f.users)), func(b *testing.B) {
+						b.ReportAllocs()
+						for i := 0; i < b.N; i++ {
+							ids := f.users[(i*n)%(len(f.users)-n):][:n]
+							if _, err := f.s.UpdateGroup(ctx, f.big, 0, nil, removeOps(ids...)); err != nil {
+								b.Fatal(err)
+							}
+							b.StopTimer()
+							if _, err := f.s.UpdateGroup(ctx, f.big, 0, nil, addOps(ids...)); err != nil {
+								b.Fatal(err)
+							}
+							b.StartTimer()
+						}
+					})
+				}
 			}
 		})
 	}

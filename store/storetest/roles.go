@@ -484,4 +484,23 @@ func testRoleRaces(t *testing.T, open func() store.Store) {
 	}
 	wg.Wait()
 	checkInvariants(t, s1)
+	// The journal's account.roles entries replay to each account's system roles: the
+	// last one's After is what the account is now (entries are effective transitions, in
+	// commit order, a promotion or demotion one entry).
+	last := map[string]string{}
+	for _, e := range allEvents(t, s1, store.EventQuery{}) {
+		if e.Kind == store.EventAccountRoles {
+			if prev, ok := last[e.Account]; ok && prev != e.Before[store.AttrRoles] {
+				t.Errorf("%s: account.roles from %q after an entry to %q", e.Username, e.Before[store.AttrRoles], prev)
+			}
+			last[e.Account] = e.After[store.AttrRoles]
+		}
+	}
+	for _, id := range users {
+		d := details(t, s1, id)
+		want := store.SystemRoles(d.SystemAdmin, d.Guest)
+		if got, ok := last[id]; (ok && got != want) || (!ok && want != store.RoleSystemUser) {
+			t.Errorf("%s: the journal replays to %q, the account is %q", d.Username, got, want)
+		}
+	}
 }
