@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -280,5 +281,37 @@ func TestProtocolErrors(t *testing.T) {
 		wantError(t, do(t, srv, "GET", "/scim/v2/Nope", ""), 404, "")
 		wantError(t, do(t, srv, "GET", "/elsewhere", ""), 404, "")
 		wantError(t, do(t, srv, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":""}`), 400, "invalidValue")
+	})
+}
+
+// TestPatchRemoveActive: a PATCH "remove" of active leaves the account as it is, active
+// or deactivated (RFC 7644 §3.5.2.2 unassigns the attribute; RFC 7643 §4.1.1 gives
+// active no default, and an IdP that drops the attribute has not asked for a
+// deactivation or a reactivation). The answer says what is stored.
+func TestPatchRemoveActive(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		r := do(t, srv, "POST", "/scim/v2/Users", aliceJSON)
+		if r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		id := r.body["id"].(string)
+		const remove = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"active"}]}`
+		for _, c := range []struct {
+			name   string
+			before bool
+		}{{"active", true}, {"deactivated", false}} {
+			set := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":%v}]}`, c.before)
+			if r := do(t, srv, "PATCH", "/scim/v2/Users/"+id, set); r.status != 200 {
+				t.Fatalf("%s: set: %d %s", c.name, r.status, r.raw)
+			}
+			r := do(t, srv, "PATCH", "/scim/v2/Users/"+id, remove)
+			if r.status != 200 || r.body["active"] != c.before {
+				t.Fatalf("%s: remove active: %d %s", c.name, r.status, r.raw)
+			}
+			if r := do(t, srv, "GET", "/scim/v2/Users/"+id, ""); r.body["active"] != c.before {
+				t.Fatalf("%s: read after remove: %s", c.name, r.raw)
+			}
+		}
 	})
 }
