@@ -19,6 +19,12 @@ type ApplyOptions struct {
 	// AcceptRemovals applies a change even when it removes more memberships than the
 	// rules' MaxRemovalsOnReload allows (serve's --accept-mapping-change).
 	AcceptRemovals bool
+	// BeforeCommit, when not nil, is called with the plan of a change that is about to
+	// be committed (within the limit, or accepted), inside its transaction: serve logs
+	// the change before it takes effect. It is not called for an unchanged mapping or a
+	// refused change, and may be called again if the transaction is retried. It must not
+	// call the store.
+	BeforeCommit func(RulesPlan)
 }
 
 // CodeTooManyRemovals refuses a mapping change that removes more memberships than

@@ -90,18 +90,29 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // applyMapping is serve's start-up apply of the mapping: it logs what the change does
-// (one line with the totals, then one per team and channel) and refuses to start when
-// the change removes more memberships than max_removals_on_reload allows, unless opts
-// accepts it.
+// (one line with the totals, then one per team and channel) before the change is
+// committed, and refuses to start when the change removes more memberships than
+// max_removals_on_reload allows, unless opts accepts it (the refused change is logged
+// too, as not applied).
 func applyMapping(ctx context.Context, st store.Store, opts store.ApplyOptions, log *slog.Logger) error {
-	plan, err := st.ApplyRules(ctx, opts)
-	if plan.Changed {
+	logPlan := func(plan store.RulesPlan, applied bool) {
 		log.Info(plan.Summary(), "groups", plan.GroupsRemapped, "removals", plan.Removals,
 			"memberships", plan.MembershipsBefore, "max_removals_on_reload", plan.Limit, "within_limit", plan.WithinLimit,
-			"applied", err == nil)
+			"applied", applied)
 		for _, l := range plan.Lines() {
 			log.Info("mapping change: " + l)
 		}
+	}
+	logged := false
+	opts.BeforeCommit = func(p store.RulesPlan) {
+		if !logged {
+			logPlan(p, true)
+			logged = true
+		}
+	}
+	plan, err := st.ApplyRules(ctx, opts)
+	if plan.Changed && !logged {
+		logPlan(plan, false)
 	}
 	var refused *store.RefusedError
 	if errors.As(err, &refused) && refused.Code == store.CodeTooManyRemovals {

@@ -32,6 +32,9 @@ func (s *Store) ApplyRules(ctx context.Context, opts store.ApplyOptions) (_ stor
 		if !p.WithinLimit && !opts.AcceptRemovals {
 			return p.Refusal()
 		}
+		if p.Changed && opts.BeforeCommit != nil {
+			opts.BeforeCommit(p)
+		}
 		return nil
 	})
 	if err != nil {

@@ -239,9 +239,15 @@ func testApplyRulesRemovalLimit(t *testing.T, s store.Store, renamed string) {
 			}
 			before := snapshot(t, s)
 			useRules(t, s, yaml)
-			p, err := s.ApplyRules(ctx, store.ApplyOptions{AcceptRemovals: tc.accept})
+			// BeforeCommit sees the plan of a change that will be committed, and no other.
+			var seen []store.RulesPlan
+			p, err := s.ApplyRules(ctx, store.ApplyOptions{AcceptRemovals: tc.accept,
+				BeforeCommit: func(p store.RulesPlan) { seen = append(seen, p) }})
 			if p.Removals != 9 || p.MembershipsBefore != 15 || p.WithinLimit != (tc.applied && !tc.accept) {
 				t.Fatalf("plan %+v", p)
+			}
+			if tc.applied && (len(seen) == 0 || !reflect.DeepEqual(seen[len(seen)-1], p)) || !tc.applied && len(seen) > 0 {
+				t.Fatalf("BeforeCommit saw %d plans (applied %v)", len(seen), tc.applied)
 			}
 			if tc.applied {
 				if err != nil {
@@ -270,6 +276,10 @@ func testApplyRulesRemovalLimit(t *testing.T, s store.Store, renamed string) {
 			}
 			useRules(t, s, planBase)
 			if _, err := s.ApplyRules(ctx, acceptAll); err != nil {
+				t.Fatal(err)
+			}
+			// The same rules again: no change, no call.
+			if _, err := s.ApplyRules(ctx, store.ApplyOptions{BeforeCommit: func(store.RulesPlan) { t.Error("BeforeCommit of an unchanged mapping") }}); err != nil {
 				t.Fatal(err)
 			}
 		})
