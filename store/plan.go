@@ -303,17 +303,6 @@ func (b *PlanBuilder) channel(team, channel string) *TargetPlan {
 	return c
 }
 
-// hasRole reports whether a roles string (SystemRoles, TeamRoles, ChannelRoles) holds
-// role.
-func hasRole(roles, role string) bool {
-	for _, r := range strings.Fields(roles) {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
-
 // Add counts one journal entry of the change.
 func (b *PlanBuilder) Add(e Event) {
 	if b.verbose {
@@ -324,15 +313,7 @@ func (b *PlanBuilder) Add(e Event) {
 			b.plan.ChangesLeftOut++
 		}
 	}
-	gained := func(role string) int {
-		switch had, has := hasRole(e.Before[AttrRoles], role), hasRole(e.After[AttrRoles], role); {
-		case has && !had:
-			return 1
-		case had && !has:
-			return -1
-		}
-		return 0
-	}
+	gained := e.RoleChange
 	count := func(n int, up, down *int) {
 		if n > 0 {
 			*up++

@@ -161,6 +161,29 @@ const (
 	AttrRoles                   = "roles"
 )
 
+// RoleChange says what a role entry did to role: 1 when After holds it and Before does
+// not, -1 the other way, 0 otherwise (another kind of entry included).
+func (e Event) RoleChange(role string) int {
+	switch had, has := hasRole(e.Before[AttrRoles], role), hasRole(e.After[AttrRoles], role); {
+	case has && !had:
+		return 1
+	case had && !has:
+		return -1
+	}
+	return 0
+}
+
+// hasRole reports whether a roles string (SystemRoles, TeamRoles, ChannelRoles) holds
+// role.
+func hasRole(roles, role string) bool {
+	for _, r := range strings.Fields(roles) {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
 // IsRoleEvent reports the kinds above.
 func (k EventKind) IsRoleEvent() bool {
 	return k == EventAccountRoles || k == EventTeamRoles || k == EventChannelRoles

@@ -153,16 +153,15 @@ func (s *Store) RevokeRole(ctx context.Context, id string, r store.RoleRef) (_ s
 				rest = append(rest, src)
 			}
 		}
-		manual := len(removable) > 0
 		if out.Remaining, err = s.describe(ctx, tx, rest); err != nil {
 			return err
 		}
 		switch {
-		case !manual && len(rest) > 0:
+		case len(removable) == 0 && len(rest) > 0:
 			out.Has = !a.Guest
 			return &store.RefusedError{Code: store.CodeStillGranted, Reason: fmt.Sprintf(
 				"%s is %s through %s, not by hand: change the groups or the mapping", a.name(), r.Where(), store.DescribeSources(out.Remaining))}
-		case !manual:
+		case len(removable) == 0:
 			return &store.RefusedError{Code: store.CodeNoRole, Reason: fmt.Sprintf("%s is not %s", a.name(), r.Where())}
 		}
 		cond, args := t.where(a.PK)

@@ -912,7 +912,7 @@ func (im *importer) memberships(ctx context.Context, accts []importAccount) erro
 			case store.EventChannelLeft:
 				im.change("%s left %s/%s (%s)", e.Username, e.Team, e.Channel, e.Source)
 			case store.EventAccountRoles, store.EventTeamRoles, store.EventChannelRoles:
-				if e.After[store.AttrRoles] != "" && strings.Contains(e.After[store.AttrRoles], "admin") && !strings.Contains(e.Before[store.AttrRoles], "admin") {
+				if e.RoleChange(store.RoleSystemAdmin)+e.RoleChange(store.RoleTeamAdmin)+e.RoleChange(store.RoleChannelAdmin) > 0 {
 					im.rep.RolesGranted++
 				}
 				im.change("%s", describeRoleEvent(e))
