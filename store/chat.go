@@ -118,7 +118,7 @@ type AccountDetails struct {
 	Origin      string              // what made the account: OriginSCIM, OriginImport, OriginManual, OriginLogin
 	Teams       []TeamMembership    // by team name
 	Channels    []ChannelMembership // by team, then channel name
-	Groups      []GroupRef          // current SCIM groups, by displayName
+	Groups      []GroupRef          // current SCIM groups, direct and indirect (GroupRef.Indirect), by displayName
 	// Roles (roles.go): Guest, and the system admin role in effect with its grants.
 	Guest              bool
 	SystemAdmin        bool

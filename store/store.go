@@ -112,9 +112,10 @@ type Users interface {
 // call costs what a large group's size costs unless it asks for every member.
 type Groups interface {
 	// CreateGroup stores a new group with its initial members, assigning ID, times and
-	// version, and maps it to teams and channels. Member ids naming no live user fail the
+	// version, and maps it to teams and channels. A member id names a live user or a
+	// group (nested groups: see MaxGroupAncestors); ids naming neither fail the
 	// whole create (UnknownMembersError), ids that could name nothing (PossibleID)
-	// included. A group that breaks a limit of what is stored (Group.Check) is an
+	// included, as does a nesting over MaxGroupAncestors (InvalidError "members"). A group that breaks a limit of what is stored (Group.Check) is an
 	// InvalidError. A displayName another group has, without regard to case, is a
 	// ConflictError "displayName" (two groups of one name would map to one team). In
 	// every case nothing is written.
@@ -122,8 +123,9 @@ type Groups interface {
 	// GetGroup reads a group without its members; ErrNotFound when there is none (or the
 	// id could name nothing, PossibleID).
 	GetGroup(ctx context.Context, id string) (Group, error)
-	// EachGroupMember calls fn for each member of the group in a stable order, as of one
-	// moment, streaming them so that a large group is never held in memory. A group that
+	// EachGroupMember calls fn for each direct member of the group in a stable order (its
+	// users, then its groups, each by creation), as of one moment, streaming them so that
+	// a large group is never held in memory. Member.Type says which each is. A group that
 	// does not exist has no members. fn's error stops the walk and is returned.
 	EachGroupMember(ctx context.Context, groupID string, fn func(Member) error) error
 	// UpdateGroup changes a group atomically: fn (which may be nil) edits its scalar
@@ -133,10 +135,14 @@ type Groups interface {
 	// "displayName", while a group that shared its name with another before names were
 	// unique keeps it as long as it is not renamed. A group fn
 	// leaves breaking a limit (Group.Check) is an InvalidError; an add naming ids that
-	// are no live user is an UnknownMembersError (a remove skips them); either way
-	// nothing is written. fn may run more than once, as in UpdateUser.
+	// are no live user and no group is an UnknownMembersError (a remove skips them); an
+	// add of a group that is this group or contains it, or that would give a group more
+	// than MaxGroupAncestors containing groups, is an InvalidError "members"; in every
+	// case nothing is written. Nested groups' members are re-evaluated as the package
+	// comment of group.go says (MaxGroupAncestors). fn may run more than once, as in UpdateUser.
 	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *Group) error, ops []MemberOp) (Group, error)
-	// DeleteGroup removes a group; every member leaves it.
+	// DeleteGroup removes a group; every member leaves it, member groups included (they
+	// stay, no longer nested in it), and the accounts below it are re-evaluated.
 	DeleteGroup(ctx context.Context, id string, ifVersion int64) error
 	// ListGroups returns one page of the groups q selects, in creation order, and the
 	// total number of matches. An invalid filter is an error matching ErrInvalidFilter,

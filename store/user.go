@@ -31,7 +31,8 @@ type User struct {
 
 	Enterprise Enterprise
 
-	// Groups lists the groups the user is a member of. It is derived from group
+	// Groups lists the groups the user is a member of, directly or through nested groups
+	// (GroupRef.Indirect), by creation of the group. It is derived from group
 	// membership, read-only, and ignored on write.
 	Groups []GroupRef
 

@@ -123,6 +123,11 @@ const (
 	lockMigrate    lockKey = 7473
 	lockRules      lockKey = 7474
 	lockFirstToken lockKey = 7475
+	// lockGroupGraph is held by every change of group_groups and group_ancestors (nested
+	// groups), and by a change of a group's mapping, so that a nesting is checked for
+	// cycles against a graph no one else is changing, and the accounts below a group are
+	// read while no one nests anything under it.
+	lockGroupGraph lockKey = 7477
 	// lockJournal (7476) is in journal.go.
 )
 

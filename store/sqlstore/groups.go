@@ -55,6 +55,10 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []str
 		if err != nil {
 			return mapErr(err)
 		}
+		// Its own row of the closure (migration 0013): every group contains itself.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO group_ancestors (group_pk, ancestor_pk) VALUES (?, ?)`), pk, pk); err != nil {
+			return err
+		}
 		if _, err := s.setGroupTargets(ctx, tx, pk, g.DisplayName, g.ExternalID); err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ func (s *Store) Ready(ctx context.Context) (err error) {
 // readyTables are the tables the store serves from; Ready reads each
 // (TestReadyReadsEveryTable keeps the list whole).
 var readyTables = []string{"users", "user_emails", "user_phone_numbers", "user_addresses", "groups",
-	"group_members", "api_tokens", "teams", "channels", "team_members", "channel_members",
+	"group_members", "group_groups", "group_ancestors", "api_tokens", "teams", "channels", "team_members", "channel_members",
 	"group_teams", "group_channels", "group_team_admins", "group_channel_admins", "system_admins", "team_admins",
 	"channel_admins", "settings", "journal", "cursors", "leases",
 	"mm_users", "mm_teams", "mm_channels", "mm_owned_teams", "mm_owned_channels", "mm_dead_letters",
