@@ -466,14 +466,19 @@ func TestFilterOperators(t *testing.T) {
 		{`display pr`, []int{0, 1}},
 		{`type pr`, []int{2}},
 		{`primary eq true`, []int{1, 2}},
-		{`primary eq false`, []int{0, 2}},
+		// RFC 7643 §2.4: a primary left out is false, to a filter as to the list filters.
+		{`primary eq false`, []int{0}},
 		{`primary ne true`, []int{0}},
+		{`primary ne false`, []int{1, 2}},
+		{`primary pr`, []int{}},
+		{`primary eq null`, []int{0, 1, 2}},
 		{`type eq "work" and primary eq true`, []int{1, 2}},
 		{`type eq "work" and primary eq false`, []int{0, 1, 2}},
 		{`type eq "work" or type eq "home"`, []int{2}},
 		{`not (type eq "work")`, []int{0}},
 		{`type eq "work" and not (value co "home")`, []int{1, 2}},
 		{`(type eq "home" or type eq "work") and primary eq false`, []int{0, 2}},
+		{`type eq null and primary eq false`, []int{0, 1}},
 		{`type eq null`, []int{0, 1}},
 	}
 	for _, tc := range cases {
