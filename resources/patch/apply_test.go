@@ -293,6 +293,13 @@ func TestApplyMultiValued(t *testing.T) {
 			want: func(m map[string]any) { email(m, 0)["display"] = "D"; email(m, 1)["display"] = "D" }},
 		{name: "primary eq true", ops: `[{"op":"replace","path":"emails[primary eq true].value","value":"p@x"}]`,
 			want: func(m map[string]any) { email(m, 0)["value"] = "p@x" }},
+		// RFC 7643 §2.4: the home email has no primary, which a filter reads as false.
+		{name: "primary eq false matches a primary left out", ops: `[{"op":"replace","path":"emails[primary eq false].display","value":"H"}]`,
+			want: func(m map[string]any) { email(m, 1)["display"] = "H" }},
+		{name: "primary replaced with false is false", ops: `[{"op":"replace","path":"emails[type eq \"work\"].primary","value":false}]`,
+			want: func(m map[string]any) { email(m, 0)["primary"] = false }},
+		{name: "primary added as \"False\" is false", ops: `[{"op":"add","path":"emails[type eq \"home\"].primary","value":"False"}]`,
+			want: func(m map[string]any) { email(m, 1)["primary"] = false }},
 		{name: "whole element by filter merges", ops: `[{"op":"replace","path":"emails[type eq \"work\"]","value":{"Value":"w2@x"}}]`,
 			want: func(m map[string]any) { email(m, 0)["value"] = "w2@x" }},
 		{name: "whole element by filter sets primary", ops: `[{"op":"replace","path":"emails[type eq \"home\"]","value":{"primary":"True"}}]`,
