@@ -37,9 +37,7 @@ func userToAttributes(u *store.User) map[string]any {
 				"formatted": a.Formatted, "streetAddress": a.StreetAddress, "locality": a.Locality,
 				"region": a.Region, "postalCode": a.PostalCode, "country": a.Country, "type": a.Type,
 			})
-			if a.Primary {
-				e["primary"] = true
-			}
+			putPrimary(e, a.Primary, a.PrimaryFalse)
 			l[i] = e
 		}
 		m["addresses"] = l
@@ -137,6 +135,16 @@ func putStrings(m map[string]any, kv map[string]string) {
 	}
 }
 
+// putPrimary renders an element's primary as the client sent it: true, false, or absent
+// (store.MultiValue).
+func putPrimary(e map[string]any, primary, explicitFalse bool) {
+	if primary {
+		e["primary"] = true
+	} else if explicitFalse {
+		e["primary"] = false
+	}
+}
+
 func multiValuesToList(vs []store.MultiValue) []any {
 	if len(vs) == 0 {
 		return nil
@@ -145,9 +153,7 @@ func multiValuesToList(vs []store.MultiValue) []any {
 	for i, v := range vs {
 		e := map[string]any{}
 		putStrings(e, map[string]string{"value": v.Value, "display": v.Display, "type": v.Type})
-		if v.Primary {
-			e["primary"] = true
-		}
+		putPrimary(e, v.Primary, v.PrimaryFalse)
 		l[i] = e
 	}
 	return l
@@ -173,11 +179,13 @@ func userFromAttributes(m map[string]any) (store.User, error) {
 	u.Emails = r.multiValues(m, "emails")
 	u.PhoneNumbers = r.multiValues(m, "phoneNumbers")
 	for _, e := range r.list(m, "addresses") {
-		u.Addresses = append(u.Addresses, store.Address{
+		a := store.Address{
 			Formatted: r.str(e, "formatted"), StreetAddress: r.str(e, "streetAddress"),
 			Locality: r.str(e, "locality"), Region: r.str(e, "region"), PostalCode: r.str(e, "postalCode"),
-			Country: r.str(e, "country"), Type: r.str(e, "type"), Primary: r.boolean(e, "primary"),
-		})
+			Country: r.str(e, "country"), Type: r.str(e, "type"),
+		}
+		a.Primary, a.PrimaryFalse = r.primary(e)
+		u.Addresses = append(u.Addresses, a)
 	}
 	if err := r.err; err != nil {
 		return store.User{}, err
@@ -283,6 +291,17 @@ func (r *attrReader) boolean(m map[string]any, k string) bool {
 	return false
 }
 
+// primary reads an element's primary sub-attribute in its three states (store.MultiValue):
+// true; false as sent (explicitFalse); or absent, which null is too (RFC 7643 §2.5: null
+// is unassigned).
+func (r *attrReader) primary(e map[string]any) (primary, explicitFalse bool) {
+	if e["primary"] == nil {
+		return false, false
+	}
+	p := r.boolean(e, "primary")
+	return p, !p
+}
+
 func (r *attrReader) obj(m map[string]any, k string) map[string]any {
 	switch v := m[k].(type) {
 	case nil:
@@ -325,9 +344,9 @@ func (r *attrReader) list(m map[string]any, k string) []map[string]any {
 func (r *attrReader) multiValues(m map[string]any, k string) []store.MultiValue {
 	var out []store.MultiValue
 	for _, e := range r.list(m, k) {
-		out = append(out, store.MultiValue{
-			Value: r.str(e, "value"), Display: r.str(e, "display"), Type: r.str(e, "type"), Primary: r.boolean(e, "primary"),
-		})
+		v := store.MultiValue{Value: r.str(e, "value"), Display: r.str(e, "display"), Type: r.str(e, "type")}
+		v.Primary, v.PrimaryFalse = r.primary(e)
+		out = append(out, v)
 	}
 	return out
 }

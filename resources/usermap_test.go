@@ -173,3 +173,78 @@ func TestTownsquareExtensionProjection(t *testing.T) {
 		}
 	}
 }
+
+// A primary sent as false comes back false, one left out (or null) stays left out, and
+// true is true, on each multi-valued attribute that has a primary (store.MultiValue).
+func TestPrimaryRoundTrip(t *testing.T) {
+	absent := struct{}{} // the element has no "primary" key
+	for _, c := range []struct {
+		name      string
+		sent      any // absent, or the JSON value sent
+		primary   bool
+		explicitF bool
+		back      any // absent, or the value rendered
+	}{
+		{"true", true, true, false, true},
+		{"false", false, false, true, false},
+		{"left out", absent, false, false, absent},
+		{"null", nil, false, false, absent},
+		{`"False" (Entra)`, "False", false, true, false},
+		{`"True" (Entra)`, "True", true, false, true},
+	} {
+		for _, attr := range []string{"emails", "phoneNumbers", "addresses"} {
+			t.Run(c.name+"/"+attr, func(t *testing.T) {
+				elem := map[string]any{"type": "work"}
+				if attr == "addresses" {
+					elem["locality"] = "Paris"
+				} else {
+					elem["value"] = "x@example.com"
+				}
+				if c.sent != absent {
+					elem["primary"] = c.sent
+				}
+				u, err := userFromAttributes(map[string]any{"userName": "u", attr: []any{elem}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p, f bool
+				switch attr {
+				case "emails":
+					p, f = u.Emails[0].Primary, u.Emails[0].PrimaryFalse
+				case "phoneNumbers":
+					p, f = u.PhoneNumbers[0].Primary, u.PhoneNumbers[0].PrimaryFalse
+				default:
+					p, f = u.Addresses[0].Primary, u.Addresses[0].PrimaryFalse
+				}
+				if p != c.primary || f != c.explicitF {
+					t.Fatalf("read primary %v, explicit false %v; want %v, %v", p, f, c.primary, c.explicitF)
+				}
+				out := userToAttributes(&u)[attr].([]any)[0].(map[string]any)
+				got, ok := out["primary"]
+				if c.back == absent && ok || c.back != absent && (!ok || got != c.back) {
+					t.Fatalf("rendered %v (present %v), want %v", got, ok, c.back)
+				}
+			})
+		}
+	}
+	// PrimaryFalse means nothing beside Primary: true is rendered true.
+	u := store.User{UserName: "u", Emails: []store.MultiValue{{Value: "a", Primary: true, PrimaryFalse: true}},
+		Addresses: []store.Address{{Locality: "b", Primary: true, PrimaryFalse: true}}}
+	m := userToAttributes(&u)
+	if e := m["emails"].([]any)[0].(map[string]any); e["primary"] != true {
+		t.Fatalf("email %v", e)
+	}
+	if a := m["addresses"].([]any)[0].(map[string]any); a["primary"] != true {
+		t.Fatalf("address %v", a)
+	}
+	// Two explicit falses are not two primaries (RFC 7643 §2.4 counts true only).
+	if _, err := userFromAttributes(map[string]any{"userName": "u", "emails": []any{
+		map[string]any{"value": "a", "primary": false}, map[string]any{"value": "b", "primary": false},
+		map[string]any{"value": "c", "primary": true}}}); err != nil {
+		t.Fatalf("falses beside one true: %v", err)
+	}
+	if _, err := userFromAttributes(map[string]any{"userName": "u", "phoneNumbers": []any{
+		map[string]any{"value": "a", "primary": true}, map[string]any{"value": "b", "primary": true}}}); err == nil {
+		t.Fatal("two primaries accepted")
+	}
+}

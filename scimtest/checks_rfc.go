@@ -30,6 +30,7 @@ func rfcChecks() []Check {
 	add(pagingChecks()...)
 	add(projectionChecks()...)
 	add(patchChecks()...)
+	add(primaryChecks()...)
 	add(etagChecks()...)
 	add(groupChecks()...)
 	add(searchChecks()...)
@@ -624,6 +625,47 @@ func patchChecks() []Check {
 			getStep("nothing changed", "/Users/${u.id}", Eq("displayName", "Patch Me"), Eq("name.givenName", "Pat")),
 		}},
 	}
+}
+
+// ---- primary (RFC 7643 §2.4) ----
+
+// primaryChecks: a primary sent false is returned false, one left out is not made up, and
+// a filter reads one left out as false (§2.4: "If not specified, the value of "primary"
+// SHALL be assumed to be "false"").
+func primaryChecks() []Check {
+	user := func(homePrimary string) string {
+		return simpleUser("${p}primary@example.com", `"emails":[{"value":"${p}primary@work.example.com","type":"work","primary":true},
+			{"value":"${p}primary@home.example.com","type":"home"`+homePrimary+`},{"value":"${p}primary@other.example.com","type":"other"}],
+			"phoneNumbers":[{"value":"+1 555 0100","type":"work","primary":false}],
+			"addresses":[{"locality":"Paris","type":"work","primary":false},{"locality":"Lyon","type":"home"}]`)
+	}
+	sent := []Assert{
+		Eq("emails[type=work].primary", true), Eq("emails[type=home].primary", false),
+		Eq("emails[type=other].value", "${p}primary@other.example.com"), Absent("emails[type=other].primary"),
+		Eq("phoneNumbers[type=work].primary", false),
+		Eq("addresses[type=work].primary", false), Eq("addresses[type=home].locality", "Lyon"), Absent("addresses[type=home].primary"),
+	}
+	return []Check{{Name: "primary-false-roundtrip", Steps: []Step{
+		createUser("u", user(`,"primary":false`), sent...),
+		getStep("GET returns each primary as sent", "/Users/${u.id}", sent...),
+		// RFC 7644 §3.5.1: PUT replaces, so a primary left out now is left out.
+		{Name: "PUT without the home email's primary", Method: http.MethodPut, Path: "/Users/${u.id}", Body: user(""),
+			Status: http.StatusOK, Want: []Assert{Eq("emails[type=home].value", "${p}primary@home.example.com"), Absent("emails[type=home].primary"),
+				Eq("phoneNumbers[type=work].primary", false)}},
+		patchStep("PATCH replace the other email's primary with false", "/Users/${u.id}",
+			`{"op":"replace","path":"emails[type eq \"other\"].primary","value":false}`),
+		getStep("the other email's primary is false", "/Users/${u.id}", Eq("emails[type=other].primary", false),
+			Absent("emails[type=home].primary"), Eq("emails[type=work].primary", true)),
+		// §3.5.2.2: remove makes it unassigned.
+		patchStep("PATCH remove the phone number's primary", "/Users/${u.id}",
+			`{"op":"remove","path":"phoneNumbers[type eq \"work\"].primary"}`),
+		getStep("the phone number's primary is absent", "/Users/${u.id}",
+			Eq("phoneNumbers[type=work].value", "+1 555 0100"), Absent("phoneNumbers[type=work].primary")),
+		getStep("a primary left out matches primary eq false",
+			`/Users?filter=userName eq "${p}primary@example.com" and emails[type eq "home" and primary eq false]`, listOf("${u.id}")...),
+		getStep("a primary false does not match primary eq true",
+			`/Users?filter=userName eq "${p}primary@example.com" and emails[type eq "other" and primary eq true]`, listOf()...),
+	}}}
 }
 
 // ---- ETags (RFC 7644 §3.14) ----

@@ -59,14 +59,22 @@ type Name struct {
 func (n Name) IsZero() bool { return n == Name{} }
 
 // MultiValue is an element of emails or phoneNumbers.
+//
+// Its primary sub-attribute has three states, so that what a client sent comes back as
+// sent: Primary true is "primary": true; Primary false with PrimaryFalse is an explicit
+// "primary": false; both false is primary left out (RFC 7643 §2.4: it is then "assumed to
+// be false", which is how a filter and the chat account read it). PrimaryFalse means
+// nothing beside Primary true: a store writes and returns it false then, so the zero value
+// and a literal Primary: true keep their meaning.
 type MultiValue struct {
-	Value   string
-	Display string
-	Type    string
-	Primary bool
+	Value        string
+	Display      string
+	Type         string
+	Primary      bool
+	PrimaryFalse bool
 }
 
-// Address is an element of addresses.
+// Address is an element of addresses. Primary and PrimaryFalse are MultiValue's.
 type Address struct {
 	Formatted     string
 	StreetAddress string
@@ -76,6 +84,7 @@ type Address struct {
 	Country       string
 	Type          string
 	Primary       bool
+	PrimaryFalse  bool
 }
 
 // Enterprise holds urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.

@@ -73,19 +73,31 @@ func compileCompare(a schema.CoreAttribute, x *fp.AttributeExpression) (predicat
 		return nil, err
 	}
 	name := sa.Name()
+	value := func(m map[string]any) any { return m[name] }
+	if name == "primary" && sa.AttributeType() == "boolean" {
+		// RFC 7643 §2.4: "If not specified, the value of "primary" SHALL be assumed to be
+		// "false"", so an element without it is primary false to a filter, as the list
+		// filters of sqlstore read it (docs/conformance.md).
+		value = func(m map[string]any) any {
+			if v := m[name]; v != nil {
+				return v
+			}
+			return false
+		}
+	}
 	op := strings.ToLower(string(x.Operator))
 	bad := func() (predicate, error) {
 		return nil, errf(errors.ScimTypeInvalidPath, "cannot apply %q with %v to %s.%s (%s)", op, shorten(x.CompareValue), a.Name(), name, sa.AttributeType())
 	}
 	if op == "pr" {
-		return func(m map[string]any) bool { return present(m[name]) }, nil
+		return func(m map[string]any) bool { return present(value(m)) }, nil
 	}
 	if x.CompareValue == nil { // "eq null": unassigned
 		switch op {
 		case "eq":
-			return func(m map[string]any) bool { return !present(m[name]) }, nil
+			return func(m map[string]any) bool { return !present(value(m)) }, nil
 		case "ne":
-			return func(m map[string]any) bool { return present(m[name]) }, nil
+			return func(m map[string]any) bool { return present(value(m)) }, nil
 		}
 		return bad()
 	}
@@ -157,17 +169,17 @@ func compileCompare(a schema.CoreAttribute, x *fp.AttributeExpression) (predicat
 
 	switch op {
 	case "eq":
-		return func(m map[string]any) bool { c, ok := cmp(m[name]); return ok && c == 0 }, nil
+		return func(m map[string]any) bool { c, ok := cmp(value(m)); return ok && c == 0 }, nil
 	case "ne":
-		return func(m map[string]any) bool { c, ok := cmp(m[name]); return !ok || c != 0 }, nil
+		return func(m map[string]any) bool { c, ok := cmp(value(m)); return !ok || c != 0 }, nil
 	case "gt":
-		return func(m map[string]any) bool { c, ok := cmp(m[name]); return ok && c > 0 }, nil
+		return func(m map[string]any) bool { c, ok := cmp(value(m)); return ok && c > 0 }, nil
 	case "ge":
-		return func(m map[string]any) bool { c, ok := cmp(m[name]); return ok && c >= 0 }, nil
+		return func(m map[string]any) bool { c, ok := cmp(value(m)); return ok && c >= 0 }, nil
 	case "lt":
-		return func(m map[string]any) bool { c, ok := cmp(m[name]); return ok && c < 0 }, nil
+		return func(m map[string]any) bool { c, ok := cmp(value(m)); return ok && c < 0 }, nil
 	case "le":
-		return func(m map[string]any) bool { c, ok := cmp(m[name]); return ok && c <= 0 }, nil
+		return func(m map[string]any) bool { c, ok := cmp(value(m)); return ok && c <= 0 }, nil
 	case "co", "sw", "ew":
 		if !textual {
 			return bad()
@@ -179,7 +191,7 @@ func compileCompare(a schema.CoreAttribute, x *fp.AttributeExpression) (predicat
 		}
 		test := map[string]func(s, sub string) bool{"co": strings.Contains, "sw": strings.HasPrefix, "ew": strings.HasSuffix}[op]
 		return func(m map[string]any) bool {
-			got, ok := m[name].(string)
+			got, ok := value(m).(string)
 			if fold {
 				got = strings.ToLower(got)
 			}

@@ -316,8 +316,9 @@ func checkEdit(e store.AccountEdit) error {
 	return nil
 }
 
-// setPrimaryEmail makes email u's primary email, keeping its other emails (not primary),
-// as an import's new email does.
+// setPrimaryEmail makes email u's primary email, keeping its other emails (not primary:
+// the former primary's primary left out, an explicit false kept), as an import's new
+// email does.
 func setPrimaryEmail(u *store.User, email string) {
 	emails := []store.MultiValue{{Value: email, Type: "work", Primary: true}}
 	for _, e := range u.Emails {

@@ -206,8 +206,8 @@ func (s *Store) createUserOneStatement(ctx context.Context, u *store.User) (bool
 			if i > 0 {
 				add(`, `)
 			}
-			// ord first, is_primary last, text between.
-			add(`(CAST(? AS INTEGER)`+strings.Repeat(`, ?`, len(row)-1)+`, CAST(? AS BOOLEAN))`, append([]any{i}, row...)...)
+			// ord first, is_primary and primary_false last, text between.
+			add(`(CAST(? AS INTEGER)`+strings.Repeat(`, ?`, len(row)-2)+`, CAST(? AS BOOLEAN), CAST(? AS BOOLEAN))`, append([]any{i}, row...)...)
 		}
 		add(`) AS v)`)
 	}

@@ -96,12 +96,15 @@ var postgresDialect = &dialect{
 	// user, where a join was planned as a hash join over a whole table per user, a choice
 	// that follows the statistics.
 	userChildren: `json_build_object(
-	'Emails', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
+	'Emails', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary,
+			'PrimaryFalse', x.primary_false) ORDER BY x.ord)
 		FROM user_emails x WHERE x.user_pk = users.pk),
-	'PhoneNumbers', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
+	'PhoneNumbers', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary,
+			'PrimaryFalse', x.primary_false) ORDER BY x.ord)
 		FROM user_phone_numbers x WHERE x.user_pk = users.pk),
 	'Addresses', (SELECT json_agg(json_build_object('Formatted', x.formatted, 'StreetAddress', x.street_address, 'Locality', x.locality,
-			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type, 'Primary', x.is_primary) ORDER BY x.ord)
+			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type, 'Primary', x.is_primary,
+			'PrimaryFalse', x.primary_false) ORDER BY x.ord)
 		FROM user_addresses x WHERE x.user_pk = users.pk),
 	'Groups', (SELECT json_agg((SELECT json_build_object('ID', g.id, 'DisplayName', g.display_name) FROM groups g WHERE g.pk = gm.group_pk)
 			ORDER BY gm.group_pk)

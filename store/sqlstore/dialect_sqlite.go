@@ -99,14 +99,14 @@ var sqliteDialect = &dialect{
 	// stored as 0/1 and are spelt as JSON booleans the same way.
 	userChildren: `json_object(
 	'Emails', json((SELECT json_group_array(json_object('Value', x.value, 'Display', x.display, 'Type', x.type,
-			'Primary', json(iif(x.is_primary, 'true', 'false'))) ORDER BY x.ord)
+			'Primary', json(iif(x.is_primary, 'true', 'false')), 'PrimaryFalse', json(iif(x.primary_false, 'true', 'false'))) ORDER BY x.ord)
 		FROM user_emails x WHERE x.user_pk = users.pk)),
 	'PhoneNumbers', json((SELECT json_group_array(json_object('Value', x.value, 'Display', x.display, 'Type', x.type,
-			'Primary', json(iif(x.is_primary, 'true', 'false'))) ORDER BY x.ord)
+			'Primary', json(iif(x.is_primary, 'true', 'false')), 'PrimaryFalse', json(iif(x.primary_false, 'true', 'false'))) ORDER BY x.ord)
 		FROM user_phone_numbers x WHERE x.user_pk = users.pk)),
 	'Addresses', json((SELECT json_group_array(json_object('Formatted', x.formatted, 'StreetAddress', x.street_address, 'Locality', x.locality,
 			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type,
-			'Primary', json(iif(x.is_primary, 'true', 'false'))) ORDER BY x.ord)
+			'Primary', json(iif(x.is_primary, 'true', 'false')), 'PrimaryFalse', json(iif(x.primary_false, 'true', 'false'))) ORDER BY x.ord)
 		FROM user_addresses x WHERE x.user_pk = users.pk)),
 	'Groups', json((SELECT json_group_array(json_object('ID', g.id, 'DisplayName', g.display_name) ORDER BY g.pk)
 		FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk)),

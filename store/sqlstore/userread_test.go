@@ -26,6 +26,7 @@ func referenceChildren(t *testing.T, s *sqlstore.Store, id string) store.User {
 	type mv struct {
 		Value, Display, Type *string
 		Primary              bool `db:"is_primary"`
+		PrimaryFalse         bool `db:"primary_false"`
 	}
 	str := func(p *string) string {
 		if p == nil {
@@ -39,25 +40,26 @@ func referenceChildren(t *testing.T, s *sqlstore.Store, id string) store.User {
 		dst   *[]store.MultiValue
 	}{{"user_emails", &u.Emails}, {"user_phone_numbers", &u.PhoneNumbers}} {
 		var rows []mv
-		if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT value, display, type, is_primary FROM `+tab.table+` WHERE user_pk = ? ORDER BY ord`), pk); err != nil {
+		if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT value, display, type, is_primary, primary_false FROM `+tab.table+` WHERE user_pk = ? ORDER BY ord`), pk); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
-			*tab.dst = append(*tab.dst, store.MultiValue{Value: str(r.Value), Display: str(r.Display), Type: str(r.Type), Primary: r.Primary})
+			*tab.dst = append(*tab.dst, store.MultiValue{Value: str(r.Value), Display: str(r.Display), Type: str(r.Type), Primary: r.Primary, PrimaryFalse: r.PrimaryFalse})
 		}
 	}
 	var addrs []struct {
 		Formatted, StreetAddress, Locality, Region, PostalCode, Country, Type *string
 		Primary                                                               bool `db:"is_primary"`
+		PrimaryFalse                                                          bool `db:"primary_false"`
 	}
 	if err := db.SelectContext(ctx, &addrs, db.Rebind(`SELECT formatted, street_address AS streetaddress, locality, region,
-		postal_code AS postalcode, country, type, is_primary FROM user_addresses WHERE user_pk = ? ORDER BY ord`), pk); err != nil {
+		postal_code AS postalcode, country, type, is_primary, primary_false FROM user_addresses WHERE user_pk = ? ORDER BY ord`), pk); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range addrs {
 		u.Addresses = append(u.Addresses, store.Address{Formatted: str(a.Formatted), StreetAddress: str(a.StreetAddress),
 			Locality: str(a.Locality), Region: str(a.Region), PostalCode: str(a.PostalCode), Country: str(a.Country),
-			Type: str(a.Type), Primary: a.Primary})
+			Type: str(a.Type), Primary: a.Primary, PrimaryFalse: a.PrimaryFalse})
 	}
 	var groups []struct {
 		ID          string `db:"id"`
@@ -105,12 +107,13 @@ func TestListUsersPageChildren(t *testing.T) {
 			}
 			return u
 		}
-		// Emails out of value order: they must come back in the order they were sent.
+		// Emails out of value order: they must come back in the order they were sent; each
+		// list has a primary true, an explicit false and, but addresses, one left out.
 		full := create(store.User{UserName: "full", Active: true,
 			Emails: []store.MultiValue{{Value: "z@x", Type: "work", Primary: true}, {Value: "a@x", Display: "A", Type: "home"},
-				{Value: "m@x", Type: "other"}},
-			PhoneNumbers: []store.MultiValue{{Value: "+9", Type: "mobile"}, {Value: "+1", Type: "work", Primary: true}},
-			Addresses: []store.Address{{Locality: "Zurich", Country: "CH", Type: "work"},
+				{Value: "m@x", Type: "other", PrimaryFalse: true}},
+			PhoneNumbers: []store.MultiValue{{Value: "+9", Type: "mobile", PrimaryFalse: true}, {Value: "+1", Type: "work", Primary: true}},
+			Addresses: []store.Address{{Locality: "Zurich", Country: "CH", Type: "work", PrimaryFalse: true},
 				{StreetAddress: "1 Main St", Locality: "Austin", Region: "TX", PostalCode: "73301", Country: "US", Formatted: "1 Main St", Type: "home", Primary: true}}})
 		bare := create(store.User{UserName: "bare", Active: true})
 		deleted := create(store.User{UserName: "deleted", Active: true, Emails: []store.MultiValue{{Value: "d@x"}}})
@@ -156,13 +159,13 @@ func TestListUsersPageChildren(t *testing.T) {
 
 		// The same, spelt out, so that the oracle cannot be wrong in the same way.
 		f := page[0]
-		if got := fmt.Sprint(f.Emails); got != "[{z@x  work true} {a@x A home false} {m@x  other false}]" {
+		if got := fmt.Sprint(f.Emails); got != "[{z@x  work true false} {a@x A home false false} {m@x  other false true}]" {
 			t.Errorf("emails %s", got)
 		}
-		if got := fmt.Sprint(f.PhoneNumbers); got != "[{+9  mobile false} {+1  work true}]" {
+		if got := fmt.Sprint(f.PhoneNumbers); got != "[{+9  mobile false true} {+1  work true false}]" {
 			t.Errorf("phone numbers %s", got)
 		}
-		if len(f.Addresses) != 2 || f.Addresses[0].Locality != "Zurich" || f.Addresses[1] != (store.Address{StreetAddress: "1 Main St",
+		if len(f.Addresses) != 2 || f.Addresses[0].Locality != "Zurich" || !f.Addresses[0].PrimaryFalse || f.Addresses[1] != (store.Address{StreetAddress: "1 Main St",
 			Locality: "Austin", Region: "TX", PostalCode: "73301", Country: "US", Formatted: "1 Main St", Type: "home", Primary: true}) {
 			t.Errorf("addresses %+v", f.Addresses)
 		}

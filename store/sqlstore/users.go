@@ -407,7 +407,8 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) (_ []store.User, _
 }
 
 // childTable is one multi-valued attribute of a user as its table stores it: the
-// columns after user_pk and ord (the last is is_primary), and the values of row i.
+// columns after user_pk and ord (the last two are is_primary and primary_false), and the
+// values of row i.
 type childTable struct {
 	name, cols string
 	n          int
@@ -419,24 +420,28 @@ type childTable struct {
 // nil for a new one.
 func userChildTables(u, prev *store.User) []childTable {
 	return []childTable{
-		{"user_emails", "value, value_ci, display, type, is_primary", len(u.Emails),
+		{"user_emails", "value, value_ci, display, type, is_primary, primary_false", len(u.Emails),
 			prev == nil || !slices.Equal(prev.Emails, u.Emails), func(i int) []any {
 				e := u.Emails[i]
-				return []any{null(e.Value), null(strings.ToLower(e.Value)), null(e.Display), null(e.Type), e.Primary}
+				return []any{null(e.Value), null(strings.ToLower(e.Value)), null(e.Display), null(e.Type), e.Primary, primaryFalse(e.Primary, e.PrimaryFalse)}
 			}},
-		{"user_phone_numbers", "value, display, type, is_primary", len(u.PhoneNumbers),
+		{"user_phone_numbers", "value, display, type, is_primary, primary_false", len(u.PhoneNumbers),
 			prev == nil || !slices.Equal(prev.PhoneNumbers, u.PhoneNumbers), func(i int) []any {
 				p := u.PhoneNumbers[i]
-				return []any{null(p.Value), null(p.Display), null(p.Type), p.Primary}
+				return []any{null(p.Value), null(p.Display), null(p.Type), p.Primary, primaryFalse(p.Primary, p.PrimaryFalse)}
 			}},
-		{"user_addresses", "formatted, street_address, locality, region, postal_code, country, type, is_primary", len(u.Addresses),
+		{"user_addresses", "formatted, street_address, locality, region, postal_code, country, type, is_primary, primary_false", len(u.Addresses),
 			prev == nil || !slices.Equal(prev.Addresses, u.Addresses), func(i int) []any {
 				a := u.Addresses[i]
 				return []any{null(a.Formatted), null(a.StreetAddress), null(a.Locality), null(a.Region),
-					null(a.PostalCode), null(a.Country), null(a.Type), a.Primary}
+					null(a.PostalCode), null(a.Country), null(a.Type), a.Primary, primaryFalse(a.Primary, a.PrimaryFalse)}
 			}},
 	}
 }
+
+// primaryFalse is the primary_false column of an element: an explicit false, never
+// beside primary true (store.MultiValue).
+func primaryFalse(primary, explicitFalse bool) bool { return explicitFalse && !primary }
 
 // writeUserChildren writes the multi-valued attributes of the user with key pk: one
 // multi-row INSERT per attribute, and, on update (prev != nil), only for the attributes

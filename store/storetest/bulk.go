@@ -215,6 +215,13 @@ func testBulkImportMatches(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	three := mustUser(t, s, "three", "")
+	// An explicit primary false survives the import's new primary email.
+	if _, err := s.UpdateUser(ctx, three.ID, 0, func(u *store.User) error {
+		u.Emails = append(u.Emails, store.MultiValue{Value: "three-home@example.com", Type: "home", PrimaryFalse: true})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	four := mustUser(t, s, "four@example.com", "ext-4")
 	five := mustUser(t, s, "five@example.com", "")
 	rep := mustImport(t, s, ctx, store.ImportBatch{Users: []store.ImportUser{
@@ -232,7 +239,7 @@ func testBulkImportMatches(t *testing.T, s store.Store) {
 	}{
 		{one.ID, "one@example.com", "ext-1", "uno", "uno@example.com", 2},
 		{two.ID, "two", "ext-2", "dos", "two@example.com", 1},
-		{three.ID, "three", "", "three", "tres@example.com", 2},
+		{three.ID, "three", "", "three", "tres@example.com", 3},
 		{four.ID, "four@example.com", "ext-4", "four", "five@example.com", 2},
 		{five.ID, "five@example.com", "", "five", "five@example.com", 1},
 	} {
@@ -246,8 +253,9 @@ func testBulkImportMatches(t *testing.T, s store.Store) {
 				u.Account.Username, u.Account.Email, u.Emails, u.Version)
 		}
 	}
-	if u, _ := s.GetUser(ctx, three.ID); u.NickName != "3" {
-		t.Fatalf("three's nickName %q", u.NickName)
+	if u, _ := s.GetUser(ctx, three.ID); u.NickName != "3" || u.Emails[1].Primary || u.Emails[1].PrimaryFalse ||
+		u.Emails[2].Value != "three-home@example.com" || u.Emails[2].Primary || !u.Emails[2].PrimaryFalse {
+		t.Fatalf("three's nickName %q, emails %+v (the former primary left out, the explicit false kept)", u.NickName, u.Emails)
 	}
 }
 

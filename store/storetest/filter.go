@@ -62,11 +62,11 @@ func newFilterFixture(t *testing.T, s store.Store) filterFixture {
 		Enterprise: store.Enterprise{EmployeeNumber: "1001", Department: "R&D", CostCenter: "CC_1",
 			Manager: store.Manager{Value: f.users[bob].ID, DisplayName: "Bob Builder"}},
 		Emails:       []store.MultiValue{{Value: alice, Type: "work", Primary: true}, {Value: "alice@home.org", Type: "home"}},
-		PhoneNumbers: []store.MultiValue{{Value: "+1 555 0100", Type: "work"}},
+		PhoneNumbers: []store.MultiValue{{Value: "+1 555 0100", Type: "work", PrimaryFalse: true}},
 		Addresses: []store.Address{{Locality: "Paris", Country: "FR", PostalCode: "75001", StreetAddress: "1 Rue de Rivoli",
 			Type: "work", Primary: true}}})
 	create(store.User{UserName: elodie, Active: true, Name: store.Name{GivenName: "Élodie"}, Title: `a_b\c`,
-		Emails: []store.MultiValue{{Value: elodie, Type: "work", Display: "Élodie"}}})
+		Emails: []store.MultiValue{{Value: elodie, Type: "work", Display: "Élodie", PrimaryFalse: true}}})
 	create(store.User{UserName: carol, Active: true, NickName: "1000 sure"})
 	create(store.User{UserName: dave, ExternalID: "EXT-4", DisplayName: `Dave "D" Jones`, NickName: "x' OR 1=1 --", Active: true,
 		Emails:       []store.MultiValue{{Value: "dave@x.com", Type: "home", Primary: true}, {Value: "d@work.com", Type: "work"}},
@@ -165,6 +165,15 @@ func testUserFilters(t *testing.T, s store.Store) {
 		{`emails.value eq "élodie@x.com"`, []string{elodie}},
 		{`emails.value co "x.com"`, []string{bob, dave, elodie}},
 		{`emails.primary eq true`, []string{alice, dave}},
+		// A primary left out is false (RFC 7643 §2.4), as one sent false (elodie's).
+		{`emails.primary eq false`, []string{alice, bob, dave, elodie}},
+		{`emails[type eq "work" and primary eq false]`, []string{bob, dave, elodie}},
+		{`emails[type eq "work" and primary ne true]`, []string{bob, dave, elodie}},
+		{`emails.primary pr`, []string{alice, bob, dave, elodie}},
+		{`phoneNumbers.primary eq false`, []string{alice, dave}},
+		{`phoneNumbers.primary eq true`, nil},
+		{`addresses.primary eq false`, nil},
+		{`addresses[primary eq true]`, []string{alice}},
 		{`emails pr`, []string{alice, bob, dave, elodie}},
 		{`not (emails pr)`, []string{carol}},
 		{`emails eq null`, []string{carol}},

@@ -42,6 +42,7 @@ var tests = []struct {
 }{
 	// Users and groups (users.go, groups.go).
 	{"UserRoundTrip", testUserRoundTrip},
+	{"PrimaryRoundTrip", testPrimaryRoundTrip},
 	{"UserNameUniqueWithoutRegardToCase", testUserNameUniqueWithoutRegardToCase},
 	{"UpdateUserVersionAndIfMatch", testUpdateUserVersionAndIfMatch},
 	{"ConcurrentUpdatesAreSerialised", testConcurrentUpdatesAreSerialised},

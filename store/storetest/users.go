@@ -29,6 +29,117 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	}
 }
 
+// testPrimaryRoundTrip: an element's primary is true, an explicit false or left out
+// (store.MultiValue), on emails, phone numbers and addresses, and each comes back as
+// written through a create and through updates that replace the lists (a PUT) or change
+// one element (a PATCH). PrimaryFalse beside Primary true is stored as true alone.
+func testPrimaryRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	type state struct{ primary, explicitFalse bool }
+	var (
+		yes    = state{true, false}
+		no     = state{false, true}
+		absent = state{}
+	)
+	mv := func(v string, st state) store.MultiValue {
+		return store.MultiValue{Value: v, Type: "work", Primary: st.primary, PrimaryFalse: st.explicitFalse}
+	}
+	addr := func(l string, st state) store.Address {
+		return store.Address{Locality: l, Type: "work", Primary: st.primary, PrimaryFalse: st.explicitFalse}
+	}
+	set := func(u *store.User, st ...state) {
+		u.Emails, u.PhoneNumbers, u.Addresses = nil, nil, nil
+		for i, x := range st {
+			u.Emails = append(u.Emails, mv(fmt.Sprintf("e%d@example.com", i), x))
+			u.PhoneNumbers = append(u.PhoneNumbers, mv(fmt.Sprintf("+%d", i), x))
+			u.Addresses = append(u.Addresses, addr(fmt.Sprintf("L%d", i), x))
+		}
+	}
+	check := func(what string, u store.User, want ...state) {
+		t.Helper()
+		got, err := s.GetUser(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []store.User{u, got} {
+			var ps []state
+			for i := range want {
+				if len(x.Emails) != len(want) || len(x.PhoneNumbers) != len(want) || len(x.Addresses) != len(want) {
+					t.Fatalf("%s: %d emails, %d phone numbers, %d addresses; want %d each", what, len(x.Emails), len(x.PhoneNumbers), len(x.Addresses), len(want))
+				}
+				ps = append(ps, state{x.Emails[i].Primary, x.Emails[i].PrimaryFalse},
+					state{x.PhoneNumbers[i].Primary, x.PhoneNumbers[i].PrimaryFalse},
+					state{x.Addresses[i].Primary, x.Addresses[i].PrimaryFalse})
+			}
+			var wants []state
+			for _, w := range want {
+				wants = append(wants, w, w, w)
+			}
+			if !slices.Equal(ps, wants) {
+				t.Fatalf("%s: primaries (emails, phones, addresses per element) %+v, want %+v", what, ps, wants)
+			}
+		}
+	}
+	// With rules, the first create takes the general path and the next the one-statement
+	// create, as in testCreateRoundTripOnEveryPath.
+	useRules(t, s, exampleRules)
+	var u store.User
+	for _, name := range []string{"primaries-1", "primaries-2"} {
+		u = store.User{UserName: name, Active: true}
+		set(&u, yes, no, absent)
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		check("create "+name, u, yes, no, absent)
+	}
+	// As a PUT: the lists replaced.
+	up, err := s.UpdateUser(ctx, u.ID, 0, func(u *store.User) error { set(u, absent, yes, no); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("replace", up, absent, yes, no)
+	// As a PATCH: one element's primary changed at a time.
+	for _, step := range []struct {
+		i    int
+		to   state
+		want []state
+	}{
+		{2, absent, []state{absent, yes, absent}},
+		{0, no, []state{no, yes, absent}},
+		{1, no, []state{no, no, absent}},
+		{2, yes, []state{no, no, yes}},
+	} {
+		up, err = s.UpdateUser(ctx, u.ID, 0, func(u *store.User) error {
+			u.Emails[step.i].Primary, u.Emails[step.i].PrimaryFalse = step.to.primary, step.to.explicitFalse
+			u.PhoneNumbers[step.i].Primary, u.PhoneNumbers[step.i].PrimaryFalse = step.to.primary, step.to.explicitFalse
+			u.Addresses[step.i].Primary, u.Addresses[step.i].PrimaryFalse = step.to.primary, step.to.explicitFalse
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("element %d to %+v", step.i, step.to), up, step.want...)
+	}
+	// PrimaryFalse means nothing beside Primary true.
+	both := state{true, true}
+	v := store.User{UserName: "both", Active: true}
+	set(&v, both)
+	if err := s.CreateUser(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUser(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, p, a := got.Emails[0], got.PhoneNumbers[0], got.Addresses[0]; !e.Primary || e.PrimaryFalse || !p.Primary || p.PrimaryFalse ||
+		!a.Primary || a.PrimaryFalse {
+		t.Fatalf("primary true with PrimaryFalse read back as %+v %+v %+v", e, p, a)
+	}
+	if acct := got.Account.Email; acct != "e0@example.com" { // accountEmail: the primary
+		t.Fatalf("account email %q", acct)
+	}
+}
+
 func testUserNameUniqueWithoutRegardToCase(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := store.User{UserName: "Bob@Example.com", Active: true}
