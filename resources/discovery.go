@@ -23,11 +23,11 @@ type discovery struct {
 // admins.
 var resourceTypes = []resourceType{userType, groupType}
 
-func buildDiscovery(baseURL string) (discovery, error) {
+func buildDiscovery(baseURL string, maxBulkOps int) (discovery, error) {
 	d := discovery{schemaByID: map[string][]byte{}, typeByID: map[string][]byte{}}
 	var err error
 	// Townsquare supports ETags (If-Match on every resource), password changes
-	// (POST/PUT/PATCH, kept hashed), /Bulk with its limits (bulk.go) and sorting
+	// (POST/PUT/PATCH, kept hashed), /Bulk with its limits (bulk.go, LimitBulk) and sorting
 	// (store.Query.SortBy), and says so. It pages by index (the default, as RFC 9865 §2.4 asks
 	// of a server that paged by index before) and by cursor (cursor.go); cursors never
 	// expire, which an absent cursorTimeout says (RFC 9865 §4).
@@ -35,7 +35,7 @@ func buildDiscovery(baseURL string) (discovery, error) {
 		"schemas":          []string{store.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/townsquare/townsquare#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": true, "maxOperations": MaxBulkOperations, "maxPayloadSize": MaxBulkPayloadBytes},
+		"bulk":             map[string]any{"supported": true, "maxOperations": maxBulkOps, "maxPayloadSize": MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},
