@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 	"github.com/gorilla/mux"
 	"github.com/townsquare/townsquare/store"
@@ -17,6 +18,17 @@ type discovery struct {
 	schemaByID            map[string][]byte
 	resourceTypes         []byte
 	typeByID              map[string][]byte
+}
+
+// discoverySchemaNames name the schemas of discovery itself as the resources they
+// describe are named, the resourceType of their meta and their endpoint (RFC 7644 §4),
+// which is how clients (python-scim's scim2-tester among them) look them up; the
+// library names the Schema schema "Schema" already. RFC 7643 §7 leaves a schema's name
+// to the service provider ("the schema's human-readable name"); its §8.7.2 example names
+// the ResourceType schema "ResourceType" too.
+var discoverySchemaNames = map[string]string{
+	store.ResourceTypeSchema:          "ResourceType",
+	store.ServiceProviderConfigSchema: "ServiceProviderConfig",
 }
 
 // resourceTypes lists the resource types served, User first, as clients list them to
@@ -55,6 +67,9 @@ func buildDiscovery(baseURL string, maxBulkOps int) (discovery, error) {
 	var schemas []map[string]any
 	for _, s := range []schema.Schema{userSchema, enterpriseUserSchema, townsquareUserSchema, groupSchema,
 		schema.Definition(), schema.ResourceTypeSchema(), schema.ServiceProviderConfigSchema()} {
+		if name, ok := discoverySchemaNames[s.ID]; ok {
+			s.Name = optional.NewString(name)
+		}
 		m := s.ToMap()
 		m["meta"] = map[string]any{"resourceType": "Schema", "location": baseURL + "/Schemas/" + s.ID}
 		if d.schemaByID[s.ID], err = json.Marshal(m); err != nil {
