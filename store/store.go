@@ -94,7 +94,10 @@ type Users interface {
 	// stored version still be that one (ErrPrecondition otherwise): If-Match. fn's error
 	// is returned as it is, and nothing is written; so is the InvalidError of a user fn
 	// leaves breaking a limit (User.Check). fn may run more than once (a transaction that
-	// lost a race is run again), each time on the user as then stored.
+	// lost a race is run again), each time on the user as then stored. An update that
+	// leaves every attribute as stored (User.SameAttributes) writes and journals nothing,
+	// and returns the user as stored, its Version and LastModified unchanged (RFC 7643
+	// §3.1: lastModified is when "the details of this resource were updated").
 	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *User) error) (User, error)
 	// DeleteUser ends a SCIM user: with delete_mode "deactivate" the account is kept,
 	// deactivated, with its memberships, while the resource disappears (it leaves its
@@ -140,6 +143,9 @@ type Groups interface {
 	// than MaxGroupAncestors containing groups, is an InvalidError "members"; in every
 	// case nothing is written. Nested groups' members are re-evaluated as the package
 	// comment of group.go says (MaxGroupAncestors). fn may run more than once, as in UpdateUser.
+	// Without ops, an update that leaves displayName and externalId as stored writes
+	// nothing and returns the group as stored, its Version and LastModified unchanged (as
+	// UpdateUser; Okta sends its group's name again with every membership change).
 	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *Group) error, ops []MemberOp) (Group, error)
 	// DeleteGroup removes a group; every member leaves it, member groups included (they
 	// stay, no longer nested in it), and the accounts below it are re-evaluated.

@@ -44,6 +44,7 @@ var tests = []struct {
 	{"UserRoundTrip", testUserRoundTrip},
 	{"UserNameUniqueWithoutRegardToCase", testUserNameUniqueWithoutRegardToCase},
 	{"UpdateUserVersionAndIfMatch", testUpdateUserVersionAndIfMatch},
+	{"UpdateUserWithoutChange", testUpdateUserWithoutChange}, {"UpdateGroupWithoutChange", testUpdateGroupWithoutChange}, // nochange.go
 	{"ConcurrentUpdatesAreSerialised", testConcurrentUpdatesAreSerialised},
 	{"CreateRoundTripOnEveryPath", testCreateRoundTripOnEveryPath},
 	{"ListUsersPaging", testListUsersPaging},
