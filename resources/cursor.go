@@ -124,10 +124,13 @@ func (cr *cursorRequest) keyset(filter [filterHashLen]byte, kinds ...cursorKind)
 	return 0, nil, errInvalidCursor
 }
 
-// cursorPage is the page of a list request paged by cursor once the store has read it
-// (ks): nextCursor when more may follow, from where the page ended.
-func cursorPage(kind cursorKind, filter [filterHashLen]byte, ks *store.Keyset) listPage {
-	if !ks.More {
+// cursorPage is the page of count resources at most of a list request paged by cursor,
+// once the store has read it (ks): nextCursor when more may follow, from where the page
+// ended. A count of 0 asks for totalResults alone (RFC 7644 §3.4.2.4) and has no
+// nextCursor: the page ended where it began, and a cursor to the same position would
+// have a client that follows nextCursor loop for ever.
+func cursorPage(kind cursorKind, filter [filterHashLen]byte, count int, ks *store.Keyset) listPage {
+	if !ks.More || count <= 0 {
 		return listPage{}
 	}
 	return listPage{nextCursor: cursor{kind: kind, filter: filter, after: ks.Next}.String()}

@@ -43,7 +43,7 @@ func (a *API) writeGroupList(w http.ResponseWriter, r *http.Request, lr listRequ
 	}
 	page := indexPage(lr.query.StartIndex)
 	if lr.query.Keyset != nil {
-		page = cursorPage(cursorGroups, lr.filterHash, lr.query.Keyset)
+		page = cursorPage(cursorGroups, lr.filterHash, lr.query.Count, lr.query.Keyset)
 	}
 	a.writeGroups(w, r, page, total, nil, groups, lr.proj)
 }

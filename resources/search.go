@@ -180,9 +180,9 @@ func (a *API) searchAllByCursor(w http.ResponseWriter, r *http.Request, lr listR
 	var page listPage
 	switch {
 	case moreUsers:
-		page = cursorPage(cursorRootUsers, lr.filterHash, uq.Keyset)
+		page = cursorPage(cursorRootUsers, lr.filterHash, lr.query.Count, uq.Keyset)
 	case groupErr == nil:
-		page = cursorPage(cursorRootGroups, lr.filterHash, gq.Keyset)
+		page = cursorPage(cursorRootGroups, lr.filterHash, lr.query.Count, gq.Keyset)
 	}
 	rendered := make([]resource, len(users))
 	for i := range users {

@@ -44,7 +44,7 @@ func (a *API) writeUserList(w http.ResponseWriter, r *http.Request, lr listReque
 	}
 	page := indexPage(lr.query.StartIndex)
 	if lr.query.Keyset != nil {
-		page = cursorPage(cursorUsers, lr.filterHash, lr.query.Keyset)
+		page = cursorPage(cursorUsers, lr.filterHash, lr.query.Count, lr.query.Keyset)
 	}
 	writeList(w, page, total, out)
 }

@@ -28,6 +28,23 @@ func cursorChecks() []Check {
 			searchStep("POST /Users/.search, first page", "/Users/.search", `"filter":"userName sw \"${p}\"","cursor":"","count":1`,
 				Eq("totalResults", 1), Len("Resources", 1), Eq("Resources[0].id", "${u.id}"), Absent("nextCursor")),
 		}, Func: cursorRootCheck},
+		{Name: "cursor-pagination-count-zero", Steps: append(slices.Clone(filterFixture),
+			// RFC 7644 §3.4.2.4: count 0 asks for totalResults alone. A nextCursor there
+			// would name the position the page began at (RFC 9865 §2: the next page),
+			// and a client following nextCursor would never end.
+			getStep("count=0 by cursor", `/Users?filter=userName sw "${p}"&count=0&cursor=`,
+				Absent("nextCursor"), Func("totalResults > 0, no resource", func(r *Response) error {
+					total, _ := r.Get("totalResults")
+					res, _ := r.Get("Resources")
+					if n, _ := total.(float64); n < 1 {
+						return fmt.Errorf("totalResults %v, want the matches' count", total)
+					}
+					if list, _ := res.([]any); len(list) > 0 {
+						return fmt.Errorf("%d resources for count 0", len(list))
+					}
+					return nil
+				})),
+		)},
 		{Name: "cursor-pagination-errors", Steps: append(slices.Clone(filterFixture),
 			// RFC 9865 §2.1: a cursor the server did not give is 400 invalidCursor.
 			getStep("a first page", `/Users?filter=userName sw "${p}"&count=1&cursor=`, NonEmpty("nextCursor")),

@@ -165,3 +165,35 @@ func TestCursorPagination(t *testing.T) {
 		}
 	})
 }
+
+// TestCursorCountZero: a cursor request with count 0 answers totalResults alone (RFC 7644
+// §3.4.2.4) and no nextCursor, on every list endpoint: a nextCursor there would name the
+// position the page began at, and a client following it would never end.
+func TestCursorCountZero(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		for _, body := range []struct{ path, json string }{
+			{"/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"zero@example.com"}`},
+			{"/scim/v2/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Zero"}`},
+		} {
+			if r := do(t, srv, "POST", body.path, body.json); r.status != 201 {
+				t.Fatalf("create: %d %s", r.status, r.raw)
+			}
+		}
+		search := func(path string) response {
+			return do(t, srv, "POST", path, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":0,"cursor":""}`)
+		}
+		for name, r := range map[string]response{
+			"GET /Users":           do(t, srv, "GET", "/scim/v2/Users?count=0&cursor=", ""),
+			"GET /Groups":          do(t, srv, "GET", "/scim/v2/Groups?count=0&cursor=", ""),
+			"POST /Users/.search":  search("/scim/v2/Users/.search"),
+			"POST /Groups/.search": search("/scim/v2/Groups/.search"),
+			"POST /.search":        search("/scim/v2/.search"),
+		} {
+			res, _ := r.body["Resources"].([]any)
+			if r.status != 200 || r.body["totalResults"] == float64(0) || len(res) != 0 || r.body["nextCursor"] != nil {
+				t.Errorf("%s: want totalResults alone, no nextCursor: %d %s", name, r.status, r.raw)
+			}
+		}
+	})
+}
