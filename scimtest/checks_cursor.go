@@ -45,6 +45,7 @@ func cursorChecks() []Check {
 					return nil
 				})),
 		)},
+		{Name: "cursor-pagination-previous", Steps: filterFixture, Func: cursorPreviousCheck},
 		{Name: "cursor-pagination-errors", Steps: append(slices.Clone(filterFixture),
 			// RFC 9865 §2.1: a cursor the server did not give is 400 invalidCursor.
 			getStep("a first page", `/Users?filter=userName sw "${p}"&count=1&cursor=`, NonEmpty("nextCursor")),
@@ -130,6 +131,54 @@ func cursorWalkCheck(ctx context.Context, s *Session) error {
 			seen, want, missing, extra)
 	}
 	return nil
+}
+
+// cursorPreviousCheck walks three users by cursor, one a page, then back from the last
+// page by previousCursor (RFC 9865 §2: "A String that identifies a cursor to the
+// previous page of results"; returning it is OPTIONAL, so a server that gives none
+// passes): each previous page is the page the walk saw before, and the first has none.
+func cursorPreviousCheck(ctx context.Context, s *Session) error {
+	const scope = `/Users?filter=userName sw "${p}"&count=1&cursor=`
+	var pages [][]string
+	s.Vars["cursor"] = ""
+	var last *Response
+	for page := 1; page <= 10; page++ {
+		r, ids, next, err := cursorPage(ctx, s, fmt.Sprintf("page %d", page), scope+"${cursor}", 3, 1)
+		if err != nil {
+			return err
+		}
+		pages, last = append(pages, ids), r
+		if page == 1 && r.GetString("previousCursor") != "" {
+			return r.Errorf("the first page has a previousCursor")
+		}
+		if next == "" {
+			break
+		}
+		s.Vars["cursor"] = next
+	}
+	r := last
+	for i := len(pages) - 1; ; i-- {
+		prev := r.GetString("previousCursor")
+		switch {
+		case prev == "" && i == len(pages)-1:
+			return nil // the server gives no previousCursor: OPTIONAL
+		case prev == "" && i > 0:
+			return r.Errorf("page %d of %d, reached by previousCursor, has none", i+1, len(pages))
+		case prev == "":
+			return nil
+		case i == 0:
+			return r.Errorf("the first page, reached by previousCursor, has a previousCursor")
+		}
+		s.Vars["cursor"] = prev
+		var ids []string
+		var err error
+		if r, ids, _, err = cursorPage(ctx, s, fmt.Sprintf("previous page %d", i), scope+"${cursor}", 3, 1); err != nil {
+			return err
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(pages[i-1]) {
+			return r.Errorf("previousCursor of page %d led to %q, the walk's page %d was %q", i+1, ids, i, pages[i-1])
+		}
+	}
 }
 
 // cursorRootCheck walks POST /.search by cursor, one a page: the user, then the group

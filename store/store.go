@@ -231,10 +231,26 @@ type Query struct {
 // resource that existed throughout exactly once. Positions are the store's, opaque to
 // callers, and stay meaningful after the resource at one is deleted; 0 is before the
 // first resource.
+//
+// Before, set by the caller instead of After, asks for the page before a position: the
+// last Count matches that precede it, in the list's order (RFC 9865's previousCursor).
+// A page records its bounds either way: walking Before from a page's First, and After
+// from its Next, pages a list backwards and forwards without a page read twice.
 type Keyset struct {
-	After int64 // set by the caller
-	Next  int64 // the position of the page's last resource (After when the page is empty)
-	More  bool  // whether any match follows Next
+	After  int64 // set by the caller
+	Before int64 // set by the caller instead of After (> 0)
+	// Next is the position of the page's last resource; for an empty page, After, or
+	// Before-1 (the page after it starts where this one would have ended).
+	Next int64
+	// More reports whether any match follows Next (a page before a position: true).
+	More bool
+	// First is the position of the page's first resource; for an empty page, After+1,
+	// or Before.
+	First int64
+	// Earlier reports whether matches may precede First: for a page before a position,
+	// whether one does; for a page after a position, whether that position is past the
+	// start (After > 0), as nothing before the page is read.
+	Earlier bool
 }
 
 // Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2). The HTTP side parses it; the
