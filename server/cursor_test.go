@@ -243,7 +243,6 @@ func TestCursorPreviousPages(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				var forward []string
-				var next []string // each page's nextCursor
 				r := fetch("")
 				if r.body["previousCursor"] != nil {
 					t.Fatalf("the first page has a previousCursor: %s", r.raw)
@@ -254,7 +253,6 @@ func TestCursorPreviousPages(t *testing.T) {
 					}
 					forward = append(forward, ids(r))
 					c, _ := r.body["nextCursor"].(string)
-					next = append(next, c)
 					if c == "" {
 						break
 					}
