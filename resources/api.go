@@ -47,6 +47,8 @@ type API struct {
 	onEvent         func(Event, int) // OnEvent; nil reports nothing
 	ops             http.Handler     // the router bulk operations are served by (bulk.go)
 	bulkSlots       bulkSlots        // the bulk requests each token runs (bulk.go)
+	maxBulkOps      int              // bulk.maxOperations: MaxBulkOperations unless LimitBulk lowers it
+	chargeBulk      ChargeFunc       // LimitBulk; nil charges nothing
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.
@@ -55,7 +57,8 @@ func New(s store.Store, log *slog.Logger, baseURL string) (*API, error) {
 	a := &API{store: s, log: log, baseURL: strings.TrimRight(baseURL, "/")}
 	prefix := jsonstr.Append([]byte(`"$ref":`), a.baseURL+"/Users/")
 	a.memberRefPrefix = prefix[:len(prefix)-1]
-	docs, err := buildDiscovery(a.baseURL)
+	a.maxBulkOps = MaxBulkOperations
+	docs, err := buildDiscovery(a.baseURL, a.maxBulkOps)
 	if err != nil {
 		return nil, fmt.Errorf("build discovery documents: %w", err)
 	}

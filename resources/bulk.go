@@ -2,8 +2,10 @@ package resources
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -52,13 +54,38 @@ const (
 	// MaxBulkIDLength bounds a bulkId in bytes. Clients use short tokens or UUIDs.
 	MaxBulkIDLength = 256
 	// MaxConcurrentBulk bounds the bulk requests one token (store.Actor) runs at once;
-	// beyond, 429 with Retry-After. A bulk request counts once against its token's
-	// request rate (the server's rate limits) but runs up to MaxBulkOperations
-	// operations, one after another: bounding how many run at once keeps what one token
-	// can have done per second near what its rate allows single requests, instead of a
-	// thousand times that.
+	// beyond, 429 with Retry-After. The token's rate (LimitBulk) bounds how many
+	// operations it may send a second; this bounds how many of its requests hold the
+	// database at once, each running up to MaxBulkOperations operations one after
+	// another, and is the only bound when the server limits no rate.
 	MaxConcurrentBulk = 2
 )
+
+// ChargeFunc charges a bulk request's operations against the rate limit of the client
+// that sent it (its context names the client), once the request has been read and
+// before any operation runs. n is how many operations the request holds, at least 1 and
+// at most the maxOps given to LimitBulk. It spends the budget and reports true, or,
+// when the client's budget cannot cover n operations now, spends nothing more and
+// reports how long until it can.
+type ChargeFunc func(ctx context.Context, n int) (retryAfter time.Duration, ok bool)
+
+// LimitBulk makes every bulk request cost one unit of its client's rate limit per
+// operation, charged through charge, so that a client's bulk operations are bounded by
+// the same rate as its single requests. maxOps (at most MaxBulkOperations, which it is
+// when 0 or less) becomes bulk.maxOperations: a request of more operations than the
+// largest budget the client can ever hold (the limit's burst) could never run, so it is
+// refused as too large (413) rather than asked to wait forever. Call it before Register.
+func (a *API) LimitBulk(maxOps int, charge ChargeFunc) error {
+	if maxOps <= 0 || maxOps > MaxBulkOperations {
+		maxOps = MaxBulkOperations
+	}
+	docs, err := buildDiscovery(a.baseURL, maxOps)
+	if err != nil {
+		return fmt.Errorf("build discovery documents: %w", err)
+	}
+	a.docs, a.maxBulkOps, a.chargeBulk = docs, maxOps, charge
+	return nil
+}
 
 // bulkIDPrefix marks a reference to the resource an operation of the same request
 // created (RFC 7644 §3.7.2): "bulkId:qwerty" as a whole string value of data, or as the
@@ -101,7 +128,8 @@ type bulkResponse struct {
 
 // bulk serves POST /Bulk. The request as a whole is refused, running nothing, only when
 // its token already runs MaxConcurrentBulk (429), when it cannot be read (400, 415),
-// exceeds a limit (413) or its bulkIds are not unique (400); otherwise it answers
+// exceeds a limit (413), its bulkIds are not unique (400) or its operations are more
+// than its client's rate limit allows now (429, LimitBulk); otherwise it answers
 // 200 with one result per operation run. Operations run in order; each commits on its
 // own, and the others go on after one fails (§3.7: "continue performing as many changes
 // as possible") until failOnErrors errors have happened, after which the remaining
@@ -116,7 +144,7 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.bulkSlots.release(actor)
-	req, failOnErrors, err := decodeBulk(r)
+	req, failOnErrors, err := decodeBulk(r, a.maxBulkOps)
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -125,6 +153,19 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		WriteError(w, err)
 		return
+	}
+	if a.chargeBulk != nil {
+		// All or nothing: an operation that ran cannot be taken back, so a request
+		// whose operations the budget cannot cover runs none, and its client may send
+		// it again whole after Retry-After (RFC 6585 §4).
+		if wait, ok := a.chargeBulk(r.Context(), max(1, len(req.Operations))); !ok {
+			secs := strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
+			w.Header().Set("Retry-After", secs)
+			WriteError(w, errorf(http.StatusTooManyRequests, "",
+				"the %d operations of this bulk request are more than this token's rate limit allows now (each operation counts as a request); none was run: send the request again after %s seconds",
+				len(req.Operations), secs))
+			return
+		}
 	}
 	results := make([]bulkResult, 0, len(req.Operations))
 	created := map[string]string{} // bulkId → id of the resource its POST made
@@ -146,9 +187,9 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeBulk reads a BulkRequest: one JSON object whose schemas, when sent, name the
-// BulkRequest schema, at most MaxBulkPayloadBytes and MaxBulkOperations (413 beyond,
+// BulkRequest schema, at most MaxBulkPayloadBytes and maxOps operations (413 beyond,
 // RFC 7644 §3.7.4), and failOnErrors a non-negative integer (0, or absent: no limit).
-func decodeBulk(r *http.Request) (bulkRequest, int, error) {
+func decodeBulk(r *http.Request, maxOps int) (bulkRequest, int, error) {
 	var req bulkRequest
 	body, err := readBody(r)
 	if err != nil {
@@ -168,9 +209,9 @@ func decodeBulk(r *http.Request) (bulkRequest, int, error) {
 	if req.Operations == nil {
 		return req, 0, badRequest(scimerrors.ScimTypeInvalidSyntax, "Operations is required (RFC 7644 §3.7)")
 	}
-	if len(req.Operations) > MaxBulkOperations {
+	if len(req.Operations) > maxOps {
 		return req, 0, errorf(http.StatusRequestEntityTooLarge, "",
-			"the bulk request has %d operations, more than maxOperations (%d)", len(req.Operations), MaxBulkOperations)
+			"the bulk request has %d operations, more than maxOperations (%d)", len(req.Operations), maxOps)
 	}
 	failOnErrors := 0
 	if req.FailOnErrors != "" {

@@ -16,8 +16,12 @@ import (
 // (see store.Keyset).
 //
 // A cursor is base64url (RFC 4648 §5, no padding: only RFC 3986 unreserved characters,
-// as RFC 9865 §2 asks) of: a version byte, the list it pages (cursorKind), a hash of the
-// request's filter, and the position as a uvarint. A cursor of another version, another
+// as RFC 9865 §2 asks) of: a version byte, the list it pages (cursorKind, plus one for
+// a page before the position: a previousCursor), a hash of the request's filter, and
+// the position as a uvarint. A nextCursor names the page after the position where its
+// page ended, a previousCursor the page before the position where its page began
+// (store.Keyset's After and Before): both come from the page as read, so neither costs
+// a page anything. A cursor of another version, another
 // list or another filter is 400 invalidCursor: RFC 9865 §2 has the client repeat the
 // query with only the cursor changed, and a position in one list means nothing in
 // another. A position grants nothing: every page is the filter's, as the token allows.
@@ -45,8 +49,9 @@ const filterHashLen = 8
 // cursor is a decoded cursor.
 type cursor struct {
 	kind   cursorKind
+	before bool // the page before pos (a previousCursor), else the page after it
 	filter [filterHashLen]byte
-	after  int64 // the store.Keyset position
+	pos    int64 // the store.Keyset position
 }
 
 // filterHash is what a cursor carries of the filter: the hash of the parsed filter as
@@ -64,9 +69,13 @@ func filterHash(f store.Filter) [filterHashLen]byte {
 // String encodes c.
 func (c cursor) String() string {
 	b := make([]byte, 0, 2+filterHashLen+binary.MaxVarintLen64)
-	b = append(b, cursorVersion, byte(c.kind))
+	k := byte(c.kind)
+	if c.before {
+		k++
+	}
+	b = append(b, cursorVersion, k)
 	b = append(b, c.filter[:]...)
-	b = binary.AppendUvarint(b, uint64(c.after))
+	b = binary.AppendUvarint(b, uint64(c.pos))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -88,15 +97,17 @@ func decodeCursor(s string) (cursor, error) {
 	c := cursor{kind: cursorKind(b[1])}
 	switch c.kind {
 	case cursorUsers, cursorGroups, cursorRootUsers, cursorRootGroups:
+	case cursorUsers + 1, cursorGroups + 1, cursorRootUsers + 1, cursorRootGroups + 1:
+		c.kind, c.before = c.kind-1, true
 	default:
 		return cursor{}, errInvalidCursor
 	}
 	copy(c.filter[:], b[2:2+filterHashLen])
-	after, n := binary.Uvarint(b[2+filterHashLen:])
-	if n <= 0 || 2+filterHashLen+n != len(b) || after > 1<<62 {
+	pos, n := binary.Uvarint(b[2+filterHashLen:])
+	if n <= 0 || 2+filterHashLen+n != len(b) || pos > 1<<62 || (c.before && pos == 0) {
 		return cursor{}, errInvalidCursor
 	}
-	c.after = int64(after)
+	c.pos = int64(pos)
 	if c.String() != s { // one encoding per cursor (no over-long varints)
 		return cursor{}, errInvalidCursor
 	}
@@ -118,17 +129,33 @@ func (cr *cursorRequest) keyset(filter [filterHashLen]byte, kinds ...cursorKind)
 	}
 	for _, k := range kinds {
 		if cr.at.kind == k && cr.at.filter == filter {
-			return k, &store.Keyset{After: cr.at.after}, nil
+			if cr.at.before {
+				return k, &store.Keyset{Before: cr.at.pos}, nil
+			}
+			return k, &store.Keyset{After: cr.at.pos}, nil
 		}
 	}
 	return 0, nil, errInvalidCursor
 }
 
-// cursorPage is the page of a list request paged by cursor once the store has read it
-// (ks): nextCursor when more may follow, from where the page ended.
-func cursorPage(kind cursorKind, filter [filterHashLen]byte, ks *store.Keyset) listPage {
-	if !ks.More {
-		return listPage{}
+// cursorPage is the page of count resources at most of a list request paged by cursor,
+// once the store has read it (ks): nextCursor when more may follow, from where the page
+// ended. A count of 0 asks for totalResults alone (RFC 7644 §3.4.2.4) and has no
+// nextCursor: the page ended where it began, and a cursor to the same position would
+// have a client that follows nextCursor loop for ever.
+//
+// previousCursor (RFC 9865 §2: OPTIONAL) names the page before the one read, when
+// resources may precede it (store.Keyset.Earlier); count 0 has none either.
+func cursorPage(kind cursorKind, filter [filterHashLen]byte, count int, ks *store.Keyset) listPage {
+	var p listPage
+	if count <= 0 {
+		return p
 	}
-	return listPage{nextCursor: cursor{kind: kind, filter: filter, after: ks.Next}.String()}
+	if ks.More {
+		p.nextCursor = cursor{kind: kind, filter: filter, pos: ks.Next}.String()
+	}
+	if ks.Earlier {
+		p.previousCursor = cursor{kind: kind, before: true, filter: filter, pos: ks.First}.String()
+	}
+	return p
 }

@@ -20,9 +20,11 @@ func TestCursorParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := cursor{kind: cursorUsers, after: 41}.String()
-	usersFiltered := cursor{kind: cursorUsers, filter: lrFilter.filterHash, after: 41}.String()
-	groups := cursor{kind: cursorGroups, after: 41}.String()
+	users := cursor{kind: cursorUsers, pos: 41}.String()
+	usersFiltered := cursor{kind: cursorUsers, filter: lrFilter.filterHash, pos: 41}.String()
+	groups := cursor{kind: cursorGroups, pos: 41}.String()
+	usersBefore := cursor{kind: cursorUsers, before: true, pos: 41}.String()
+	usersBefore0 := cursor{kind: cursorUsers, before: true}.String()
 	for _, c := range []struct {
 		name     string
 		p        listParams
@@ -41,6 +43,9 @@ func TestCursorParameters(t *testing.T) {
 		{"a filter added", listParams{cursor: &users, filter: filter}, []cursorKind{cursorUsers}, "invalidCursor", nil},
 		{"a filter dropped", listParams{cursor: &usersFiltered}, []cursorKind{cursorUsers}, "invalidCursor", nil},
 		{"another list's cursor", listParams{cursor: &groups}, []cursorKind{cursorUsers}, "invalidCursor", nil},
+		{"a previousCursor: the page before", listParams{cursor: &usersBefore}, []cursorKind{cursorUsers}, "", &store.Keyset{Before: 41}},
+		{"a previousCursor of another list", listParams{cursor: &usersBefore}, []cursorKind{cursorGroups}, "invalidCursor", nil},
+		{"before position 0: never given", listParams{cursor: &usersBefore0}, []cursorKind{cursorUsers}, "invalidCursor", nil},
 		{"a list's cursor at the root", listParams{cursor: &users}, []cursorKind{cursorRootUsers, cursorRootGroups}, "invalidCursor", nil},
 		{"garbage", listParams{cursor: ptr("not a cursor!")}, []cursorKind{cursorUsers}, "invalidCursor", nil},
 		{"base64 of garbage", listParams{cursor: ptr("aGVsbG8gd29ybGQgaGVsbG8")}, []cursorKind{cursorUsers}, "invalidCursor", nil},
@@ -75,9 +80,11 @@ func TestCursorParameters(t *testing.T) {
 func TestCursorEncoding(t *testing.T) {
 	for _, c := range []cursor{
 		{kind: cursorUsers},
-		{kind: cursorGroups, after: 1},
-		{kind: cursorRootUsers, filter: [filterHashLen]byte{1, 2, 3, 4, 5, 6, 7, 8}, after: 1 << 40},
-		{kind: cursorRootGroups, after: 1<<62 - 1},
+		{kind: cursorGroups, pos: 1},
+		{kind: cursorRootUsers, filter: [filterHashLen]byte{1, 2, 3, 4, 5, 6, 7, 8}, pos: 1 << 40},
+		{kind: cursorRootGroups, pos: 1<<62 - 1},
+		{kind: cursorUsers, before: true, pos: 1},
+		{kind: cursorRootGroups, before: true, filter: [filterHashLen]byte{9}, pos: 1 << 62},
 	} {
 		s := c.String()
 		if len(s) > maxCursorLength/2 {
@@ -96,8 +103,10 @@ func TestCursorEncoding(t *testing.T) {
 // FuzzDecodeCursor: any string decodes to a cursor that encodes back to it, or to
 // invalidCursor; nothing panics.
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(cursor{kind: cursorUsers, after: 5}.String())
-	f.Add(cursor{kind: cursorRootGroups, filter: [filterHashLen]byte{9}, after: 1 << 50}.String())
+	f.Add(cursor{kind: cursorUsers, pos: 5}.String())
+	f.Add(cursor{kind: cursorRootGroups, filter: [filterHashLen]byte{9}, pos: 1 << 50}.String())
+	f.Add(cursor{kind: cursorGroups, before: true, pos: 7}.String())
+	f.Add(cursor{kind: cursorGroups, before: true}.String()) // before position 0: refused
 	f.Add("")
 	f.Add("AQ")
 	f.Add(strings.Repeat("_", 70))
@@ -109,7 +118,7 @@ func FuzzDecodeCursor(f *testing.F) {
 			}
 			return
 		}
-		if c.String() != s || c.after < 0 {
+		if c.String() != s || c.pos < 0 {
 			t.Fatalf("%q decoded to %+v, which encodes to %q", s, c, c.String())
 		}
 	})

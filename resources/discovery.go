@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 	"github.com/gorilla/mux"
 	"github.com/townsquare/townsquare/store"
@@ -19,15 +20,26 @@ type discovery struct {
 	typeByID              map[string][]byte
 }
 
+// discoverySchemaNames name the schemas of discovery itself as the resources they
+// describe are named, the resourceType of their meta and their endpoint (RFC 7644 §4),
+// which is how clients (python-scim's scim2-tester among them) look them up; the
+// library names the Schema schema "Schema" already. RFC 7643 §7 leaves a schema's name
+// to the service provider ("the schema's human-readable name"); its §8.7.2 example names
+// the ResourceType schema "ResourceType" too.
+var discoverySchemaNames = map[string]string{
+	store.ResourceTypeSchema:          "ResourceType",
+	store.ServiceProviderConfigSchema: "ServiceProviderConfig",
+}
+
 // resourceTypes lists the resource types served, User first, as clients list them to
 // admins.
 var resourceTypes = []resourceType{userType, groupType}
 
-func buildDiscovery(baseURL string) (discovery, error) {
+func buildDiscovery(baseURL string, maxBulkOps int) (discovery, error) {
 	d := discovery{schemaByID: map[string][]byte{}, typeByID: map[string][]byte{}}
 	var err error
 	// Townsquare supports ETags (If-Match on every resource), password changes
-	// (POST/PUT/PATCH, kept hashed), /Bulk with its limits (bulk.go) and sorting
+	// (POST/PUT/PATCH, kept hashed), /Bulk with its limits (bulk.go, LimitBulk) and sorting
 	// (store.Query.SortBy), and says so. It pages by index (the default, as RFC 9865 §2.4 asks
 	// of a server that paged by index before) and by cursor (cursor.go); cursors never
 	// expire, which an absent cursorTimeout says (RFC 9865 §4).
@@ -35,7 +47,7 @@ func buildDiscovery(baseURL string) (discovery, error) {
 		"schemas":          []string{store.ServiceProviderConfigSchema},
 		"documentationUri": "https://github.com/townsquare/townsquare#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": true, "maxOperations": MaxBulkOperations, "maxPayloadSize": MaxBulkPayloadBytes},
+		"bulk":             map[string]any{"supported": true, "maxOperations": maxBulkOps, "maxPayloadSize": MaxBulkPayloadBytes},
 		"filter":           map[string]any{"supported": true, "maxResults": MaxPageSize},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},
@@ -55,6 +67,9 @@ func buildDiscovery(baseURL string) (discovery, error) {
 	var schemas []map[string]any
 	for _, s := range []schema.Schema{userSchema, enterpriseUserSchema, townsquareUserSchema, groupSchema,
 		schema.Definition(), schema.ResourceTypeSchema(), schema.ServiceProviderConfigSchema()} {
+		if name, ok := discoverySchemaNames[s.ID]; ok {
+			s.Name = optional.NewString(name)
+		}
 		m := s.ToMap()
 		m["meta"] = map[string]any{"resourceType": "Schema", "location": baseURL + "/Schemas/" + s.ID}
 		if d.schemaByID[s.ID], err = json.Marshal(m); err != nil {

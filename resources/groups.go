@@ -43,7 +43,7 @@ func (a *API) writeGroupList(w http.ResponseWriter, r *http.Request, lr listRequ
 	}
 	page := indexPage(lr.query.StartIndex)
 	if lr.query.Keyset != nil {
-		page = cursorPage(cursorGroups, lr.filterHash, lr.query.Keyset)
+		page = cursorPage(cursorGroups, lr.filterHash, lr.query.Count, lr.query.Keyset)
 	}
 	a.writeGroups(w, r, page, total, nil, groups, lr.proj)
 }
@@ -72,6 +72,9 @@ func (a *API) getGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, groupKind, id, err)
 		return
 	}
+	if readConditions(w, r, g.Version) { // before any member is read
+		return
+	}
 	a.writeGroup(w, r, http.StatusOK, &g, parseProjection(r.URL.Query()))
 }
 
@@ -82,7 +85,7 @@ func (a *API) replaceGroup(w http.ResponseWriter, r *http.Request) {
 	ng, ids, err := decodeGroup(r)
 	var ifVersion int64
 	if err == nil {
-		ifVersion, err = ifMatchVersion(r)
+		ifVersion, err = a.writeVersion(r, groupKind, id)
 	}
 	if err != nil {
 		a.fail(w, r, groupKind, id, err)
@@ -109,7 +112,11 @@ func (a *API) replaceGroup(w http.ResponseWriter, r *http.Request) {
 // group.
 func (a *API) patchGroup(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
-	ops, ifVersion, err := decodePatch(r)
+	ops, err := decodePatch(r)
+	var ifVersion int64
+	if err == nil {
+		ifVersion, err = a.writeVersion(r, groupKind, id)
+	}
 	if err != nil {
 		a.fail(w, r, groupKind, id, err)
 		return
@@ -159,7 +166,7 @@ func wantsGroupBack(q url.Values) bool {
 // deleteGroup serves DELETE /Groups/{id}.
 func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
-	ifVersion, err := ifMatchVersion(r)
+	ifVersion, err := a.writeVersion(r, groupKind, id)
 	if err == nil {
 		err = a.store.DeleteGroup(r.Context(), id, ifVersion)
 	}

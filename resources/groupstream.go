@@ -110,6 +110,11 @@ func (a *API) writeGroups(w http.ResponseWriter, r *http.Request, page listPage,
 		b = append(b, page.nextCursor...)
 		b = append(b, '"')
 	}
+	if page.previousCursor != "" {
+		b = append(b, `,"previousCursor":"`...)
+		b = append(b, page.previousCursor...)
+		b = append(b, '"')
+	}
 	b = append(b, `,"Resources":[`...)
 	s.write(b)
 	for i, res := range before {

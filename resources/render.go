@@ -52,19 +52,22 @@ func (a *API) writeResource(w http.ResponseWriter, status int, rt resourceType, 
 // returned. A page by index has startIndex; a page by cursor has none, and nextCursor
 // unless it is the last (RFC 9865 §2).
 type listResponse struct {
-	Schemas      []string   `json:"schemas"`
-	TotalResults int        `json:"totalResults"`
-	ItemsPerPage int        `json:"itemsPerPage"`
-	StartIndex   int        `json:"startIndex,omitempty"`
-	NextCursor   string     `json:"nextCursor,omitempty"`
-	Resources    []resource `json:"Resources"`
+	Schemas        []string   `json:"schemas"`
+	TotalResults   int        `json:"totalResults"`
+	ItemsPerPage   int        `json:"itemsPerPage"`
+	StartIndex     int        `json:"startIndex,omitempty"`
+	NextCursor     string     `json:"nextCursor,omitempty"`
+	PreviousCursor string     `json:"previousCursor,omitempty"`
+	Resources      []resource `json:"Resources"`
 }
 
 // listPage is where a list response's page is: startIndex (1-based) for a page by
-// index, 0 for a page by cursor, which has nextCursor when more may follow.
+// index, 0 for a page by cursor, which has nextCursor when more may follow and
+// previousCursor when more may precede.
 type listPage struct {
-	startIndex int
-	nextCursor string
+	startIndex     int
+	nextCursor     string
+	previousCursor string
 }
 
 // indexPage is the page of a list request paged by index.
@@ -76,5 +79,5 @@ func writeList(w http.ResponseWriter, page listPage, total int, resources []reso
 		resources = []resource{}
 	}
 	writeJSON(w, http.StatusOK, listResponse{Schemas: []string{store.ListResponseSchema}, TotalResults: total,
-		ItemsPerPage: len(resources), StartIndex: page.startIndex, NextCursor: page.nextCursor, Resources: resources})
+		ItemsPerPage: len(resources), StartIndex: page.startIndex, NextCursor: page.nextCursor, PreviousCursor: page.previousCursor, Resources: resources})
 }

@@ -138,6 +138,81 @@ func ifMatchVersion(r *http.Request) (int64, error) {
 	return 0, errPrecondition
 }
 
+// tagsMatch reports whether an If-Match or If-None-Match value names version: "*" names
+// any version, and each listed entity-tag is compared weakly (RFC 9110 §8.8.3.2: the
+// opaque tags are equal, with or without W/), as SCIM's ETags are weak (RFC 7644 §3.14).
+func tagsMatch(h string, version int64) bool {
+	want := strconv.FormatInt(version, 10)
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || (len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' && tag[1:len(tag)-1] == want) {
+			return true
+		}
+	}
+	return false
+}
+
+// errModifiedSince is the 412 of a write whose If-None-Match names the resource as it
+// is (RFC 9110 §13.1.2: the condition is false, and a method other than GET or HEAD
+// answers 412).
+var errModifiedSince = Error(http.StatusPreconditionFailed, "preconditionFailed",
+	"If-None-Match names the resource as it is, so the request is not applied")
+
+// readConditions evaluates a GET's If-Match and If-None-Match against the resource's
+// version, in RFC 9110 §13.2.2's order, and answers when one decides: an If-Match that
+// names another version is 412; an If-None-Match that names this one (or "*") is 304 Not
+// Modified with the ETag and no body (RFC 7644 §3.14: "the service provider simply
+// returns an empty body with a 304 (Not Modified) response code"; RFC 9110 §15.4.5). It
+// reports whether it answered.
+func readConditions(w http.ResponseWriter, r *http.Request, version int64) bool {
+	if h := strings.TrimSpace(r.Header.Get("If-Match")); h != "" && !tagsMatch(h, version) {
+		WriteError(w, errPrecondition)
+		return true
+	}
+	if h := strings.TrimSpace(r.Header.Get("If-None-Match")); h != "" && tagsMatch(h, version) {
+		w.Header().Set("Etag", etag(version))
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
+}
+
+// writeVersion is the version a PUT, PATCH or DELETE of the resource at id must find
+// (0: any), from If-Match (ifMatchVersion) and If-None-Match (RFC 9110 §13.1.2). A write
+// whose If-None-Match names the current version, or is "*" (the resource exists), is
+// 412. That needs the current version, read before the write's transaction: the version
+// read becomes the one the write must find, so a change between the read and the write
+// is a 412 too, never a write past a condition that no longer holds. Without
+// If-None-Match nothing is read.
+func (a *API) writeVersion(r *http.Request, kind, id string) (int64, error) {
+	v, err := ifMatchVersion(r)
+	h := strings.TrimSpace(r.Header.Get("If-None-Match"))
+	if err != nil || h == "" {
+		return v, err
+	}
+	var cur int64
+	if kind == userKind {
+		u, err := a.store.GetUser(r.Context(), id)
+		if err != nil {
+			return 0, err
+		}
+		cur = u.Version
+	} else {
+		g, err := a.store.GetGroup(r.Context(), id)
+		if err != nil {
+			return 0, err
+		}
+		cur = g.Version
+	}
+	switch {
+	case v != 0 && v != cur: // If-Match is evaluated first (RFC 9110 §13.2.2)
+		return 0, errPrecondition
+	case tagsMatch(h, cur):
+		return 0, errModifiedSince
+	}
+	return cur, nil
+}
+
 // etag renders a version as the weak ETag the server sends and accepts.
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 

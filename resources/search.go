@@ -139,10 +139,15 @@ func (a *API) searchAll(w http.ResponseWriter, r *http.Request) {
 // walked as two keyset walks one after the other. Its cursors say which of the two
 // they are in (cursorRootUsers, cursorRootGroups), so that a page may end among the
 // users, or among the groups, or at the last user with the groups' first page next.
+// A page before a position (a previousCursor) is searchAllBefore.
 func (a *API) searchAllByCursor(w http.ResponseWriter, r *http.Request, lr listRequest) {
 	kind, ks, err := lr.cursor.keyset(lr.filterHash, cursorRootUsers, cursorRootGroups)
 	if err != nil {
 		WriteError(w, err)
+		return
+	}
+	if ks.Before > 0 {
+		a.searchAllBefore(w, r, lr, kind, ks)
 		return
 	}
 	ctx := r.Context()
@@ -180,9 +185,75 @@ func (a *API) searchAllByCursor(w http.ResponseWriter, r *http.Request, lr listR
 	var page listPage
 	switch {
 	case moreUsers:
-		page = cursorPage(cursorRootUsers, lr.filterHash, uq.Keyset)
+		page = cursorPage(cursorRootUsers, lr.filterHash, lr.query.Count, uq.Keyset)
 	case groupErr == nil:
-		page = cursorPage(cursorRootGroups, lr.filterHash, gq.Keyset)
+		page = cursorPage(cursorRootGroups, lr.filterHash, lr.query.Count, gq.Keyset)
+		page.previousCursor = ""
+	}
+	// The page begins among the users when its cursor is theirs: what precedes it is
+	// theirs to say. A page beginning among the groups follows every user.
+	switch {
+	case kind == cursorRootUsers && userErr == nil:
+		page.previousCursor = cursorPage(cursorRootUsers, lr.filterHash, lr.query.Count, uq.Keyset).previousCursor
+	case kind == cursorRootGroups && groupErr == nil && (gq.Keyset.Earlier || userTotal > 0):
+		gq.Keyset.Earlier = true
+		page.previousCursor = cursorPage(cursorRootGroups, lr.filterHash, lr.query.Count, gq.Keyset).previousCursor
+	}
+	rendered := make([]resource, len(users))
+	for i := range users {
+		rendered[i] = a.renderUser(&users[i], lr.proj)
+	}
+	a.writeGroups(w, r, page, userTotal+groupTotal, rendered, groups, lr.proj)
+}
+
+// searchAllBefore is the page of POST /.search before a position (a previousCursor):
+// among the users, the users before it; among the groups, the groups before it, after
+// the last users when fewer groups than count precede it. Its nextCursor and
+// previousCursor are those of its last and first resources.
+func (a *API) searchAllBefore(w http.ResponseWriter, r *http.Request, lr listRequest, kind cursorKind, ks *store.Keyset) {
+	ctx := r.Context()
+	count := lr.query.Count
+	gq, uq := lr.query, lr.query
+	if kind == cursorRootGroups {
+		gq.Keyset = ks
+	} else { // before a user: the groups' total alone
+		gq.Count = 0
+	}
+	groups, groupTotal, groupErr := a.store.ListGroups(ctx, gq)
+	if groupErr != nil && !errors.Is(groupErr, store.ErrInvalidFilter) {
+		a.fail(w, r, groupKind, "", groupErr)
+		return
+	}
+	switch {
+	case kind == cursorRootUsers:
+		uq.Keyset = ks
+	case groupErr != nil || (len(groups) < count && !gq.Keyset.Earlier): // the last users too
+		uq.Keyset = &store.Keyset{Before: 1 << 62}
+		uq.Count = count - len(groups)
+	default: // the users' total alone
+		uq.Count = 0
+	}
+	users, userTotal, userErr := a.store.ListUsers(ctx, uq)
+	switch {
+	case userErr != nil && !errors.Is(userErr, store.ErrInvalidFilter):
+		a.fail(w, r, userKind, "", userErr)
+		return
+	case userErr != nil && groupErr != nil:
+		a.fail(w, r, userKind, "", userErr)
+		return
+	}
+	var page listPage
+	if len(groups) > 0 || (kind == cursorRootGroups && uq.Keyset == nil) {
+		page.nextCursor = cursorPage(cursorRootGroups, lr.filterHash, count, gq.Keyset).nextCursor
+	} else if uq.Keyset != nil && userErr == nil {
+		page.nextCursor = cursorPage(cursorRootUsers, lr.filterHash, count, uq.Keyset).nextCursor
+	}
+	switch {
+	case uq.Keyset != nil && userErr == nil: // the page begins among the users
+		page.previousCursor = cursorPage(cursorRootUsers, lr.filterHash, count, uq.Keyset).previousCursor
+	case gq.Keyset != nil && groupErr == nil && (gq.Keyset.Earlier || userTotal > 0):
+		gq.Keyset.Earlier = true
+		page.previousCursor = cursorPage(cursorRootGroups, lr.filterHash, count, gq.Keyset).previousCursor
 	}
 	rendered := make([]resource, len(users))
 	for i := range users {

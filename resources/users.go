@@ -44,7 +44,7 @@ func (a *API) writeUserList(w http.ResponseWriter, r *http.Request, lr listReque
 	}
 	page := indexPage(lr.query.StartIndex)
 	if lr.query.Keyset != nil {
-		page = cursorPage(cursorUsers, lr.filterHash, lr.query.Keyset)
+		page = cursorPage(cursorUsers, lr.filterHash, lr.query.Count, lr.query.Keyset)
 	}
 	writeList(w, page, total, out)
 }
@@ -72,6 +72,9 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, userKind, id, err)
 		return
 	}
+	if readConditions(w, r, u.Version) {
+		return
+	}
 	a.writeResource(w, http.StatusOK, userType, a.renderUser(&u, parseProjection(r.URL.Query())), u.Version)
 }
 
@@ -83,7 +86,7 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
 	nu, err := decodeUser(r)
 	if err == nil {
-		nu.ifVersion, err = ifMatchVersion(r)
+		nu.ifVersion, err = a.writeVersion(r, userKind, id)
 	}
 	if err != nil {
 		a.fail(w, r, userKind, id, err)
@@ -117,7 +120,11 @@ func (a *API) replaceUser(w http.ResponseWriter, r *http.Request) {
 // answers 200 with the user.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
-	ops, ifVersion, err := decodePatch(r)
+	ops, err := decodePatch(r)
+	var ifVersion int64
+	if err == nil {
+		ifVersion, err = a.writeVersion(r, userKind, id)
+	}
 	if err != nil {
 		a.fail(w, r, userKind, id, err)
 		return
@@ -173,7 +180,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 // deleteUser serves DELETE /Users/{id}.
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 	id := resourceID(r)
-	ifVersion, err := ifMatchVersion(r)
+	ifVersion, err := a.writeVersion(r, userKind, id)
 	if err == nil {
 		err = a.store.DeleteUser(r.Context(), id, ifVersion)
 	}
@@ -189,7 +196,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 type decodedUser struct {
 	store.User
 	hasActive bool  // the body gave active (PUT keeps the stored value otherwise)
-	ifVersion int64 // If-Match, for PUT
+	ifVersion int64 // the version a PUT must find (writeVersion)
 }
 
 // decodeUser reads a POST or PUT body into a store.User, hashing a password it carries.
@@ -209,18 +216,13 @@ func decodeUser(r *http.Request) (decodedUser, error) {
 	return decodedUser{User: u, hasActive: hasActive}, nil
 }
 
-// decodePatch reads a PATCH body and If-Match.
-func decodePatch(r *http.Request) ([]patch.Operation, int64, error) {
+// decodePatch reads a PATCH body.
+func decodePatch(r *http.Request) ([]patch.Operation, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	ops, err := patch.ParseRequest(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	ifVersion, err := ifMatchVersion(r)
-	return ops, ifVersion, err
+	return patch.ParseRequest(body)
 }
 
 // setPassword hashes a password present in attrs into u.

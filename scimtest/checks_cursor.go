@@ -28,6 +28,24 @@ func cursorChecks() []Check {
 			searchStep("POST /Users/.search, first page", "/Users/.search", `"filter":"userName sw \"${p}\"","cursor":"","count":1`,
 				Eq("totalResults", 1), Len("Resources", 1), Eq("Resources[0].id", "${u.id}"), Absent("nextCursor")),
 		}, Func: cursorRootCheck},
+		{Name: "cursor-pagination-count-zero", Steps: append(slices.Clone(filterFixture),
+			// RFC 7644 §3.4.2.4: count 0 asks for totalResults alone. A nextCursor there
+			// would name the position the page began at (RFC 9865 §2: the next page),
+			// and a client following nextCursor would never end.
+			getStep("count=0 by cursor", `/Users?filter=userName sw "${p}"&count=0&cursor=`,
+				Absent("nextCursor"), Func("totalResults > 0, no resource", func(r *Response) error {
+					total, _ := r.Get("totalResults")
+					res, _ := r.Get("Resources")
+					if n, _ := total.(float64); n < 1 {
+						return fmt.Errorf("totalResults %v, want the matches' count", total)
+					}
+					if list, _ := res.([]any); len(list) > 0 {
+						return fmt.Errorf("%d resources for count 0", len(list))
+					}
+					return nil
+				})),
+		)},
+		{Name: "cursor-pagination-previous", Steps: filterFixture, Func: cursorPreviousCheck},
 		{Name: "cursor-pagination-errors", Steps: append(slices.Clone(filterFixture),
 			// RFC 9865 §2.1: a cursor the server did not give is 400 invalidCursor.
 			getStep("a first page", `/Users?filter=userName sw "${p}"&count=1&cursor=`, NonEmpty("nextCursor")),
@@ -113,6 +131,54 @@ func cursorWalkCheck(ctx context.Context, s *Session) error {
 			seen, want, missing, extra)
 	}
 	return nil
+}
+
+// cursorPreviousCheck walks three users by cursor, one a page, then back from the last
+// page by previousCursor (RFC 9865 §2: "A String that identifies a cursor to the
+// previous page of results"; returning it is OPTIONAL, so a server that gives none
+// passes): each previous page is the page the walk saw before, and the first has none.
+func cursorPreviousCheck(ctx context.Context, s *Session) error {
+	const scope = `/Users?filter=userName sw "${p}"&count=1&cursor=`
+	var pages [][]string
+	s.Vars["cursor"] = ""
+	var last *Response
+	for page := 1; page <= 10; page++ {
+		r, ids, next, err := cursorPage(ctx, s, fmt.Sprintf("page %d", page), scope+"${cursor}", 3, 1)
+		if err != nil {
+			return err
+		}
+		pages, last = append(pages, ids), r
+		if page == 1 && r.GetString("previousCursor") != "" {
+			return r.Errorf("the first page has a previousCursor")
+		}
+		if next == "" {
+			break
+		}
+		s.Vars["cursor"] = next
+	}
+	r := last
+	for i := len(pages) - 1; ; i-- {
+		prev := r.GetString("previousCursor")
+		switch {
+		case prev == "" && i == len(pages)-1:
+			return nil // the server gives no previousCursor: OPTIONAL
+		case prev == "" && i > 0:
+			return r.Errorf("page %d of %d, reached by previousCursor, has none", i+1, len(pages))
+		case prev == "":
+			return nil
+		case i == 0:
+			return r.Errorf("the first page, reached by previousCursor, has a previousCursor")
+		}
+		s.Vars["cursor"] = prev
+		var ids []string
+		var err error
+		if r, ids, _, err = cursorPage(ctx, s, fmt.Sprintf("previous page %d", i), scope+"${cursor}", 3, 1); err != nil {
+			return err
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(pages[i-1]) {
+			return r.Errorf("previousCursor of page %d led to %q, the walk's page %d was %q", i+1, ids, i, pages[i-1])
+		}
+	}
 }
 
 // cursorRootCheck walks POST /.search by cursor, one a page: the user, then the group

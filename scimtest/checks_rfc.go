@@ -713,6 +713,25 @@ func etagChecks() []Check {
 			Body:     patchBody(`{"op":"replace","path":"title","value":"Star"}`),
 			Statuses: []int{200, 204}},
 		getStep("GET", "/Users/${u.id}", Eq("displayName", "Patched"), Eq("title", "Star")),
+	}}, {Name: "etag-if-none-match", Steps: []Step{
+		// RFC 7644 §3.14: a GET whose If-None-Match names the version it would return is
+		// answered "an empty body with a 304 (Not Modified) response code". RFC 9110
+		// §13.1.2: the same condition on a write is 412 and applies nothing.
+		createUser("u", simpleUser("${p}etag-inm@example.com", "")),
+		{Name: "GET the ETag", Path: "/Users/${u.id}", Status: 200, Capture: map[string]string{"u.etag": "header:ETag"}},
+		{Name: "GET with If-None-Match the current version", Path: "/Users/${u.id}",
+			Header: map[string]string{"If-None-Match": "${u.etag}"}, Status: http.StatusNotModified,
+			Want: []Assert{HeaderEq("ETag", "${u.etag}")}},
+		{Name: "GET with If-None-Match another version", Path: "/Users/${u.id}",
+			Header: map[string]string{"If-None-Match": stale}, Status: 200, Want: []Assert{Eq("id", "${u.id}")}},
+		{Name: "PATCH with If-None-Match the current version", Method: http.MethodPatch, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-None-Match": "${u.etag}"},
+			Body:   patchBody(`{"op":"replace","path":"title","value":"Not Applied"}`),
+			Status: http.StatusPreconditionFailed, Want: scimError(412, "")},
+		{Name: "DELETE with If-None-Match: *", Method: http.MethodDelete, Path: "/Users/${u.id}",
+			Header: map[string]string{"If-None-Match": "*"},
+			Status: http.StatusPreconditionFailed, Want: scimError(412, "")},
+		getStep("neither write applied", "/Users/${u.id}", Absent("title"), HeaderEq("ETag", "${u.etag}")),
 	}}, {Name: "etag-group-patch-204", Steps: []Step{
 		// RFC 7644 §3.14: every answer about a versioned resource carries its ETag, a 204 to
 		// a group's members PATCH included, so the next If-Match needs no GET.

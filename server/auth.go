@@ -156,6 +156,19 @@ func (a *authenticator) require(need scopeFor, writeErr errorWriter) func(http.H
 	}
 }
 
+// chargeBulk is resources.ChargeFunc on the per-token limiter: a bulk request of n
+// operations costs n requests of its token's rate. require has already taken one for the
+// request itself, so this takes the other n-1, or answers how long until the whole n
+// can be had; a refused request keeps the one it spent (its body was read). n is at
+// most the burst (Handler makes it bulk.maxOperations), so the wait always ends.
+func (a *authenticator) chargeBulk(ctx context.Context, n int) (time.Duration, bool) {
+	wait, ok := a.perToken.takeMore(TokenName(ctx), n-1)
+	if !ok {
+		a.metrics.RateLimited("token")
+	}
+	return wait, ok
+}
+
 // refuse answers a request whose authentication failed: 429 for a throttled address, 401
 // for no valid token, 503 when the store cannot answer now, 500 for anything else (logged).
 func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, err error, writeErr errorWriter) {

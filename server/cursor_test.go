@@ -165,3 +165,129 @@ func TestCursorPagination(t *testing.T) {
 		}
 	})
 }
+
+// TestCursorCountZero: a cursor request with count 0 answers totalResults alone (RFC 7644
+// §3.4.2.4) and no nextCursor, on every list endpoint: a nextCursor there would name the
+// position the page began at, and a client following it would never end.
+func TestCursorCountZero(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		for _, body := range []struct{ path, json string }{
+			{"/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"zero@example.com"}`},
+			{"/scim/v2/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Zero"}`},
+		} {
+			if r := do(t, srv, "POST", body.path, body.json); r.status != 201 {
+				t.Fatalf("create: %d %s", r.status, r.raw)
+			}
+		}
+		search := func(path string) response {
+			return do(t, srv, "POST", path, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":0,"cursor":""}`)
+		}
+		for name, r := range map[string]response{
+			"GET /Users":           do(t, srv, "GET", "/scim/v2/Users?count=0&cursor=", ""),
+			"GET /Groups":          do(t, srv, "GET", "/scim/v2/Groups?count=0&cursor=", ""),
+			"POST /Users/.search":  search("/scim/v2/Users/.search"),
+			"POST /Groups/.search": search("/scim/v2/Groups/.search"),
+			"POST /.search":        search("/scim/v2/.search"),
+		} {
+			res, _ := r.body["Resources"].([]any)
+			if r.status != 200 || r.body["totalResults"] == float64(0) || len(res) != 0 || r.body["nextCursor"] != nil {
+				t.Errorf("%s: want totalResults alone, no nextCursor: %d %s", name, r.status, r.raw)
+			}
+		}
+	})
+}
+
+// TestCursorPreviousPages: from the last page of a walk by cursor, following
+// previousCursor returns the walk's pages in reverse, up to the first, which has none;
+// each page's nextCursor leads to the page after it. On every list endpoint, POST
+// /.search across its users and groups included.
+func TestCursorPreviousPages(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		srv, _ := testServer(t, s)
+		for i := range 5 {
+			for _, c := range []struct{ path, body string }{
+				{"/scim/v2/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"prev%d","displayName":"prev u%d"}`, i, i)},
+				{"/scim/v2/Groups", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"prev g%d"}`, i)},
+			} {
+				if r := do(t, srv, "POST", c.path, c.body); r.status != 201 {
+					t.Fatalf("create: %d %s", r.status, r.raw)
+				}
+			}
+		}
+		const filter = `displayName sw "prev"`
+		get := func(path string) func(cursor string) response {
+			return func(cursor string) response {
+				return do(t, srv, "GET", path+"?count=2&filter="+url.QueryEscape(filter)+"&cursor="+url.QueryEscape(cursor), "")
+			}
+		}
+		post := func(path string) func(cursor string) response {
+			return func(cursor string) response {
+				b, _ := json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+					"count": 2, "filter": filter, "cursor": cursor})
+				return do(t, srv, "POST", path, string(b))
+			}
+		}
+		ids := func(r response) string {
+			res, _ := r.body["Resources"].([]any)
+			var out []string
+			for _, x := range res {
+				out = append(out, x.(map[string]any)["displayName"].(string))
+			}
+			return fmt.Sprint(out)
+		}
+		for name, fetch := range map[string]func(string) response{
+			"GET /Users": get("/scim/v2/Users"), "GET /Groups": get("/scim/v2/Groups"),
+			"POST /Users/.search": post("/scim/v2/Users/.search"), "POST /Groups/.search": post("/scim/v2/Groups/.search"),
+			"POST /.search": post("/scim/v2/.search"),
+		} {
+			t.Run(name, func(t *testing.T) {
+				var forward []string
+				r := fetch("")
+				if r.body["previousCursor"] != nil {
+					t.Fatalf("the first page has a previousCursor: %s", r.raw)
+				}
+				for range 10 {
+					if r.status != 200 {
+						t.Fatalf("%d %s", r.status, r.raw)
+					}
+					forward = append(forward, ids(r))
+					c, _ := r.body["nextCursor"].(string)
+					if c == "" {
+						break
+					}
+					r = fetch(c)
+				}
+				if len(forward) < 3 || (name == "POST /.search" && forward[2] != "[prev u4 prev g0]") {
+					t.Fatalf("the fixture pages as %v", forward)
+				}
+				var backward []string
+				for i := len(forward) - 1; ; i-- {
+					if i < 0 {
+						t.Fatalf("previousCursor goes past the first page: %s", r.raw)
+					}
+					backward = append([]string{ids(r)}, backward...)
+					if c, _ := r.body["nextCursor"].(string); i < len(forward)-1 && c == "" {
+						t.Errorf("page %d, reached backwards, has no nextCursor: %s", i+1, r.raw)
+					} else if c != "" && ids(fetch(c)) != forward[i+1] {
+						t.Errorf("page %d, reached backwards: its nextCursor leads to %s, want %s", i+1, ids(fetch(c)), forward[i+1])
+					}
+					c, _ := r.body["previousCursor"].(string)
+					if c == "" {
+						if i != 0 {
+							t.Errorf("page %d has no previousCursor", i+1)
+						}
+						break
+					}
+					r = fetch(c)
+					if r.status != 200 || r.body["totalResults"] == nil {
+						t.Fatalf("previous page: %d %s", r.status, r.raw)
+					}
+				}
+				if fmt.Sprint(backward) != fmt.Sprint(forward) {
+					t.Errorf("backwards %v, forwards %v", backward, forward)
+				}
+			})
+		}
+	})
+}

@@ -29,6 +29,21 @@ func TestDiscoveryDocuments(t *testing.T) {
 			t.Fatalf("extension schema: %d", r.status)
 		}
 		wantError(t, do(t, srv, "GET", "/scim/v2/Schemas/urn:nope", ""), 404, "")
+		// The schemas of discovery itself are named as the resources they describe
+		// (meta.resourceType), in the list and alone: clients look them up by name.
+		names := map[string]any{}
+		for _, s := range res {
+			names[s.(map[string]any)["id"].(string)] = s.(map[string]any)["name"]
+		}
+		for id, want := range map[string]string{
+			"urn:ietf:params:scim:schemas:core:2.0:Schema":                "Schema",
+			"urn:ietf:params:scim:schemas:core:2.0:ResourceType":          "ResourceType",
+			"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig": "ServiceProviderConfig",
+		} {
+			if r := do(t, srv, "GET", "/scim/v2/Schemas/"+id, ""); names[id] != want || r.body["name"] != want {
+				t.Errorf("%s: named %v in the list, %v alone; want %q", id, names[id], r.body["name"], want)
+			}
+		}
 		r = do(t, srv, "GET", "/scim/v2/ResourceTypes/User", "")
 		if r.status != 200 || r.body["endpoint"] != "/Users" || r.body["meta"] == nil {
 			t.Fatalf("/ResourceTypes/User: %s", r.raw)

@@ -95,6 +95,26 @@ func (k *keyedLimiter) take(key string) (retryAfter time.Duration, ok bool) {
 	return 0, true
 }
 
+// takeMore spends n more events of key's bucket, for a request that has already spent
+// one (take) and turns out to cost 1+n. When the bucket holds fewer than n it spends
+// nothing and reports how long until it holds 1+n: the whole cost of the request sent
+// again. n must not exceed the burst, else the wait is never over.
+func (k *keyedLimiter) takeMore(key string, n int) (retryAfter time.Duration, ok bool) {
+	if k == nil || n <= 0 {
+		return 0, true
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	lim := k.limiter(key)
+	tokens := lim.TokensAt(now)
+	if tokens >= float64(n) {
+		lim.AllowN(now, n)
+		return 0, true
+	}
+	return time.Duration((float64(n+1) - tokens) / float64(k.limit) * float64(time.Second)), false
+}
+
 // empty reports, without spending anything, whether key's bucket is empty, and if so
 // how long until it holds one event.
 func (k *keyedLimiter) empty(key string) (retryAfter time.Duration, empty bool) {

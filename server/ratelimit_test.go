@@ -39,6 +39,57 @@ func TestKeyedLimiterTake(t *testing.T) {
 	}
 }
 
+// takeMore charges the rest of a request that costs more than one (a bulk request):
+// all of it or nothing, with the wait until the whole request, sent again, is covered.
+func TestKeyedLimiterTakeMore(t *testing.T) {
+	clock := newFakeClock()
+	k := newKeyedLimiter(2, 6, 10, clock.now) // 2 a second, 6 at once
+	for _, tc := range []struct {
+		name     string
+		take     bool // the request's own one, as require takes it
+		more     int
+		wantOK   bool
+		wantWait time.Duration
+	}{
+		{"1+4 of 6", true, 4, true, 0},
+		{"1+1 of the last 1: refused, the 1 kept", true, 1, false, time.Second}, // holds 0, the retry needs 2
+		{"nothing more costs nothing", false, 0, true, 0},
+	} {
+		if tc.take {
+			if _, ok := k.take("okta"); !ok {
+				t.Fatalf("%s: the request's own one was refused", tc.name)
+			}
+		}
+		wait, ok := k.takeMore("okta", tc.more)
+		if ok != tc.wantOK || wait != tc.wantWait {
+			t.Fatalf("%s: wait %v ok %v, want %v %v", tc.name, wait, ok, tc.wantWait, tc.wantOK)
+		}
+	}
+	// Sent again after the wait, the whole request (1+1) is covered, and nothing more.
+	clock.advance(time.Second)
+	if _, ok := k.take("okta"); !ok {
+		t.Fatal("the retried request was refused")
+	}
+	if _, ok := k.takeMore("okta", 1); !ok {
+		t.Fatal("the retried request's rest was refused")
+	}
+	if _, ok := k.take("okta"); ok {
+		t.Fatal("more than the budget was covered")
+	}
+	// A refusal of the rest spends nothing of it: 3 held, 4 asked, 3 still held.
+	clock.advance(1500 * time.Millisecond)
+	if wait, ok := k.takeMore("okta", 4); ok || wait != time.Second {
+		t.Fatalf("4 of 3: wait %v ok %v, want 1s (5 needed) and refused", wait, ok)
+	}
+	if _, ok := k.takeMore("okta", 3); !ok {
+		t.Fatal("the 3 held were spent by a refusal")
+	}
+	var none *keyedLimiter
+	if _, ok := none.takeMore("x", 1000); !ok {
+		t.Fatal("a nil limiter refused")
+	}
+}
+
 func TestKeyedLimiterEmptyAndSpend(t *testing.T) {
 	clock := newFakeClock()
 	k := newKeyedLimiter(1, 2, 10, clock.now)

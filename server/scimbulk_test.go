@@ -314,15 +314,16 @@ func TestBulk(t *testing.T) {
 			// Lower-case member names are read too (RFC 7643 §2.1), and no schemas.
 			wantStatuses(e.t, bulk(e, `{"operations":[{"method":"DELETE","path":"/Groups/nope"}]}`), "", "404")
 		}},
-		{"maxOperations: 1000 pass, 1001 are 413", func(e env) {
+		{"maxOperations without a rate limit: 1000 pass, 1001 are 413", func(e env) {
+			srv, _ := testServerWith(e.t, server.Config{Store: e.s}) // no limits
 			op := `{"method":"DELETE","path":"/Users/none"}`
 			ops := strings.Repeat(op+",", resources.MaxBulkOperations)
 			ops = ops[:len(ops)-1]
-			res := bulkResults(e.t, do(e.t, e.srv, "POST", "/scim/v2/Bulk", bulkBody("", ops)))
+			res := bulkResults(e.t, do(e.t, srv, "POST", "/scim/v2/Bulk", bulkBody("", ops)))
 			if len(res) != resources.MaxBulkOperations || res[999]["status"] != "404" {
 				e.t.Fatalf("%d results", len(res))
 			}
-			r := do(e.t, e.srv, "POST", "/scim/v2/Bulk", bulkBody("", ops+","+op))
+			r := do(e.t, srv, "POST", "/scim/v2/Bulk", bulkBody("", ops+","+op))
 			wantError(e.t, r, 413, "")
 			if !strings.Contains(r.body["detail"].(string), "maxOperations (1000)") {
 				e.t.Fatalf("the 413 must name the limit (RFC 7644 §3.7.4): %s", r.raw)
@@ -345,8 +346,15 @@ func TestBulk(t *testing.T) {
 		{"the discovery document advertises the limits", func(e env) {
 			r := do(e.t, e.srv, "GET", "/scim/v2/ServiceProviderConfig", "")
 			b, _ := r.body["bulk"].(map[string]any)
-			if b["supported"] != true || b["maxOperations"] != float64(resources.MaxBulkOperations) || b["maxPayloadSize"] != float64(resources.MaxBulkPayloadBytes) {
+			// The default token burst (500) is below MaxBulkOperations: no bulk request
+			// may cost more than a token can ever hold (TestBulkRateLimit).
+			if b["supported"] != true || b["maxOperations"] != float64(server.DefaultLimits().TokenBurst) || b["maxPayloadSize"] != float64(resources.MaxBulkPayloadBytes) {
 				e.t.Fatalf("bulk: %s", r.raw)
+			}
+			srv, _ := testServerWith(e.t, server.Config{Store: e.s}) // no limits
+			b, _ = do(e.t, srv, "GET", "/scim/v2/ServiceProviderConfig", "").body["bulk"].(map[string]any)
+			if b["maxOperations"] != float64(resources.MaxBulkOperations) {
+				e.t.Fatalf("without a rate limit, bulk: %v", b)
 			}
 		}},
 	}

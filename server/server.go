@@ -89,6 +89,13 @@ func Handler(cfg Config) (http.Handler, error) {
 	api.OnEvent(cfg.Metrics.provisioning)
 	auth := newAuthenticator(cfg.Store, cfg.BootstrapToken, cfg.Limits, time.Now)
 	auth.metrics = cfg.Metrics
+	if auth.perToken != nil {
+		// Each bulk operation is a request of its token's rate; a token can never hold
+		// more than its burst, so no bulk request may carry more operations than that.
+		if err := api.LimitBulk(min(resources.MaxBulkOperations, cfg.Limits.TokenBurst), auth.chargeBulk); err != nil {
+			return nil, err
+		}
+	}
 
 	r := mux.NewRouter()
 	r.Use(routeLabel, recoverPanics(rawLog, writeSCIMError))

@@ -94,7 +94,10 @@ type Users interface {
 	// stored version still be that one (ErrPrecondition otherwise): If-Match. fn's error
 	// is returned as it is, and nothing is written; so is the InvalidError of a user fn
 	// leaves breaking a limit (User.Check). fn may run more than once (a transaction that
-	// lost a race is run again), each time on the user as then stored.
+	// lost a race is run again), each time on the user as then stored. An update that
+	// leaves every attribute as stored (User.SameAttributes) writes and journals nothing,
+	// and returns the user as stored, its Version and LastModified unchanged (RFC 7643
+	// §3.1: lastModified is when "the details of this resource were updated").
 	UpdateUser(ctx context.Context, id string, ifVersion int64, fn func(u *User) error) (User, error)
 	// DeleteUser ends a SCIM user: with delete_mode "deactivate" the account is kept,
 	// deactivated, with its memberships, while the resource disappears (it leaves its
@@ -140,6 +143,9 @@ type Groups interface {
 	// than MaxGroupAncestors containing groups, is an InvalidError "members"; in every
 	// case nothing is written. Nested groups' members are re-evaluated as the package
 	// comment of group.go says (MaxGroupAncestors). fn may run more than once, as in UpdateUser.
+	// Without ops, an update that leaves displayName and externalId as stored writes
+	// nothing and returns the group as stored, its Version and LastModified unchanged (as
+	// UpdateUser; Okta sends its group's name again with every membership change).
 	UpdateGroup(ctx context.Context, id string, ifVersion int64, fn func(g *Group) error, ops []MemberOp) (Group, error)
 	// DeleteGroup removes a group; every member leaves it, member groups included (they
 	// stay, no longer nested in it), and the accounts below it are re-evaluated.
@@ -225,10 +231,26 @@ type Query struct {
 // resource that existed throughout exactly once. Positions are the store's, opaque to
 // callers, and stay meaningful after the resource at one is deleted; 0 is before the
 // first resource.
+//
+// Before, set by the caller instead of After, asks for the page before a position: the
+// last Count matches that precede it, in the list's order (RFC 9865's previousCursor).
+// A page records its bounds either way: walking Before from a page's First, and After
+// from its Next, pages a list backwards and forwards without a page read twice.
 type Keyset struct {
-	After int64 // set by the caller
-	Next  int64 // the position of the page's last resource (After when the page is empty)
-	More  bool  // whether any match follows Next
+	After  int64 // set by the caller
+	Before int64 // set by the caller instead of After (> 0)
+	// Next is the position of the page's last resource; for an empty page, After, or
+	// Before-1 (the page after it starts where this one would have ended).
+	Next int64
+	// More reports whether any match follows Next (a page before a position: true).
+	More bool
+	// First is the position of the page's first resource; for an empty page, After+1,
+	// or Before.
+	First int64
+	// Earlier reports whether matches may precede First: for a page before a position,
+	// whether one does; for a page after a position, whether that position is past the
+	// start (After > 0), as nothing before the page is read.
+	Earlier bool
 }
 
 // Filter is a parsed SCIM filter (RFC 7644 §3.4.2.2). The HTTP side parses it; the

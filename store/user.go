@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // User is the typed form of a SCIM User as the store keeps it. An empty string means
 // "unassigned": SCIM treats null and "" alike for the simple attributes we store, so the
@@ -43,6 +46,28 @@ type User struct {
 	Created      time.Time
 	LastModified time.Time
 	Version      int64 // incremented on every write; the ETag is W/"<Version>"
+}
+
+// SameAttributes reports whether u and o hold the same attributes a client writes:
+// everything but ID, Groups, Account, Created, LastModified and Version, which the store
+// keeps; an empty list is the same as none. An update that changes none of them is no
+// change (UpdateUser).
+func (u *User) SameAttributes(o *User) bool {
+	written := func(x User) User {
+		x.ID, x.Groups, x.Account = "", nil, Account{}
+		x.Created, x.LastModified, x.Version = time.Time{}, time.Time{}, 0
+		if len(x.Emails) == 0 {
+			x.Emails = nil
+		}
+		if len(x.PhoneNumbers) == 0 {
+			x.PhoneNumbers = nil
+		}
+		if len(x.Addresses) == 0 {
+			x.Addresses = nil
+		}
+		return x
+	}
+	return reflect.DeepEqual(written(*u), written(*o))
 }
 
 // Name is the SCIM "name" complex attribute.

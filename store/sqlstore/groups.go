@@ -170,6 +170,10 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 				return err
 			}
 		}
+		if stored := r.group(); len(ops) == 0 && g.DisplayName == stored.DisplayName && g.ExternalID == stored.ExternalID {
+			out = stored // no change: nothing to write (the contract)
+			return nil
+		}
 		g.ID, g.Created = r.ID, fromMicros(r.CreatedAt)
 		g.LastModified = now()
 		g.Version = r.Version + 1

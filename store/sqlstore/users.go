@@ -264,6 +264,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ifVersion int64, fn f
 		if err := u.Check(); err != nil {
 			return err
 		}
+		if u.SameAttributes(&prev) { // no change: nothing to write (the contract)
+			out = prev
+			return nil
+		}
 		u.ID, u.Created = r.ID, fromMicros(r.CreatedAt)
 		u.LastModified = now()
 		u.Version = r.Version + 1

@@ -237,6 +237,51 @@ func testKeysetWalk(t *testing.T, l keysetLister, anyOf func(names ...string) st
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("filtered walk: got %v, want %v", got, want)
 	}
+
+	// Backwards (Before: RFC 9865's previousCursor). From past the end, each page before
+	// the previous page's First, while Earlier: the list in pages of count, each in the
+	// list's order, ending at its start; a page's Next walks forwards again.
+	back := func(f store.Filter, count, total int) (pages [][]string, firsts []*store.Keyset) {
+		ks := &store.Keyset{Before: 1 << 62}
+		for range 20 {
+			ids, n, err := l.list(store.Query{Filter: f, Count: count, Keyset: ks})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != total || len(ids) > count || !ks.More {
+				t.Errorf("backwards: %d resources, total %d (want %d), more %v", len(ids), n, total, ks.More)
+			}
+			pages, firsts = append([][]string{ids}, pages...), append([]*store.Keyset{ks}, firsts...)
+			if !ks.Earlier {
+				return pages, firsts
+			}
+			ks = &store.Keyset{Before: ks.First}
+		}
+		t.Fatal("the backward walk does not end")
+		return nil, nil
+	}
+	pages, bounds := back(nil, 3, len(liveIDs))
+	var flat []string
+	for i, p := range pages {
+		if len(p) != 3 && i > 0 {
+			t.Errorf("backwards: page %d of %d holds %d, only the first may hold fewer than 3", i+1, len(pages), len(p))
+		}
+		flat = append(flat, p...)
+	}
+	if fmt.Sprint(flat) != fmt.Sprint(liveIDs) {
+		t.Errorf("backward walk: got %v, want %v", flat, liveIDs)
+	}
+	if len(pages) > 1 {
+		ks := &store.Keyset{After: bounds[0].Next}
+		ids, _, err := l.list(store.Query{Count: 3, Keyset: ks})
+		if err != nil || fmt.Sprint(ids) != fmt.Sprint(pages[1]) || !ks.Earlier {
+			t.Errorf("forwards from the first page found backwards: %v (err %v), want %v", ids, err, pages[1])
+		}
+	}
+	pages, _ = back(f, 1, len(want))
+	if fmt.Sprint(pages) != fmt.Sprint([][]string{{want[0]}, {want[1]}, {want[2]}}) {
+		t.Errorf("filtered backward walk: got %v, want %v one a page", pages, want)
+	}
 }
 
 func indexOf(list []string, s string) int {

@@ -45,6 +45,7 @@ var tests = []struct {
 	{"PrimaryRoundTrip", testPrimaryRoundTrip},
 	{"UserNameUniqueWithoutRegardToCase", testUserNameUniqueWithoutRegardToCase},
 	{"UpdateUserVersionAndIfMatch", testUpdateUserVersionAndIfMatch},
+	{"UpdateUserWithoutChange", testUpdateUserWithoutChange}, {"UpdateGroupWithoutChange", testUpdateGroupWithoutChange}, // nochange.go
 	{"ConcurrentUpdatesAreSerialised", testConcurrentUpdatesAreSerialised},
 	{"CreateRoundTripOnEveryPath", testCreateRoundTripOnEveryPath},
 	{"ListUsersPaging", testListUsersPaging},
