@@ -315,16 +315,22 @@ func given(v, cur string) string {
 }
 
 // mapRetry maps a driver error (mapErr), turning a unique violation of a row another
-// transaction inserted meanwhile (a team, a channel, a live user's userName) into a
-// retryable error: the transaction runs again and finds the row, which it then matches
+// transaction inserted meanwhile (a team, a channel, a live user's userName) into
+// errInsertRace: the transaction runs again and finds the row, which it then matches
 // or reports. A chat username taken meanwhile is retryable already (errUsernameRace).
 func mapRetry(err error) error {
 	e := mapErr(err)
 	if errors.Is(e, store.ErrConflict) {
-		return fmt.Errorf("%w (%v)", errJoinTargetChanged, err)
+		return fmt.Errorf("%w (%v)", errInsertRace, err)
 	}
 	return e
 }
+
+// errInsertRace is a row an import meant to insert that another transaction inserted
+// meanwhile. Like errUsernameRace, each loss is another writer's progress, so it is
+// retried as long (retry): an import of many accounts racing SCIM creates of the same
+// people may lose once per create.
+var errInsertRace = errors.New("a row was inserted concurrently")
 
 // channel creates or updates one channel of a team that exists (in the database, or
 // earlier in the batch).

@@ -181,9 +181,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 // retry runs fn, again after a short pause when it fails with an error isRetryable
-// accepts, up to a few times. A lost race for a chat username is retried longer: each
-// loss means another request took the name, so n requests deriving the same name
-// concurrently all succeed within n attempts.
+// accepts, up to a few times. A lost race for a chat username, or for a row an import
+// inserts, is retried longer: each loss means another request took the name, so n
+// requests deriving the same name concurrently all succeed within n attempts.
 func (s *Store) retry(ctx context.Context, fn func() error) error {
 	for i := 1; ; i++ {
 		err := fn()
@@ -191,7 +191,7 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 			return err
 		}
 		limit := 5
-		if errors.Is(err, errUsernameRace) {
+		if errors.Is(err, errUsernameRace) || errors.Is(err, errInsertRace) {
 			limit = 25
 		}
 		if i >= limit {
@@ -227,7 +227,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err erro
 }
 
 func isRetryable(err error) bool {
-	if errors.Is(err, errUsernameRace) || errors.Is(err, errJoinTargetChanged) {
+	if errors.Is(err, errUsernameRace) || errors.Is(err, errInsertRace) || errors.Is(err, errJoinTargetChanged) {
 		return true
 	}
 	for _, d := range dialects { // each dialect knows its own driver's errors only
