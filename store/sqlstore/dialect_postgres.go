@@ -237,7 +237,9 @@ var postgresDialect = &dialect{
 	// with, not each other's rows, which is why the end of a default membership is told
 	// by the 'default' rows the statement deletes (RETURNING) and by the teams the group
 	// grants (gt), rather than by reading team_members again. It returns the rows each
-	// CTE wrote, and the count of lacking teams as a row of its own (opLacking).
+	// CTE wrote, and the count of lacking teams as a row of its own (opLacking). An admin
+	// grant of a default team left, or of its channels (made by hand while the account
+	// was there by default), ends with it (ta, ca), as in reconcile.
 	grantGroup: []statement{{"grant group memberships", `WITH gt AS ` + groupTeamsSQL + `,
 	u AS ROWS(:users),
 	tm AS (INSERT INTO team_members (team_pk, user_pk, source, created_at)
@@ -257,9 +259,20 @@ var postgresDialect = &dialect{
 	      WHERE cm.user_pk = d.user_pk AND c.team_pk = d.target OFFSET 0) x
 	    WHERE d.target NOT IN (SELECT team_pk FROM gt)
 	    AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.target AND o.source <> 'default')))` +
-		returningChannelsLeft + `)
+		returningChannelsLeft + `),
+	ta AS (DELETE FROM team_admins WHERE ctid = ANY(ARRAY(
+	    SELECT x.ctid FROM d CROSS JOIN LATERAL (
+	      SELECT a.ctid FROM team_admins a WHERE a.user_pk = d.user_pk AND a.team_pk = d.target OFFSET 0) x
+	    WHERE d.target NOT IN (SELECT team_pk FROM gt)
+	    AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.target AND o.source <> 'default')))` +
+		returningTeamAdminsLeft + `),
+	ca AS (DELETE FROM channel_admins WHERE ctid = ANY(ARRAY(
+	    SELECT x.ctid FROM dc CROSS JOIN LATERAL (
+	      SELECT a.ctid FROM channel_admins a WHERE a.user_pk = dc.user_pk AND a.channel_pk = dc.target OFFSET 0) x))` +
+		returningChannelAdminsLeft + `)
 	SELECT op, user_pk, target, source FROM tm UNION ALL SELECT op, user_pk, target, source FROM cm
 	UNION ALL SELECT op, user_pk, target, source FROM d UNION ALL SELECT op, user_pk, target, source FROM dc
+	UNION ALL SELECT op, user_pk, target, source FROM ta UNION ALL SELECT op, user_pk, target, source FROM ca
 	UNION ALL SELECT 'lacking', 0, COUNT(*), '' FROM gt
 	  WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`}},
 	countPairs: countPairsPostgres,

@@ -242,6 +242,13 @@ var sqliteDialect = &dialect{
 		  AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = d.user_pk AND o.team_pk = d.team_pk AND o.source <> 'default'))` + returningChannelsLeft},
 		{"leave the default team", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
 		AND EXISTS (SELECT 1 FROM team_members o WHERE o.user_pk = team_members.user_pk AND o.source <> 'default')` + returningTeamsLeft},
+		// An admin grant of the default team, or of one of its channels, made by hand
+		// while the account was there by default ends with the membership, as in
+		// reconcile (stepLeaveTeamAdmins, stepLeaveChannelAdmins).
+		{"end the admin grants of a team left", `DELETE FROM team_admins WHERE user_pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = team_admins.user_pk AND tm.user_pk IN :users AND tm.team_pk = team_admins.team_pk)` + returningTeamAdminsLeft},
+		{"end the admin grants of a channel left", `DELETE FROM channel_admins WHERE user_pk IN :users
+		AND NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = channel_admins.user_pk AND cm.user_pk IN :users AND cm.channel_pk = channel_admins.channel_pk)` + returningChannelAdminsLeft},
 		{"find teams lacking team-join channels", `SELECT 'lacking' AS op, 0 AS user_pk, COUNT(*) AS target, '' AS source FROM ` + groupTeamsSQL + ` gt
 		WHERE (SELECT COUNT(*) FROM channels c WHERE c.team_pk = gt.team_pk AND c.name IN :joins) < :joins_count`},
 	},

@@ -14,11 +14,12 @@ import (
 // Adding accounts to a group can only add memberships: the group's teams and channels
 // (group_teams, group_channels, with the team of each channel), the team-join channels
 // of those teams, and, for an account that was in the default team only by default, the
-// end of that default membership (rule 1 wants it only while no other team is held). The
+// end of that default membership (rule 1 wants it only while no other team is held), with
+// the admin grants of that team and its channels (made by hand while there). The
 // full reconcile recomputes every membership of the accounts from all their groups; for
 // an add that is the same result (TestDeltaAddMatchesReconcile checks it on randomized
 // cases) at the cost of ~10 statements whose work grows with each account's groups. The
-// delta is 1 statement per chunk on PostgreSQL and 5 on SQLite, whatever the group's size
+// delta is 1 statement per chunk on PostgreSQL and 7 on SQLite, whatever the group's size
 // or the accounts' other memberships.
 //
 // It rests on what reconcile guarantees of every active account: its rows are exactly
@@ -26,6 +27,12 @@ import (
 // no row from the group yet and lacks nothing else. Deactivated accounts keep their rows
 // frozen, as in reconcile: they join the group's member list and are reconciled when
 // reactivated.
+//
+// Nested groups: an account new to a group G is new below every group containing G
+// (group_ancestors), so the delta runs once per such group that maps to a team or
+// channel, each with its own source; plain (no guest kind, no role) is read over all of
+// them. A nesting of C in P is the same delta for the accounts below C and the groups
+// containing P (nesting.go: grantNested).
 
 // onlyAdds returns the ids of ops when, once coalesced, they are a single add (or
 // nothing): the case the delta handles.
