@@ -523,3 +523,68 @@ func TestDeltaAddEndsAdminGrantsOfDefaultTeamLeft(t *testing.T) {
 		checkInvariants(t, s)
 	})
 }
+
+// TestGraphChangesWaitForMemberAddsBelow holds a member add to a group open (its row
+// locked, the member written, not committed) while a group above it changes mapping, or
+// the group is nested in a mapped group. Each must lock the rows of the groups below
+// before it reads the accounts below (nesting.go), and so see the new member once the add
+// commits; read before, it missed the member, who never got the mapped group's team.
+func TestGraphChangesWaitForMemberAddsBelow(t *testing.T) {
+	const nestRules = "default_team: everyone\nunmapped_groups: ignore\ngroups:\n  - match: {displayName: \"Engineering\"}\n    teams: [engineering]\n"
+	for _, c := range []struct {
+		name   string
+		change func(s *sqlstore.Store, parent, child, eng store.Group) error
+	}{
+		{"remap", func(s *sqlstore.Store, parent, _, _ store.Group) error {
+			_, err := s.UpdateGroup(context.Background(), parent.ID, 0, func(g *store.Group) error { g.DisplayName = "Engineering"; return nil }, nil)
+			return err
+		}},
+		{"nest", func(s *sqlstore.Store, _, child, eng store.Group) error {
+			_, err := s.UpdateGroup(context.Background(), eng.ID, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: []string{child.ID}}})
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			withRules(t, nestRules, func(t *testing.T, s *sqlstore.Store) {
+				ctx := context.Background()
+				u := mustUser(t, s, "late", "")
+				child := mustGroup(t, s, "Child", "")
+				parent := mustGroup(t, s, "Parent", "", child.ID)
+				eng := mustGroup(t, s, "Eng", "")
+				if c.name == "nest" {
+					var err error
+					if eng, err = s.UpdateGroup(ctx, eng.ID, 0, func(g *store.Group) error { g.DisplayName = "Engineering"; return nil }, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				tx, err := s.DB().BeginTxx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				// What a member add to Child holds until it commits: Child's row locked,
+				// the member row written (no group above maps to anything yet).
+				var gpk, upk int64
+				if err := tx.Get(&gpk, tx.Rebind(`SELECT pk FROM groups WHERE id = ?`+s.LockForUpdateForTest()), child.ID); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Get(&upk, tx.Rebind(`SELECT pk FROM users WHERE id = ?`), u.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(tx.Rebind(`INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?)`), gpk, upk); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- c.change(s, parent, child, eng) }()
+				time.Sleep(300 * time.Millisecond)
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				wantAccount(t, s, u.ID, []string{"engineering"}, []string{"engineering/off-topic", "engineering/town-square"})
+			})
+		})
+	}
+}
