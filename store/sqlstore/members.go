@@ -88,7 +88,7 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 			return err
 		}
 	default:
-		as, err := ancestors(ctx, tx, groupPK)
+		as, err := s.ancestors(ctx, tx, groupPK)
 		if err != nil {
 			return err
 		}

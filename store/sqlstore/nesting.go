@@ -342,10 +342,11 @@ const ancestorsSQL = `SELECT a.ancestor_pk AS pk,
 	    OR EXISTS (SELECT 1 FROM group_channels x WHERE x.group_pk = g.pk)) AS maps
 	FROM group_ancestors a JOIN groups g ON g.pk = a.ancestor_pk WHERE a.group_pk = ? ORDER BY a.ancestor_pk`
 
-// ancestors reads the groups containing the group (itself included).
-func ancestors(ctx context.Context, tx *sqlx.Tx, groupPK int64) ([]ancestor, error) {
+// ancestors reads the groups containing the group (itself included), through the
+// statement cache: a nested group's every member add reads them.
+func (s *Store) ancestors(ctx context.Context, tx *sqlx.Tx, groupPK int64) ([]ancestor, error) {
 	var out []ancestor
-	if err := tx.SelectContext(ctx, &out, tx.Rebind(ancestorsSQL), groupPK); err != nil {
+	if err := s.txSelect(ctx, tx, &out, tx.Rebind(ancestorsSQL), groupPK); err != nil {
 		return nil, fmt.Errorf("read the groups containing a group: %w", err)
 	}
 	return out, nil
@@ -371,7 +372,7 @@ func (s *Store) grantNested(ctx context.Context, tx *sqlx.Tx, parent int64, acco
 	if len(accounts) == 0 {
 		return nil
 	}
-	as, err := ancestors(ctx, tx, parent)
+	as, err := s.ancestors(ctx, tx, parent)
 	if err != nil {
 		return err
 	}
