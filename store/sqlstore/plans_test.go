@@ -48,7 +48,8 @@ func planFixture(t *testing.T, s *sqlstore.Store, from, to int) {
 			 SELECT 'g' || CAST(i AS TEXT), 'g' || CAST(i AS TEXT), 'g' || CAST(i AS TEXT), 'g' || CAST(i AS TEXT), 0, 0, 1
 			 FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n) x`,
 			`INSERT INTO group_teams (group_pk, team_pk) SELECT g.pk, t.pk FROM groups g JOIN teams t
-			 ON t.name = 'team' || CAST(1 + g.pk % 10 AS TEXT)`)
+			 ON t.name = 'team' || CAST(1 + g.pk % 10 AS TEXT)`,
+			`INSERT INTO group_ancestors (group_pk, ancestor_pk) SELECT pk, pk FROM groups`) // each group's own closure row
 	}
 	fresh := `u.pk NOT IN (SELECT user_pk FROM team_members)`
 	qs = append(qs,

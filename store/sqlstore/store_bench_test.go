@@ -346,3 +346,101 @@ func BenchmarkRemoveMembers(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNestedGroups compares a member add to a mapped group with the same add to a
+// group nested in it, and measures a nesting: "a 50k-member nested group costs what a
+// flat one does" (issue 15). Each add or nesting is undone untimed. With
+// TOWNSQUARE_BENCH_USERS users (default 10000):
+//
+//   - add/{flat,nested}/n=1 and n=1000: adds to the mapped group "Flat" holding every
+//     user, and to "Child" (unmapped, holding every user) nested in the mapped group
+//     "Parent";
+//   - add/{flat,nested}/n=all: a second set of as many users, added in one operation;
+//   - nest/n=all: "Child2", holding that second set, nested in "Parent", and
+//     nest/flat_equivalent: the second set added to "Parent" directly instead.
+func BenchmarkNestedGroups(b *testing.B) {
+	for _, be := range sqltest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			ctx := context.Background()
+			n := benchUsers()
+			s := sqltest.Open(b, be)
+			cfg, err := rules.Parse([]byte("default_team: everyone\nunmapped_groups: ignore\ngroups:\n" +
+				"  - match: {displayNamePrefix: \"Flat\"}\n    teams: [flat]\n    channels: [flat/news]\n" +
+				"  - match: {displayName: \"Parent\"}\n    teams: [nested]\n    channels: [nested/news]\n"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.SetRules(cfg)
+			users := createUsers(b, s, "m", n)
+			second := createUsers(b, s, "y", n)
+			group := func(name string, members []string) string {
+				g := store.Group{DisplayName: name}
+				if err := s.CreateGroup(ctx, &g, nil); err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; i < len(members); i += 1000 {
+					if _, err := s.UpdateGroup(ctx, g.ID, 0, nil, addOps(members[i:min(i+1000, len(members))]...)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return g.ID
+			}
+			flat := group("Flat", users)
+			child := group("Child", users)
+			parent := group("Parent", nil)
+			if _, err := s.UpdateGroup(ctx, parent, 0, nil, addOps(child)); err != nil {
+				b.Fatal(err)
+			}
+			for _, c := range []struct{ name, group string }{{"flat", flat}, {"nested", child}} {
+				for _, k := range slices.Compact([]int{1, min(1000, n), n}) {
+					name := fmt.Sprintf("add/%s/n=%d", c.name, k)
+					if k == n {
+						name = fmt.Sprintf("add/%s/n=all(%d)", c.name, k)
+					}
+					b.Run(name, func(b *testing.B) {
+						b.ReportAllocs()
+						for i := 0; i < b.N; i++ {
+							ids := second[(i*k)%(n-k+1):][:k]
+							if _, err := s.UpdateGroup(ctx, c.group, 0, nil, addOps(ids...)); err != nil {
+								b.Fatal(err)
+							}
+							b.StopTimer()
+							if _, err := s.UpdateGroup(ctx, c.group, 0, nil, removeOps(ids...)); err != nil {
+								b.Fatal(err)
+							}
+							b.StartTimer()
+						}
+					})
+				}
+			}
+			child2 := group("Child2", second)
+			b.Run(fmt.Sprintf("nest/n=all(%d)", n), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := s.UpdateGroup(ctx, parent, 0, nil, addOps(child2)); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if _, err := s.UpdateGroup(ctx, parent, 0, nil, removeOps(child2)); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			})
+			// The same accounts added to the mapped group directly, for comparison.
+			b.Run(fmt.Sprintf("nest/flat_equivalent/n=all(%d)", n), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := s.UpdateGroup(ctx, parent, 0, nil, addOps(second...)); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if _, err := s.UpdateGroup(ctx, parent, 0, nil, removeOps(second...)); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			})
+		})
+	}
+}

@@ -224,7 +224,7 @@ func memberships(t *testing.T, s *sqlstore.Store) (all, inactive string) {
 }
 
 // TestDeltaAddMatchesReconcile runs random sequences of member changes, creations of
-// groups with members, and (de)activations, and after every step reconciles every account
+// groups with members, nestings and un-nestings of groups, and (de)activations, and after every step reconciles every account
 // in full: the memberships must not change, that is, a delta add left exactly what the
 // full reconcile computes. Adds must not touch the frozen rows of deactivated accounts.
 func TestDeltaAddMatchesReconcile(t *testing.T) {
@@ -255,7 +255,29 @@ func TestDeltaAddMatchesReconcile(t *testing.T) {
 						_, frozen := memberships(t, s)
 						var what string
 						var err error
-						switch k := rng.Intn(12); {
+						switch k := rng.Intn(15); {
+						case k >= 12 && len(groups) > 1:
+							// Nested groups: a nesting is an add for the accounts below the
+							// child (with users beside it, sometimes); an un-nesting a
+							// remove. A cycle or the bound is a refusal, not a failure.
+							parent, child := groups[rng.Intn(len(groups))], groups[rng.Intn(len(groups))]
+							if k < 14 {
+								what = "nest"
+								ids := []string{child}
+								if k == 13 {
+									ids = append(some(), child)
+								}
+								_, err = s.UpdateGroup(ctx, parent, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: ids}})
+								var invalid *store.InvalidError
+								if errors.As(err, &invalid) && invalid.Attribute == "members" {
+									err = nil
+								}
+							} else {
+								what = "un-nest"
+								_, err = s.UpdateGroup(ctx, parent, 0, nil, []store.MemberOp{{Kind: store.RemoveMembers, IDs: []string{child}}})
+							}
+						case k >= 12:
+							what = "nothing"
 						case k >= 10:
 							// Roles by hand: refusals (a guest, not a member) are answers, not failures.
 							what = "grant or revoke"
@@ -293,7 +315,7 @@ func TestDeltaAddMatchesReconcile(t *testing.T) {
 							t.Fatalf("step %d (%s): %v", step, what, err)
 						}
 						after, frozenAfter := memberships(t, s)
-						if what == "add" || what == "create group" {
+						if what == "add" || what == "create group" || what == "nest" {
 							if frozenAfter != frozen {
 								t.Fatalf("step %d (%s) changed deactivated accounts:\nbefore\n%s\nafter\n%s", step, what, frozen, frozenAfter)
 							}
@@ -474,5 +496,95 @@ func wantJournalledJoins(t *testing.T, s *sqlstore.Store, id string) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("joins journalled %q, memberships %q", got, want)
+	}
+}
+
+// TestDeltaAddEndsAdminGrantsOfDefaultTeamLeft: an admin of the default team (and of one
+// of its channels) by hand, there by default, added to a group that grants another team
+// leaves the default team, and the grants end with it, as a full reconcile does. The delta
+// used to leave them, grants without their membership.
+func TestDeltaAddEndsAdminGrantsOfDefaultTeamLeft(t *testing.T) {
+	withRules(t, deltaRules, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := mustUser(t, s, "dee", "")
+		for _, r := range []store.RoleRef{{Role: store.RoleTeamAdmin, Team: "everyone"},
+			{Role: store.RoleChannelAdmin, Team: "everyone", Channel: "town-square"}} {
+			if _, err := s.GrantRole(ctx, u.ID, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := mustGroup(t, s, "team-ops", "")
+		patchMembers(t, s, g.ID, store.AddMembers, u.ID)
+		wantAccount(t, s, u.ID, []string{"ops"}, []string{"ops/off-topic", "ops/town-square"})
+		got, err := s.GetUser(ctx, u.ID)
+		if err != nil || len(got.Account.TeamAdmin) != 0 || len(got.Account.ChannelAdmin) != 0 {
+			t.Fatalf("admin roles after the default team was left: %+v, %v", got.Account, err)
+		}
+		checkInvariants(t, s)
+	})
+}
+
+// TestGraphChangesWaitForMemberAddsBelow holds a member add to a group open (its row
+// locked, the member written, not committed) while a group above it changes mapping, or
+// the group is nested in a mapped group. Each must lock the rows of the groups below
+// before it reads the accounts below (nesting.go), and so see the new member once the add
+// commits; read before, it missed the member, who never got the mapped group's team.
+func TestGraphChangesWaitForMemberAddsBelow(t *testing.T) {
+	const nestRules = "default_team: everyone\nunmapped_groups: ignore\ngroups:\n  - match: {displayName: \"Engineering\"}\n    teams: [engineering]\n"
+	for _, c := range []struct {
+		name   string
+		change func(s *sqlstore.Store, parent, child, eng store.Group) error
+	}{
+		{"remap", func(s *sqlstore.Store, parent, _, _ store.Group) error {
+			_, err := s.UpdateGroup(context.Background(), parent.ID, 0, func(g *store.Group) error { g.DisplayName = "Engineering"; return nil }, nil)
+			return err
+		}},
+		{"nest", func(s *sqlstore.Store, _, child, eng store.Group) error {
+			_, err := s.UpdateGroup(context.Background(), eng.ID, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: []string{child.ID}}})
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			withRules(t, nestRules, func(t *testing.T, s *sqlstore.Store) {
+				ctx := context.Background()
+				u := mustUser(t, s, "late", "")
+				child := mustGroup(t, s, "Child", "")
+				parent := mustGroup(t, s, "Parent", "", child.ID)
+				eng := mustGroup(t, s, "Eng", "")
+				if c.name == "nest" {
+					var err error
+					if eng, err = s.UpdateGroup(ctx, eng.ID, 0, func(g *store.Group) error { g.DisplayName = "Engineering"; return nil }, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				tx, err := s.DB().BeginTxx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				// What a member add to Child holds until it commits: Child's row locked,
+				// the member row written (no group above maps to anything yet).
+				var gpk, upk int64
+				if err := tx.Get(&gpk, tx.Rebind(`SELECT pk FROM groups WHERE id = ?`+s.LockForUpdateForTest()), child.ID); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Get(&upk, tx.Rebind(`SELECT pk FROM users WHERE id = ?`), u.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(tx.Rebind(`INSERT INTO group_members (group_pk, user_pk) VALUES (?, ?)`), gpk, upk); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- c.change(s, parent, child, eng) }()
+				time.Sleep(300 * time.Millisecond)
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				wantAccount(t, s, u.ID, []string{"engineering"}, []string{"engineering/off-topic", "engineering/town-square"})
+			})
+		})
 	}
 }
