@@ -42,10 +42,10 @@ type API struct {
 	// memberRefs start a member's $ref as a group answer writes it:
 	// `"$ref":"<baseURL>/Users/` (or /Groups/), JSON-escaped, without the closing quote.
 	memberRefs memberRefs
-	docs            discovery
-	onEvent         func(Event, int) // OnEvent; nil reports nothing
-	ops             http.Handler     // the router bulk operations are served by (bulk.go)
-	bulkSlots       bulkSlots        // the bulk requests each token runs (bulk.go)
+	docs       discovery
+	onEvent    func(Event, int) // OnEvent; nil reports nothing
+	ops        http.Handler     // the router bulk operations are served by (bulk.go)
+	bulkSlots  bulkSlots        // the bulk requests each token runs (bulk.go)
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.
