@@ -85,6 +85,13 @@ func TestNestedGroupsRendered(t *testing.T) {
 			t.Fatalf("the user's groups %q, want %q\n%s", got, wantGroups, a.body)
 		}
 
+		// The admin API's view of the account: by displayName, the indirect one marked.
+		a = serve(h, "GET", "/api/v1/accounts/"+ann.ID, "")
+		want = fmt.Sprintf(`"groups":[{"id":"%s","display_name":"Back \u003cend\u003e"},{"id":"%s","display_name":"Eng","indirect":true}]`, backend.ID, eng.ID)
+		if a.status != http.StatusOK || !strings.Contains(a.body, want) {
+			t.Fatalf("the account's groups: %d\n%s\nwant %s", a.status, a.body, want)
+		}
+
 		// Filters see both kinds of member and both kinds of group.
 		for _, c := range []struct{ path, want string }{
 			{`/scim/v2/Groups?filter=members[type eq "Group" and value eq "` + backend.ID + `"]&attributes=displayName`, `"displayName":"Eng"`},

@@ -592,3 +592,20 @@ func TestStdinIsTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupList: "user show" marks the groups an account is in only through nested
+// groups.
+func TestGroupList(t *testing.T) {
+	for _, c := range []struct {
+		groups []store.GroupRef
+		want   string
+	}{
+		{nil, ""},
+		{[]store.GroupRef{{DisplayName: "Backend"}}, "Backend"},
+		{[]store.GroupRef{{DisplayName: "Backend"}, {DisplayName: "Eng", Indirect: true}}, "Backend, Eng (indirect)"},
+	} {
+		if got := groupList(c.groups); got != c.want {
+			t.Errorf("groupList(%v) = %q, want %q", c.groups, got, c.want)
+		}
+	}
+}
