@@ -282,9 +282,9 @@ func (e *FilterError) Error() string { return ErrInvalidFilter.Error() + ": " + 
 // Is makes errors.Is(err, ErrInvalidFilter) true.
 func (e *FilterError) Is(target error) bool { return target == ErrInvalidFilter }
 
-// UnknownMembersError reports member ids that name no live user; nothing was written.
+// UnknownMembersError reports member ids that name no live user and no group; nothing was written.
 type UnknownMembersError struct{ IDs []string }
 
 func (e *UnknownMembersError) Error() string {
-	return fmt.Sprintf("no user with id %s", strings.Join(e.IDs, ", "))
+	return fmt.Sprintf("no user or group with id %s", strings.Join(e.IDs, ", "))
 }

@@ -142,38 +142,38 @@ var postgresDialect = &dialect{
 		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = x.is_guest FROM (
 		  SELECT u.pk AS upk, k.is_guest FROM ROWS(:users) u CROSS JOIN LATERAL (
 		    SELECT COALESCE(bool_or(g.kind = 'guest'), false) AND NOT COALESCE(bool_or(g.kind = 'member'), false) AS is_guest
-		    FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) k) x
+		    FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) k) x
 		WHERE users.pk = x.upk AND users.guest <> x.is_guest` + returningGuest},
 		stepLeaveGuestTeams: {"a guest leaves the teams no group grants", deleteEach("team_members", `x.source NOT LIKE 'group:%'
 		  AND EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest)`)},
 		stepLeaveGuestChannels: {"a guest leaves the channels no group grants", deleteEach("channel_members", `x.source NOT LIKE 'group:%'
 		  AND EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest)`)},
 		stepLeaveSystemAdmins: {"end system admin grants no group makes any more", deleteEachReturning("system_admins", `x.source LIKE 'group:%'
-		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		  AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND g.system_admin AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`, returningSystemAdminsLeft)},
 		stepJoinSystemAdmins: {"grant system admin from the groups", `INSERT INTO system_admins (user_pk, source, created_at)
 		SELECT u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
-		  SELECT 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		  SELECT 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 		  WHERE gm.user_pk = u.pk AND g.system_admin OFFSET 0) g
 		ON CONFLICT DO NOTHING` + returningSystemAdminsJoined},
 		stepLeaveTeamAdmins: {"end team admin grants of teams left or no group makes any more", deleteEachReturning("team_admins",
 			`(NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.team_pk = x.team_pk)
-		  OR (x.source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		  OR (x.source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND ga.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)))`, returningTeamAdminsLeft)},
 		stepJoinTeamAdmins: {"grant team admin from the groups", `INSERT INTO team_admins (team_pk, user_pk, source, created_at)
 		SELECT g.team_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT ga.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
-		  FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		  FROM user_groups gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
 		  WHERE gm.user_pk = u.pk AND EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.team_pk = ga.team_pk) OFFSET 0) g
 		ON CONFLICT DO NOTHING` + returningTeamAdminsJoined},
 		stepLeaveChannelAdmins: {"end channel admin grants of channels left or no group makes any more", deleteEachReturning("channel_admins",
 			`(NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = u.pk AND cm.channel_pk = x.channel_pk)
-		  OR (x.source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		  OR (x.source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND ga.channel_pk = x.channel_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)))`, returningChannelAdminsLeft)},
 		stepJoinChannelAdmins: {"grant channel admin from the groups", `INSERT INTO channel_admins (channel_pk, user_pk, source, created_at)
 		SELECT g.channel_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT ga.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
-		  FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		  FROM user_groups gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
 		  WHERE gm.user_pk = u.pk AND EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = u.pk AND cm.channel_pk = ga.channel_pk) OFFSET 0) g
 		ON CONFLICT DO NOTHING` + returningChannelAdminsJoined},
 		stepLeaveTeamAdminsOfTeamsLeft: {"end team admin grants of teams left", deleteEachReturning("team_admins",
@@ -181,18 +181,18 @@ var postgresDialect = &dialect{
 		stepLeaveChannelAdminsOfChannelsLeft: {"end channel admin grants of channels left", deleteEachReturning("channel_admins",
 			`NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = u.pk AND cm.channel_pk = x.channel_pk)`, returningChannelAdminsLeft)},
 		stepLeaveTeams: {"leave teams no group grants any more", deleteEach("team_members", `x.source LIKE 'group:%'
-		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
+		  AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND gt.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)
-		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    JOIN channels c ON c.pk = gc.channel_pk
 		    WHERE gm.user_pk = u.pk AND c.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`)},
 		stepJoinGroupTeams: {"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT g.team_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT gt.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
-		    FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk = u.pk
+		    FROM user_groups gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk = u.pk
 		  UNION
 		  SELECT c.team_pk, 'group:' || CAST(gm.group_pk AS TEXT)
-		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    FROM user_groups gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk = u.pk) g
 		ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", deleteEach("team_members", `x.source = 'default'
@@ -203,11 +203,11 @@ var postgresDialect = &dialect{
 		  AND NOT EXISTS (SELECT 1 FROM users g WHERE g.pk = u.pk AND g.guest) OFFSET 0) none
 		ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveChannels: {"leave channels no group grants any more", deleteEach("channel_members", `x.source LIKE 'group:%'
-		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		  AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    WHERE gm.user_pk = u.pk AND gc.channel_pk = x.channel_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`)},
 		stepJoinGroupChannels: {"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
 		SELECT g.channel_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
-		  SELECT gc.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM group_members gm
+		  SELECT gc.channel_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source FROM user_groups gm
 		  JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk = u.pk OFFSET 0) g
 		ON CONFLICT DO NOTHING` + returningChannelsJoined},
 		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", deleteEach("channel_members", `NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
@@ -228,12 +228,12 @@ var postgresDialect = &dialect{
 	EXISTS (SELECT 1 FROM ROWS(:users) u CROSS JOIN LATERAL (
 	  SELECT 1 FROM users x WHERE x.pk = u.pk AND x.guest
 	  UNION ALL
-	  SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk AND g.kind = 'guest' OFFSET 0) y) AS guests,
+	  SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk AND g.kind = 'guest' OFFSET 0) y) AS guests,
 	EXISTS (SELECT 1 FROM ROWS(:users) u CROSS JOIN LATERAL (
 	  SELECT 1 FROM system_admins x WHERE x.user_pk = u.pk
 	  UNION ALL SELECT 1 FROM team_admins x WHERE x.user_pk = u.pk
 	  UNION ALL SELECT 1 FROM channel_admins x WHERE x.user_pk = u.pk
-	  UNION ALL SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk
+	  UNION ALL SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = u.pk
 	    AND (g.system_admin OR EXISTS (SELECT 1 FROM group_team_admins a WHERE a.group_pk = g.pk)
 	      OR EXISTS (SELECT 1 FROM group_channel_admins a WHERE a.group_pk = g.pk))
 	  OFFSET 0) y) AS roles`,

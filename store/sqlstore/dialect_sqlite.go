@@ -133,39 +133,39 @@ var sqliteDialect = &dialect{
 
 	reconcile: [numReconcileSteps]statement{
 		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = NOT guest WHERE pk IN :users AND guest <> (
-		  EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		  EXISTS (SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 		    WHERE gm.user_pk = users.pk AND gm.user_pk IN :users AND g.kind = 'guest')
-		  AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		  AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 		    WHERE gm.user_pk = users.pk AND gm.user_pk IN :users AND g.kind = 'member'))` + returningGuest},
 		stepLeaveGuestTeams: {"a guest leaves the teams no group grants", `DELETE FROM team_members WHERE user_pk IN :users AND source NOT LIKE 'group:%'
 		AND user_pk IN (SELECT pk FROM users WHERE pk IN :users AND guest)` + returningTeamsLeft},
 		stepLeaveGuestChannels: {"a guest leaves the channels no group grants", `DELETE FROM channel_members WHERE user_pk IN :users AND source NOT LIKE 'group:%'
 		AND user_pk IN (SELECT pk FROM users WHERE pk IN :users AND guest)` + returningChannelsLeft},
 		stepLeaveSystemAdmins: {"end system admin grants no group makes any more", `DELETE FROM system_admins WHERE user_pk IN :users AND source LIKE 'group:%'
-		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 		  WHERE gm.user_pk = system_admins.user_pk AND gm.user_pk IN :users AND g.system_admin
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = system_admins.source)` + returningSystemAdminsLeft},
 		stepJoinSystemAdmins: {"grant system admin from the groups", `INSERT INTO system_admins (user_pk, source, created_at)
-		SELECT gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+		SELECT gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 		WHERE gm.user_pk IN :users AND g.system_admin ON CONFLICT DO NOTHING` + returningSystemAdminsJoined},
 		stepLeaveTeamAdmins: {"end team admin grants of teams left or no group makes any more", `DELETE FROM team_admins WHERE user_pk IN :users
 		AND (NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = team_admins.user_pk AND tm.user_pk IN :users AND tm.team_pk = team_admins.team_pk)
-		  OR (source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		  OR (source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
 		    WHERE gm.user_pk = team_admins.user_pk AND gm.user_pk IN :users AND ga.team_pk = team_admins.team_pk
 		    AND 'group:' || CAST(gm.group_pk AS TEXT) = team_admins.source)))` + returningTeamAdminsLeft},
 		stepJoinTeamAdmins: {"grant team admin from the groups", `INSERT INTO team_admins (team_pk, user_pk, source, created_at)
 		SELECT ga.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT)
-		FROM group_members gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
+		FROM user_groups gm JOIN group_team_admins ga ON ga.group_pk = gm.group_pk
 		WHERE gm.user_pk IN :users AND EXISTS (SELECT 1 FROM team_members tm
 		  WHERE tm.user_pk = gm.user_pk AND tm.user_pk IN :users AND tm.team_pk = ga.team_pk) ON CONFLICT DO NOTHING` + returningTeamAdminsJoined},
 		stepLeaveChannelAdmins: {"end channel admin grants of channels left or no group makes any more", `DELETE FROM channel_admins WHERE user_pk IN :users
 		AND (NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = channel_admins.user_pk AND cm.user_pk IN :users AND cm.channel_pk = channel_admins.channel_pk)
-		  OR (source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		  OR (source LIKE 'group:%' AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
 		    WHERE gm.user_pk = channel_admins.user_pk AND gm.user_pk IN :users AND ga.channel_pk = channel_admins.channel_pk
 		    AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_admins.source)))` + returningChannelAdminsLeft},
 		stepJoinChannelAdmins: {"grant channel admin from the groups", `INSERT INTO channel_admins (channel_pk, user_pk, source, created_at)
 		SELECT ga.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT)
-		FROM group_members gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
+		FROM user_groups gm JOIN group_channel_admins ga ON ga.group_pk = gm.group_pk
 		WHERE gm.user_pk IN :users AND EXISTS (SELECT 1 FROM channel_members cm
 		  WHERE cm.user_pk = gm.user_pk AND cm.user_pk IN :users AND cm.channel_pk = ga.channel_pk) ON CONFLICT DO NOTHING` + returningChannelAdminsJoined},
 		stepLeaveTeamAdminsOfTeamsLeft: {"end team admin grants of teams left", `DELETE FROM team_admins WHERE user_pk IN :users
@@ -173,20 +173,20 @@ var sqliteDialect = &dialect{
 		stepLeaveChannelAdminsOfChannelsLeft: {"end channel admin grants of channels left", `DELETE FROM channel_admins WHERE user_pk IN :users
 		AND NOT EXISTS (SELECT 1 FROM channel_members cm WHERE cm.user_pk = channel_admins.user_pk AND cm.user_pk IN :users AND cm.channel_pk = channel_admins.channel_pk)` + returningChannelAdminsLeft},
 		stepLeaveTeams: {"leave teams no group grants any more", `DELETE FROM team_members WHERE user_pk IN :users AND source LIKE 'group:%'
-		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
+		AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_teams gt ON gt.group_pk = gm.group_pk
 		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND gt.team_pk = team_members.team_pk
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)
-		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		  JOIN channels c ON c.pk = gc.channel_pk
 		  WHERE gm.user_pk = team_members.user_pk AND gm.user_pk IN :users AND c.team_pk = team_members.team_pk
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = team_members.source)` + returningTeamsLeft},
 		stepJoinGroupTeams: {"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT g.team_pk, g.user_pk, g.source, CAST(:ts AS BIGINT) FROM (
 		  SELECT gt.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
-		    FROM group_members gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN :users
+		    FROM user_groups gm JOIN group_teams gt ON gt.group_pk = gm.group_pk WHERE gm.user_pk IN :users
 		  UNION
 		  SELECT c.team_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT)
-		    FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		    FROM user_groups gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		    JOIN channels c ON c.pk = gc.channel_pk WHERE gm.user_pk IN :users) g
 		WHERE true ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveDefaultTeam: {"leave the default team when another team grants membership", `DELETE FROM team_members WHERE user_pk IN :users AND source = 'default'
@@ -195,11 +195,11 @@ var sqliteDialect = &dialect{
 		SELECT CAST(:default_team AS BIGINT), u.pk, 'default', CAST(:ts AS BIGINT) FROM users u WHERE u.pk IN :users AND NOT u.guest
 		AND NOT EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_pk = u.pk AND tm.user_pk IN :users) ON CONFLICT DO NOTHING` + returningTeamsJoined},
 		stepLeaveChannels: {"leave channels no group grants any more", `DELETE FROM channel_members WHERE user_pk IN :users AND source LIKE 'group:%'
-		AND NOT EXISTS (SELECT 1 FROM group_members gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
+		AND NOT EXISTS (SELECT 1 FROM user_groups gm JOIN group_channels gc ON gc.group_pk = gm.group_pk
 		  WHERE gm.user_pk = channel_members.user_pk AND gm.user_pk IN :users AND gc.channel_pk = channel_members.channel_pk
 		  AND 'group:' || CAST(gm.group_pk AS TEXT) = channel_members.source)` + returningChannelsLeft},
 		stepJoinGroupChannels: {"join channels groups grant", `INSERT INTO channel_members (channel_pk, user_pk, source, created_at)
-		SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM group_members gm
+		SELECT gc.channel_pk, gm.user_pk, 'group:' || CAST(gm.group_pk AS TEXT), CAST(:ts AS BIGINT) FROM user_groups gm
 		JOIN group_channels gc ON gc.group_pk = gm.group_pk WHERE gm.user_pk IN :users ON CONFLICT DO NOTHING` + returningChannelsJoined},
 		stepLeaveChannelsOfTeamsLeft: {"leave every channel of a team left", `DELETE FROM channel_members WHERE user_pk IN :users
 		AND NOT EXISTS (SELECT 1 FROM channels c JOIN team_members tm ON tm.team_pk = c.team_pk
@@ -214,12 +214,12 @@ var sqliteDialect = &dialect{
 
 	roleFeatures: `SELECT
 	(EXISTS (SELECT 1 FROM users WHERE pk IN :users AND guest)
-	 OR EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk
+	 OR EXISTS (SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk
 	   WHERE gm.user_pk IN :users AND g.kind = 'guest')) AS guests,
 	(EXISTS (SELECT 1 FROM system_admins WHERE user_pk IN :users)
 	 OR EXISTS (SELECT 1 FROM team_admins WHERE user_pk IN :users)
 	 OR EXISTS (SELECT 1 FROM channel_admins WHERE user_pk IN :users)
-	 OR EXISTS (SELECT 1 FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk IN :users
+	 OR EXISTS (SELECT 1 FROM user_groups gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk IN :users
 	   AND (g.system_admin OR EXISTS (SELECT 1 FROM group_team_admins a WHERE a.group_pk = g.pk)
 	     OR EXISTS (SELECT 1 FROM group_channel_admins a WHERE a.group_pk = g.pk)))) AS roles`,
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -35,8 +36,9 @@ func (r groupRow) group() store.Group {
 	return g
 }
 
-// CreateGroup stores a new group with its initial members, assigning ID, times and
-// version. Member ids that name no user fail the whole create (UnknownMembersError).
+// CreateGroup stores a new group with its initial members (users and groups), assigning
+// ID, times and version. Member ids that name no user and no group fail the whole create
+// (UnknownMembersError).
 func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []string) (err error) {
 	defer s.classify(&err)
 	if err := g.Check(); err != nil {
@@ -46,7 +48,11 @@ func (s *Store) CreateGroup(ctx context.Context, g *store.Group, memberIDs []str
 	g.Created = now()
 	g.LastModified = g.Created
 	g.Version = 1
+	ctx, order := withGraphOrder(ctx)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.beginAttempt(ctx, tx, order); err != nil {
+			return err
+		}
 		var pk int64
 		err := tx.QueryRowxContext(ctx, tx.Rebind(`INSERT INTO groups (id, external_id, display_name, display_name_ci, name, created_at, updated_at, version)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`),
@@ -163,7 +169,11 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 		return store.Group{}, fmt.Errorf("update group: %w", store.ErrNotFound)
 	}
 	var out store.Group
+	ctx, order := withGraphOrder(ctx)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.beginAttempt(ctx, tx, order); err != nil {
+			return err
+		}
 		var r groupRow
 		if err := tx.GetContext(ctx, &r, tx.Rebind(`SELECT `+groupColumns+` FROM groups WHERE groups.id = ?`+s.d.lockForUpdate), id); err != nil {
 			return mapErr(err)
@@ -215,7 +225,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, ifVersion int64, fn 
 				return err
 			}
 			if changed {
-				all, err := groupMemberPKs(ctx, tx, r.PK)
+				// Every account below the group, under the locks that keep member adds
+				// and nestings below it out until this commits (nesting.go).
+				all, err := s.remapBelow(ctx, tx, r.PK)
 				if err != nil {
 					return err
 				}
@@ -240,7 +252,11 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (er
 	if !store.PossibleID(id) {
 		return fmt.Errorf("delete group: %w", store.ErrNotFound)
 	}
+	ctx, order := withGraphOrder(ctx)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.beginAttempt(ctx, tx, order); err != nil {
+			return err
+		}
 		// The group's row is locked before its members are read: member changes hold it
 		// until they commit, so the list read is the one the delete removes.
 		var r groupRow
@@ -250,11 +266,33 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, ifVersion int64) (er
 		if ifVersion > 0 && r.Version != ifVersion {
 			return store.ErrPrecondition
 		}
-		members, err := groupMemberPKs(ctx, tx, r.PK)
+		// A group with member groups or containing groups changes the graph: the graph
+		// lock, then the rows of the groups below it (nesting.go), before the accounts
+		// below it are read.
+		var nested bool
+		if err := tx.GetContext(ctx, &nested, tx.Rebind(`SELECT EXISTS (SELECT 1 FROM group_groups WHERE group_pk = ? OR member_pk = ?)`), r.PK, r.PK); err != nil {
+			return fmt.Errorf("read the group's nesting: %w", err)
+		}
+		var below []int64
+		if nested {
+			if err := s.lockGraph(ctx, tx); err != nil {
+				return err
+			}
+			var err error
+			if below, err = s.lockGroupsBelow(ctx, tx, []int64{r.PK}); err != nil {
+				return err
+			}
+		}
+		members, err := s.accountsBelow(ctx, tx, []int64{r.PK})
 		if err != nil {
 			return err
 		}
+		// Its edges and closure rows go with it (ON DELETE CASCADE); the groups that
+		// were below it lose the groups above it, unless another path keeps them.
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM groups WHERE pk = ?`), r.PK); err != nil {
+			return err
+		}
+		if err := s.recomputeClosure(ctx, tx, slices.DeleteFunc(below, func(pk int64) bool { return pk == r.PK })); err != nil {
 			return err
 		}
 		// A deleted group is all of its members removed from it; the journal names it.
@@ -309,9 +347,10 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query) (_ []store.Group,
 	return out, total, nil
 }
 
-// applyMemberOps applies member changes in order and returns the keys of the users whose
-// membership may have changed. Ids are resolved to user keys in batches; any id naming
-// no user fails the request with UnknownMembersError.
+// applyMemberOps applies member changes in order and returns the keys of the accounts
+// whose memberships may have changed: the users added or removed, and the accounts below
+// the groups nested or un-nested. Ids are resolved to users, then to groups, in batches;
+// an added id naming neither fails the request with UnknownMembersError.
 func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, ops []store.MemberOp) ([]int64, error) {
 	var affected []int64
 	for _, op := range coalesce(ops) {
@@ -325,12 +364,21 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, 
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM group_members WHERE group_pk = ?`), groupPK); err != nil {
 				return nil, fmt.Errorf("clear members: %w", err)
 			}
+			children, err := memberGroups(ctx, tx, groupPK)
+			if err != nil {
+				return nil, err
+			}
+			below, err := s.unnestGroups(ctx, tx, groupPK, children)
+			if err != nil {
+				return nil, err
+			}
+			affected = append(affected, below...)
 			if op.Kind == store.RemoveAllMembers {
 				continue
 			}
 			fallthrough
 		case store.AddMembers:
-			pks, err := s.userPKs(ctx, tx, op.IDs, true)
+			pks, children, err := s.memberPKs(ctx, tx, op.IDs, true)
 			if err != nil {
 				return nil, err
 			}
@@ -338,25 +386,53 @@ func (s *Store) applyMemberOps(ctx context.Context, tx *sqlx.Tx, groupPK int64, 
 				return nil, err
 			}
 			affected = append(affected, pks...)
-		case store.RemoveMembers:
-			pks, err := s.userPKs(ctx, tx, op.IDs, false)
+			below, err := s.nestGroups(ctx, tx, groupPK, children)
 			if err != nil {
 				return nil, err
 			}
-			if len(pks) == 0 {
-				continue
+			affected = append(affected, below...)
+		case store.RemoveMembers:
+			pks, children, err := s.memberPKs(ctx, tx, op.IDs, false)
+			if err != nil {
+				return nil, err
 			}
-			q, args := bind(`DELETE FROM group_members WHERE group_pk = :group AND user_pk IN :users`,
-				params{"group": groupPK, "users": s.d.int64List(pks)})
-			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-				return nil, fmt.Errorf("remove members: %w", err)
+			if len(pks) > 0 {
+				q, args := bind(`DELETE FROM group_members WHERE group_pk = :group AND user_pk IN :users`,
+					params{"group": groupPK, "users": s.d.int64List(pks)})
+				if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+					return nil, fmt.Errorf("remove members: %w", err)
+				}
+				affected = append(affected, pks...)
 			}
-			affected = append(affected, pks...)
+			below, err := s.unnestGroups(ctx, tx, groupPK, children)
+			if err != nil {
+				return nil, err
+			}
+			affected = append(affected, below...)
 		default:
 			return nil, fmt.Errorf("unknown member operation %d", op.Kind)
 		}
 	}
 	return affected, nil
+}
+
+// memberPKs resolves member ids to users' keys and groups' keys, in the order of ids,
+// without duplicates: users first, then the ids naming no user among groups (a second
+// statement only when some id names no user). With strict, an id naming neither is an
+// UnknownMembersError.
+func (s *Store) memberPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) (users, groups []int64, _ error) {
+	users, missing, err := s.userPKs(ctx, tx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	groups, missing, err = s.groupsByID(ctx, tx, missing)
+	if err != nil {
+		return nil, nil, err
+	}
+	if strict && len(missing) > 0 {
+		return nil, nil, &store.UnknownMembersError{IDs: missing}
+	}
+	return users, groups, nil
 }
 
 // coalesce merges runs of adds and runs of removes into one operation each, which
@@ -374,12 +450,12 @@ func coalesce(ops []store.MemberOp) []store.MemberOp {
 	return out
 }
 
-// userPKs maps SCIM user ids to internal keys, in the order of ids, without duplicates.
-// With strict, an unknown id is an error. Ids that could name nothing (PossibleID) are
-// unknown without being looked up.
-func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict bool) ([]int64, error) {
+// userPKs maps SCIM user ids to internal keys, in the order of ids, without duplicates,
+// and returns the ids naming no live user (once each, in order). Ids that could name
+// nothing (PossibleID) are missing without being looked up.
+func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string) ([]int64, []string, error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var rows []struct {
 		PK   int64  `db:"pk"`
@@ -390,7 +466,7 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 	q, args := bind(`SELECT pk, id, scim_deleted_at IS NULL AS live FROM users WHERE id IN :ids`,
 		params{"ids": s.d.textList(possibleIDs(ids))})
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("resolve members: %w", err)
+		return nil, nil, fmt.Errorf("resolve members: %w", err)
 	}
 	found := make(map[string]int64, len(rows))
 	for _, r := range rows {
@@ -412,10 +488,7 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string, strict b
 			missing = append(missing, id)
 		}
 	}
-	if strict && len(missing) > 0 {
-		return nil, &store.UnknownMembersError{IDs: missing}
-	}
-	return pks, nil
+	return pks, missing, nil
 }
 
 // insertMembersSQL inserts the accounts :users into the group :group. WHERE true:

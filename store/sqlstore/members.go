@@ -40,29 +40,69 @@ func onlyAdds(ops []store.MemberOp) ([]string, bool) {
 	return nil, false
 }
 
-// addMembers adds the users ids to the group and gives the active ones the group's
-// memberships, locking them first (in key order, as lockUsers does) so that no
-// concurrent change of the same accounts interleaves. Ids naming no user fail the whole
-// request (UnknownMembersError).
+// addMembers adds the members ids (users or groups) to the group and gives the active
+// accounts they bring the memberships of the group and of every group containing it,
+// locking them first (in key order, as lockUsers does) so that no concurrent change of
+// the same accounts interleaves. Ids naming no user and no group fail the whole request
+// (UnknownMembersError); a group that would make a cycle or break MaxGroupAncestors is an
+// InvalidError (nestGroups). The caller holds the group's row lock (or created it), so
+// the group's ancestors read here stay as they are until it commits (nesting.go).
 func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	added, plain, err := s.lockAndInsertMembers(ctx, tx, groupPK, ids)
+	added, plain, nAncestors, missing, err := s.lockAndInsertMembers(ctx, tx, groupPK, ids)
 	if err != nil {
 		return err
 	}
-	if !plain {
-		// A guest group, a group that grants a role, or a guest joining a member group
-		// (a promotion): the full reconcile of the accounts added, which are locked.
-		return s.reconcile(ctx, tx, added)
+	// Ids that name no user may name groups: a second statement only then, so that an
+	// add of users costs what it did before nesting.
+	var children []int64
+	if len(missing) > 0 {
+		if children, missing, err = s.groupsByID(ctx, tx, missing); err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return &store.UnknownMembersError{IDs: missing}
+		}
 	}
-	for _, chunk := range chunkInts(added, 400) {
-		if err := s.journalMemberships(ctx, tx, func(c *memberChanges) error { return s.grantGroup(ctx, tx, groupPK, chunk, c) }); err != nil {
+	switch {
+	case len(added) == 0:
+	case !plain:
+		// A guest group or a group that grants a role (the group or one containing it),
+		// or a guest joining a member group (a promotion): the full reconcile of the
+		// accounts added, which are locked.
+		if err := s.reconcile(ctx, tx, added); err != nil {
+			return err
+		}
+	case nAncestors <= 1:
+		// A group nested in none: its own delta, as before nesting.
+		if err := s.grantGroups(ctx, tx, []int64{groupPK}, added); err != nil {
+			return err
+		}
+	default:
+		as, err := ancestors(ctx, tx, groupPK)
+		if err != nil {
+			return err
+		}
+		if err := s.grantGroups(ctx, tx, grantees(as), added); err != nil {
 			return err
 		}
 	}
-	return nil
+	if len(children) == 0 {
+		return nil
+	}
+	below, err := s.nestGroups(ctx, tx, groupPK, children)
+	if err != nil {
+		return err
+	}
+	// Nesting is an add for the accounts below the children: each gets the group and
+	// every group containing it.
+	live, err := s.lockUsers(ctx, tx, below)
+	if err != nil {
+		return err
+	}
+	return s.grantNested(ctx, tx, groupPK, live)
 }
 
 // lockAndInsertMembers resolves ids to accounts, locks them, inserts the group_members
@@ -70,29 +110,32 @@ func (s *Store) addMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids 
 // memberships must now follow the group. A user DELETEd concurrently is seen once its
 // lock is free, and is unknown; so is an id that could name nothing (PossibleID), which
 // is not looked up. plain says that the delta (grantGroup) gives the accounts what a
-// reconcile would: the group is not a guest group and grants no role, and no account
-// added is a guest (the same statement reads both).
-func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids []string) (_ []int64, plain bool, _ error) {
+// reconcile would: neither the group nor any group containing it is a guest group or
+// grants a role, and no account added is a guest (the same statement reads both).
+// nAncestors counts the groups containing the group, itself included (1: nested in
+// none). missing are the ids that name no live user (the caller tries groups).
+func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK int64, ids []string) (_ []int64, plain bool, nAncestors int, missing []string, _ error) {
 	p := params{"ids": s.d.textList(possibleIDs(ids)), "group": groupPK}
 	type member struct {
-		PK      int64  `db:"pk"`
-		ID      string `db:"id"`
-		Live    bool   `db:"live"`
-		Follows bool   `db:"follows"`
-		Added   bool   `db:"added"`
-		Guest   bool   `db:"guest"`
-		Plain   bool   `db:"plain"`
+		PK        int64  `db:"pk"`
+		ID        string `db:"id"`
+		Live      bool   `db:"live"`
+		Follows   bool   `db:"follows"`
+		Added     bool   `db:"added"`
+		Guest     bool   `db:"guest"`
+		Plain     bool   `db:"plain"`
+		Ancestors int    `db:"ancestors"`
 	}
 	var rows []member
 	if s.d.writableCTEs {
 		q, args := bind(s.d.lockAndInsertMembers, p)
 		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
-			return nil, false, fmt.Errorf("add members: %w", err)
+			return nil, false, 0, nil, fmt.Errorf("add members: %w", err)
 		}
 	} else {
 		q, args := bind(s.d.resolveMembers, p)
 		if err := s.txSelect(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
-			return nil, false, fmt.Errorf("resolve members: %w", err)
+			return nil, false, 0, nil, fmt.Errorf("resolve members: %w", err)
 		}
 		var pks []int64
 		for _, r := range rows {
@@ -102,7 +145,7 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 		}
 		added, err := s.insertMembers(ctx, tx, groupPK, pks)
 		if err != nil {
-			return nil, false, err
+			return nil, false, 0, nil, err
 		}
 		isAdded := make(map[int64]bool, len(added))
 		for _, pk := range added {
@@ -117,23 +160,26 @@ func (s *Store) lockAndInsertMembers(ctx context.Context, tx *sqlx.Tx, groupPK i
 	plain = true
 	for _, r := range rows {
 		found[r.ID] = r.Live
+		nAncestors = r.Ancestors
 		if r.Added && r.Follows {
 			out = append(out, r.PK)
 			plain = plain && r.Plain && !r.Guest
 		}
 	}
-	if missing := missingIDs(ids, found); len(missing) > 0 {
-		return nil, false, &store.UnknownMembersError{IDs: missing}
-	}
-	return out, plain, nil
+	return out, plain, nAncestors, missingIDs(ids, found), nil
 }
 
 // plainGroupSQL is whether the group :group is one the delta serves (lockAndInsertMembers):
-// no guest group, no role. It names no row of the statement it is in, so it runs once.
-const plainGroupSQL = `(SELECT g.kind <> 'guest' AND NOT g.system_admin
-	  AND NOT EXISTS (SELECT 1 FROM group_team_admins a WHERE a.group_pk = g.pk)
-	  AND NOT EXISTS (SELECT 1 FROM group_channel_admins a WHERE a.group_pk = g.pk)
-	  FROM groups g WHERE g.pk = CAST(:group AS BIGINT))`
+// neither it nor any group containing it is a guest group or grants a role. It names no
+// row of the statement it is in, so it runs once.
+const plainGroupSQL = `(SELECT NOT EXISTS (SELECT 1 FROM group_ancestors a JOIN groups g ON g.pk = a.ancestor_pk
+	  WHERE a.group_pk = CAST(:group AS BIGINT) AND (g.kind = 'guest' OR g.system_admin
+	  OR EXISTS (SELECT 1 FROM group_team_admins x WHERE x.group_pk = g.pk)
+	  OR EXISTS (SELECT 1 FROM group_channel_admins x WHERE x.group_pk = g.pk))))`
+
+// ancestorCountSQL counts the groups containing the group :group, itself included; like
+// plainGroupSQL it runs once.
+const ancestorCountSQL = `(SELECT COUNT(*) FROM group_ancestors WHERE group_pk = CAST(:group AS BIGINT))`
 
 // lockAndInsertMembersSQL resolves, locks and inserts a member add's accounts in one
 // statement, where the dialect has writable CTEs; lock ends a SELECT of rows to lock
@@ -148,14 +194,14 @@ func lockAndInsertMembersSQL(lock string) string {
 	i AS (INSERT INTO group_members (group_pk, user_pk) SELECT CAST(:group AS BIGINT), r.pk FROM r WHERE r.live
 	  ON CONFLICT DO NOTHING RETURNING user_pk)
 	SELECT r.pk, r.id, r.live, r.follows, EXISTS (SELECT 1 FROM i WHERE i.user_pk = r.pk) AS added, r.guest,
-	  COALESCE(` + plainGroupSQL + `, false) AS plain FROM r`
+	  COALESCE(` + plainGroupSQL + `, false) AS plain, ` + ancestorCountSQL + ` AS ancestors FROM r`
 }
 
 // resolveMembersSQL resolves and locks a member add's accounts, where the dialect has no
 // writable CTEs; insertMembers then inserts them.
 func resolveMembersSQL(lock string) string {
 	return `SELECT pk, id, scim_deleted_at IS NULL AS live, active AS follows, false AS added, guest,
-	  COALESCE(` + plainGroupSQL + `, false) AS plain FROM users
+	  COALESCE(` + plainGroupSQL + `, false) AS plain, ` + ancestorCountSQL + ` AS ancestors FROM users
 	  WHERE id IN :ids ORDER BY pk` + lock
 }
 

@@ -139,6 +139,13 @@ func (s *Store) applyRulesTx(ctx context.Context, tx *sqlx.Tx, fp string) (int, 
 	if err := s.applyDeclarations(ctx, tx); err != nil {
 		return 0, err
 	}
+	// Mappings change below: no nesting may run meanwhile (nesting.go). The group rows
+	// below each remapped group are not locked, as remapBelow does: every active account
+	// is reconciled below under its row lock, which orders this change with every member
+	// add and nesting that touches the account.
+	if err := s.lockGraph(ctx, tx); err != nil {
+		return 0, err
+	}
 	var groups []struct {
 		PK          int64   `db:"pk"`
 		DisplayName string  `db:"display_name"`
@@ -160,7 +167,7 @@ func (s *Store) applyRulesTx(ctx context.Context, tx *sqlx.Tx, fp string) (int, 
 		}
 		if ch {
 			changed++
-			pks, err := groupMemberPKs(ctx, tx, g.PK)
+			pks, err := s.accountsBelow(ctx, tx, []int64{g.PK})
 			if err != nil {
 				return 0, err
 			}

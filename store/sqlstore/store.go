@@ -197,6 +197,9 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		if i >= limit {
 			return err
 		}
+		if errors.Is(err, errGraphFirst) {
+			continue // no collision to wait out: the next attempt takes its locks in order
+		}
 		// Jittered, so that requests that collided do not collide again in step.
 		pause := time.Duration(min(i, 5)) * 5 * time.Millisecond
 		time.Sleep(pause/2 + rand.N(pause))
@@ -227,7 +230,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err erro
 }
 
 func isRetryable(err error) bool {
-	if errors.Is(err, errUsernameRace) || errors.Is(err, errJoinTargetChanged) {
+	if errors.Is(err, errUsernameRace) || errors.Is(err, errJoinTargetChanged) || errors.Is(err, errGraphFirst) {
 		return true
 	}
 	for _, d := range dialects { // each dialect knows its own driver's errors only

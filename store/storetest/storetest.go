@@ -118,6 +118,13 @@ var tests = []struct {
 	{"SystemAdmin", testSystemAdmin},
 	{"Guests", testGuests},
 	{"PrivateChannelsAndDeclarations", testPrivateChannelsAndDeclarations},
+	// Nested groups (nested.go).
+	{"NestedTransitive", testNestedTransitive},
+	{"NestedCreateReplace", testNestedCreateReplace},
+	{"NestedRoles", testNestedRoles},
+	{"NestedDAG", testNestedDAG},
+	{"NestedCycles", testNestedCycles},
+	{"NestedBound", testNestedBound},
 	{"RoleRefusals", testRoleRefusals},
 	{"RoleReads", testRoleReads},
 	// The change journal (journal.go).
@@ -156,6 +163,7 @@ var replicaTests = []struct {
 	{"ConcurrentImports", testConcurrentImports},
 	{"AdminMembershipRaces", testAdminMembershipRaces},
 	{"RoleRaces", testRoleRaces},
+	{"NestedRaces", testNestedRaces}, // nested.go
 }
 
 // checked wraps open so that every store it opens has its invariants checked when t
