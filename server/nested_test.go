@@ -92,6 +92,12 @@ func TestNestedGroupsRendered(t *testing.T) {
 			t.Fatalf("the account's groups: %d\n%s\nwant %s", a.status, a.body, want)
 		}
 
+		// Nesting the parent under the child would make a cycle: 400 invalidValue, saying so.
+		a = serve(h, "PATCH", "/scim/v2/Groups/"+backend.ID, oktaPatch(`{"op":"add","path":"members","value":[{"value":"`+eng.ID+`","type":"Group"}]}`))
+		if a.status != http.StatusBadRequest || !strings.Contains(a.body, `"scimType":"invalidValue"`) || !strings.Contains(a.body, "members would make a cycle") {
+			t.Fatalf("a cycle: %d %s", a.status, a.body)
+		}
+
 		// Filters see both kinds of member and both kinds of group.
 		for _, c := range []struct{ path, want string }{
 			{`/scim/v2/Groups?filter=members[type eq "Group" and value eq "` + backend.ID + `"]&attributes=displayName`, `"displayName":"Eng"`},
