@@ -92,6 +92,14 @@ func nestedGroupChecks() []Check {
 	invalid := withDetail(scimError(http.StatusBadRequest, "invalidValue"))
 	return []Check{
 		{Name: "nested-groups-members", Steps: []Step{
+			// RFC 7643 §7: /Schemas gives the canonical values of members.type (§4.2)
+			// and of a User's groups.type (§4.1.2).
+			getStep("GET /Schemas/<Group URN>", "/Schemas/"+store.GroupSchema,
+				Contains("attributes[name=members].subAttributes[name=type].canonicalValues", "User"),
+				Contains("attributes[name=members].subAttributes[name=type].canonicalValues", "Group")),
+			getStep("GET /Schemas/<User URN>", "/Schemas/"+store.UserSchema,
+				Contains("attributes[name=groups].subAttributes[name=type].canonicalValues", "direct"),
+				Contains("attributes[name=groups].subAttributes[name=type].canonicalValues", "indirect")),
 			// RFC 7643 §4.2: members[].type is "User" or "Group", and $ref the member's
 			// URI; a group nested in another is listed as a member of type Group.
 			postCapture("u", "/Users", simpleUser("${p}nested@example.com", "")),
