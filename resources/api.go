@@ -20,7 +20,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/jsonstr"
 )
 
 func init() {
@@ -40,23 +39,22 @@ type API struct {
 	store   store.Store
 	log     *slog.Logger
 	baseURL string // public URL of the SCIM root, without a trailing slash
-	// memberRefPrefix starts a member's $ref as a group answer writes it:
-	// `"$ref":"<baseURL>/Users/`, JSON-escaped, without the closing quote.
-	memberRefPrefix []byte
-	docs            discovery
-	onEvent         func(Event, int) // OnEvent; nil reports nothing
-	ops             http.Handler     // the router bulk operations are served by (bulk.go)
-	bulkSlots       bulkSlots        // the bulk requests each token runs (bulk.go)
-	maxBulkOps      int              // bulk.maxOperations: MaxBulkOperations unless LimitBulk lowers it
-	chargeBulk      ChargeFunc       // LimitBulk; nil charges nothing
+	// memberRefs start a member's $ref as a group answer writes it:
+	// `"$ref":"<baseURL>/Users/` (or /Groups/), JSON-escaped, without the closing quote.
+	memberRefs memberRefs
+	docs       discovery
+	onEvent    func(Event, int) // OnEvent; nil reports nothing
+	ops        http.Handler     // the router bulk operations are served by (bulk.go)
+	bulkSlots  bulkSlots        // the bulk requests each token runs (bulk.go)
+	maxBulkOps int              // bulk.maxOperations: MaxBulkOperations unless LimitBulk lowers it
+	chargeBulk ChargeFunc       // LimitBulk; nil charges nothing
 }
 
 // New builds the API on s. baseURL is the public URL of the SCIM root, e.g.
 // https://chat.example.com/scim/v2; meta.location and Location are built from it.
 func New(s store.Store, log *slog.Logger, baseURL string) (*API, error) {
 	a := &API{store: s, log: log, baseURL: strings.TrimRight(baseURL, "/")}
-	prefix := jsonstr.Append([]byte(`"$ref":`), a.baseURL+"/Users/")
-	a.memberRefPrefix = prefix[:len(prefix)-1]
+	a.memberRefs = newMemberRefs(a.baseURL)
 	a.maxBulkOps = MaxBulkOperations
 	docs, err := buildDiscovery(a.baseURL, a.maxBulkOps)
 	if err != nil {

@@ -192,13 +192,13 @@ func groupFromAttributes(m map[string]any) (store.Group, []string, error) {
 	r := attrReader{}
 	g := store.Group{DisplayName: r.str(m, "displayName"), ExternalID: r.str(m, "externalId")}
 	var ids []string
+	// A member's value is a user's id or a group's (nested groups): the store tells which.
+	// Its type, display and $ref describe it and are ignored (RFC 7643 §4.2: type is
+	// immutable, and the id alone names the resource).
 	for _, e := range r.list(m, "members") {
-		if t, _ := e["type"].(string); strings.EqualFold(t, "Group") {
-			return g, nil, badRequest(scimerrors.ScimTypeInvalidValue, "nested groups are not supported")
-		}
 		id := r.str(e, "value")
 		if id == "" {
-			return g, nil, badRequest(scimerrors.ScimTypeInvalidValue, "every member needs a value (the user's id)")
+			return g, nil, badRequest(scimerrors.ScimTypeInvalidValue, "every member needs a value (the id of a user or a group)")
 		}
 		ids = append(ids, id)
 	}

@@ -172,7 +172,7 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 				b = append(b, ',')
 			}
 			first = false
-			s.write(appendMember(b, m, view.member, s.a.memberRefPrefix))
+			s.write(appendMember(b, m, view.member, s.a.memberRefs))
 			return s.cw.err
 		})
 		if err != nil {
@@ -193,8 +193,26 @@ func (s *groupStream) group(g *store.Group, view groupView) error {
 	return nil
 }
 
-// appendMember appends one member object with the keys k keeps.
-func appendMember(b []byte, m store.Member, k memberKeys, refPrefix []byte) []byte {
+// memberRefs are the starts of a member's $ref, for a user and for a group (nested
+// groups): `"$ref":"<base>/Users/` and `"$ref":"<base>/Groups/`, JSON-escaped, without
+// the closing quote.
+type memberRefs struct{ user, group []byte }
+
+func newMemberRefs(baseURL string) memberRefs {
+	prefix := func(endpoint string) []byte {
+		b := jsonstr.Append([]byte(`"$ref":`), baseURL+"/"+endpoint+"/")
+		return b[:len(b)-1]
+	}
+	return memberRefs{user: prefix(userType.endpoint), group: prefix(groupType.endpoint)}
+}
+
+// appendMember appends one member object with the keys k keeps. Its type is the
+// store's (RFC 7643 §4.2: "User" or "Group"), and its $ref the resource of that type.
+func appendMember(b []byte, m store.Member, k memberKeys, refs memberRefs) []byte {
+	typ, refPrefix := `"type":"User"`, refs.user
+	if m.Type == store.MemberTypeGroup {
+		typ, refPrefix = `"type":"Group"`, refs.group
+	}
 	b = append(b, '{')
 	sep := false
 	if k.ref {
@@ -219,7 +237,7 @@ func appendMember(b []byte, m store.Member, k memberKeys, refPrefix []byte) []by
 		if sep {
 			b = append(b, ',')
 		}
-		b = append(b, `"type":"User"`...)
+		b = append(b, typ...)
 		sep = true
 	}
 	if k.value {

@@ -248,26 +248,31 @@ func TestEndpointNames(t *testing.T) {
 	}
 }
 
-// TestAppendMemberRef: a member's $ref is the base URL, /Users/ and the path-escaped id,
-// the whole JSON-escaped, whatever the id and base hold.
+// TestAppendMemberRef: a member's $ref is the base URL, /Users/ (or /Groups/ for a
+// group) and the path-escaped id, the whole JSON-escaped, whatever the id and base hold;
+// its type is the store's.
 func TestAppendMemberRef(t *testing.T) {
-	for _, c := range []struct{ base, id string }{
-		{"https://chat.example.com/scim/v2", "2819c223-7f76-453a-919d-413861904646"},
-		{"https://chat.example.com/scim/v2", `a/b "c" ü`},
-		{`http://h/<x>&"y"`, "id"},
-		{"", "x"},
+	for _, c := range []struct{ base, id, typ, endpoint string }{
+		{"https://chat.example.com/scim/v2", "2819c223-7f76-453a-919d-413861904646", store.MemberTypeUser, "Users"},
+		{"https://chat.example.com/scim/v2", "2819c223-7f76-453a-919d-413861904646", store.MemberTypeGroup, "Groups"},
+		{"https://chat.example.com/scim/v2", `a/b "c" ü`, store.MemberTypeUser, "Users"},
+		{"https://chat.example.com/scim/v2", `a/b "c" ü`, store.MemberTypeGroup, "Groups"},
+		{`http://h/<x>&"y"`, "id", store.MemberTypeGroup, "Groups"},
+		{"", "x", store.MemberTypeUser, "Users"},
+		{"", "x", "", "Users"}, // no type: a user, as before nested groups
 	} {
 		a, err := New(nil, nil, c.base)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := appendMember(nil, store.Member{Value: c.id, Display: "d"}, memberKeys{ref: true, value: true}, a.memberRefPrefix)
+		got := appendMember(nil, store.Member{Value: c.id, Display: "d", Type: c.typ}, memberKeys{ref: true, value: true, typ: true}, a.memberRefs)
 		var m map[string]string
 		if err := json.Unmarshal(got, &m); err != nil {
 			t.Fatalf("%q: %v: %s", c.id, err, got)
 		}
-		if want := a.location("Users", c.id); m["$ref"] != want || m["value"] != c.id {
-			t.Errorf("%q: $ref %q, value %q; want %q", c.id, m["$ref"], m["value"], want)
+		wantType := strings.TrimSuffix(c.endpoint, "s")
+		if want := a.location(c.endpoint, c.id); m["$ref"] != want || m["value"] != c.id || m["type"] != wantType {
+			t.Errorf("%q %s: $ref %q, value %q, type %q; want %q, %s", c.id, c.typ, m["$ref"], m["value"], m["type"], want, wantType)
 		}
 	}
 }

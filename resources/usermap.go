@@ -45,7 +45,12 @@ func userToAttributes(u *store.User) map[string]any {
 	if len(u.Groups) > 0 {
 		l := make([]any, len(u.Groups))
 		for i, g := range u.Groups {
-			l[i] = map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"}
+			// RFC 7643 §4.1.2: "direct", or "indirect" through nested groups.
+			typ := "direct"
+			if g.Indirect {
+				typ = "indirect"
+			}
+			l[i] = map[string]any{"value": g.ID, "display": g.DisplayName, "type": typ}
 		}
 		m["groups"] = l
 	}

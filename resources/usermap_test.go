@@ -248,3 +248,24 @@ func TestPrimaryRoundTrip(t *testing.T) {
 		t.Fatal("two primaries accepted")
 	}
 }
+
+// TestUserGroupsType: a user's groups carry type "direct", or "indirect" for a group the
+// user is in only through groups nested in it (RFC 7643 §4.1.2), and each its $ref.
+func TestUserGroupsType(t *testing.T) {
+	a, err := New(nil, nil, "https://chat.example.com/scim/v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{ID: "u1", UserName: "a", Groups: []store.GroupRef{
+		{ID: "g1", DisplayName: "Eng", Indirect: true},
+		{ID: "g2", DisplayName: "Backend"},
+	}}
+	got := a.renderUser(&u, projection{})["groups"]
+	want := []any{
+		map[string]any{"value": "g1", "display": "Eng", "type": "indirect", "$ref": "https://chat.example.com/scim/v2/Groups/g1"},
+		map[string]any{"value": "g2", "display": "Backend", "type": "direct", "$ref": "https://chat.example.com/scim/v2/Groups/g2"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("groups\n got %#v\nwant %#v", got, want)
+	}
+}

@@ -34,8 +34,9 @@ func rfcChecks() []Check {
 	add(etagChecks()...)
 	add(groupChecks()...)
 	add(searchChecks()...)
-	add(cursorChecks()...) // checks_cursor.go
-	add(sortChecks()...)   // checks_sort.go
+	add(cursorChecks()...)      // checks_cursor.go
+	add(sortChecks()...)        // checks_sort.go
+	add(nestedGroupChecks()...) // checks_nested.go
 	add(bulkChecks()...)
 	return cs
 }

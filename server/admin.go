@@ -151,10 +151,12 @@ type ChannelJSON struct {
 	MemberCount int    `json:"member_count"`
 }
 
-// GroupJSON names a SCIM group.
+// GroupJSON names a SCIM group. Indirect (only ever present as true) marks a group of
+// an account's that the account is in only through groups nested in it.
 type GroupJSON struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"display_name"`
+	Indirect    bool   `json:"indirect,omitempty"`
 }
 
 type adminMember struct {
@@ -337,7 +339,7 @@ func NewAccountJSON(d store.AccountDetails) AccountJSON {
 			AdminSources: sourceStrings(c.AdminSources), Roles: store.ChannelRoles(c.Admin, d.Guest)}
 	}
 	for i, g := range d.Groups {
-		out.Groups[i] = GroupJSON{ID: g.ID, DisplayName: g.DisplayName}
+		out.Groups[i] = GroupJSON{ID: g.ID, DisplayName: g.DisplayName, Indirect: g.Indirect}
 	}
 	return out
 }

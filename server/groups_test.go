@@ -320,8 +320,9 @@ var groupPatchCases = []groupPatchCase{
 	{name: "unknown member", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":"{nobody}"},{"value":"{u5}"}]}`), status: 400,
 		scimType: "invalidValue", members: fiveMembers},
 	{name: "removing a non-member", body: oktaPatch(`{"op":"remove","path":"members[value eq \"{nobody}\"]"}`), status: 204, members: fiveMembers},
-	{name: "nested group", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":"{u5}","type":"Group"}]}`), status: 400,
-		scimType: "invalidValue", members: fiveMembers},
+	// The id names the member; a type sent with it is ignored (RFC 7643 §4.2: immutable).
+	{name: "a user sent with type Group", body: oktaPatch(`{"op":"add","path":"members","value":[{"value":"{u5}","type":"Group"}]}`), status: 204,
+		members: sixMembers},
 	{name: "member without value", body: oktaPatch(`{"op":"add","path":"members","value":[{"display":"x"}]}`), status: 400,
 		scimType: "invalidValue", members: fiveMembers},
 	{name: "empty filter value", body: oktaPatch(`{"op":"remove","path":"members[value eq \"\"]"}`), status: 400, scimType: "invalidPath", members: fiveMembers},

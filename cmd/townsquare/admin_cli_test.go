@@ -592,3 +592,52 @@ func TestStdinIsTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupList: "user show" marks the groups an account is in only through nested
+// groups.
+func TestGroupList(t *testing.T) {
+	for _, c := range []struct {
+		groups []store.GroupRef
+		want   string
+	}{
+		{nil, ""},
+		{[]store.GroupRef{{DisplayName: "Backend"}}, "Backend"},
+		{[]store.GroupRef{{DisplayName: "Backend"}, {DisplayName: "Eng", Indirect: true}}, "Backend, Eng (indirect)"},
+	} {
+		if got := groupList(c.groups); got != c.want {
+			t.Errorf("groupList(%v) = %q, want %q", c.groups, got, c.want)
+		}
+	}
+}
+
+// "user show" marks an account's indirect groups, as text and as --json.
+func TestUserShowIndirectGroups(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			dsn := b.DSN(t)
+			ctx := context.Background()
+			st := adminCLIStore(t, dsn)
+			u := store.User{UserName: "nested@example.com", Active: true}
+			if err := st.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			backend := store.Group{DisplayName: "Backend"}
+			if err := st.CreateGroup(ctx, &backend, []string{u.ID}); err != nil {
+				t.Fatal(err)
+			}
+			eng := store.Group{DisplayName: "Eng"}
+			if err := st.CreateGroup(ctx, &eng, []string{backend.ID}); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := mustCLI(t, dsn, "user", "show", u.ID)
+			if !strings.Contains(out, "groups:       Backend, Eng (indirect)\n") {
+				t.Errorf("user show:\n%s", out)
+			}
+			out, _ = mustCLI(t, dsn, "user", "show", "--json", u.ID)
+			want := fmt.Sprintf(`"groups":[{"id":"%s","display_name":"Backend"},{"id":"%s","display_name":"Eng","indirect":true}]`, backend.ID, eng.ID)
+			if !strings.Contains(strings.Join(strings.Fields(out), ""), want) {
+				t.Errorf("user show --json: want %s in\n%s", want, out)
+			}
+		})
+	}
+}

@@ -176,11 +176,7 @@ func printAccount(w io.Writer, d store.AccountDetails) {
 		}
 		fmt.Fprintf(tw, "system_admin:\tgranted by %s\n", grants)
 	}
-	groups := make([]string, len(d.Groups))
-	for i, g := range d.Groups {
-		groups[i] = g.DisplayName
-	}
-	fmt.Fprintf(tw, "groups:\t%s\n", orDash(strings.Join(groups, ", ")))
+	fmt.Fprintf(tw, "groups:\t%s\n", orDash(groupList(d.Groups)))
 	tw.Flush()
 	// The roles column is empty for a plain member: the table is written to b, and its
 	// lines are printed without the padding that leaves behind.
@@ -368,4 +364,17 @@ username again.`,
 			})
 		},
 	}
+}
+
+// groupList names an account's groups for "user show", an indirect one (the account is
+// in it only through groups nested in it) marked so.
+func groupList(gs []store.GroupRef) string {
+	names := make([]string, len(gs))
+	for i, g := range gs {
+		names[i] = g.DisplayName
+		if g.Indirect {
+			names[i] += " (indirect)"
+		}
+	}
+	return strings.Join(names, ", ")
 }

@@ -25,12 +25,14 @@ import (
 //	add|replace members[value eq "id"]                       AddMembers (upsert, as in Apply)
 //	add|replace {"members":[...], "displayName":...}         AddMembers|ReplaceMembers + a rest op without members
 //
-// Paths to member sub-attributes (members[value eq "id"].display) are accepted and
-// dropped: display, $ref and type are not stored, and value is immutable (mutability).
-// Member entries may carry display, $ref and type, which are ignored, except that
-// "type":"Group" is invalidValue (no nested groups). An entry without a non-empty string
-// "value" is invalidValue, and so are more than limits.MaxPatchMemberIDs member ids over
-// all the operations. Errors are errors.ScimError values.
+// A member id names a user or a group (nested groups); the store tells which. Paths to
+// member sub-attributes (members[value eq "id"].display) are accepted and dropped:
+// display, $ref and type are not stored, and value is immutable (mutability). Member
+// entries may carry display, $ref and type, which describe the member and are ignored
+// (the id alone names it, and RFC 7643 §4.2 makes type immutable). An entry without a
+// non-empty string "value" is invalidValue, and so are more than
+// limits.MaxPatchMemberIDs member ids over all the operations. Errors are
+// errors.ScimError values.
 func SplitGroupOps(ops []Operation) (members []store.MemberOp, rest []Operation, err error) {
 	ids := 0
 	for i, op := range ops {
@@ -190,11 +192,6 @@ func membersPathOp(kind string, p *fp.Path, v any) (*store.MemberOp, error) {
 		case strings.EqualFold(sub, "value"):
 			return nil, errf(errors.ScimTypeMutability, "members.value is immutable")
 		case strings.EqualFold(sub, "display"), strings.EqualFold(sub, "$ref"), strings.EqualFold(sub, "type"):
-			if kind != opRemove && strings.EqualFold(sub, "type") {
-				if s, ok := v.(string); ok && strings.EqualFold(s, "Group") {
-					return nil, errf(errors.ScimTypeInvalidValue, "nested groups are not supported")
-				}
-			}
 			return nil, nil // not stored: nothing to do
 		}
 		return nil, errf(errors.ScimTypeInvalidPath, "unknown sub-attribute %q", p.String())
@@ -206,7 +203,7 @@ func membersPathOp(kind string, p *fp.Path, v any) (*store.MemberOp, error) {
 		return &store.MemberOp{Kind: store.RemoveMembers, IDs: filterIDs}, nil
 	}
 	// add/replace members[value eq "id"]: make sure id is a member (upsert). The value
-	// may only describe that member, so check it for nested groups and otherwise ignore it.
+	// may only describe that member, so check its shape and otherwise ignore it.
 	if v != nil {
 		if err := checkMemberEntries(v); err != nil {
 			return nil, err
@@ -291,25 +288,22 @@ func checkMemberEntries(v any) error {
 	return nil
 }
 
-// memberID returns an entry's "value" (keys in any case), rejecting "type":"Group".
+// memberID returns an entry's "value" (keys in any case); its other keys describe the
+// member and are ignored.
 func memberID(m map[string]any, needValue bool) (string, error) {
 	id, found := "", false
 	for k, x := range m {
-		switch {
-		case strings.EqualFold(k, "value"):
-			s, ok := x.(string)
-			if found || !ok || s == "" {
-				if !needValue && x == nil {
-					continue
-				}
-				return "", errf(errors.ScimTypeInvalidValue, "a member must have one non-empty string \"value\"")
-			}
-			id, found = s, true
-		case strings.EqualFold(k, "type"):
-			if s, ok := x.(string); ok && strings.EqualFold(s, "Group") {
-				return "", errf(errors.ScimTypeInvalidValue, "nested groups are not supported")
-			}
+		if !strings.EqualFold(k, "value") {
+			continue
 		}
+		s, ok := x.(string)
+		if found || !ok || s == "" {
+			if !needValue && x == nil {
+				continue
+			}
+			return "", errf(errors.ScimTypeInvalidValue, "a member must have one non-empty string \"value\"")
+		}
+		id, found = s, true
 	}
 	if needValue && !found {
 		return "", errf(errors.ScimTypeInvalidValue, "a member must have a string \"value\"")

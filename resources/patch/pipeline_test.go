@@ -161,8 +161,11 @@ func TestPipeline(t *testing.T) {
 			want: func(_, g *memHandler) (any, any) {
 				return g.members, []store.MemberOp{{Kind: store.ReplaceMembers, IDs: []string{}}}
 			}},
-		{name: "nested group", path: "/Groups/g1", status: 400, scimType: "invalidValue",
-			ops: `[{"op":"add","path":"members","value":[{"value":"g2","type":"Group"}]}]`},
+		{name: "nested group", path: "/Groups/g1", status: 200,
+			ops: `[{"op":"add","path":"members","value":[{"value":"g2","type":"Group"}]}]`,
+			want: func(_, g *memHandler) (any, any) {
+				return g.members, []store.MemberOp{{Kind: store.AddMembers, IDs: []string{"g2"}}}
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -249,16 +249,20 @@ func (s *Store) AccountDetails(ctx context.Context, id string) (_ store.AccountD
 		  JOIN teams t ON t.pk = c.team_pk WHERE ca.user_pk = ?`), u.PK, u.PK, u.PK); err != nil {
 		return fail("read roles", err)
 	}
+	// Direct and indirect groups (nested groups: user_groups), each once; indirect only
+	// when no path to it is a direct membership.
 	var groups []struct {
 		ID          string `db:"id"`
 		DisplayName string `db:"display_name"`
+		Indirect    int    `db:"indirect"`
 	}
-	if err := s.db.SelectContext(ctx, &groups, s.db.Rebind(`SELECT g.id, g.display_name FROM group_members gm
-		JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = ? ORDER BY `+s.byName("g.display_name")+`, g.pk`), u.PK); err != nil {
+	if err := s.db.SelectContext(ctx, &groups, s.db.Rebind(`SELECT g.id, g.display_name, x.indirect
+		FROM (SELECT group_pk, MIN(CASE WHEN direct_pk = group_pk THEN 0 ELSE 1 END) AS indirect FROM user_groups WHERE user_pk = ? GROUP BY group_pk) x
+		JOIN groups g ON g.pk = x.group_pk ORDER BY `+s.byName("g.display_name")+`, g.pk`), u.PK); err != nil {
 		return fail("read groups", err)
 	}
 	for _, g := range groups {
-		d.Groups = append(d.Groups, store.GroupRef{ID: g.ID, DisplayName: g.DisplayName})
+		d.Groups = append(d.Groups, store.GroupRef{ID: g.ID, DisplayName: g.DisplayName, Indirect: g.Indirect != 0})
 	}
 
 	// Membership rows arrive ordered by team (and channel); collect each one's raw sources,

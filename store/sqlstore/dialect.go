@@ -72,10 +72,13 @@ type dialect struct {
 	// userChildren is the "children" column of the users row in scope (correlated on
 	// users.pk): one JSON object whose keys are the fields of userChildren (userread.go).
 	// Emails, phone numbers and addresses come in the order they were written (ord),
-	// groups by key, teams and channels by name, each name once.
+	// groups by key (direct and indirect, each once: user_groups, with Indirect true only
+	// when no row of the group is a direct membership), teams and channels by name, each
+	// name once.
 	userChildren string
-	// memberChunk reads one key-ordered chunk of a group's members (EachGroupMember).
-	memberChunk string
+	// memberChunk reads one key-ordered chunk of a group's member users, and
+	// memberGroupChunk of its member groups (EachGroupMember): key, id, display.
+	memberChunk, memberGroupChunk string
 	// reconcile are the steps of reconcileChunk, in order (provision.go); each returns
 	// the membership rows it writes (memberChange, journal_members.go).
 	reconcile [numReconcileSteps]statement

@@ -94,7 +94,9 @@ var postgresDialect = &dialect{
 	// Every list starts from the user's rows (an index on user_pk) and looks names up by
 	// primary key in scalar subqueries rather than joins: the subqueries run once per
 	// user, where a join was planned as a hash join over a whole table per user, a choice
-	// that follows the statistics.
+	// that follows the statistics. A user's groups are user_groups spelt out, with each direct
+	// group's closure rows read through LATERAL for the same reason (the join hashed all
+	// of group_ancestors).
 	userChildren: `json_build_object(
 	'Emails', (SELECT json_agg(json_build_object('Value', x.value, 'Display', x.display, 'Type', x.type, 'Primary', x.is_primary,
 			'PrimaryFalse', x.primary_false) ORDER BY x.ord)
@@ -106,9 +108,11 @@ var postgresDialect = &dialect{
 			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type, 'Primary', x.is_primary,
 			'PrimaryFalse', x.primary_false) ORDER BY x.ord)
 		FROM user_addresses x WHERE x.user_pk = users.pk),
-	'Groups', (SELECT json_agg((SELECT json_build_object('ID', g.id, 'DisplayName', g.display_name) FROM groups g WHERE g.pk = gm.group_pk)
-			ORDER BY gm.group_pk)
-		FROM group_members gm WHERE gm.user_pk = users.pk),
+	'Groups', (SELECT json_agg((SELECT json_build_object('ID', g.id, 'DisplayName', g.display_name, 'Indirect', x.indirect) FROM groups g WHERE g.pk = x.group_pk)
+			ORDER BY x.group_pk)
+		FROM (SELECT a.ancestor_pk AS group_pk, bool_and(a.ancestor_pk <> gm.group_pk) AS indirect FROM group_members gm
+			CROSS JOIN LATERAL (SELECT ancestor_pk FROM group_ancestors WHERE group_ancestors.group_pk = gm.group_pk OFFSET 0) a
+			WHERE gm.user_pk = users.pk GROUP BY a.ancestor_pk) x),
 	'Teams', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT (SELECT t.name FROM teams t WHERE t.pk = tm.team_pk) AS name
 		FROM team_members tm WHERE tm.user_pk = users.pk) x),
 	'Channels', (SELECT json_agg(x.name ORDER BY x.name) FROM (SELECT DISTINCT
@@ -130,6 +134,11 @@ var postgresDialect = &dialect{
 		FROM (SELECT user_pk FROM group_members WHERE group_pk = :group AND user_pk > :after ORDER BY user_pk LIMIT :limit) gm
 		CROSS JOIN LATERAL (SELECT id, display_name, user_name FROM users WHERE users.pk = gm.user_pk OFFSET 0) u
 		ORDER BY gm.user_pk`,
+	// The same over group_groups' primary key (group_pk, member_pk).
+	memberGroupChunk: `SELECT gg.member_pk, g.id, g.display_name
+		FROM (SELECT member_pk FROM group_groups WHERE group_pk = :group AND member_pk > :after ORDER BY member_pk LIMIT :limit) gg
+		CROSS JOIN LATERAL (SELECT id, display_name FROM groups WHERE groups.pk = gg.member_pk OFFSET 0) g
+		ORDER BY gg.member_pk`,
 
 	reconcile: [numReconcileSteps]statement{
 		// Per account through LATERAL: a member group's members are as many as the tenant.

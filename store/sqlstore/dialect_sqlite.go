@@ -108,8 +108,10 @@ var sqliteDialect = &dialect{
 			'Region', x.region, 'PostalCode', x.postal_code, 'Country', x.country, 'Type', x.type,
 			'Primary', json(iif(x.is_primary, 'true', 'false')), 'PrimaryFalse', json(iif(x.primary_false, 'true', 'false'))) ORDER BY x.ord)
 		FROM user_addresses x WHERE x.user_pk = users.pk)),
-	'Groups', json((SELECT json_group_array(json_object('ID', g.id, 'DisplayName', g.display_name) ORDER BY g.pk)
-		FROM group_members gm JOIN groups g ON g.pk = gm.group_pk WHERE gm.user_pk = users.pk)),
+	'Groups', json((SELECT json_group_array(json_object('ID', g.id, 'DisplayName', g.display_name,
+			'Indirect', json(iif(x.indirect, 'true', 'false'))) ORDER BY g.pk)
+		FROM (SELECT ug.group_pk, min(ug.direct_pk <> ug.group_pk) AS indirect FROM user_groups ug WHERE ug.user_pk = users.pk GROUP BY ug.group_pk) x
+		JOIN groups g ON g.pk = x.group_pk)),
 	'Teams', json((SELECT json_group_array(DISTINCT t.name ORDER BY t.name)
 		FROM team_members tm JOIN teams t ON t.pk = tm.team_pk WHERE tm.user_pk = users.pk)),
 	'Channels', json((SELECT json_group_array(DISTINCT t.name || '/' || c.name ORDER BY t.name || '/' || c.name)
@@ -125,6 +127,9 @@ var sqliteDialect = &dialect{
 	memberChunk: `SELECT gm.user_pk, u.id, COALESCE(u.display_name, u.user_name) AS display
 		FROM group_members gm JOIN users u ON u.pk = gm.user_pk
 		WHERE gm.group_pk = :group AND gm.user_pk > :after ORDER BY gm.user_pk LIMIT :limit`,
+	memberGroupChunk: `SELECT gg.member_pk, g.id, g.display_name
+		FROM group_groups gg JOIN groups g ON g.pk = gg.member_pk
+		WHERE gg.group_pk = :group AND gg.member_pk > :after ORDER BY gg.member_pk LIMIT :limit`,
 
 	reconcile: [numReconcileSteps]statement{
 		stepSetGuest: {"set whether each account is a guest", `UPDATE users SET guest = NOT guest WHERE pk IN :users AND guest <> (

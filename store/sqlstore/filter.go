@@ -141,12 +141,42 @@ func (c *compiler) valuePath(x *filter.ValuePath, sc scope) (string, error) {
 	if a.from == "" || sub != nil {
 		return "", invalid("attribute %q is not multi-valued, so it takes no value filter [...]", name)
 	}
-	from, alias := c.rows(a)
-	cond, err := c.expr(x.ValueFilter, scope{alias: alias, elem: a, name: name})
-	if err != nil {
-		return "", err
+	// Each source of the rows gets the whole value filter; the terms count once.
+	nodes, most := c.nodes, c.nodes
+	var exists []string
+	for _, src := range a.sources() {
+		c.nodes = nodes
+		from, alias := c.rows(src)
+		cond, err := c.expr(x.ValueFilter, scope{alias: alias, elem: src, name: name})
+		if err != nil {
+			return "", err
+		}
+		most = max(most, c.nodes)
+		exists = append(exists, "EXISTS (SELECT 1 FROM "+from+" AND "+cond+")")
 	}
-	return "EXISTS (SELECT 1 FROM " + from + " AND " + cond + ")", nil
+	c.nodes = most
+	return anyOf(exists), nil
+}
+
+// sources are the sources of a multi-valued attribute's rows: itself, then its union.
+func (a *attr) sources() []*attr {
+	return append([]*attr{a}, a.union...)
+}
+
+// anyOf ORs conditions: one stays as it is, more are parenthesised as a whole.
+func anyOf(conds []string) string {
+	if len(conds) == 1 {
+		return conds[0]
+	}
+	return "(" + strings.Join(conds, " OR ") + ")"
+}
+
+// allOf ANDs conditions likewise.
+func allOf(conds []string) string {
+	if len(conds) == 1 {
+		return conds[0]
+	}
+	return "(" + strings.Join(conds, " AND ") + ")"
 }
 
 // rows gives the FROM ... WHERE of a multi-valued attribute's rows under a fresh alias:
@@ -194,24 +224,38 @@ func (c *compiler) attrExpr(x *filter.AttributeExpression, sc scope) (string, er
 	}
 	switch {
 	case a.from != "":
-		from, alias := c.rows(a)
-		if sub == nil {
-			if op != filter.PR {
-				return "", invalid("attribute %q is complex; filter on one of its sub-attributes", name)
+		if sub == nil && op != filter.PR {
+			return "", invalid("attribute %q is complex; filter on one of its sub-attributes", name)
+		}
+		subName := ""
+		for k, x := range a.subs {
+			if x == sub {
+				subName = k
 			}
-			return "EXISTS (SELECT 1 FROM " + from + ")", nil // any row at all
 		}
-		cond, err := c.compare(name, sub, alias, op, x.CompareValue)
-		if err != nil {
-			return "", err
+		var match, none []string
+		for _, src := range a.sources() {
+			from, alias := c.rows(src)
+			if sub == nil {
+				match = append(match, "EXISTS (SELECT 1 FROM "+from+")") // any row at all
+				continue
+			}
+			cond, err := c.compare(name, src.subs[subName], alias, op, x.CompareValue)
+			if err != nil {
+				return "", err
+			}
+			match = append(match, "EXISTS (SELECT 1 FROM "+from+" AND "+cond+")")
 		}
-		s := "EXISTS (SELECT 1 FROM " + from + " AND " + cond + ")"
+		s := anyOf(match)
 		if op == filter.NE {
 			// A multi-valued attribute matches if any of its values does; ne also
 			// matches a resource that has no values at all, as it does for an absent
 			// simple attribute.
-			none, _ := c.rows(a)
-			s = "(" + s + " OR NOT EXISTS (SELECT 1 FROM " + none + "))"
+			for _, src := range a.sources() {
+				from, _ := c.rows(src)
+				none = append(none, "NOT EXISTS (SELECT 1 FROM "+from+")")
+			}
+			s = "(" + s + " OR " + allOf(none) + ")"
 		}
 		return s, nil
 	case sub != nil:

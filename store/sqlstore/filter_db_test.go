@@ -111,7 +111,7 @@ func insert(t *testing.T, db *sqlx.DB, table string, r row) int64 {
 	}
 	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	if !strings.HasPrefix(table, "user_") && table != "group_members" {
+	if !strings.HasPrefix(table, "user_") && table != "group_members" && table != "group_ancestors" {
 		var pk int64
 		if err := db.QueryRow(db.Rebind(q+" RETURNING pk"), args...).Scan(&pk); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -157,6 +157,7 @@ func seed(t *testing.T, s *sqlstore.Store) {
 			r[k] = v
 		}
 		gpk := insert(t, db, "groups", r)
+		insert(t, db, "group_ancestors", row{"group_pk": gpk, "ancestor_pk": gpk}) // every group contains itself
 		for _, m := range g.members {
 			insert(t, db, "group_members", row{"group_pk": gpk, "user_pk": pks[m]})
 		}

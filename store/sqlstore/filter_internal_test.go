@@ -25,6 +25,9 @@ const (
 	entURN  = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 	coreURN = "urn:ietf:params:scim:schemas:core:2.0:User"
 	emails1 = "EXISTS (SELECT 1 FROM user_emails e1 WHERE e1.user_pk = users.pk"
+	// A group's member users and member groups, as the first and second aliases.
+	usersM1  = "EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk"
+	groupsN2 = "EXISTS (SELECT 1 FROM group_groups n2j JOIN groups n2 ON n2.pk = n2j.member_pk WHERE n2j.group_pk = groups.pk"
 )
 
 // TestCompileShape pins the SQL and arguments of every operator and path shape, for
@@ -102,9 +105,10 @@ func TestCompileShape(t *testing.T) {
 		{filter: coreURN + `:emails[value eq "x"]`, want: emails1 + ` AND (e1.value_ci IS NOT NULL AND e1.value_ci = ?))`, args: []any{"x"}},
 		{filter: `addresses pr`, want: `EXISTS (SELECT 1 FROM user_addresses a1 WHERE a1.user_pk = users.pk)`},
 		{filter: `phoneNumbers.primary eq true`, want: `EXISTS (SELECT 1 FROM user_phone_numbers p1 WHERE p1.user_pk = users.pk AND p1.is_primary = ?)`, args: []any{true}},
-		{filter: `groups.value eq "G1"`, want: `EXISTS (SELECT 1 FROM group_members g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.id = ?)`, args: []any{"G1"}},
-		{filter: `groups eq "G1"`, want: `EXISTS (SELECT 1 FROM group_members g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.id = ?)`, args: []any{"G1"}},
-		{filter: `groups.display eq "Eng"`, want: `EXISTS (SELECT 1 FROM group_members g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.display_name_ci = ?)`, args: []any{"eng"}},
+		{filter: `groups.value eq "G1"`, want: `EXISTS (SELECT 1 FROM user_groups g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.id = ?)`, args: []any{"G1"}},
+		{filter: `groups eq "G1"`, want: `EXISTS (SELECT 1 FROM user_groups g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.id = ?)`, args: []any{"G1"}},
+		{filter: `groups.display eq "Eng"`, want: `EXISTS (SELECT 1 FROM user_groups g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND g1.display_name_ci = ?)`, args: []any{"eng"}},
+		{filter: `groups.type eq "Indirect"`, want: `EXISTS (SELECT 1 FROM user_groups g1j JOIN groups g1 ON g1.pk = g1j.group_pk WHERE g1j.user_pk = users.pk AND lower(CASE WHEN EXISTS (SELECT 1 FROM group_members g1d WHERE g1d.user_pk = users.pk AND g1d.group_pk = g1.pk) THEN 'direct' ELSE 'indirect' END{C}) = ?)`, args: []any{"indirect"}},
 		// Logic and precedence, as the parser builds it.
 		{filter: `id eq "a" or id eq "b" and id eq "c"`, want: `(users.id = ? OR (users.id = ? AND users.id = ?))`, args: []any{"a", "b", "c"}},
 		{filter: `(id eq "a" or id eq "b") and id eq "c"`, want: `((users.id = ? OR users.id = ?) AND users.id = ?)`, args: []any{"a", "b", "c"}},
@@ -128,10 +132,19 @@ func TestCompileShape(t *testing.T) {
 		{groups: true, filter: `displayName eq "Engineering"`, want: `groups.display_name_ci = ?`, args: []any{"engineering"}},
 		{groups: true, filter: `externalId eq "X"`, want: `(groups.external_id IS NOT NULL AND groups.external_id = ?)`, args: []any{"X"}},
 		{groups: true, filter: `meta.lastModified gt "2024-01-01T00:00:00Z"`, want: `groups.updated_at >= ?`, args: []any{int64(1704067201000000)}},
-		{groups: true, filter: `members.value eq "u1"`, want: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND m1.id = ?)`, args: []any{"u1"}},
-		{groups: true, filter: `members eq "u1"`, want: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND m1.id = ?)`, args: []any{"u1"}},
-		{groups: true, filter: `members pr`, want: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk)`},
-		{groups: true, filter: `members[display sw "A"]`, want: `EXISTS (SELECT 1 FROM group_members m1j JOIN users m1 ON m1.pk = m1j.user_pk WHERE m1j.group_pk = groups.pk AND lower(COALESCE(m1.display_name, m1.user_name){C}) LIKE ? ESCAPE '\')`, args: []any{"a%"}},
+		// A group's members are users and groups: one EXISTS for each table.
+		{groups: true, filter: `members.value eq "u1"`, want: `(` + usersM1 + ` AND m1.id = ?) OR ` + groupsN2 + ` AND n2.id = ?))`, args: []any{"u1", "u1"}},
+		{groups: true, filter: `members eq "u1"`, want: `(` + usersM1 + ` AND m1.id = ?) OR ` + groupsN2 + ` AND n2.id = ?))`, args: []any{"u1", "u1"}},
+		{groups: true, filter: `members pr`, want: `(` + usersM1 + `) OR ` + groupsN2 + `))`},
+		{groups: true, filter: `not (members pr)`, want: `NOT (` + usersM1 + `) OR ` + groupsN2 + `))`},
+		{groups: true, filter: `members.value ne "u1"`,
+			want: `((` + usersM1 + ` AND m1.id <> ?) OR ` + groupsN2 + ` AND n2.id <> ?)) OR (NOT EXISTS (SELECT 1 FROM group_members m3j JOIN users m3 ON m3.pk = m3j.user_pk WHERE m3j.group_pk = groups.pk) AND NOT EXISTS (SELECT 1 FROM group_groups n4j JOIN groups n4 ON n4.pk = n4j.member_pk WHERE n4j.group_pk = groups.pk)))`,
+			args: []any{"u1", "u1"}},
+		{groups: true, filter: `members[display sw "A"]`, want: `(` + usersM1 + ` AND lower(COALESCE(m1.display_name, m1.user_name){C}) LIKE ? ESCAPE '\') OR ` + groupsN2 + ` AND lower(n2.display_name{C}) LIKE ? ESCAPE '\'))`, args: []any{"a%", "a%"}},
+		{groups: true, filter: `members[type eq "group" and value eq "g1"]`,
+			want: `(` + usersM1 + ` AND (lower('User'{C}) = ? AND m1.id = ?)) OR ` + groupsN2 + ` AND (lower('Group'{C}) = ? AND n2.id = ?)))`,
+			args: []any{"group", "g1", "group", "g1"}},
+		{groups: true, filter: `members.type eq "User"`, want: `(` + usersM1 + ` AND lower('User'{C}) = ?) OR ` + groupsN2 + ` AND lower('Group'{C}) = ?))`, args: []any{"user", "user"}},
 	} {
 		for _, d := range dialects {
 			want := strings.ReplaceAll(tc.want, "{C}", d.binaryCollation)
@@ -212,7 +225,8 @@ func TestCompileErrors(t *testing.T) {
 		{groups: true, filter: `userName eq "x"`, msg: `attribute "userName" is not filterable`},
 		{groups: true, filter: entURN + `:department eq "x"`, msg: `unknown schema`},
 		{groups: true, filter: `members.nosuch eq "x"`, msg: `attribute "members.nosuch" is not filterable`},
-		{groups: true, filter: `members[type eq "User"]`, msg: `attribute "members.type" is not filterable`},
+		{groups: true, filter: `members.$ref eq "x"`, msg: `attribute "members.$ref" is not filterable`},
+		{filter: `groups.$ref eq "x"`, msg: `attribute "groups.$ref" is not filterable`},
 	} {
 		r := userFilter
 		if tc.groups {
@@ -282,7 +296,8 @@ var (
 	aliasWord = regexp.MustCompile(`^[a-z][0-9]+j?$`)
 	// The only literals the compiler writes: its own, and the dialects' binaryCollation.
 	literals = func() *strings.Replacer {
-		pairs := []string{`ESCAPE '\'`, "", `<> ''`, ""}
+		// The constants of the attribute tables: a member's type, a user group's.
+		pairs := []string{`ESCAPE '\'`, "", `<> ''`, "", `'User'`, "", `'Group'`, "", `'direct'`, "", `'indirect'`, ""}
 		for _, d := range dialects {
 			if d.binaryCollation != "" {
 				pairs = append(pairs, d.binaryCollation, "")
@@ -324,6 +339,9 @@ var allowedWords = func() map[string]bool {
 				m[w] = true
 			}
 			add(a.subs)
+			for _, u := range a.union {
+				add(map[string]*attr{"": u})
+			}
 		}
 	}
 	for _, r := range []*filterResource{userFilter, groupFilter} {

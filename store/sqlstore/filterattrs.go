@@ -59,6 +59,11 @@ type attr struct {
 	from string
 	// alias prefixes the subquery's generated table aliases, for readable SQL.
 	alias string
+	// union are further sources of a multi-valued attribute's rows, each with its own
+	// from, alias and subs (the same sub-attribute names): the attribute's values are
+	// those of every source, and a condition on one value holds when it holds for a row of
+	// any source. A group's members are users and groups, two tables.
+	union []*attr
 
 	// refuse, when set, makes the attribute known but not filterable, and says why.
 	refuse string
@@ -127,11 +132,15 @@ var userFilter = &filterResource{table: "users", schemas: []filterSchema{
 				"type":          str("{t}.type", ascii),
 				"primary":       flag("{t}.is_primary"),
 			}},
-		"groups": {from: "group_members {j} JOIN groups {t} ON {t}.pk = {j}.group_pk WHERE {j}.user_pk = users.pk",
+		// A user's groups are its direct and indirect groups (RFC 7643 §4.1.2: "either
+		// direct or indirect", nested groups), one row of user_groups per path; type is
+		// "direct" for a group the user is a direct member of, whatever else nests it.
+		"groups": {from: "user_groups {j} JOIN groups {t} ON {t}.pk = {j}.group_pk WHERE {j}.user_pk = users.pk",
 			alias: "g", dflt: "value",
 			subs: map[string]*attr{
 				"value":   strNN("{t}.id", exact),
 				"display": strNN("{t}.display_name_ci", shadow),
+				"type":    strNN(`CASE WHEN EXISTS (SELECT 1 FROM group_members {t}d WHERE {t}d.user_pk = users.pk AND {t}d.group_pk = {t}.pk) THEN 'direct' ELSE 'indirect' END`, ascii),
 			}},
 	})},
 	{urn: store.EnterpriseUserSchema, attrs: withStrings(store.EnterpriseUserSchema, map[string]*attr{})},
@@ -174,12 +183,23 @@ var groupFilter = &filterResource{table: "groups", schemas: []filterSchema{
 		"externalId":  str("{t}.external_id", exact),
 		"displayName": strNN("{t}.display_name_ci", shadow),
 		"meta":        metaAttr(),
+		// A group's members are its direct members: users (group_members), then groups
+		// (group_groups, nested groups), each with the display and type the store
+		// reports for it (EachGroupMember).
 		"members": {from: "group_members {j} JOIN users {t} ON {t}.pk = {j}.user_pk WHERE {j}.group_pk = groups.pk",
 			alias: "m", dflt: "value",
 			subs: map[string]*attr{
-				"value": strNN("{t}.id", exact),
-				// The display the store reports for a member (EachGroupMember).
+				"value":   strNN("{t}.id", exact),
 				"display": strNN("COALESCE({t}.display_name, {t}.user_name)", ascii),
-			}},
+				"type":    strNN("'"+store.MemberTypeUser+"'", ascii),
+			},
+			union: []*attr{{from: "group_groups {j} JOIN groups {t} ON {t}.pk = {j}.member_pk WHERE {j}.group_pk = groups.pk",
+				alias: "n", dflt: "value",
+				subs: map[string]*attr{
+					"value":   strNN("{t}.id", exact),
+					"display": strNN("{t}.display_name", ascii),
+					"type":    strNN("'"+store.MemberTypeGroup+"'", ascii),
+				}}},
+		},
 	}},
 }}

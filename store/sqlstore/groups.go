@@ -90,11 +90,12 @@ func (s *Store) GetGroup(ctx context.Context, id string) (_ store.Group, err err
 	return r.group(), nil
 }
 
-// EachGroupMember calls fn for each member of the group, in key order, memberChunk at a
-// time: each chunk is one statement over an index range of group_members' primary key,
-// so the first member leaves after one chunk and every chunk costs the same, whatever
-// the group's size. The chunks share one read-only transaction, so the members listed
-// are those of one moment, as with one statement.
+// EachGroupMember calls fn for each direct member of the group: its users in key order,
+// then its groups (nested groups) in key order, memberChunk at a time. Each chunk is one
+// statement over an index range of group_members' (or group_groups') primary key, so the
+// first member leaves after one chunk and every chunk costs the same, whatever the
+// group's size. The chunks share one read-only transaction, so the members listed are
+// those of one moment, as with one statement.
 func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(store.Member) error) (err error) {
 	defer s.classify(&err)
 	if !store.PossibleID(groupID) {
@@ -106,24 +107,40 @@ func (s *Store) EachGroupMember(ctx context.Context, groupID string, fn func(sto
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only; nothing to keep
-	var groupPK int64
-	switch err := mapErr(tx.GetContext(ctx, &groupPK, tx.Rebind(`SELECT pk FROM groups WHERE id = ?`), groupID)); {
+	// Whether it has member groups comes with its key, so that a group without any (most
+	// groups, and every group a list page streams) costs no statement more than before
+	// groups nested.
+	var g struct {
+		PK     int64 `db:"pk"`
+		Groups bool  `db:"has_groups"`
+	}
+	switch err := mapErr(tx.GetContext(ctx, &g, tx.Rebind(`SELECT pk, EXISTS (SELECT 1 FROM group_groups gg WHERE gg.group_pk = groups.pk) AS has_groups
+		FROM groups WHERE id = ?`), groupID)); {
 	case errors.Is(err, store.ErrNotFound):
 		return nil // no such group: no members
 	case err != nil:
 		return fmt.Errorf("read members of group %q: %w", groupID, err)
 	}
+	if err := s.eachMemberChunk(ctx, tx, s.d.memberChunk, store.MemberTypeUser, groupID, g.PK, fn); err != nil || !g.Groups {
+		return err
+	}
+	return s.eachMemberChunk(ctx, tx, s.d.memberGroupChunk, store.MemberTypeGroup, groupID, g.PK, fn)
+}
+
+// eachMemberChunk calls fn for each row of the chunked statement chunk (key, id,
+// display), as members of type typ.
+func (s *Store) eachMemberChunk(ctx context.Context, tx *sqlx.Tx, chunk, typ, groupID string, groupPK int64, fn func(store.Member) error) error {
 	// Every row is scanned into the same destinations; the key goes into an any, which
 	// database/sql fills without reflection (it converts into an *int64 by reflection, a
 	// cost per member).
 	var (
-		m     store.Member
+		m     = store.Member{Type: typ}
 		key   any
 		after = int64(math.MinInt64)
 		dest  = []any{&key, &m.Value, &m.Display}
 	)
 	for {
-		q, args := bind(s.d.memberChunk, params{"group": groupPK, "after": after, "limit": memberChunk})
+		q, args := bind(chunk, params{"group": groupPK, "after": after, "limit": memberChunk})
 		n := 0
 		err := s.readRows(ctx, tx, func(sc scanner) error {
 			if err := sc.Scan(dest...); err != nil {

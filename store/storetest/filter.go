@@ -346,7 +346,7 @@ func testInvalidFilters(t *testing.T, s store.Store) {
 		`userName eq "x"`,
 		entURN + `:department eq "x"`,
 		`members.nosuch eq "x"`,
-		`members[type eq "User"]`,
+		`members.$ref eq "x"`,
 		`displayName gt 5`,
 	} {
 		for _, count := range []int{10, 0} {

@@ -127,6 +127,7 @@ var tests = []struct {
 	{"NestedDAG", testNestedDAG},
 	{"NestedCycles", testNestedCycles},
 	{"NestedBound", testNestedBound},
+	{"NestedReads", testNestedReads}, // nested_read.go
 	{"RoleRefusals", testRoleRefusals},
 	{"RoleReads", testRoleReads},
 	// The change journal (journal.go).
