@@ -36,12 +36,12 @@ import (
 //     locks over the groups below it before reading the accounts below it
 //     (remapBelow), so that no member add below it is in flight with the old mapping.
 //
-// The order is lockGroupGraph, then group rows by key, then accounts by key, except that
-// UpdateGroup and DeleteGroup lock their own group's row before they know whether they
-// change the graph. Two such transactions can deadlock (one holds its group's row and
-// waits for the graph lock, the other holds the graph lock and waits for that row);
-// PostgreSQL breaks it (40P01), which dialect.retryable accepts, so inTx runs the loser
-// again. SQLite's BEGIN IMMEDIATE serialises every writer, and its locks are no-ops.
+// The order is lockGroupGraph, then group rows by key, then accounts by key. CreateGroup,
+// UpdateGroup and DeleteGroup lock their own group's row (and an add its accounts) before
+// they know whether they change the graph; the attempt that finds it does ends
+// (errGraphFirst) and the next takes lockGroupGraph first (graphOrder), so no transaction
+// waits for the graph lock while holding a row lock. SQLite's BEGIN IMMEDIATE serialises
+// every writer, and its locks are no-ops.
 
 // groupsByID resolves ids (in their order, without duplicates) to groups' keys, and
 // returns the ids that name no group. Ids that could name nothing (PossibleID) are not
@@ -89,6 +89,10 @@ type graphOrder struct {
 }
 
 type graphOrderKey struct{}
+
+// errGroupGone ends an attempt whose member group was deleted after its id was resolved;
+// the next attempt resolves the ids again.
+var errGroupGone = errors.New("a member group was deleted concurrently")
 
 // errGraphFirst ends an attempt that needs lockGroupGraph after row locks; inTx runs the
 // transaction again at once, taking the lock first (graphOrder).
@@ -209,8 +213,17 @@ func (s *Store) nestGroups(ctx context.Context, tx *sqlx.Tx, parent int64, child
 	if err := s.lockGraph(ctx, tx); err != nil {
 		return nil, err
 	}
-	if _, err := s.lockGroupsBelow(ctx, tx, children); err != nil {
+	locked, err := s.lockGroupsBelow(ctx, tx, children)
+	if err != nil {
 		return nil, err
+	}
+	// A child DELETEd since the caller resolved its id is not locked (its row is gone):
+	// the attempt ends, and the next one finds the id naming nothing (UnknownMembersError)
+	// instead of meeting the edge's foreign key.
+	for _, child := range children {
+		if !slices.Contains(locked, child) {
+			return nil, fmt.Errorf("nest group %d: %w", child, errGroupGone)
+		}
 	}
 	var nested []int64
 	for _, child := range children {

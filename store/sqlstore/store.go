@@ -230,7 +230,8 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err erro
 }
 
 func isRetryable(err error) bool {
-	if errors.Is(err, errUsernameRace) || errors.Is(err, errInsertRace) || errors.Is(err, errJoinTargetChanged) || errors.Is(err, errGraphFirst) {
+	if errors.Is(err, errUsernameRace) || errors.Is(err, errInsertRace) || errors.Is(err, errJoinTargetChanged) || errors.Is(err, errGraphFirst) ||
+		errors.Is(err, errGroupGone) {
 		return true
 	}
 	for _, d := range dialects { // each dialect knows its own driver's errors only

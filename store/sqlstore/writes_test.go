@@ -588,3 +588,42 @@ func TestGraphChangesWaitForMemberAddsBelow(t *testing.T) {
 		})
 	}
 }
+
+// TestNestingAGroupDeletedMeanwhile: a group DELETEd while a PATCH nesting it waits for
+// its row is an unknown member (400), not the edge's foreign key violation (500).
+func TestNestingAGroupDeletedMeanwhile(t *testing.T) {
+	withRules(t, "default_team: everyone\n", func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		child := mustGroup(t, s, "Child", "")
+		parent := mustGroup(t, s, "Parent", "")
+		tx, err := s.DB().BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		// What DeleteGroup holds until it commits: the child's row locked and deleted.
+		var pk int64
+		if err := tx.Get(&pk, tx.Rebind(`SELECT pk FROM groups WHERE id = ?`+s.LockForUpdateForTest()), child.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(tx.Rebind(`DELETE FROM groups WHERE pk = ?`), pk); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.UpdateGroup(ctx, parent.ID, 0, nil, []store.MemberOp{{Kind: store.AddMembers, IDs: []string{child.ID}}})
+			done <- err
+		}()
+		time.Sleep(300 * time.Millisecond) // the nesting resolves the child, then waits for its row
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var unknown *store.UnknownMembersError
+		if err := <-done; !errors.As(err, &unknown) || len(unknown.IDs) != 1 || unknown.IDs[0] != child.ID {
+			t.Fatalf("err = %v, want UnknownMembersError naming the deleted group", err)
+		}
+		if problems, err := s.CheckInvariants(ctx); err != nil || len(problems) > 0 {
+			t.Fatalf("invariants: %v %v", problems, err)
+		}
+	})
+}
