@@ -191,8 +191,8 @@ var postgresDialect = &dialect{
 		    WHERE gm.user_pk = u.pk AND c.team_pk = x.team_pk AND 'group:' || CAST(gm.group_pk AS TEXT) = x.source)`)},
 		// UNION ALL: ON CONFLICT DO NOTHING skips the duplicates (an account in a group by
 		// two paths, a team both mapped and a channel's); UNION hashed each account's rows
-		// in a table sized by the estimate, which without statistics on group_ancestors
-		// was 17,000 rows, 0.3 ms an account.
+		// in a table sized by the estimate, which runs high without statistics on
+		// group_ancestors (docs/performance.md, "Issue 15: nested groups").
 		stepJoinGroupTeams: {"join teams groups grant", `INSERT INTO team_members (team_pk, user_pk, source, created_at)
 		SELECT g.team_pk, u.pk, g.source, CAST(:ts AS BIGINT) FROM ROWS(:users) u CROSS JOIN LATERAL (
 		  SELECT gt.team_pk, 'group:' || CAST(gm.group_pk AS TEXT) AS source
@@ -299,9 +299,9 @@ var postgresDialect = &dialect{
 // PostgreSQL: each of the account's group_members rows, then that group's closure rows
 // through group_ancestors' primary key, in a LATERAL subquery OFFSET 0 keeps per row.
 // Through the view, the planner, without statistics on group_ancestors, began from
-// groups (the system admin or guest ones) and read the closure whole for each account:
-// at 1,000 groups a reconcile chunk's steps took 69 ms against 17 ms this way (and 44 ms
-// before nesting, reading group_members alone).
+// groups (the system admin or guest ones) and read the closure whole for each account,
+// a cost growing with the number of groups (docs/performance.md, "Issue 15: nested
+// groups").
 const userGroupsPostgres = `(SELECT m.user_pk, a.ancestor_pk AS group_pk FROM group_members m CROSS JOIN LATERAL (
 	  SELECT x.ancestor_pk FROM group_ancestors x WHERE x.group_pk = m.group_pk OFFSET 0) a)`
 
@@ -355,9 +355,9 @@ func withBinaryParameters(dsn string) string {
 // run-time parameter jit, sent at connection start), unless the DSN sets it. JIT starts
 // when a statement's estimated cost passes jit_above_cost, and estimates without
 // statistics (a new tenant, a small table autovacuum has not analyzed yet) run high: a
-// reconcile step reading user_groups, with group_ancestors never analyzed, was estimated
-// at 7×10⁵ and spent 470 ms compiling for 0.1 ms of execution. Every statement here is
-// a few index probes per account, which JIT cannot speed up.
+// reconcile step reading user_groups, with group_ancestors never analyzed, spent many
+// times its execution compiling (docs/performance.md, "Issue 15: nested groups"). Every
+// statement here is a few index probes per account, which JIT cannot speed up.
 func withoutJIT(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
