@@ -485,8 +485,14 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string) ([]int64
 			found[r.ID] = r.PK
 		}
 	}
-	var missing []string
-	pks := make([]int64, 0, len(found))
+	pks, missing := splitFound(ids, found)
+	return pks, missing, nil
+}
+
+// splitFound returns, in the order of ids and once each, the keys found gives and the
+// ids it does not know.
+func splitFound(ids []string, found map[string]int64) (pks []int64, missing []string) {
+	pks = make([]int64, 0, len(found))
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if seen[id] {
@@ -499,7 +505,7 @@ func (s *Store) userPKs(ctx context.Context, tx *sqlx.Tx, ids []string) ([]int64
 			missing = append(missing, id)
 		}
 	}
-	return pks, missing, nil
+	return pks, missing
 }
 
 // insertMembersSQL inserts the accounts :users into the group :group. WHERE true:

@@ -62,18 +62,7 @@ func (s *Store) groupsByID(ctx context.Context, tx *sqlx.Tx, ids []string) (pks 
 	for _, r := range rows {
 		found[r.ID] = r.PK
 	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if pk, ok := found[id]; ok {
-			pks = append(pks, pk)
-		} else {
-			missing = append(missing, id)
-		}
-	}
+	pks, missing = splitFound(ids, found)
 	return pks, missing, nil
 }
 
