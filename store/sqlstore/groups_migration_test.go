@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
@@ -18,14 +17,7 @@ func TestGroupNameMigration0010(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := sqlstore.Connect(ctx, b.DSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.MigrateToForTest(ctx, 9); err != nil {
-				t.Fatal(err)
-			}
+			s := storeAtMigration(t, b, 9)
 			for _, g := range []struct{ id, name string }{{"g1", "Sales"}, {"g2", "SALES"}, {"g3", "sales"}, {"g4", "Ops"}} {
 				if _, err := s.DB().Exec(s.DB().Rebind(`INSERT INTO groups (id, display_name, display_name_ci, name, created_at, updated_at, version)
 					VALUES (?, ?, lower(?), lower(?), 0, 0, 1)`), g.id, g.name, g.name, g.name); err != nil {

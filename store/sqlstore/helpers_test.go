@@ -133,3 +133,20 @@ func memberIDs(t *testing.T, s *sqlstore.Store, gid string) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// storeAtMigration opens a fresh database of backend b migrated up to version only, as an
+// older release left it, for a test of the migrations after it; it is closed at the
+// test's end.
+func storeAtMigration(t *testing.T, b sqltest.Backend, version int) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlstore.Connect(ctx, b.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.MigrateToForTest(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -191,14 +191,7 @@ func TestJournalMigration0007(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := sqlstore.Connect(ctx, b.DSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.MigrateToForTest(ctx, 6); err != nil {
-				t.Fatal(err)
-			}
+			s := storeAtMigration(t, b, 6)
 			// As release 0006 left them: rows 1, 2 and 4..6 pruned.
 			for _, r := range []struct {
 				pos     int64

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/townsquare/townsquare/store"
-	"github.com/townsquare/townsquare/store/sqlstore"
 	"github.com/townsquare/townsquare/store/sqlstore/sqltest"
 )
 
@@ -18,14 +17,7 @@ func TestPrimaryMigration0014(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := sqlstore.Connect(ctx, b.DSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.MigrateToForTest(ctx, 13); err != nil {
-				t.Fatal(err)
-			}
+			s := storeAtMigration(t, b, 13)
 			db := s.DB()
 			exec := func(q string, args ...any) {
 				t.Helper()

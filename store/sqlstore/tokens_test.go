@@ -16,14 +16,7 @@ func TestMigrationGivesExistingTokensEveryScope(t *testing.T) {
 	for _, b := range sqltest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := sqlstore.Connect(ctx, b.DSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.MigrateToForTest(ctx, 3); err != nil {
-				t.Fatal(err)
-			}
+			s := storeAtMigration(t, b, 3)
 			// As release 0003 wrote a token: no scopes column yet.
 			if _, err := s.DB().Exec(s.DB().Rebind(`INSERT INTO api_tokens (name, secret_hash, created_at) VALUES (?, ?, ?)`),
 				"okta", "hash-okta", int64(1_700_000_000_000_000)); err != nil {
