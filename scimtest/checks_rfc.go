@@ -593,6 +593,18 @@ func patchChecks() []Check {
 			patchStep("remove title", "/Users/${u.id}", `{"op":"remove","path":"title"}`),
 			getStep("GET", "/Users/${u.id}", Absent("title"), Eq("displayName", "Patch Me")),
 		}},
+		// RFC 7643 §4.1.1: the definitive meaning of active "is determined by the service
+		// provider"; Townsquare's (README, "Lifecycle") is that removing it changes
+		// nothing: an account is active or deactivated, and an IdP that drops the
+		// attribute has asked for neither. Run where that extension says the server is one.
+		{Name: "patch-remove-active", Func: ifTownsquareExtension([]Step{
+			createUser("u", patchUser),
+			patchStep("remove active from an active user", "/Users/${u.id}", `{"op":"remove","path":"active"}`),
+			getStep("it stays active", "/Users/${u.id}", Eq("active", true)),
+			patchStep("deactivate", "/Users/${u.id}", `{"op":"replace","path":"active","value":false}`),
+			patchStep("remove active from a deactivated user", "/Users/${u.id}", `{"op":"remove","path":"active"}`),
+			getStep("it stays deactivated", "/Users/${u.id}", Eq("active", false)),
+		})},
 		{Name: "patch-pathless-replace", Steps: []Step{
 			createUser("u", patchUser),
 			patchStep("replace {displayName, name.familyName}", "/Users/${u.id}",
