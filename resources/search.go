@@ -111,8 +111,7 @@ func (a *API) searchAll(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	users, userTotal, userErr := a.store.ListUsers(ctx, lr.query)
-	if userErr != nil && !errors.Is(userErr, store.ErrInvalidFilter) {
-		a.fail(w, r, userKind, "", userErr)
+	if a.rootListFailed(w, r, userErr, nil) {
 		return
 	}
 	// The groups' part of the page starts where the users' total ends.
@@ -120,12 +119,7 @@ func (a *API) searchAll(w http.ResponseWriter, r *http.Request) {
 	gq.Count = max(lr.query.Count-len(users), 0)
 	gq.StartIndex = max(lr.query.StartIndex-userTotal, 1)
 	groups, groupTotal, groupErr := a.store.ListGroups(ctx, gq)
-	switch {
-	case groupErr != nil && !errors.Is(groupErr, store.ErrInvalidFilter):
-		a.fail(w, r, groupKind, "", groupErr)
-		return
-	case userErr != nil && groupErr != nil:
-		a.fail(w, r, userKind, "", userErr)
+	if a.rootListFailed(w, r, userErr, groupErr) {
 		return
 	}
 	rendered := make([]resource, len(users))
@@ -158,8 +152,7 @@ func (a *API) searchAllByCursor(w http.ResponseWriter, r *http.Request, lr listR
 		uq.Count = 0
 	}
 	users, userTotal, userErr := a.store.ListUsers(ctx, uq)
-	if userErr != nil && !errors.Is(userErr, store.ErrInvalidFilter) {
-		a.fail(w, r, userKind, "", userErr)
+	if a.rootListFailed(w, r, userErr, nil) {
 		return
 	}
 	gq := lr.query
@@ -174,12 +167,7 @@ func (a *API) searchAllByCursor(w http.ResponseWriter, r *http.Request, lr listR
 		}
 	}
 	groups, groupTotal, groupErr := a.store.ListGroups(ctx, gq)
-	switch {
-	case groupErr != nil && !errors.Is(groupErr, store.ErrInvalidFilter):
-		a.fail(w, r, groupKind, "", groupErr)
-		return
-	case userErr != nil && groupErr != nil:
-		a.fail(w, r, userKind, "", userErr)
+	if a.rootListFailed(w, r, userErr, groupErr) {
 		return
 	}
 	var page listPage
@@ -220,8 +208,7 @@ func (a *API) searchAllBefore(w http.ResponseWriter, r *http.Request, lr listReq
 		gq.Count = 0
 	}
 	groups, groupTotal, groupErr := a.store.ListGroups(ctx, gq)
-	if groupErr != nil && !errors.Is(groupErr, store.ErrInvalidFilter) {
-		a.fail(w, r, groupKind, "", groupErr)
+	if a.rootListFailed(w, r, nil, groupErr) {
 		return
 	}
 	switch {
@@ -234,12 +221,7 @@ func (a *API) searchAllBefore(w http.ResponseWriter, r *http.Request, lr listReq
 		uq.Count = 0
 	}
 	users, userTotal, userErr := a.store.ListUsers(ctx, uq)
-	switch {
-	case userErr != nil && !errors.Is(userErr, store.ErrInvalidFilter):
-		a.fail(w, r, userKind, "", userErr)
-		return
-	case userErr != nil && groupErr != nil:
-		a.fail(w, r, userKind, "", userErr)
+	if a.rootListFailed(w, r, userErr, groupErr) {
 		return
 	}
 	var page listPage
@@ -260,4 +242,22 @@ func (a *API) searchAllBefore(w http.ResponseWriter, r *http.Request, lr listReq
 		rendered[i] = a.renderUser(&users[i], lr.proj)
 	}
 	a.writeGroups(w, r, page, userTotal+groupTotal, rendered, groups, lr.proj)
+}
+
+// rootListFailed answers a root search whose lists stop it, and reports whether it did:
+// either list failing otherwise than by an invalid filter, or both by one (a filter no
+// resource type can run). A filter only one type cannot run selects none of that type.
+// A list not read yet is passed as nil.
+func (a *API) rootListFailed(w http.ResponseWriter, r *http.Request, userErr, groupErr error) bool {
+	switch {
+	case userErr != nil && !errors.Is(userErr, store.ErrInvalidFilter):
+		a.fail(w, r, userKind, "", userErr)
+	case groupErr != nil && !errors.Is(groupErr, store.ErrInvalidFilter):
+		a.fail(w, r, groupKind, "", groupErr)
+	case userErr != nil && groupErr != nil:
+		a.fail(w, r, userKind, "", userErr)
+	default:
+		return false
+	}
+	return true
 }
