@@ -45,16 +45,7 @@ func testKeysetUsers(t *testing.T, s store.Store) {
 				t.Fatal(err)
 			}
 		},
-	}, func(names ...string) store.Filter {
-		f := ""
-		for i, n := range names {
-			if i > 0 {
-				f += " or "
-			}
-			f += fmt.Sprintf("userName eq %q", n)
-		}
-		return parseFilter(t, f)
-	})
+	}, eqAnyOf(t, "userName"))
 }
 
 func testKeysetGroups(t *testing.T, s store.Store) {
@@ -80,16 +71,21 @@ func testKeysetGroups(t *testing.T, s store.Store) {
 				t.Fatal(err)
 			}
 		},
-	}, func(names ...string) store.Filter {
+	}, eqAnyOf(t, "displayName"))
+}
+
+// eqAnyOf is the filter "attr eq n1 or attr eq n2 …" for the names given.
+func eqAnyOf(t *testing.T, attr string) func(names ...string) store.Filter {
+	return func(names ...string) store.Filter {
 		f := ""
 		for i, n := range names {
 			if i > 0 {
 				f += " or "
 			}
-			f += fmt.Sprintf("displayName eq %q", n)
+			f += fmt.Sprintf("%s eq %q", attr, n)
 		}
 		return parseFilter(t, f)
-	})
+	}
 }
 
 func testKeysetWalk(t *testing.T, l keysetLister, anyOf func(names ...string) store.Filter) {
